@@ -1,0 +1,175 @@
+//! Runtime SIMD dispatch for the hot elementwise and reduction kernels.
+//!
+//! Each element type has a [`Kernels`] table of plain function pointers, filled once at start-up
+//! from the best path the CPU supports (AVX-512, then AVX2+FMA on x86_64; NEON on aarch64; the
+//! scalar path everywhere). Setting `STRATA_SIMD=scalar|avx2|avx512|neon` forces a path;
+//! forcing one the CPU lacks panics with a message saying so. Every table entry works on
+//! contiguous slices of equal length (checked by the callers in this crate).
+
+mod scalar;
+
+use std::sync::OnceLock;
+
+/// An instruction-set path for the kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SimdPath {
+    /// Portable Rust (auto-vectorised by the compiler for the baseline target).
+    Scalar,
+    /// x86_64 AVX2 with FMA, 256-bit vectors.
+    Avx2,
+    /// x86_64 AVX-512F, 512-bit vectors.
+    Avx512,
+    /// aarch64 NEON, 128-bit vectors.
+    Neon,
+}
+
+impl SimdPath {
+    /// Lower-case name as accepted by `STRATA_SIMD` and printed in benchmark reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdPath::Scalar => "scalar",
+            SimdPath::Avx2 => "avx2",
+            SimdPath::Avx512 => "avx512",
+            SimdPath::Neon => "neon",
+        }
+    }
+
+    /// Parses a `STRATA_SIMD` value.
+    pub fn parse(name: &str) -> Option<SimdPath> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "scalar" => Some(SimdPath::Scalar),
+            "avx2" => Some(SimdPath::Avx2),
+            "avx512" => Some(SimdPath::Avx512),
+            "neon" => Some(SimdPath::Neon),
+            _ => None,
+        }
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_supported(self) -> bool {
+        match self {
+            SimdPath::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            SimdPath::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            SimdPath::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            SimdPath::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+}
+
+/// Every path this CPU supports, best last.
+pub fn supported_paths() -> Vec<SimdPath> {
+    [SimdPath::Scalar, SimdPath::Neon, SimdPath::Avx2, SimdPath::Avx512]
+        .into_iter()
+        .filter(|p| p.is_supported())
+        .collect()
+}
+
+/// The path in use: `STRATA_SIMD` if set, else the best supported one. Decided once.
+///
+/// # Panics
+/// If `STRATA_SIMD` names an unknown path or one this CPU does not support.
+pub fn active_path() -> SimdPath {
+    static ACTIVE: OnceLock<SimdPath> = OnceLock::new();
+    *ACTIVE.get_or_init(|| match std::env::var("STRATA_SIMD") {
+        Ok(value) => {
+            let path = SimdPath::parse(&value).unwrap_or_else(|| {
+                panic!("STRATA_SIMD={value:?}: expected one of scalar, avx2, avx512, neon")
+            });
+            assert!(path.is_supported(), "STRATA_SIMD={value}: this CPU does not support it");
+            path
+        }
+        Err(_) => *supported_paths().last().expect("scalar is always supported"),
+    })
+}
+
+/// The table of hot kernels for one element type and one path.
+///
+/// Binary kernels take `(a, b, out)` with `out[i] = a[i] ∘ b[i]`; all slices have one length.
+/// Reductions of an empty slice return the identity (`0` for `sum`, `-∞` for `max`); `max`
+/// propagates NaN.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels<T: 'static> {
+    /// The path these kernels were built for.
+    pub path: SimdPath,
+    /// `out = a + b`.
+    pub add: fn(&[T], &[T], &mut [T]),
+    /// `out = a − b`.
+    pub sub: fn(&[T], &[T], &mut [T]),
+    /// `out = a · b`.
+    pub mul: fn(&[T], &[T], &mut [T]),
+    /// `out = a / b`.
+    pub div: fn(&[T], &[T], &mut [T]),
+    /// `y += x`.
+    pub add_assign: fn(&mut [T], &[T]),
+    /// `y ·= x`.
+    pub mul_assign: fn(&mut [T], &[T]),
+    /// `y += α·x` (BLAS axpy).
+    pub axpy: fn(T, &[T], &mut [T]),
+    /// `y ·= α`.
+    pub scale: fn(T, &mut [T]),
+    /// `out = eˣ`.
+    pub exp: fn(&[T], &mut [T]),
+    /// `out = tanh x`.
+    pub tanh: fn(&[T], &mut [T]),
+    /// `out = 1 / (1 + e⁻ˣ)`.
+    pub sigmoid: fn(&[T], &mut [T]),
+    /// `out = max(x, 0)`.
+    pub relu: fn(&[T], &mut [T]),
+    /// `Σ x`.
+    pub sum: fn(&[T]) -> T,
+    /// `max x` (`-∞` when empty, NaN if any element is NaN).
+    pub max: fn(&[T]) -> T,
+    /// `Σ a·b`.
+    pub dot: fn(&[T], &[T]) -> T,
+}
+
+/// The scalar table for `T`.
+pub fn scalar_kernels<T: crate::Element>() -> Kernels<T> {
+    scalar::table()
+}
+
+/// The `f32` table for `path`, or `None` when this CPU (or build target) lacks it.
+pub fn kernels_f32_for(path: SimdPath) -> Option<&'static Kernels<f32>> {
+    static SCALAR: OnceLock<Kernels<f32>> = OnceLock::new();
+    match path {
+        SimdPath::Scalar => Some(SCALAR.get_or_init(scalar::table)),
+        _ => None,
+    }
+}
+
+/// The `f64` table for `path`, or `None` when this CPU (or build target) lacks it.
+pub fn kernels_f64_for(path: SimdPath) -> Option<&'static Kernels<f64>> {
+    static SCALAR: OnceLock<Kernels<f64>> = OnceLock::new();
+    match path {
+        SimdPath::Scalar => Some(SCALAR.get_or_init(scalar::table)),
+        _ => None,
+    }
+}
+
+/// The `f32` table of the [`active_path`] (falling back to scalar for kernels a path lacks).
+pub fn kernels_f32() -> &'static Kernels<f32> {
+    static TABLE: OnceLock<&'static Kernels<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        kernels_f32_for(active_path()).unwrap_or_else(|| {
+            kernels_f32_for(SimdPath::Scalar).expect("scalar table always exists")
+        })
+    })
+}
+
+/// The `f64` table of the [`active_path`].
+pub fn kernels_f64() -> &'static Kernels<f64> {
+    static TABLE: OnceLock<&'static Kernels<f64>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        kernels_f64_for(active_path()).unwrap_or_else(|| {
+            kernels_f64_for(SimdPath::Scalar).expect("scalar table always exists")
+        })
+    })
+}

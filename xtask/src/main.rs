@@ -1,0 +1,2 @@
+//! Strata developer tasks.
+fn main() {}
