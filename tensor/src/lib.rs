@@ -1,10 +1,43 @@
 //! # strata-tensor
 //!
-//! N-dimensional tensors for Strata, and every numeric kernel the library runs.
+//! N-dimensional tensors for Strata, and every numeric kernel the library runs: elementwise
+//! arithmetic with NumPy broadcasting, activations, reductions, softmax, matrix products
+//! through one strided GEMM entry point, indexing, convolution lowering (im2col/col2im) and
+//! pooling. Hot kernels are SIMD-dispatched at run time ([`simd`]); large ones split their work
+//! over one thread pool ([`threads`]). Gradients are not this crate's business
+//! (`strata-autograd` builds on it).
+//!
+//! ```
+//! use strata_tensor::Tensor;
+//!
+//! let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+//! let w = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]);
+//! let y = &x * &w; // broadcasting: [2, 3] · [3]
+//! assert_eq!(y.to_vec(), vec![0.5, -2.0, 6.0, 2.0, -5.0, 12.0]);
+//! let z = x.matmul(&x.t()); // [2, 3] × [3, 2]; the transpose is a view, never copied
+//! assert_eq!(z.shape(), &[2, 2]);
+//! assert_eq!(z.get(&[0, 1]), 32.0);
+//! assert_eq!(x.sum_axis(1, false).to_vec(), vec![6.0, 15.0]);
+//! ```
+//!
+//! Conventions: shapes are `&[usize]`, row-major; images are NCHW. Programming errors (shape
+//! mismatches, out-of-range axes) panic at once with a message naming the op and the shapes.
 
 pub mod element;
+mod elementwise;
+mod creation;
+mod fmt;
 pub mod gemm;
+mod index;
+mod indices;
+mod matmul;
+mod parallel;
+mod reduce;
+pub mod shape;
 pub mod simd;
+mod tensor;
 pub mod threads;
 
 pub use element::Element;
+pub use indices::Indices;
+pub use tensor::Tensor;

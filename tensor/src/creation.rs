@@ -1,0 +1,120 @@
+//! Constructors: constant fills, ranges, identity and seeded random fills.
+//!
+//! Random constructors take the generator explicitly (`&mut impl rand::Rng`, e.g.
+//! `StdRng::seed_from_u64(seed)`), so every run is reproducible from its seed.
+
+use rand::Rng;
+
+use crate::{Element, Tensor};
+
+impl<T: Element> Tensor<T> {
+    /// A tensor of `shape` filled with `value`.
+    pub fn full(shape: &[usize], value: T) -> Self {
+        Tensor::from_vec(vec![value; crate::shape::numel(shape)], shape)
+    }
+
+    /// A tensor of `shape` filled with 0.
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// A tensor of `shape` filled with 1.
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// Zeros with the shape of `self`.
+    pub fn zeros_like(&self) -> Self {
+        Self::zeros(self.shape())
+    }
+
+    /// Ones with the shape of `self`.
+    pub fn ones_like(&self) -> Self {
+        Self::ones(self.shape())
+    }
+
+    /// The 1-D tensor `[start, start + step, …]` of the values `< end` (`> end` for a negative
+    /// step), like `torch.arange`.
+    ///
+    /// # Panics
+    /// If `step` is zero or not finite.
+    pub fn arange(start: T, end: T, step: T) -> Self {
+        assert!(step != T::zero() && step.is_finite(), "arange: step must be finite and non-zero, got {step}");
+        let count = ((end - start) / step).ceil().to_f64_lossless().max(0.0) as usize;
+        let data = (0..count).map(|i| start + T::from_f64_lossy(i as f64) * step).collect();
+        Tensor::from_vec(data, &[count])
+    }
+
+    /// `n` evenly spaced values from `start` to `end` inclusive (`[start]` when `n == 1`).
+    pub fn linspace(start: T, end: T, n: usize) -> Self {
+        let data = match n {
+            0 => vec![],
+            1 => vec![start],
+            _ => {
+                let step = (end - start) / T::from_f64_lossy((n - 1) as f64);
+                (0..n).map(|i| if i == n - 1 { end } else { start + step * T::from_f64_lossy(i as f64) }).collect()
+            }
+        };
+        Tensor::from_vec(data, &[n])
+    }
+
+    /// The `n × n` identity matrix.
+    pub fn eye(n: usize) -> Self {
+        let mut data = vec![T::zero(); n * n];
+        for i in 0..n {
+            data[i * n + i] = T::one();
+        }
+        Tensor::from_vec(data, &[n, n])
+    }
+
+    /// Independent draws from the uniform distribution U[low, high).
+    ///
+    /// # Panics
+    /// If `low > high` or either bound is not finite.
+    pub fn rand_uniform(shape: &[usize], low: T, high: T, rng: &mut impl Rng) -> Self {
+        assert!(low.is_finite() && high.is_finite() && low <= high, "rand_uniform: invalid range [{low}, {high})");
+        let (lo, width) = (low.to_f64_lossless(), (high - low).to_f64_lossless());
+        let data = (0..crate::shape::numel(shape)).map(|_| T::from_f64_lossy(lo + width * rng.random::<f64>())).collect();
+        Tensor::from_vec(data, shape)
+    }
+
+    /// Independent draws from the normal distribution N(mean, std²) (Box–Muller transform).
+    ///
+    /// # Panics
+    /// If `std` is negative or not finite.
+    pub fn rand_normal(shape: &[usize], mean: T, std: T, rng: &mut impl Rng) -> Self {
+        assert!(std.is_finite() && std >= T::zero(), "rand_normal: std must be finite and ≥ 0, got {std}");
+        let n = crate::shape::numel(shape);
+        let (mean, std) = (mean.to_f64_lossless(), std.to_f64_lossless());
+        let mut data = Vec::with_capacity(n);
+        while data.len() < n {
+            let (z0, z1) = standard_normal_pair(rng);
+            data.push(T::from_f64_lossy(mean + std * z0));
+            if data.len() < n {
+                data.push(T::from_f64_lossy(mean + std * z1));
+            }
+        }
+        Tensor::from_vec(data, shape)
+    }
+
+    /// Independent Bernoulli draws: 1 with probability `p`, else 0 (dropout masks, stochastic
+    /// binarisation, RBM sampling).
+    ///
+    /// # Panics
+    /// If `p` is outside [0, 1].
+    pub fn rand_bernoulli(shape: &[usize], p: f64, rng: &mut impl Rng) -> Self {
+        assert!((0.0..=1.0).contains(&p), "rand_bernoulli: probability {p} is outside [0, 1]");
+        let data = (0..crate::shape::numel(shape)).map(|_| if rng.random::<f64>() < p { T::one() } else { T::zero() }).collect();
+        Tensor::from_vec(data, shape)
+    }
+}
+
+/// Two independent N(0, 1) draws by the Box–Muller transform.
+fn standard_normal_pair(rng: &mut impl Rng) -> (f64, f64) {
+    // 1 − U lies in (0, 1], so the logarithm is finite.
+    let u1 = 1.0 - rng.random::<f64>();
+    let u2 = rng.random::<f64>();
+    let r = (-2.0 * u1.ln()).sqrt();
+    let theta = std::f64::consts::TAU * u2;
+    (r * theta.cos(), r * theta.sin())
+}
