@@ -26,12 +26,14 @@
 pub mod element;
 mod elementwise;
 mod creation;
+pub mod conv;
 mod fmt;
 pub mod gemm;
 mod index;
 mod indices;
 mod matmul;
 mod parallel;
+pub mod pool;
 mod reduce;
 pub mod shape;
 pub mod simd;

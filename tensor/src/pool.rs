@@ -1,0 +1,1 @@
+//! Pooling kernels: max and average pooling, forward and backward.
