@@ -39,9 +39,14 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `step` is zero or not finite.
     pub fn arange(start: T, end: T, step: T) -> Self {
-        assert!(step != T::zero() && step.is_finite(), "arange: step must be finite and non-zero, got {step}");
+        assert!(
+            step != T::zero() && step.is_finite(),
+            "arange: step must be finite and non-zero, got {step}"
+        );
         let count = ((end - start) / step).ceil().to_f64_lossless().max(0.0) as usize;
-        let data = (0..count).map(|i| start + T::from_f64_lossy(i as f64) * step).collect();
+        let data = (0..count)
+            .map(|i| start + T::from_f64_lossy(i as f64) * step)
+            .collect();
         Tensor::from_vec(data, &[count])
     }
 
@@ -52,7 +57,15 @@ impl<T: Element> Tensor<T> {
             1 => vec![start],
             _ => {
                 let step = (end - start) / T::from_f64_lossy((n - 1) as f64);
-                (0..n).map(|i| if i == n - 1 { end } else { start + step * T::from_f64_lossy(i as f64) }).collect()
+                (0..n)
+                    .map(|i| {
+                        if i == n - 1 {
+                            end
+                        } else {
+                            start + step * T::from_f64_lossy(i as f64)
+                        }
+                    })
+                    .collect()
             }
         };
         Tensor::from_vec(data, &[n])
@@ -72,9 +85,14 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `low > high` or either bound is not finite.
     pub fn rand_uniform(shape: &[usize], low: T, high: T, rng: &mut impl Rng) -> Self {
-        assert!(low.is_finite() && high.is_finite() && low <= high, "rand_uniform: invalid range [{low}, {high})");
+        assert!(
+            low.is_finite() && high.is_finite() && low <= high,
+            "rand_uniform: invalid range [{low}, {high})"
+        );
         let (lo, width) = (low.to_f64_lossless(), (high - low).to_f64_lossless());
-        let data = (0..crate::shape::numel(shape)).map(|_| T::from_f64_lossy(lo + width * rng.random::<f64>())).collect();
+        let data = (0..crate::shape::numel(shape))
+            .map(|_| T::from_f64_lossy(lo + width * rng.random::<f64>()))
+            .collect();
         Tensor::from_vec(data, shape)
     }
 
@@ -83,7 +101,10 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `std` is negative or not finite.
     pub fn rand_normal(shape: &[usize], mean: T, std: T, rng: &mut impl Rng) -> Self {
-        assert!(std.is_finite() && std >= T::zero(), "rand_normal: std must be finite and ≥ 0, got {std}");
+        assert!(
+            std.is_finite() && std >= T::zero(),
+            "rand_normal: std must be finite and ≥ 0, got {std}"
+        );
         let n = crate::shape::numel(shape);
         let (mean, std) = (mean.to_f64_lossless(), std.to_f64_lossless());
         let mut data = Vec::with_capacity(n);
@@ -103,8 +124,19 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `p` is outside [0, 1].
     pub fn rand_bernoulli(shape: &[usize], p: f64, rng: &mut impl Rng) -> Self {
-        assert!((0.0..=1.0).contains(&p), "rand_bernoulli: probability {p} is outside [0, 1]");
-        let data = (0..crate::shape::numel(shape)).map(|_| if rng.random::<f64>() < p { T::one() } else { T::zero() }).collect();
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "rand_bernoulli: probability {p} is outside [0, 1]"
+        );
+        let data = (0..crate::shape::numel(shape))
+            .map(|_| {
+                if rng.random::<f64>() < p {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            })
+            .collect();
         Tensor::from_vec(data, shape)
     }
 }

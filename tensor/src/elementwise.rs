@@ -2,8 +2,6 @@
 //! in-place updates. Contiguous operands of equal shape run the SIMD kernels of
 //! [`crate::simd`]; every other layout goes through a strided, broadcasting traversal.
 
-use std::ops::{Add, Div, Mul, Neg, Sub};
-
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset2};
 use crate::{Element, Tensor, parallel};
 
@@ -34,7 +32,9 @@ fn zip_with<T: Element>(
     let sb = broadcast_strides(op, b.shape(), b.strides(), &shape);
     let (da, db) = (a.storage(), b.storage());
     let mut out = Vec::with_capacity(crate::shape::numel(&shape));
-    for_each_offset2(&shape, (&sa, a.offset()), (&sb, b.offset()), |i, j| out.push(f(da[i], db[j])));
+    for_each_offset2(&shape, (&sa, a.offset()), (&sb, b.offset()), |i, j| {
+        out.push(f(da[i], db[j]))
+    });
     Tensor::from_vec(out, &shape)
 }
 
@@ -79,6 +79,12 @@ impl<T: Element> Tensor<T> {
         zip_with("div", self, other, Some(T::kernels().div), |a, b| a / b)
     }
 
+    /// `f(a, b)` elementwise over the broadcast shapes (a custom binary kernel, e.g. a fused
+    /// gradient such as `g · (x > 0)`).
+    pub fn zip_map(&self, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
+        zip_with("zip_map", self, other, None, f)
+    }
+
     /// `aᵇ`.
     pub fn pow(&self, other: &Tensor<T>) -> Tensor<T> {
         zip_with("pow", self, other, None, T::powf)
@@ -86,12 +92,24 @@ impl<T: Element> Tensor<T> {
 
     /// `max(a, b)` elementwise (NaN if either is NaN).
     pub fn maximum(&self, other: &Tensor<T>) -> Tensor<T> {
-        zip_with("maximum", self, other, None, |a, b| if a.is_nan() || b.is_nan() { T::nan() } else { a.max(b) })
+        zip_with("maximum", self, other, None, |a, b| {
+            if a.is_nan() || b.is_nan() {
+                T::nan()
+            } else {
+                a.max(b)
+            }
+        })
     }
 
     /// `min(a, b)` elementwise (NaN if either is NaN).
     pub fn minimum(&self, other: &Tensor<T>) -> Tensor<T> {
-        zip_with("minimum", self, other, None, |a, b| if a.is_nan() || b.is_nan() { T::nan() } else { a.min(b) })
+        zip_with("minimum", self, other, None, |a, b| {
+            if a.is_nan() || b.is_nan() {
+                T::nan()
+            } else {
+                a.min(b)
+            }
+        })
     }
 
     /// Mask `a = b` (1 where true, 0 where false).
@@ -130,10 +148,22 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If the three shapes do not broadcast together.
     pub fn where_(condition: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
-        let shape = broadcast_shapes("where", &broadcast_shapes("where", condition.shape(), a.shape()), b.shape());
-        let (c, a, b) = (condition.broadcast_to(&shape), a.broadcast_to(&shape), b.broadcast_to(&shape));
+        let shape = broadcast_shapes(
+            "where",
+            &broadcast_shapes("where", condition.shape(), a.shape()),
+            b.shape(),
+        );
+        let (c, a, b) = (
+            condition.broadcast_to(&shape),
+            a.broadcast_to(&shape),
+            b.broadcast_to(&shape),
+        );
         let (c, a, b) = (c.to_vec(), a.to_vec(), b.to_vec());
-        let data = c.iter().zip(a.iter().zip(&b)).map(|(&c, (&x, &y))| if c != T::zero() { x } else { y }).collect();
+        let data = c
+            .iter()
+            .zip(a.iter().zip(&b))
+            .map(|(&c, (&x, &y))| if c != T::zero() { x } else { y })
+            .collect();
         Tensor::from_vec(data, &shape)
     }
 }
@@ -167,7 +197,11 @@ impl<T: Element> Tensor<T> {
 
     /// `aˢ`.
     pub fn pow_scalar(&self, s: T) -> Tensor<T> {
-        if s == T::from_f64_lossy(2.0) { self.square() } else { self.map(|a| a.powf(s)) }
+        if s == T::from_f64_lossy(2.0) {
+            self.square()
+        } else {
+            self.map(|a| a.powf(s))
+        }
     }
 
     /// Mask `a > s` (1 where true).
@@ -244,7 +278,15 @@ impl<T: Element> Tensor<T> {
 
     /// `sign(x)` ∈ {−1, 0, 1} (NaN stays NaN).
     pub fn sign(&self) -> Tensor<T> {
-        self.map(|x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x })
+        self.map(|x| {
+            if x > T::zero() {
+                T::one()
+            } else if x < T::zero() {
+                -T::one()
+            } else {
+                x
+            }
+        })
     }
 
     /// `clamp(x, lo, hi) = min(max(x, lo), hi)`.
@@ -268,7 +310,10 @@ impl<T: Element> Tensor<T> {
 
     /// Rectified linear unit `max(x, 0)`.
     pub fn relu(&self) -> Tensor<T> {
-        self.unary_kernel(T::kernels().relu, |x| if x > T::zero() { x } else { T::zero() })
+        self.unary_kernel(
+            T::kernels().relu,
+            |x| if x > T::zero() { x } else { T::zero() },
+        )
     }
 
     /// Leaky ReLU: `x` for `x > 0`, else `slope·x`.
@@ -306,7 +351,13 @@ impl<T: Element> Tensor<T> {
             other.contiguous()
         } else {
             let strides = broadcast_strides(op, other.shape(), other.strides(), self.shape());
-            Tensor::from_parts(other.storage().clone(), self.shape(), &strides, other.offset()).contiguous()
+            Tensor::from_parts(
+                other.storage().clone(),
+                self.shape(),
+                &strides,
+                other.offset(),
+            )
+            .contiguous()
         }
     }
 
@@ -314,7 +365,11 @@ impl<T: Element> Tensor<T> {
     pub fn add_(&mut self, other: &Tensor<T>) {
         let other = self.operand_for("add_", other);
         let k = T::kernels().add_assign;
-        parallel::inplace(self.as_mut_slice(), other.as_slice().expect("contiguous"), k);
+        parallel::inplace(
+            self.as_mut_slice(),
+            other.as_slice().expect("contiguous"),
+            k,
+        );
     }
 
     /// `self −= other`.
@@ -326,14 +381,22 @@ impl<T: Element> Tensor<T> {
     pub fn mul_(&mut self, other: &Tensor<T>) {
         let other = self.operand_for("mul_", other);
         let k = T::kernels().mul_assign;
-        parallel::inplace(self.as_mut_slice(), other.as_slice().expect("contiguous"), k);
+        parallel::inplace(
+            self.as_mut_slice(),
+            other.as_slice().expect("contiguous"),
+            k,
+        );
     }
 
     /// `self += α·other` (BLAS axpy).
     pub fn axpy_(&mut self, alpha: T, other: &Tensor<T>) {
         let other = self.operand_for("axpy_", other);
         let k = T::kernels().axpy;
-        parallel::inplace(self.as_mut_slice(), other.as_slice().expect("contiguous"), |y, x| k(alpha, x, y));
+        parallel::inplace(
+            self.as_mut_slice(),
+            other.as_slice().expect("contiguous"),
+            |y, x| k(alpha, x, y),
+        );
     }
 
     /// `self ·= α`.
@@ -354,14 +417,14 @@ impl<T: Element> Tensor<T> {
 
 macro_rules! binary_operator {
     ($trait:ident, $method:ident) => {
-        impl<T: Element> $trait<&Tensor<T>> for &Tensor<T> {
+        impl<T: Element> std::ops::$trait<&Tensor<T>> for &Tensor<T> {
             type Output = Tensor<T>;
             /// Broadcasting elementwise operator; see the method of the same name.
             fn $method(self, rhs: &Tensor<T>) -> Tensor<T> {
                 Tensor::$method(self, rhs)
             }
         }
-        impl<T: Element> $trait<Tensor<T>> for Tensor<T> {
+        impl<T: Element> std::ops::$trait<Tensor<T>> for Tensor<T> {
             type Output = Tensor<T>;
             /// Broadcasting elementwise operator; see the method of the same name.
             fn $method(self, rhs: Tensor<T>) -> Tensor<T> {
@@ -375,7 +438,7 @@ binary_operator!(Sub, sub);
 binary_operator!(Mul, mul);
 binary_operator!(Div, div);
 
-impl<T: Element> Neg for &Tensor<T> {
+impl<T: Element> std::ops::Neg for &Tensor<T> {
     type Output = Tensor<T>;
     /// `−x` elementwise.
     fn neg(self) -> Tensor<T> {

@@ -21,7 +21,11 @@ impl<T: Element> Tensor<T> {
         }
         let len = self.shape()[d];
         let shown: Vec<Option<usize>> = if len > SUMMARIZE_ABOVE {
-            (0..EDGE).map(Some).chain([None]).chain((len - EDGE..len).map(Some)).collect()
+            (0..EDGE)
+                .map(Some)
+                .chain([None])
+                .chain((len - EDGE..len).map(Some))
+                .collect()
         } else {
             (0..len).map(Some).collect()
         };
@@ -61,6 +65,11 @@ impl<T: Element> fmt::Debug for Tensor<T> {
     /// As `Display`, plus the strides and offset of the view.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)?;
-        write!(f, " (strides={:?}, offset={})", self.strides(), self.offset())
+        write!(
+            f,
+            " (strides={:?}, offset={})",
+            self.strides(),
+            self.offset()
+        )
     }
 }

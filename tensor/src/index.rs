@@ -16,7 +16,11 @@ impl<T: Element> Tensor<T> {
         check_axis("concat", axis, first);
         for t in tensors {
             let same = t.ndim() == first.len()
-                && t.shape().iter().zip(first).enumerate().all(|(d, (a, b))| d == axis || a == b);
+                && t.shape()
+                    .iter()
+                    .zip(first)
+                    .enumerate()
+                    .all(|(d, (a, b))| d == axis || a == b);
             let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape()).collect();
             assert!(same, "concat: shapes {shapes:?} differ outside axis {axis}");
         }
@@ -29,7 +33,9 @@ impl<T: Element> Tensor<T> {
         for o in 0..outer {
             for p in &parts {
                 let block = p.shape()[axis] * inner;
-                out.extend_from_slice(&p.as_slice().expect("contiguous")[o * block..(o + 1) * block]);
+                out.extend_from_slice(
+                    &p.as_slice().expect("contiguous")[o * block..(o + 1) * block],
+                );
             }
         }
         Tensor::from_vec(out, &shape)
@@ -43,7 +49,13 @@ impl<T: Element> Tensor<T> {
     pub fn stack(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
         assert!(!tensors.is_empty(), "stack: needs at least one tensor");
         for t in tensors {
-            assert_eq!(t.shape(), tensors[0].shape(), "stack: shapes {:?} and {:?} differ", tensors[0].shape(), t.shape());
+            assert_eq!(
+                t.shape(),
+                tensors[0].shape(),
+                "stack: shapes {:?} and {:?} differ",
+                tensors[0].shape(),
+                t.shape()
+            );
         }
         let expanded: Vec<Tensor<T>> = tensors.iter().map(|t| t.unsqueeze(axis)).collect();
         Tensor::concat(&expanded.iter().collect::<Vec<_>>(), axis)
@@ -56,7 +68,12 @@ impl<T: Element> Tensor<T> {
     pub fn split(&self, axis: usize, sizes: &[usize]) -> Vec<Tensor<T>> {
         check_axis("split", axis, self.shape());
         let total: usize = sizes.iter().sum();
-        assert_eq!(total, self.shape()[axis], "split: sizes {sizes:?} do not add up to dimension {axis} of {:?}", self.shape());
+        assert_eq!(
+            total,
+            self.shape()[axis],
+            "split: sizes {sizes:?} do not add up to dimension {axis} of {:?}",
+            self.shape()
+        );
         let mut start = 0;
         sizes
             .iter()
@@ -94,10 +111,16 @@ impl<T: Element> Tensor<T> {
     /// If `axis` is out of range or an index is `≥ shape[axis]`.
     pub fn index_select(&self, axis: usize, indices: &[usize]) -> Tensor<T> {
         check_axis("index_select", axis, self.shape());
-        let (len, inner): (usize, usize) = (self.shape()[axis], self.shape()[axis + 1..].iter().product());
+        let (len, inner): (usize, usize) = (
+            self.shape()[axis],
+            self.shape()[axis + 1..].iter().product(),
+        );
         let outer: usize = self.shape()[..axis].iter().product();
         if let Some(&bad) = indices.iter().find(|&&i| i >= len) {
-            panic!("index_select: index {bad} is out of range for dimension {axis} of shape {:?}", self.shape());
+            panic!(
+                "index_select: index {bad} is out of range for dimension {axis} of shape {:?}",
+                self.shape()
+            );
         }
         let x = self.contiguous();
         let x = x.as_slice().expect("contiguous");
@@ -113,13 +136,67 @@ impl<T: Element> Tensor<T> {
         Tensor::from_vec(out, &shape)
     }
 
+    /// The adjoint of [`Tensor::index_select`]: a copy of `self` with slice `j` of `src` added
+    /// at position `indices[j]` along `axis` (repeated indices accumulate). `src` has `self`'s
+    /// shape except `src.shape[axis] = indices.len()`.
+    ///
+    /// # Panics
+    /// If the shapes do not fit or an index is out of range.
+    pub fn index_add(&self, axis: usize, indices: &[usize], src: &Tensor<T>) -> Tensor<T> {
+        check_axis("index_add", axis, self.shape());
+        let mut expected = self.shape().to_vec();
+        expected[axis] = indices.len();
+        assert_eq!(
+            src.shape(),
+            expected.as_slice(),
+            "index_add: source shape {:?} does not fit {} indices into {:?} along axis {axis}",
+            src.shape(),
+            indices.len(),
+            self.shape()
+        );
+        let (len, inner): (usize, usize) = (
+            self.shape()[axis],
+            self.shape()[axis + 1..].iter().product(),
+        );
+        let outer: usize = self.shape()[..axis].iter().product();
+        let src = src.contiguous();
+        let src = src.as_slice().expect("contiguous");
+        let mut out = self.contiguous();
+        let y = out.as_mut_slice();
+        let add = T::kernels().add_assign;
+        for o in 0..outer {
+            for (j, &i) in indices.iter().enumerate() {
+                assert!(
+                    i < len,
+                    "index_add: index {i} is out of range for dimension {axis} of shape {:?}",
+                    self.shape()
+                );
+                let dst = (o * len + i) * inner;
+                let from = (o * indices.len() + j) * inner;
+                add(&mut y[dst..dst + inner], &src[from..from + inner]);
+            }
+        }
+        out
+    }
+
     /// Storage offsets (into the contiguous `self`) addressed by `gather`/`scatter_add`:
     /// position `p` of `index` maps to `x[p₀, …, index[p], …, pₙ]` with `index[p]` on `axis`.
     fn gather_offsets(&self, op: &str, axis: usize, index: &Indices) -> Vec<usize> {
         check_axis(op, axis, self.shape());
-        assert_eq!(index.shape().len(), self.ndim(), "{op}: index shape {:?} and input shape {:?} differ in rank", index.shape(), self.shape());
+        assert_eq!(
+            index.shape().len(),
+            self.ndim(),
+            "{op}: index shape {:?} and input shape {:?} differ in rank",
+            index.shape(),
+            self.shape()
+        );
         for (d, (&i, &s)) in index.shape().iter().zip(self.shape()).enumerate() {
-            assert!(d == axis || i <= s, "{op}: index shape {:?} exceeds input shape {:?} on axis {d}", index.shape(), self.shape());
+            assert!(
+                d == axis || i <= s,
+                "{op}: index shape {:?} exceeds input shape {:?} on axis {d}",
+                index.shape(),
+                self.shape()
+            );
         }
         let mut strides = contiguous_strides(self.shape());
         let axis_stride = std::mem::replace(&mut strides[axis], 0);
@@ -127,7 +204,11 @@ impl<T: Element> Tensor<T> {
         let mut k = 0;
         for_each_offset(index.shape(), &strides, 0, |base| {
             let i = index.as_slice()[k];
-            assert!(i < self.shape()[axis], "{op}: index {i} is out of range for dimension {axis} of shape {:?}", self.shape());
+            assert!(
+                i < self.shape()[axis],
+                "{op}: index {i} is out of range for dimension {axis} of shape {:?}",
+                self.shape()
+            );
             offsets.push(base + i * axis_stride);
             k += 1;
         });
@@ -142,7 +223,11 @@ impl<T: Element> Tensor<T> {
     pub fn gather(&self, axis: usize, index: &Indices) -> Tensor<T> {
         let x = self.contiguous();
         let data = x.as_slice().expect("contiguous");
-        let out = x.gather_offsets("gather", axis, index).into_iter().map(|o| data[o]).collect();
+        let out = x
+            .gather_offsets("gather", axis, index)
+            .into_iter()
+            .map(|o| data[o])
+            .collect();
         Tensor::from_vec(out, index.shape())
     }
 
@@ -152,7 +237,13 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// As `gather`, or if `src`'s shape differs from `index`'s.
     pub fn scatter_add(&self, axis: usize, index: &Indices, src: &Tensor<T>) -> Tensor<T> {
-        assert_eq!(src.shape(), index.shape(), "scatter_add: source shape {:?} differs from index shape {:?}", src.shape(), index.shape());
+        assert_eq!(
+            src.shape(),
+            index.shape(),
+            "scatter_add: source shape {:?} differs from index shape {:?}",
+            src.shape(),
+            index.shape()
+        );
         let mut out = self.contiguous();
         let offsets = out.gather_offsets("scatter_add", axis, index);
         let y = out.as_mut_slice();
@@ -169,7 +260,10 @@ impl<T: Element> Tensor<T> {
     pub fn one_hot(indices: &Indices, classes: usize) -> Tensor<T> {
         let mut data = vec![T::zero(); indices.len() * classes];
         for (row, &c) in indices.as_slice().iter().enumerate() {
-            assert!(c < classes, "one_hot: index {c} is out of range for {classes} classes");
+            assert!(
+                c < classes,
+                "one_hot: index {c} is out of range for {classes} classes"
+            );
             data[row * classes + c] = T::one();
         }
         let mut shape = indices.shape().to_vec();

@@ -16,13 +16,24 @@ impl Indices {
     /// If `data.len() ≠ Π shape`.
     pub fn new(data: Vec<usize>, shape: &[usize]) -> Self {
         let n: usize = shape.iter().product();
-        assert_eq!(data.len(), n, "Indices::new: {} values cannot fill shape {shape:?} ({n} elements)", data.len());
-        Indices { data, shape: shape.to_vec() }
+        assert_eq!(
+            data.len(),
+            n,
+            "Indices::new: {} values cannot fill shape {shape:?} ({n} elements)",
+            data.len()
+        );
+        Indices {
+            data,
+            shape: shape.to_vec(),
+        }
     }
 
     /// A 1-D array of `data.len()` indices.
     pub fn from_slice(data: &[usize]) -> Self {
-        Indices { data: data.to_vec(), shape: vec![data.len()] }
+        Indices {
+            data: data.to_vec(),
+            shape: vec![data.len()],
+        }
     }
 
     /// The dimensions.
@@ -55,6 +66,9 @@ impl From<Vec<usize>> for Indices {
     /// A 1-D array.
     fn from(data: Vec<usize>) -> Self {
         let n = data.len();
-        Indices { data, shape: vec![n] }
+        Indices {
+            data,
+            shape: vec![n],
+        }
     }
 }

@@ -23,10 +23,10 @@
 //! Conventions: shapes are `&[usize]`, row-major; images are NCHW. Programming errors (shape
 //! mismatches, out-of-range axes) panic at once with a message naming the op and the shapes.
 
+pub mod conv;
+mod creation;
 pub mod element;
 mod elementwise;
-mod creation;
-pub mod conv;
 mod fmt;
 pub mod gemm;
 mod index;

@@ -27,7 +27,12 @@ impl<T: Element> Tensor<T> {
         );
         match (self.ndim(), other.ndim()) {
             (1, 1) => {
-                check_inner(self.shape(), other.shape(), self.shape()[0], other.shape()[0]);
+                check_inner(
+                    self.shape(),
+                    other.shape(),
+                    self.shape()[0],
+                    other.shape()[0],
+                );
                 Tensor::scalar(self.dot(other))
             }
             (1, _) => {
@@ -56,7 +61,10 @@ impl<T: Element> Tensor<T> {
             other.shape()
         );
         let (a, b) = (self.contiguous(), other.contiguous());
-        (T::kernels().dot)(a.as_slice().expect("contiguous"), b.as_slice().expect("contiguous"))
+        (T::kernels().dot)(
+            a.as_slice().expect("contiguous"),
+            b.as_slice().expect("contiguous"),
+        )
     }
 
     /// Outer product of 1-D tensors: `[m] ⊗ [n] → [m, n]`, `yᵢⱼ = aᵢ·bⱼ`.
@@ -100,13 +108,30 @@ impl<T: Element> Tensor<T> {
         // SAFETY: `a` and `b` are valid views (their strides address only their storage),
         // `c` is this tensor's unique contiguous [m, n] storage, which `a` and `b` cannot share
         // since `as_mut_slice` made it unique.
-        unsafe { gemm_views(m, k, n, alpha, a, a.offset(), b, b.offset(), beta, c, n as isize) }
+        unsafe {
+            gemm_views(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                a.offset(),
+                b,
+                b.offset(),
+                beta,
+                c,
+                n as isize,
+            )
+        }
     }
 }
 
 /// `[2, 3]` → `2, 3` for messages.
 fn fmt_shape(s: &[usize]) -> String {
-    s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+    s.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn check_inner(a: &[usize], b: &[usize], ka: usize, kb: usize) {
@@ -137,11 +162,34 @@ unsafe fn gemm_views<T: Element>(
     c: *mut T,
     rsc: isize,
 ) {
-    let (ra, ca) = (a.strides()[a.ndim() - 2] as isize, a.strides()[a.ndim() - 1] as isize);
-    let (rb, cb) = (b.strides()[b.ndim() - 2] as isize, b.strides()[b.ndim() - 1] as isize);
+    let (ra, ca) = (
+        a.strides()[a.ndim() - 2] as isize,
+        a.strides()[a.ndim() - 1] as isize,
+    );
+    let (rb, cb) = (
+        b.strides()[b.ndim() - 2] as isize,
+        b.strides()[b.ndim() - 1] as isize,
+    );
     let (pa, pb) = (a.storage().as_ptr(), b.storage().as_ptr());
     // SAFETY: the offsets and strides come from valid views of these storages.
-    unsafe { T::gemm(m, k, n, alpha, pa.add(oa), ra, ca, pb.add(ob), rb, cb, beta, c, rsc, 1) }
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            alpha,
+            pa.add(oa),
+            ra,
+            ca,
+            pb.add(ob),
+            rb,
+            cb,
+            beta,
+            c,
+            rsc,
+            1,
+        )
+    }
 }
 
 /// `[..a, m, k] · [..b, k, n]` with broadcast batch dimensions.
@@ -151,8 +199,18 @@ fn batched<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     let (kb, n) = (b.shape()[rb - 2], b.shape()[rb - 1]);
     check_inner(a.shape(), b.shape(), k, kb);
     let batch = broadcast_shapes("matmul", &a.shape()[..ra - 2], &b.shape()[..rb - 2]);
-    let sa = broadcast_strides("matmul", &a.shape()[..ra - 2], &a.strides()[..ra - 2], &batch);
-    let sb = broadcast_strides("matmul", &b.shape()[..rb - 2], &b.strides()[..rb - 2], &batch);
+    let sa = broadcast_strides(
+        "matmul",
+        &a.shape()[..ra - 2],
+        &a.strides()[..ra - 2],
+        &batch,
+    );
+    let sb = broadcast_strides(
+        "matmul",
+        &b.shape()[..rb - 2],
+        &b.strides()[..rb - 2],
+        &batch,
+    );
     let mut shape = batch.clone();
     shape.extend([m, n]);
     let mut out = vec![T::zero(); crate::shape::numel(&shape)];
@@ -160,7 +218,21 @@ fn batched<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     let mut block = 0usize;
     for_each_offset2(&batch, (&sa, a.offset()), (&sb, b.offset()), |oa, ob| {
         // SAFETY: block `block` of `out` is m·n fresh elements, disjoint from `a` and `b`.
-        unsafe { gemm_views(m, k, n, T::one(), a, oa, b, ob, T::zero(), c.add(block * m * n), n as isize) };
+        unsafe {
+            gemm_views(
+                m,
+                k,
+                n,
+                T::one(),
+                a,
+                oa,
+                b,
+                ob,
+                T::zero(),
+                c.add(block * m * n),
+                n as isize,
+            )
+        };
         block += 1;
     });
     Tensor::from_vec(out, &shape)

@@ -19,9 +19,11 @@ fn parallel(n: usize) -> bool {
 pub(crate) fn map_slice<T: Element>(x: &[T], f: &(impl Fn(T) -> T + Sync)) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     if parallel(x.len()) {
-        out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| {
-            o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
-        });
+        out.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(o, x)| {
+                o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+            });
     } else {
         out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
     }
@@ -32,7 +34,9 @@ pub(crate) fn map_slice<T: Element>(x: &[T], f: &(impl Fn(T) -> T + Sync)) -> Ve
 pub(crate) fn unary<T: Element>(x: &[T], kernel: fn(&[T], &mut [T])) -> Vec<T> {
     let mut out = vec![T::zero(); x.len()];
     if parallel(x.len()) {
-        out.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(o, x)| kernel(x, o));
+        out.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(o, x)| kernel(x, o));
     } else {
         kernel(x, &mut out);
     }
@@ -55,7 +59,9 @@ pub(crate) fn binary<T: Element>(a: &[T], b: &[T], kernel: fn(&[T], &[T], &mut [
 /// Runs an in-place kernel `kernel(y, x)` (`y ∘= x`).
 pub(crate) fn inplace<T: Element>(y: &mut [T], x: &[T], kernel: impl Fn(&mut [T], &[T]) + Sync) {
     if parallel(y.len()) {
-        y.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(|(y, x)| kernel(y, x));
+        y.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(y, x)| kernel(y, x));
     } else {
         kernel(y, x);
     }

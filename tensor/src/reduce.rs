@@ -9,7 +9,11 @@ use crate::{Element, Indices, Tensor};
 
 /// `(outer, len, inner)` of a reduction over `axis`.
 fn split_at_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }
 
 fn reduced_shape(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
@@ -115,13 +119,20 @@ impl<T: Element> Tensor<T> {
     /// If `axis ≥ ndim`.
     pub fn max_axis(&self, axis: usize, keepdim: bool) -> Tensor<T> {
         let k = T::kernels();
-        self.reduce_axis("max_axis", axis, keepdim, T::neg_infinity(), k.max, |acc, row| {
-            acc.iter_mut().zip(row).for_each(|(a, &r)| {
-                if r > *a || r.is_nan() {
-                    *a = r
-                }
-            })
-        })
+        self.reduce_axis(
+            "max_axis",
+            axis,
+            keepdim,
+            T::neg_infinity(),
+            k.max,
+            |acc, row| {
+                acc.iter_mut().zip(row).for_each(|(a, &r)| {
+                    if r > *a || r.is_nan() {
+                        *a = r
+                    }
+                })
+            },
+        )
     }
 
     /// Minimum along `axis` (NaN propagates).
@@ -138,7 +149,9 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `axis ≥ ndim` or the axis has length 0.
     pub fn argmax_axis(&self, axis: usize) -> Indices {
-        self.arg_extreme("argmax_axis", axis, |v, best| v > best || (v.is_nan() && !best.is_nan()))
+        self.arg_extreme("argmax_axis", axis, |v, best| {
+            v > best || (v.is_nan() && !best.is_nan())
+        })
     }
 
     /// Index of the smallest element along `axis` (the first one on ties; NaN counts as the
@@ -147,13 +160,19 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `axis ≥ ndim` or the axis has length 0.
     pub fn argmin_axis(&self, axis: usize) -> Indices {
-        self.arg_extreme("argmin_axis", axis, |v, best| v < best || (v.is_nan() && !best.is_nan()))
+        self.arg_extreme("argmin_axis", axis, |v, best| {
+            v < best || (v.is_nan() && !best.is_nan())
+        })
     }
 
     fn arg_extreme(&self, op: &str, axis: usize, better: impl Fn(T, T) -> bool) -> Indices {
         check_axis(op, axis, self.shape());
         let (outer, len, inner) = split_at_axis(self.shape(), axis);
-        assert!(len > 0, "{op}: axis {axis} of shape {:?} is empty", self.shape());
+        assert!(
+            len > 0,
+            "{op}: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
         let x = self.contiguous();
         let x = x.as_slice().expect("contiguous");
         let mut out = Vec::with_capacity(outer * inner);
@@ -180,7 +199,9 @@ impl<T: Element> Tensor<T> {
     pub fn logsumexp_axis(&self, axis: usize, keepdim: bool) -> Tensor<T> {
         check_axis("logsumexp_axis", axis, self.shape());
         // An all −∞ slice has m = −∞; shift by 0 there to avoid −∞ − (−∞) = NaN.
-        let m = self.max_axis(axis, true).map(|v| if v.is_finite() { v } else { T::zero() });
+        let m = self
+            .max_axis(axis, true)
+            .map(|v| if v.is_finite() { v } else { T::zero() });
         let s = self.sub(&m).exp().sum_axis(axis, true).ln().add(&m);
         if keepdim { s } else { s.squeeze(axis) }
     }
@@ -214,7 +235,9 @@ impl<T: Element> Tensor<T> {
             shifted.iter_mut().zip(row).for_each(|(s, &x)| *s = x - m);
             (k.exp)(shifted, out);
             let lse = (k.sum)(out).ln();
-            out.iter_mut().zip(shifted.iter()).for_each(|(o, &s)| *o = s - lse);
+            out.iter_mut()
+                .zip(shifted.iter())
+                .for_each(|(o, &s)| *o = s - lse);
         })
     }
 
@@ -223,7 +246,11 @@ impl<T: Element> Tensor<T> {
     /// shape. `scratch` is a buffer of the row's length, reused across rows.
     fn along_rows(&self, axis: usize, f: impl Fn(&[T], &mut [T], &mut [T])) -> Tensor<T> {
         let last = self.ndim() - 1;
-        let moved = if axis == last { self.contiguous() } else { self.transpose(axis, last).contiguous() };
+        let moved = if axis == last {
+            self.contiguous()
+        } else {
+            self.transpose(axis, last).contiguous()
+        };
         let len = moved.shape()[last];
         let x = moved.as_slice().expect("contiguous");
         let mut out = vec![T::zero(); x.len()];
@@ -234,7 +261,11 @@ impl<T: Element> Tensor<T> {
             }
         }
         let y = Tensor::from_vec(out, moved.shape());
-        if axis == last { y } else { y.transpose(axis, last).contiguous() }
+        if axis == last {
+            y
+        } else {
+            y.transpose(axis, last).contiguous()
+        }
     }
 
     /// Sums over broadcast dimensions so the result has `shape` — the reverse of
@@ -247,7 +278,12 @@ impl<T: Element> Tensor<T> {
             return self.clone();
         }
         // Validates that `shape` broadcasts to ours.
-        crate::shape::broadcast_strides("sum_to_shape", shape, &crate::shape::contiguous_strides(shape), self.shape());
+        crate::shape::broadcast_strides(
+            "sum_to_shape",
+            shape,
+            &crate::shape::contiguous_strides(shape),
+            self.shape(),
+        );
         let lead = self.ndim() - shape.len();
         let mut t = self.clone();
         for _ in 0..lead {

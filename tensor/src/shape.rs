@@ -24,9 +24,8 @@ pub fn numel(shape: &[usize]) -> usize {
 /// # Panics
 /// When a pair of aligned dimensions differs and neither is 1; the message names `op`.
 pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
-    try_broadcast_shapes(a, b).unwrap_or_else(|| {
-        panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together")
-    })
+    try_broadcast_shapes(a, b)
+        .unwrap_or_else(|| panic!("{op}: shapes {a:?} and {b:?} cannot be broadcast together"))
 }
 
 /// As [`broadcast_shapes`], returning `None` instead of panicking.
@@ -34,8 +33,16 @@ pub fn try_broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -51,7 +58,12 @@ pub fn try_broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 ///
 /// # Panics
 /// When `shape` does not broadcast to `target`; the message names `op`.
-pub fn broadcast_strides(op: &str, shape: &[usize], strides: &[usize], target: &[usize]) -> Vec<usize> {
+pub fn broadcast_strides(
+    op: &str,
+    shape: &[usize],
+    strides: &[usize],
+    target: &[usize],
+) -> Vec<usize> {
     assert!(
         shape.len() <= target.len(),
         "{op}: cannot broadcast shape {shape:?} to {target:?}: it has more dimensions"
@@ -87,7 +99,12 @@ pub fn check_axis(op: &str, axis: usize, shape: &[usize]) {
 /// Calls `f(offset)` for the storage offset of every element of a strided tensor, in row-major
 /// order of `shape`. The innermost dimension runs as a tight loop.
 #[inline]
-pub fn for_each_offset(shape: &[usize], strides: &[usize], offset: usize, mut f: impl FnMut(usize)) {
+pub fn for_each_offset(
+    shape: &[usize],
+    strides: &[usize],
+    offset: usize,
+    mut f: impl FnMut(usize),
+) {
     if shape.contains(&0) {
         return;
     }

@@ -35,7 +35,12 @@ impl<T: Element> Tensor<T> {
             "from_vec: {} values cannot fill shape {shape:?} ({n} elements)",
             data.len()
         );
-        Tensor { storage: Arc::new(data), strides: contiguous_strides(shape), shape: shape.to_vec(), offset: 0 }
+        Tensor {
+            storage: Arc::new(data),
+            strides: contiguous_strides(shape),
+            shape: shape.to_vec(),
+            offset: 0,
+        }
     }
 
     /// A rank-0 tensor holding `value`.
@@ -47,17 +52,36 @@ impl<T: Element> Tensor<T> {
     ///
     /// # Panics
     /// If the view would read past the end of `storage`.
-    pub fn from_parts(storage: Arc<Vec<T>>, shape: &[usize], strides: &[usize], offset: usize) -> Self {
-        assert_eq!(shape.len(), strides.len(), "from_parts: shape {shape:?} and strides {strides:?} differ in rank");
+    pub fn from_parts(
+        storage: Arc<Vec<T>>,
+        shape: &[usize],
+        strides: &[usize],
+        offset: usize,
+    ) -> Self {
+        assert_eq!(
+            shape.len(),
+            strides.len(),
+            "from_parts: shape {shape:?} and strides {strides:?} differ in rank"
+        );
         if !shape.contains(&0) {
-            let last = offset + shape.iter().zip(strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>();
+            let last = offset
+                + shape
+                    .iter()
+                    .zip(strides)
+                    .map(|(&d, &s)| (d - 1) * s)
+                    .sum::<usize>();
             assert!(
                 last < storage.len(),
                 "from_parts: view {shape:?} / strides {strides:?} / offset {offset} reads element {last} of a storage of {}",
                 storage.len()
             );
         }
-        Tensor { storage, shape: shape.to_vec(), strides: strides.to_vec(), offset }
+        Tensor {
+            storage,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset,
+        }
     }
 
     /// The dimensions.
@@ -121,7 +145,8 @@ impl<T: Element> Tensor<T> {
 
     /// The elements in row-major order as one slice, when the tensor is contiguous.
     pub fn as_slice(&self) -> Option<&[T]> {
-        self.is_contiguous().then(|| &self.storage[self.offset..self.offset + self.numel()])
+        self.is_contiguous()
+            .then(|| &self.storage[self.offset..self.offset + self.numel()])
     }
 
     /// The elements in row-major order, as a mutable slice of storage this tensor owns alone.
@@ -142,7 +167,9 @@ impl<T: Element> Tensor<T> {
             return s.to_vec();
         }
         let mut out = Vec::with_capacity(self.numel());
-        for_each_offset(&self.shape, &self.strides, self.offset, |o| out.push(self.storage[o]));
+        for_each_offset(&self.shape, &self.strides, self.offset, |o| {
+            out.push(self.storage[o])
+        });
         out
     }
 
@@ -164,7 +191,13 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If the tensor does not hold exactly one element.
     pub fn item(&self) -> T {
-        assert_eq!(self.numel(), 1, "item: tensor of shape {:?} holds {} elements, not 1", self.shape, self.numel());
+        assert_eq!(
+            self.numel(),
+            1,
+            "item: tensor of shape {:?} holds {} elements, not 1",
+            self.shape,
+            self.numel()
+        );
         self.storage[self.offset]
     }
 
@@ -177,10 +210,19 @@ impl<T: Element> Tensor<T> {
     }
 
     fn storage_index(&self, op: &str, index: &[usize]) -> usize {
-        assert_eq!(index.len(), self.ndim(), "{op}: index {index:?} has the wrong rank for shape {:?}", self.shape);
+        assert_eq!(
+            index.len(),
+            self.ndim(),
+            "{op}: index {index:?} has the wrong rank for shape {:?}",
+            self.shape
+        );
         let mut o = self.offset;
         for ((&i, &d), &s) in index.iter().zip(&self.shape).zip(&self.strides) {
-            assert!(i < d, "{op}: index {index:?} is out of bounds for shape {:?}", self.shape);
+            assert!(
+                i < d,
+                "{op}: index {index:?} is out of bounds for shape {:?}",
+                self.shape
+            );
             o += i * s;
         }
         o
@@ -188,7 +230,11 @@ impl<T: Element> Tensor<T> {
 
     /// This tensor if contiguous (a cheap clone), else a contiguous copy.
     pub fn contiguous(&self) -> Self {
-        if self.is_contiguous() { self.clone() } else { Tensor::from_vec(self.to_vec(), &self.shape) }
+        if self.is_contiguous() {
+            self.clone()
+        } else {
+            Tensor::from_vec(self.to_vec(), &self.shape)
+        }
     }
 
     /// A tensor of `shape` with the same elements in row-major order. A view when the tensor
@@ -208,7 +254,12 @@ impl<T: Element> Tensor<T> {
             shape::numel(&shape)
         );
         let base = self.contiguous();
-        Tensor { storage: base.storage, strides: contiguous_strides(&shape), shape, offset: base.offset }
+        Tensor {
+            storage: base.storage,
+            strides: contiguous_strides(&shape),
+            shape,
+            offset: base.offset,
+        }
     }
 
     /// Collapses all dimensions from `start` on into one: `[a, b, c, d].flatten_from(1) = [a, b·c·d]`.
@@ -216,7 +267,12 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `start > ndim`.
     pub fn flatten_from(&self, start: usize) -> Self {
-        assert!(start <= self.ndim(), "flatten_from: start {start} exceeds rank {} of {:?}", self.ndim(), self.shape);
+        assert!(
+            start <= self.ndim(),
+            "flatten_from: start {start} exceeds rank {} of {:?}",
+            self.ndim(),
+            self.shape
+        );
         let mut shape = self.shape[..start].to_vec();
         shape.push(self.shape[start..].iter().product());
         self.reshape(&shape)
@@ -240,7 +296,12 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If the tensor is not 2-D.
     pub fn t(&self) -> Self {
-        assert_eq!(self.ndim(), 2, "t: expects a 2-D tensor, got shape {:?}", self.shape);
+        assert_eq!(
+            self.ndim(),
+            2,
+            "t: expects a 2-D tensor, got shape {:?}",
+            self.shape
+        );
         self.transpose(0, 1)
     }
 
@@ -250,8 +311,15 @@ impl<T: Element> Tensor<T> {
     /// If `order` is not a permutation of `0..ndim`.
     pub fn permute(&self, order: &[usize]) -> Self {
         let mut seen = vec![false; self.ndim()];
-        let valid = order.len() == self.ndim() && order.iter().all(|&o| o < seen.len() && !std::mem::replace(&mut seen[o], true));
-        assert!(valid, "permute: {order:?} is not a permutation of the axes of shape {:?}", self.shape);
+        let valid = order.len() == self.ndim()
+            && order
+                .iter()
+                .all(|&o| o < seen.len() && !std::mem::replace(&mut seen[o], true));
+        assert!(
+            valid,
+            "permute: {order:?} is not a permutation of the axes of shape {:?}",
+            self.shape
+        );
         Tensor {
             storage: self.storage.clone(),
             shape: order.iter().map(|&o| self.shape[o]).collect(),
@@ -286,7 +354,11 @@ impl<T: Element> Tensor<T> {
     /// If `axis` or `index` is out of range.
     pub fn select(&self, axis: usize, index: usize) -> Self {
         check_axis("select", axis, &self.shape);
-        assert!(index < self.shape[axis], "select: index {index} is out of range for dimension {axis} of shape {:?}", self.shape);
+        assert!(
+            index < self.shape[axis],
+            "select: index {index} is out of range for dimension {axis} of shape {:?}",
+            self.shape
+        );
         let mut t = self.narrow(axis, index, 1);
         t.shape.remove(axis);
         t.strides.remove(axis);
@@ -300,7 +372,12 @@ impl<T: Element> Tensor<T> {
     /// If the shape does not broadcast to `shape`.
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         let strides = shape::broadcast_strides("broadcast_to", &self.shape, &self.strides, shape);
-        Tensor { storage: self.storage.clone(), shape: shape.to_vec(), strides, offset: self.offset }
+        Tensor {
+            storage: self.storage.clone(),
+            shape: shape.to_vec(),
+            strides,
+            offset: self.offset,
+        }
     }
 
     /// Inserts a dimension of size 1 at `axis` (`0 ≤ axis ≤ ndim`; a view).
@@ -308,9 +385,17 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If `axis > ndim`.
     pub fn unsqueeze(&self, axis: usize) -> Self {
-        assert!(axis <= self.ndim(), "unsqueeze: axis {axis} is out of range for shape {:?}", self.shape);
+        assert!(
+            axis <= self.ndim(),
+            "unsqueeze: axis {axis} is out of range for shape {:?}",
+            self.shape
+        );
         let mut t = self.clone();
-        let stride = if axis < self.ndim() { self.strides[axis] * self.shape[axis] } else { 1 };
+        let stride = if axis < self.ndim() {
+            self.strides[axis] * self.shape[axis]
+        } else {
+            1
+        };
         t.shape.insert(axis, 1);
         t.strides.insert(axis, stride);
         t
@@ -322,7 +407,11 @@ impl<T: Element> Tensor<T> {
     /// If `axis` is out of range or its size is not 1.
     pub fn squeeze(&self, axis: usize) -> Self {
         check_axis("squeeze", axis, &self.shape);
-        assert_eq!(self.shape[axis], 1, "squeeze: dimension {axis} of shape {:?} is not 1", self.shape);
+        assert_eq!(
+            self.shape[axis], 1,
+            "squeeze: dimension {axis} of shape {:?} is not 1",
+            self.shape
+        );
         let mut t = self.clone();
         t.shape.remove(axis);
         t.strides.remove(axis);
@@ -346,7 +435,9 @@ impl<T: Element> Tensor<T> {
             Some(s) => Tensor::from_vec(crate::parallel::map_slice(s, &f), &self.shape),
             None => {
                 let mut out = Vec::with_capacity(self.numel());
-                for_each_offset(&self.shape, &self.strides, self.offset, |o| out.push(f(self.storage[o])));
+                for_each_offset(&self.shape, &self.strides, self.offset, |o| {
+                    out.push(f(self.storage[o]))
+                });
                 Tensor::from_vec(out, &self.shape)
             }
         }
@@ -354,7 +445,11 @@ impl<T: Element> Tensor<T> {
 
     /// Converts every element to another element type (e.g. `f32 → f64`).
     pub fn cast<U: Element>(&self) -> Tensor<U> {
-        let data = self.to_vec().into_iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())).collect();
+        let data = self
+            .to_vec()
+            .into_iter()
+            .map(|v| U::from_f64_lossy(v.to_f64_lossless()))
+            .collect();
         Tensor::from_vec(data, &self.shape)
     }
 
@@ -371,7 +466,9 @@ impl<T: Element> Tensor<T> {
 
 /// Resolves one `usize::MAX` ("infer") entry of a requested shape.
 fn infer_shape(op: &str, from: &[usize], requested: &[usize]) -> Vec<usize> {
-    let unknown: Vec<usize> = (0..requested.len()).filter(|&i| requested[i] == usize::MAX).collect();
+    let unknown: Vec<usize> = (0..requested.len())
+        .filter(|&i| requested[i] == usize::MAX)
+        .collect();
     match unknown.as_slice() {
         [] => requested.to_vec(),
         [i] => {

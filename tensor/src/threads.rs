@@ -14,7 +14,9 @@ pub fn init() {
     INIT.get_or_init(|| {
         if let Some(n) = env_threads() {
             // Fails only if someone built the global pool before us; theirs then wins.
-            let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global();
         }
     });
 }
@@ -38,10 +40,16 @@ pub fn num_threads() -> usize {
 /// # Panics
 /// If `n == 0`.
 pub fn with_threads<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
-    assert!(n > 0, "with_threads: the thread count must be positive, got 0");
+    assert!(
+        n > 0,
+        "with_threads: the thread count must be positive, got 0"
+    );
     static POOLS: OnceLock<Mutex<HashMap<usize, &'static rayon::ThreadPool>>> = OnceLock::new();
     let pool = {
-        let mut pools = POOLS.get_or_init(Default::default).lock().expect("pool map poisoned");
+        let mut pools = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .expect("pool map poisoned");
         *pools.entry(n).or_insert_with(|| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)

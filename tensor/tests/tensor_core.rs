@@ -49,13 +49,22 @@ fn views_share_storage_and_read_through_strides() {
     assert_eq!(p.get(&[2, 3, 1]), x.get(&[1, 2, 3]));
 
     let n = x.narrow(2, 1, 2);
-    assert_eq!(n.to_vec(), vec![1., 2., 5., 6., 9., 10., 13., 14., 17., 18., 21., 22.]);
+    assert_eq!(
+        n.to_vec(),
+        vec![1., 2., 5., 6., 9., 10., 13., 14., 17., 18., 21., 22.]
+    );
     assert!(std::sync::Arc::ptr_eq(x.storage(), n.storage()));
-    assert_eq!(x.select(0, 1).select(0, 2).to_vec(), vec![20., 21., 22., 23.]);
+    assert_eq!(
+        x.select(0, 1).select(0, 2).to_vec(),
+        vec![20., 21., 22., 23.]
+    );
 
     let r = x.reshape(&[6, usize::MAX]);
     assert_eq!(r.shape(), &[6, 4]);
-    assert!(std::sync::Arc::ptr_eq(x.storage(), r.storage()), "reshape of a contiguous tensor is a view");
+    assert!(
+        std::sync::Arc::ptr_eq(x.storage(), r.storage()),
+        "reshape of a contiguous tensor is a view"
+    );
     assert_eq!(x.flatten_from(1).shape(), &[2, 12]);
 }
 
@@ -102,7 +111,9 @@ fn reshape_checks_the_count() {
 }
 
 #[test]
-#[should_panic(expected = "transpose: axis 2 is out of range for a tensor of shape [2, 3] (rank 2)")]
+#[should_panic(
+    expected = "transpose: axis 2 is out of range for a tensor of shape [2, 3] (rank 2)"
+)]
 fn axes_are_checked() {
     seq(&[2, 3]).transpose(0, 2);
 }
@@ -117,9 +128,18 @@ fn narrow_checks_the_range() {
 
 #[test]
 fn constructors() {
-    assert_eq!(Tensor::<f64>::arange(0.0, 1.0, 0.25).to_vec(), vec![0.0, 0.25, 0.5, 0.75]);
-    assert_eq!(Tensor::<f64>::arange(3.0, 0.0, -1.0).to_vec(), vec![3.0, 2.0, 1.0]);
-    assert_eq!(Tensor::<f64>::linspace(-1.0, 1.0, 5).to_vec(), vec![-1.0, -0.5, 0.0, 0.5, 1.0]);
+    assert_eq!(
+        Tensor::<f64>::arange(0.0, 1.0, 0.25).to_vec(),
+        vec![0.0, 0.25, 0.5, 0.75]
+    );
+    assert_eq!(
+        Tensor::<f64>::arange(3.0, 0.0, -1.0).to_vec(),
+        vec![3.0, 2.0, 1.0]
+    );
+    assert_eq!(
+        Tensor::<f64>::linspace(-1.0, 1.0, 5).to_vec(),
+        vec![-1.0, -0.5, 0.0, 0.5, 1.0]
+    );
     assert_eq!(Tensor::<f64>::eye(2).to_vec(), vec![1., 0., 0., 1.]);
     assert_eq!(Tensor::<f32>::full(&[2], 7.0).to_vec(), vec![7.0, 7.0]);
     assert_eq!(Tensor::<f32>::zeros(&[0, 3]).numel(), 0);
@@ -167,9 +187,18 @@ fn broadcasting_arithmetic() {
     // Transposed (non-contiguous) operands.
     let m = seq(&[2, 3]);
     assert_eq!(m.t().sub(&m.t()).to_vec(), vec![0.0; 6]);
-    assert_eq!(m.t().mul(&seq(&[3, 2])).to_vec(), vec![0., 3., 2., 12., 8., 25.]);
-    assert_eq!(t(&[1., 8.], &[2]).div(&t(&[2.], &[1])).to_vec(), vec![0.5, 4.0]);
-    assert_eq!(t(&[2., 3.], &[2]).pow(&t(&[3., 2.], &[2])).to_vec(), vec![8., 9.]);
+    assert_eq!(
+        m.t().mul(&seq(&[3, 2])).to_vec(),
+        vec![0., 3., 2., 12., 8., 25.]
+    );
+    assert_eq!(
+        t(&[1., 8.], &[2]).div(&t(&[2.], &[1])).to_vec(),
+        vec![0.5, 4.0]
+    );
+    assert_eq!(
+        t(&[2., 3.], &[2]).pow(&t(&[3., 2.], &[2])).to_vec(),
+        vec![8., 9.]
+    );
 }
 
 #[test]
@@ -201,24 +230,52 @@ fn unary_functions_match_their_formulas() {
     let check = |y: Tensor<f64>, f: &dyn Fn(f64) -> f64, name: &str| {
         for (i, (&v, yv)) in xs.iter().zip(y.to_vec()).enumerate() {
             let want = f(v);
-            assert!((yv - want).abs() <= 1e-12 * want.abs().max(1.0), "{name}({v}) = {yv}, want {want} (#{i})");
+            assert!(
+                (yv - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "{name}({v}) = {yv}, want {want} (#{i})"
+            );
         }
     };
     check(x.sigmoid(), &|v| 1.0 / (1.0 + (-v).exp()), "sigmoid");
     check(x.tanh(), &f64::tanh, "tanh");
     check(x.relu(), &|v| v.max(0.0), "relu");
-    check(x.leaky_relu(0.01), &|v| if v > 0.0 { v } else { 0.01 * v }, "leaky_relu");
-    check(x.elu(1.5), &|v| if v > 0.0 { v } else { 1.5 * (v.exp() - 1.0) }, "elu");
+    check(
+        x.leaky_relu(0.01),
+        &|v| if v > 0.0 { v } else { 0.01 * v },
+        "leaky_relu",
+    );
+    check(
+        x.elu(1.5),
+        &|v| if v > 0.0 { v } else { 1.5 * (v.exp() - 1.0) },
+        "elu",
+    );
     check(x.softplus(), &|v| (1.0 + v.exp()).ln(), "softplus");
     check(x.exp(), &f64::exp, "exp");
     check(x.abs(), &f64::abs, "abs");
     check(x.square(), &|v| v * v, "square");
     check(x.neg(), &|v| -v, "neg");
     check(x.clamp(-1.0, 1.0), &|v| v.clamp(-1.0, 1.0), "clamp");
-    check(x.sign(), &|v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { 0.0 }, "sign");
+    check(
+        x.sign(),
+        &|v| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        },
+        "sign",
+    );
     // GELU against tabulated values of x·Φ(x).
     let g = t(&[-1.0, 0.0, 1.0, 2.0], &[4]).gelu().to_vec();
-    for (gv, want) in g.iter().zip([-0.15865525393145707, 0.0, 0.8413447460685429, 1.9544997361036416]) {
+    for (gv, want) in g.iter().zip([
+        -0.15865525393145707,
+        0.0,
+        0.8413447460685429,
+        1.9544997361036416,
+    ]) {
         assert!((gv - want).abs() < 1e-12, "gelu {gv} vs {want}");
     }
     // Stable at the extremes.
@@ -271,19 +328,32 @@ fn reductions_along_every_axis_match_naive_sums() {
     assert!((x.sum() - x.to_vec().iter().sum::<f64>()).abs() < 1e-12);
     assert!((x.mean() - x.sum() / 60.0).abs() < 1e-12);
     // Reductions of transposed views and of empty axes.
-    assert_eq!(seq(&[2, 3]).t().sum_axis(1, false).to_vec(), vec![3., 5., 7.]);
-    assert_eq!(Tensor::<f64>::zeros(&[2, 0]).sum_axis(1, false).to_vec(), vec![0., 0.]);
+    assert_eq!(
+        seq(&[2, 3]).t().sum_axis(1, false).to_vec(),
+        vec![3., 5., 7.]
+    );
+    assert_eq!(
+        Tensor::<f64>::zeros(&[2, 0]).sum_axis(1, false).to_vec(),
+        vec![0., 0.]
+    );
 }
 
 #[test]
 fn mean_var_max_min_and_arg_extremes() {
     let x = t(&[1., 7., 3., 7., -2., 0.], &[2, 3]);
-    assert!(x.mean_axis(1, false).allclose(&t(&[11. / 3., 5. / 3.], &[2]), 1e-15, 0.0));
+    assert!(
+        x.mean_axis(1, false)
+            .allclose(&t(&[11. / 3., 5. / 3.], &[2]), 1e-15, 0.0)
+    );
     assert_eq!(x.max_axis(1, false).to_vec(), vec![7., 7.]);
     assert_eq!(x.min_axis(0, true).to_vec(), vec![1., -2., 0.]);
     assert_eq!(x.argmax_axis(1).as_slice(), &[1, 0]);
     assert_eq!(x.argmin_axis(1).as_slice(), &[0, 1]);
-    assert_eq!(t(&[2., 2., 2.], &[3]).argmax_axis(0).as_slice(), &[0], "ties go to the first");
+    assert_eq!(
+        t(&[2., 2., 2.], &[3]).argmax_axis(0).as_slice(),
+        &[0],
+        "ties go to the first"
+    );
     let v = t(&[1., 2., 3., 4.], &[4]);
     assert!((v.var_axis(0, 1, false).item() - 5.0 / 3.0).abs() < 1e-12);
     assert!((v.var_axis(0, 0, false).item() - 1.25).abs() < 1e-12);
@@ -308,7 +378,10 @@ fn softmax_family_is_stable_and_normalised() {
     assert!((lse.get(&[0]) - (1002.0 + z.ln())).abs() < 1e-9);
     // Along a non-last axis the result equals the transposed computation.
     let y = random(&[3, 4], 9);
-    assert!(y.softmax(0).allclose(&y.t().softmax(1).t().contiguous(), 1e-12, 1e-12));
+    assert!(
+        y.softmax(0)
+            .allclose(&y.t().softmax(1).t().contiguous(), 1e-12, 1e-12)
+    );
     assert!(y.log_softmax(0).allclose(&y.softmax(0).ln(), 1e-12, 1e-12));
     // An all −∞ row gives −∞, not NaN.
     let inf = t(&[f64::NEG_INFINITY, f64::NEG_INFINITY], &[1, 2]);
@@ -330,11 +403,18 @@ fn matmul_matches_naive_on_every_layout() {
     for &(m, k, n) in &[(1, 1, 1), (3, 5, 7), (17, 33, 65), (64, 64, 64), (2, 0, 3)] {
         let a = random(&[m, k], 1);
         let b = random(&[k, n], 2);
-        assert!(a.matmul(&b).allclose(&naive_matmul(&a, &b), 1e-12, 1e-12), "{m}×{k}×{n}");
+        assert!(
+            a.matmul(&b).allclose(&naive_matmul(&a, &b), 1e-12, 1e-12),
+            "{m}×{k}×{n}"
+        );
         // Transposed operands are read in place.
         let at = random(&[k, m], 3).t();
         let bt = random(&[n, k], 4).t();
-        assert!(at.matmul(&bt).allclose(&naive_matmul(&at, &bt), 1e-12, 1e-12), "transposed {m}×{k}×{n}");
+        assert!(
+            at.matmul(&bt)
+                .allclose(&naive_matmul(&at, &bt), 1e-12, 1e-12),
+            "transposed {m}×{k}×{n}"
+        );
     }
 }
 
@@ -347,7 +427,10 @@ fn matmul_vectors_and_batches() {
     assert_eq!(v.matmul(&v).shape(), &[] as &[usize]);
     assert_eq!(v.matmul(&v).item(), 2.0);
     assert_eq!(v.dot(&v), 2.0);
-    assert_eq!(t(&[1., 2.], &[2]).outer(&t(&[3., 4.], &[2])).to_vec(), vec![3., 4., 6., 8.]);
+    assert_eq!(
+        t(&[1., 2.], &[2]).outer(&t(&[3., 4.], &[2])).to_vec(),
+        vec![3., 4., 6., 8.]
+    );
     // [2, 1, 3, 4] × [5, 4, 2] → [2, 5, 3, 2] with broadcast batch dims.
     let x = random(&[2, 1, 3, 4], 5);
     let y = random(&[5, 4, 2], 6);
@@ -371,7 +454,10 @@ fn gemm_into_accumulates() {
     assert!(c.allclose(&want, 1e-12, 1e-12));
     let mut d = Tensor::<f64>::full(&[4, 5], f64::NAN);
     d.gemm_(1.0, &a, &b, 0.0);
-    assert!(d.allclose(&naive_matmul(&a, &b), 1e-12, 1e-12), "β = 0 ignores the old values");
+    assert!(
+        d.allclose(&naive_matmul(&a, &b), 1e-12, 1e-12),
+        "β = 0 ignores the old values"
+    );
 }
 
 #[test]
@@ -396,7 +482,10 @@ fn concat_stack_split_chunk() {
     assert_eq!(parts[0], a);
     assert_eq!(parts[1], b);
     let chunks = seq(&[7]).chunk(3, 0);
-    assert_eq!(chunks.iter().map(|c| c.numel()).collect::<Vec<_>>(), vec![3, 3, 1]);
+    assert_eq!(
+        chunks.iter().map(|c| c.numel()).collect::<Vec<_>>(),
+        vec![3, 3, 1]
+    );
 }
 
 #[test]
@@ -408,16 +497,26 @@ fn concat_checks_shapes() {
 #[test]
 fn index_select_gather_scatter_one_hot() {
     let x = seq(&[3, 4]);
-    assert_eq!(x.index_select(0, &[2, 0, 2]).to_vec(), vec![8., 9., 10., 11., 0., 1., 2., 3., 8., 9., 10., 11.]);
+    assert_eq!(
+        x.index_select(0, &[2, 0, 2]).to_vec(),
+        vec![8., 9., 10., 11., 0., 1., 2., 3., 8., 9., 10., 11.]
+    );
     assert_eq!(x.index_select(1, &[3]).to_vec(), vec![3., 7., 11.]);
     let idx = Indices::new(vec![1, 3, 0], &[3, 1]);
     let g = x.gather(1, &idx);
     assert_eq!(g.shape(), &[3, 1]);
     assert_eq!(g.to_vec(), vec![1., 7., 8.]);
     let s = Tensor::<f64>::zeros(&[3, 4]).scatter_add(1, &idx, &Tensor::ones(&[3, 1]));
-    assert_eq!(s.to_vec(), vec![0., 1., 0., 0., 0., 0., 0., 1., 1., 0., 0., 0.]);
+    assert_eq!(
+        s.to_vec(),
+        vec![0., 1., 0., 0., 0., 0., 0., 1., 1., 0., 0., 0.]
+    );
     // Repeated indices accumulate.
-    let r = Tensor::<f64>::zeros(&[1, 2]).scatter_add(1, &Indices::new(vec![1, 1], &[1, 2]), &t(&[2., 3.], &[1, 2]));
+    let r = Tensor::<f64>::zeros(&[1, 2]).scatter_add(
+        1,
+        &Indices::new(vec![1, 1], &[1, 2]),
+        &t(&[2., 3.], &[1, 2]),
+    );
     assert_eq!(r.to_vec(), vec![0., 5.]);
     let oh = Tensor::<f32>::one_hot(&Indices::from_slice(&[2, 0]), 3);
     assert_eq!(oh.to_vec(), vec![0., 0., 1., 1., 0., 0.]);
@@ -442,8 +541,14 @@ fn display_shows_shape_dtype_and_elides_large_tensors() {
     let small = format!("{}", Tensor::<f32>::from_vec(vec![1.0, 2.5], &[2]));
     assert_eq!(small, "tensor([1.0000, 2.5000], shape=[2], dtype=f32)");
     let big = format!("{:.1}", seq(&[100]));
-    assert!(big.starts_with("tensor([0.0, 1.0, 2.0, …, 97.0, 98.0, 99.0], shape=[100], dtype=f64)"), "{big}");
+    assert!(
+        big.starts_with("tensor([0.0, 1.0, 2.0, …, 97.0, 98.0, 99.0], shape=[100], dtype=f64)"),
+        "{big}"
+    );
     let dbg = format!("{:?}", seq(&[2, 3]).t());
     assert!(dbg.contains("strides=[1, 3]"), "{dbg}");
-    assert_eq!(format!("{}", Tensor::<f64>::scalar(1.5)), "tensor(1.5000, shape=[], dtype=f64)");
+    assert_eq!(
+        format!("{}", Tensor::<f64>::scalar(1.5)),
+        "tensor(1.5000, shape=[], dtype=f64)"
+    );
 }

@@ -1,0 +1,168 @@
+//! Unary functions and activations. Each backward is one fused elementwise pass
+//! `∂L/∂x = ∂L/∂y · f′(x)`, with `f′` written in terms of `x` or of the output `y`.
+
+use strata_tensor::{Element, Tensor};
+
+use crate::Var;
+
+impl<T: Element> Var<T> {
+    /// Records `y = f(x)` whose derivative depends on `x` only: `∂L/∂x = g · dx(x)`.
+    fn unary_x(
+        &self,
+        op: &'static str,
+        y: Tensor<T>,
+        dx: impl Fn(T, T) -> T + Sync + 'static,
+    ) -> Var<T> {
+        let x = self.value.clone();
+        Var::record(op, y, &[self], move |g, _| vec![Some(g.zip_map(&x, &dx))])
+    }
+
+    /// Records `y = f(x)` whose derivative depends on `y` only: `∂L/∂x = g · dy(y)`.
+    fn unary_y(
+        &self,
+        op: &'static str,
+        y: Tensor<T>,
+        dy: impl Fn(T, T) -> T + Sync + 'static,
+    ) -> Var<T> {
+        let out = y.clone();
+        Var::record(op, y, &[self], move |g, _| vec![Some(g.zip_map(&out, &dy))])
+    }
+
+    /// `y = −x`.
+    pub fn neg(&self) -> Var<T> {
+        Var::record("neg", self.value.neg(), &[self], |g, _| vec![Some(g.neg())])
+    }
+
+    /// `y = |x|`; `∂y/∂x = sign(x)` (0 at 0, as PyTorch).
+    pub fn abs(&self) -> Var<T> {
+        self.unary_x("abs", self.value.abs(), |g, x| {
+            if x > T::zero() {
+                g
+            } else if x < T::zero() {
+                -g
+            } else {
+                T::zero()
+            }
+        })
+    }
+
+    /// `y = eˣ`; `∂y/∂x = y`.
+    pub fn exp(&self) -> Var<T> {
+        self.unary_y("exp", self.value.exp(), |g, y| g * y)
+    }
+
+    /// `y = ln x`; `∂y/∂x = 1/x`.
+    pub fn ln(&self) -> Var<T> {
+        self.unary_x("ln", self.value.ln(), |g, x| g / x)
+    }
+
+    /// `y = √x`; `∂y/∂x = 1/(2y)`.
+    pub fn sqrt(&self) -> Var<T> {
+        self.unary_y("sqrt", self.value.sqrt(), |g, y| g / (y + y))
+    }
+
+    /// `y = x²`; `∂y/∂x = 2x`.
+    pub fn square(&self) -> Var<T> {
+        self.unary_x("square", self.value.square(), |g, x| g * (x + x))
+    }
+
+    /// `y = 1/x`; `∂y/∂x = −y²`.
+    pub fn recip(&self) -> Var<T> {
+        self.unary_y("recip", self.value.recip(), |g, y| -g * y * y)
+    }
+
+    /// `y = sin x`; `∂y/∂x = cos x`.
+    pub fn sin(&self) -> Var<T> {
+        self.unary_x("sin", self.value.sin(), |g, x| g * x.cos())
+    }
+
+    /// `y = cos x`; `∂y/∂x = −sin x`.
+    pub fn cos(&self) -> Var<T> {
+        self.unary_x("cos", self.value.cos(), |g, x| -g * x.sin())
+    }
+
+    /// `y = σ(x) = 1/(1 + e⁻ˣ)`; `∂y/∂x = y(1 − y)`.
+    pub fn sigmoid(&self) -> Var<T> {
+        self.unary_y("sigmoid", self.value.sigmoid(), |g, y| {
+            g * y * (T::one() - y)
+        })
+    }
+
+    /// `y = tanh x`; `∂y/∂x = 1 − y²`.
+    pub fn tanh(&self) -> Var<T> {
+        self.unary_y("tanh", self.value.tanh(), |g, y| g * (T::one() - y * y))
+    }
+
+    /// `y = max(x, 0)`; `∂y/∂x = 1 if x > 0 else 0`.
+    pub fn relu(&self) -> Var<T> {
+        self.unary_y("relu", self.value.relu(), |g, y| {
+            if y > T::zero() { g } else { T::zero() }
+        })
+    }
+
+    /// `y = x if x > 0 else slope·x`; `∂y/∂x = 1 or slope`.
+    pub fn leaky_relu(&self, slope: T) -> Var<T> {
+        self.unary_x("leaky_relu", self.value.leaky_relu(slope), move |g, x| {
+            if x > T::zero() { g } else { g * slope }
+        })
+    }
+
+    /// `y = x if x > 0 else α(eˣ − 1)`; `∂y/∂x = 1 or y + α`.
+    pub fn elu(&self, alpha: T) -> Var<T> {
+        let x = self.value.clone();
+        let y = self.value.elu(alpha);
+        let out = y.clone();
+        Var::record("elu", y, &[self], move |g, _| {
+            let d = x.zip_map(
+                &out,
+                |x, y| if x > T::zero() { T::one() } else { y + alpha },
+            );
+            vec![Some(g.mul(&d))]
+        })
+    }
+
+    /// `y = x·Φ(x)` (exact GELU); `∂y/∂x = Φ(x) + x·φ(x)` with `φ` the standard normal density.
+    pub fn gelu(&self) -> Var<T> {
+        self.unary_x("gelu", self.value.gelu(), |g, x| {
+            let v = x.to_f64_lossless();
+            let cdf = 0.5 * (1.0 + libm::erf(v * std::f64::consts::FRAC_1_SQRT_2));
+            let pdf = (-0.5 * v * v).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            g * T::from_f64_lossy(cdf + v * pdf)
+        })
+    }
+
+    /// `y = ln(1 + eˣ)`; `∂y/∂x = σ(x)`.
+    pub fn softplus(&self) -> Var<T> {
+        self.unary_x("softplus", self.value.softplus(), |g, x| {
+            let s = if x >= T::zero() {
+                T::one() / (T::one() + (-x).exp())
+            } else {
+                x.exp() / (T::one() + x.exp())
+            };
+            g * s
+        })
+    }
+
+    /// `y = clamp(x, lo, hi)`; the gradient passes where `lo ≤ x ≤ hi` (as PyTorch).
+    ///
+    /// # Panics
+    /// If `lo > hi`.
+    pub fn clamp(&self, lo: T, hi: T) -> Var<T> {
+        self.unary_x("clamp", self.value.clamp(lo, hi), move |g, x| {
+            if x >= lo && x <= hi { g } else { T::zero() }
+        })
+    }
+
+    /// LeCun's scaled tanh `y = 1.7159·tanh(2x/3)` (the DeepLearnToolbox `tanh_opt`);
+    /// `∂y/∂x = 1.7159·(2/3)·(1 − tanh²(2x/3))`.
+    pub fn lecun_tanh(&self) -> Var<T> {
+        let (a, b) = (T::from_f64_lossy(1.7159), T::from_f64_lossy(2.0 / 3.0));
+        let t = self.value.mul_scalar(b).tanh();
+        let y = t.mul_scalar(a);
+        Var::record("lecun_tanh", y, &[self], move |g, _| {
+            vec![Some(
+                g.zip_map(&t, move |g, t| g * a * b * (T::one() - t * t)),
+            )]
+        })
+    }
+}

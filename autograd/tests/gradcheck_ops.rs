@@ -1,0 +1,429 @@
+//! Every differentiable op against central finite differences in f64, on random inputs,
+//! including broadcast shapes, transposed (non-contiguous) inputs and size-1 dimensions.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use strata_autograd::{CrossEntropyOptions, Reduction, Var, assert_gradcheck};
+use strata_tensor::{Indices, Tensor};
+
+const TOL: f64 = 1e-6;
+
+fn rand(shape: &[usize], seed: u64) -> Tensor<f64> {
+    Tensor::rand_uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
+}
+
+/// Values in [0.5, 2] (for ln, sqrt, division, powers).
+fn positive(shape: &[usize], seed: u64) -> Tensor<f64> {
+    Tensor::rand_uniform(shape, 0.5, 2.0, &mut StdRng::seed_from_u64(seed))
+}
+
+#[test]
+fn broadcasting_arithmetic() {
+    let cases: &[(&[usize], &[usize])] = &[
+        (&[3, 1, 4], &[2, 1]),
+        (&[2, 3], &[3]),
+        (&[1], &[2, 2]),
+        (&[2, 3], &[2, 3]),
+        (&[], &[3]),
+    ];
+    for (i, &(sa, sb)) in cases.iter().enumerate() {
+        let (a, b) = (rand(sa, i as u64), positive(sb, 100 + i as u64));
+        assert_gradcheck("add", |v| v[0].add(&v[1]), &[a.clone(), b.clone()], TOL);
+        assert_gradcheck("sub", |v| v[0].sub(&v[1]), &[a.clone(), b.clone()], TOL);
+        assert_gradcheck("mul", |v| v[0].mul(&v[1]), &[a.clone(), b.clone()], TOL);
+        assert_gradcheck("div", |v| v[0].div(&v[1]), &[a.clone(), b.clone()], TOL);
+        assert_gradcheck("pow", |v| v[1].pow(&v[0]), &[a.clone(), b.clone()], TOL);
+        assert_gradcheck(
+            "maximum",
+            |v| v[0].maximum(&v[1].sub_scalar(1.2)),
+            &[a.clone(), b.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            "minimum",
+            |v| v[0].minimum(&v[1].sub_scalar(1.2)),
+            &[a, b],
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn transposed_inputs() {
+    let (a, b) = (rand(&[3, 4], 1), rand(&[4, 3], 2));
+    assert_gradcheck(
+        "mul of a transpose",
+        |v| v[0].t().mul(&v[1]),
+        &[a.clone(), b.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "add of permuted views",
+        |v| v[0].permute(&[1, 0]).add(&v[1]).tanh(),
+        &[a, b],
+        TOL,
+    );
+}
+
+#[test]
+fn scalar_ops() {
+    let x = positive(&[2, 3], 3);
+    assert_gradcheck("add_scalar", |v| v[0].add_scalar(2.0), &[x.clone()], TOL);
+    assert_gradcheck("sub_scalar", |v| v[0].sub_scalar(2.0), &[x.clone()], TOL);
+    assert_gradcheck("rsub_scalar", |v| v[0].rsub_scalar(2.0), &[x.clone()], TOL);
+    assert_gradcheck("mul_scalar", |v| v[0].mul_scalar(-3.0), &[x.clone()], TOL);
+    assert_gradcheck("div_scalar", |v| v[0].div_scalar(4.0), &[x.clone()], TOL);
+    assert_gradcheck("pow_scalar", |v| v[0].pow_scalar(2.5), &[x.clone()], TOL);
+    assert_gradcheck("neg", |v| v[0].neg(), &[x], TOL);
+}
+
+#[test]
+fn unary_functions_and_activations() {
+    let x = rand(&[3, 1, 4], 4);
+    let p = positive(&[2, 5], 5);
+    type Op = fn(&Var<f64>) -> Var<f64>;
+    let everywhere: &[(&str, Op)] = &[
+        ("exp", |v| v.exp()),
+        ("square", |v| v.square()),
+        ("sin", |v| v.sin()),
+        ("cos", |v| v.cos()),
+        ("sigmoid", |v| v.sigmoid()),
+        ("tanh", |v| v.tanh()),
+        ("lecun_tanh", |v| v.lecun_tanh()),
+        ("relu", |v| v.relu()),
+        ("leaky_relu", |v| v.leaky_relu(0.1)),
+        ("elu", |v| v.elu(1.3)),
+        ("gelu", |v| v.gelu()),
+        ("softplus", |v| v.softplus()),
+        ("abs", |v| v.abs()),
+        ("clamp", |v| v.clamp(-0.5, 0.5)),
+    ];
+    for (name, op) in everywhere {
+        assert_gradcheck(name, |v| op(&v[0]), &[x.clone()], TOL);
+    }
+    let positive_only: &[(&str, Op)] = &[
+        ("ln", |v| v.ln()),
+        ("sqrt", |v| v.sqrt()),
+        ("recip", |v| v.recip()),
+    ];
+    for (name, op) in positive_only {
+        assert_gradcheck(name, |v| op(&v[0]), &[p.clone()], TOL);
+    }
+}
+
+#[test]
+fn reductions() {
+    let x = rand(&[3, 4, 2], 6);
+    assert_gradcheck("sum", |v| v[0].sum(), &[x.clone()], TOL);
+    assert_gradcheck("mean", |v| v[0].mean(), &[x.clone()], TOL);
+    for axis in 0..3 {
+        for keepdim in [false, true] {
+            assert_gradcheck(
+                "sum_axis",
+                |v| v[0].sum_axis(axis, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+            assert_gradcheck(
+                "mean_axis",
+                |v| v[0].mean_axis(axis, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+            assert_gradcheck(
+                "var_axis",
+                |v| v[0].var_axis(axis, 1, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+            assert_gradcheck(
+                "max_axis",
+                |v| v[0].max_axis(axis, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+            assert_gradcheck(
+                "min_axis",
+                |v| v[0].min_axis(axis, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+            assert_gradcheck(
+                "logsumexp_axis",
+                |v| v[0].logsumexp_axis(axis, keepdim),
+                &[x.clone()],
+                TOL,
+            );
+        }
+        assert_gradcheck("softmax", |v| v[0].softmax(axis), &[x.clone()], TOL);
+        assert_gradcheck("log_softmax", |v| v[0].log_softmax(axis), &[x.clone()], TOL);
+    }
+    assert_gradcheck(
+        "var of a size-1 axis population",
+        |v| v[0].var_axis(1, 0, false),
+        &[rand(&[3, 1], 7)],
+        TOL,
+    );
+}
+
+#[test]
+fn max_ties_send_the_gradient_to_the_first_maximum() {
+    let x = Var::leaf(Tensor::<f64>::from_vec(vec![2.0, 5.0, 5.0, 1.0], &[1, 4]));
+    let g = x.max_axis(1, false).sum().backward();
+    assert_eq!(g.wrt(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0, 0.0]);
+    let y = Var::leaf(Tensor::<f64>::from_vec(vec![3.0, 3.0], &[2]));
+    let g = y
+        .maximum(&Var::constant(Tensor::from_vec(vec![3.0, 1.0], &[2])))
+        .sum()
+        .backward();
+    assert_eq!(
+        g.wrt(&y).unwrap().to_vec(),
+        vec![0.5, 1.0],
+        "a tie with the other operand splits"
+    );
+}
+
+#[test]
+fn matrix_products() {
+    let (a, b) = (rand(&[3, 4], 8), rand(&[4, 5], 9));
+    assert_gradcheck(
+        "matmul 2-D",
+        |v| v[0].matmul(&v[1]),
+        &[a.clone(), b.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul with transposed operands",
+        |v| v[1].t().matmul(&v[0].t()),
+        &[a.clone(), b.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul batched",
+        |v| v[0].matmul(&v[1]),
+        &[rand(&[2, 3, 4], 10), rand(&[2, 4, 2], 11)],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul broadcast batch",
+        |v| v[0].matmul(&v[1]),
+        &[rand(&[2, 1, 3, 4], 12), rand(&[3, 4, 2], 13)],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul vector·matrix",
+        |v| v[0].matmul(&v[1]),
+        &[rand(&[4], 14), b.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul matrix·vector",
+        |v| v[0].matmul(&v[1]),
+        &[a.clone(), rand(&[4], 15)],
+        TOL,
+    );
+    assert_gradcheck(
+        "matmul dot",
+        |v| v[0].matmul(&v[1]),
+        &[rand(&[4], 16), rand(&[4], 17)],
+        TOL,
+    );
+    let (x, w, bias) = (rand(&[5, 4], 18), rand(&[3, 4], 19), rand(&[3], 20));
+    assert_gradcheck(
+        "linear",
+        |v| v[0].linear(&v[1], Some(&v[2])),
+        &[x.clone(), w.clone(), bias],
+        TOL,
+    );
+    assert_gradcheck(
+        "linear without bias, 3-D input",
+        |v| v[0].linear(&v[1], None),
+        &[rand(&[2, 3, 4], 21), w],
+        TOL,
+    );
+}
+
+#[test]
+fn shape_and_indexing_ops() {
+    let x = rand(&[2, 3, 4], 22);
+    assert_gradcheck(
+        "reshape",
+        |v| v[0].reshape(&[4, 6]).mul(&v[0].reshape(&[4, 6])),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "flatten_from",
+        |v| v[0].flatten_from(1).exp(),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "transpose",
+        |v| v[0].transpose(0, 2).exp(),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "permute",
+        |v| v[0].permute(&[2, 0, 1]).exp(),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck("narrow", |v| v[0].narrow(2, 1, 2).exp(), &[x.clone()], TOL);
+    assert_gradcheck("select", |v| v[0].select(1, 2).exp(), &[x.clone()], TOL);
+    assert_gradcheck(
+        "unsqueeze/squeeze",
+        |v| v[0].unsqueeze(1).exp().squeeze(1),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "broadcast_to",
+        |v| v[0].broadcast_to(&[3, 2, 3, 4]).exp(),
+        &[x.clone()],
+        TOL,
+    );
+    let y = rand(&[2, 1, 4], 23);
+    assert_gradcheck(
+        "concat",
+        |v| Var::concat(&[&v[0], &v[1]], 1).exp(),
+        &[x.clone(), y],
+        TOL,
+    );
+    assert_gradcheck(
+        "stack",
+        |v| Var::stack(&[&v[0], &v[1]], 0).exp(),
+        &[x.clone(), rand(&[2, 3, 4], 24)],
+        TOL,
+    );
+    assert_gradcheck(
+        "split",
+        |v| {
+            let parts = v[0].split(2, &[1, 3]);
+            parts[0].exp().sum().add(&parts[1].square().sum())
+        },
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "index_select (repeated)",
+        |v| v[0].index_select(1, &[2, 0, 2]).exp(),
+        &[x.clone()],
+        TOL,
+    );
+    let idx = Indices::new(vec![3, 0, 0, 1, 2, 3], &[2, 3, 1]);
+    assert_gradcheck("gather", |v| v[0].gather(2, &idx).exp(), &[x], TOL);
+}
+
+#[test]
+fn dropout_keeps_its_mask_for_backward() {
+    let x = rand(&[4, 5], 25);
+    // The same seed gives the same mask in the checked function and in every perturbation.
+    assert_gradcheck(
+        "dropout",
+        |v| v[0].dropout(0.3, true, &mut StdRng::seed_from_u64(1)),
+        &[x.clone()],
+        TOL,
+    );
+    let leaf = Var::leaf(x);
+    let y = leaf.dropout(0.5, true, &mut StdRng::seed_from_u64(2));
+    let g = y.sum().backward();
+    let (yv, gv) = (y.value().to_vec(), g.wrt(&leaf).unwrap().to_vec());
+    for (y, g) in yv.iter().zip(gv) {
+        assert!(
+            g == 0.0 && *y == 0.0 || g == 2.0,
+            "dropped elements get no gradient, kept ones 1/(1−p)"
+        );
+    }
+    let eval =
+        Var::<f64>::leaf(Tensor::ones(&[3])).dropout(0.5, false, &mut StdRng::seed_from_u64(3));
+    assert_eq!(eval.value().to_vec(), vec![1.0; 3]);
+}
+
+#[test]
+fn losses() {
+    let logits = rand(&[4, 5], 26);
+    let targets = [1usize, 0, 4, 1];
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let plain = CrossEntropyOptions {
+            reduction,
+            ..Default::default()
+        };
+        assert_gradcheck(
+            "cross_entropy",
+            |v| v[0].cross_entropy(&targets, &plain),
+            &[logits.clone()],
+            TOL,
+        );
+        let fancy = CrossEntropyOptions {
+            reduction,
+            label_smoothing: 0.1,
+            weight: Some(positive(&[5], 27)),
+        };
+        assert_gradcheck(
+            "cross_entropy weighted + smoothed",
+            |v| v[0].cross_entropy(&targets, &fancy),
+            &[logits.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            "nll_loss",
+            |v| v[0].log_softmax(1).nll_loss(&targets, None, reduction),
+            &[logits.clone()],
+            TOL,
+        );
+        let w = positive(&[5], 28);
+        assert_gradcheck(
+            "nll_loss weighted",
+            |v| v[0].nll_loss(&targets, Some(&w), reduction),
+            &[logits.clone()],
+            TOL,
+        );
+        let t = Tensor::rand_uniform(&[4, 5], 0.0, 1.0, &mut StdRng::seed_from_u64(29));
+        assert_gradcheck(
+            "mse_loss",
+            |v| v[0].mse_loss(&v[1], reduction),
+            &[logits.clone(), t.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            "bce_with_logits",
+            |v| v[0].bce_with_logits(&v[1], reduction),
+            &[logits.clone(), t],
+            TOL,
+        );
+    }
+}
+
+#[test]
+fn cross_entropy_matches_its_definition() {
+    // −log softmax(x)[t], averaged: compare the fused op with the composition.
+    let logits = rand(&[3, 4], 30);
+    let targets = [3usize, 0, 2];
+    let fused = Var::constant(logits.clone())
+        .cross_entropy(&targets, &CrossEntropyOptions::default())
+        .item();
+    let logp = logits.log_softmax(1);
+    let manual = -(logp.get(&[0, 3]) + logp.get(&[1, 0]) + logp.get(&[2, 2])) / 3.0;
+    assert!((fused - manual).abs() < 1e-12);
+    // Label smoothing ε: (1 − ε)·CE + ε·mean_c(−log p_c).
+    let eps = 0.2;
+    let smoothed = Var::constant(logits.clone())
+        .cross_entropy(
+            &targets,
+            &CrossEntropyOptions {
+                label_smoothing: eps,
+                ..Default::default()
+            },
+        )
+        .item();
+    let uniform = -logp.mean_axis(1, false).mean();
+    assert!((smoothed - ((1.0 - eps) * manual + eps * uniform)).abs() < 1e-12);
+}
+
+#[test]
+#[should_panic(expected = "cross_entropy: target 7 is out of range for 4 classes")]
+fn cross_entropy_checks_targets() {
+    Var::constant(rand(&[2, 4], 31)).cross_entropy(&[1, 7], &CrossEntropyOptions::default());
+}
