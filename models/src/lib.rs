@@ -1,6 +1,20 @@
 //! # strata-models
 //!
-//! Ready-to-train models for Strata. This crate will own the MLP, LeNet-5, the DeepLearnToolbox
-//! CNN, autoencoders (sparse, denoising, stacked, convolutional), RBMs, Deep Belief Networks,
-//! LSTM and attention models, the `Trainer`, checkpoints, learning-curve plots and the examples.
-//! It re-implements no kernel and no layer.
+//! Ready-to-train models for Strata: [`Mlp`], [`LeNet5`], the DeepLearnToolbox CNN
+//! ([`DltCnn`]), and (coming) autoencoders, RBMs, DBNs and sequence models, plus the training
+//! loop and examples. Models are `strata_layers::Module`s built from the layers crate; this
+//! crate re-implements no kernel and no layer.
+
+mod dlt_cnn;
+mod error;
+mod lenet;
+pub mod metrics;
+mod mlp;
+pub mod plot;
+mod trainer;
+
+pub use dlt_cnn::DltCnn;
+pub use error::TrainError;
+pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
+pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
+pub use trainer::{Evaluation, GradHook, Objective, Trainer, TrainerConfig, TrainingState, evaluate};

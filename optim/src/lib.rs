@@ -1,6 +1,139 @@
 //! # strata-optim
 //!
-//! Optimizers for Strata. This crate will own SGD (momentum, Nesterov, weight decay), Adagrad,
-//! RMSprop, Adam/AdamW and Adadelta with serializable state, gradient clipping, learning-rate
-//! schedules and early stopping. It consumes gradients as values and does not care whether they
-//! came from backpropagation or contrastive divergence.
+//! Optimizers for Strata — [`Sgd`] (momentum, dampening, Nesterov, weight decay), [`Adagrad`],
+//! [`RmsProp`], [`Adam`] (with AMSGrad), [`AdamW`] and [`Adadelta`] — each reproducing
+//! PyTorch's update rule and defaults, with state that survives a restart
+//! ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]);
+//! learning-rate schedules ([`LrSchedule`], [`Scheduler`], [`ReduceLrOnPlateau`]); and
+//! [`EarlyStopping`].
+//!
+//! An optimizer takes the parameters and a gradient value, [`Grads`], and updates the
+//! parameters in place. It does not care where the gradients came from: backpropagation
+//! ([`strata_autograd::Var::backward`]) and other learning rules (an RBM's contrastive
+//! divergence fills a `Grads` by hand) feed the same [`Optimizer::step`].
+//!
+//! ```
+//! use strata_autograd::{Param, Var};
+//! use strata_optim::{Optimizer, SgdConfig, Scheduler, StepLr, clip_grad_norm};
+//! use strata_tensor::Tensor;
+//!
+//! // Fit w so that x·w ≈ y, by least squares.
+//! let mut w = Param::new(Tensor::<f64>::zeros(&[2]));
+//! let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 1.0, 0.0, 1.0], &[3, 2]));
+//! let y = Var::constant(Tensor::from_vec(vec![5.0, 5.0, 2.0], &[3]));
+//!
+//! let mut opt = SgdConfig::new(0.05).momentum(0.9).build::<f64>().unwrap();
+//! let mut schedule = Scheduler::new(StepLr::new(0.05, 100, 0.5).unwrap(), &mut opt);
+//! for _epoch in 0..300 {
+//!     let prediction = x.matmul(&w.var().reshape(&[2, 1])).reshape(&[3]);
+//!     let loss = prediction.sub(&y).square().mean();
+//!     let mut grads = loss.backward();
+//!     clip_grad_norm(&mut grads, 10.0);
+//!     opt.step(&mut [&mut w], &grads);
+//!     schedule.step(&mut opt);
+//! }
+//! let w = w.value().to_vec();
+//! assert!((w[0] - 1.0).abs() < 1e-3 && (w[1] - 2.0).abs() < 1e-3, "{w:?}");
+//! ```
+//!
+//! State is kept by each parameter's [`strata_autograd::VarId`] while training runs, and
+//! exported by the parameter's position in the slice given to [`Optimizer::state`], so a
+//! checkpoint written by one process loads in another:
+//!
+//! ```
+//! # use strata_autograd::{Grads, Param};
+//! # use strata_optim::{AdamConfig, Optimizer, OptimizerState};
+//! # use strata_tensor::Tensor;
+//! let mut p = Param::new(Tensor::<f32>::ones(&[3]));
+//! let mut grads = Grads::new();
+//! grads.insert(p.id(), Tensor::from_vec(vec![0.1, -0.2, 0.3], &[3]));
+//! let mut adam = AdamConfig::new(1e-3).build::<f32>().unwrap();
+//! adam.step(&mut [&mut p], &grads);
+//! let saved: OptimizerState = adam.state(&[&p]); // a serde value: JSON, bincode, …
+//!
+//! let mut resumed = AdamConfig::new(1e-3).build::<f32>().unwrap();
+//! resumed.load_state(&[&p], &saved).unwrap();
+//! assert_eq!(resumed.state(&[&p]), saved);
+//! ```
+
+mod adadelta;
+mod adagrad;
+mod adam;
+mod clip;
+mod early_stopping;
+mod error;
+mod rmsprop;
+mod schedule;
+mod sgd;
+mod state;
+
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub use clip::{clip_grad_norm, clip_grad_norm_p, clip_grad_value};
+pub use early_stopping::{EarlyStopping, EarlyStoppingState, Verdict};
+pub use error::OptimError;
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use schedule::{
+    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Mode, MultiStepLr,
+    PlateauState, ReduceLrOnPlateau, Scheduler, SchedulerState, StepLr, ThresholdMode,
+};
+pub use sgd::{Sgd, SgdConfig};
+pub use state::{Buffer, BufferValues, OptimizerState, ParamState};
+
+use strata_autograd::{Grads, Param};
+use strata_tensor::Element;
+
+/// A rule that updates parameters in place from their gradients.
+///
+/// Implementations keep per-parameter state (momentum, moment estimates, …) by each
+/// parameter's [`strata_autograd::VarId`], created the first time the parameter receives a
+/// gradient.
+pub trait Optimizer<T: Element = f32> {
+    /// The name written into saved state (`"sgd"`, `"adam"`, …).
+    fn kind(&self) -> &'static str;
+
+    /// Updates every parameter of `params` that requires a gradient and has one in `grads`;
+    /// the others (frozen, or absent from `grads`) are skipped and their state is untouched.
+    ///
+    /// # Panics
+    /// If a gradient's shape differs from its parameter's.
+    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>);
+
+    /// The current learning rate γ.
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate γ (schedules call this).
+    ///
+    /// # Panics
+    /// If `lr` is negative or not finite.
+    fn set_learning_rate(&mut self, lr: f64);
+
+    /// Number of `step` calls so far.
+    fn step_count(&self) -> u64;
+
+    /// The optimizer's state — kind, step count, hyper-parameters and per-parameter buffers —
+    /// with parameter entries in the order of `params`.
+    fn state(&self, params: &[&Param<T>]) -> OptimizerState;
+
+    /// Replaces the optimizer's state (hyper-parameters included) with `state`, its entries
+    /// matched to `params` by position.
+    ///
+    /// # Errors
+    /// If `state` was saved by another kind of optimizer, holds a different number of
+    /// parameter entries, lacks or has unknown or invalid hyper-parameters, or a buffer is
+    /// missing, unexpected or of the wrong shape. On error the optimizer is unchanged.
+    fn load_state(
+        &mut self,
+        params: &[&Param<T>],
+        state: &OptimizerState,
+    ) -> Result<(), OptimError>;
+}
+
+/// Checks a learning rate given to [`Optimizer::set_learning_rate`].
+pub(crate) fn check_lr(owner: &str, lr: f64) {
+    assert!(
+        lr.is_finite() && lr >= 0.0,
+        "{owner}::set_learning_rate: the learning rate must be finite and ≥ 0, got {lr}"
+    );
+}

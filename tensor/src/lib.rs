@@ -31,6 +31,7 @@ mod fmt;
 pub mod gemm;
 mod index;
 mod indices;
+pub mod linalg;
 mod matmul;
 mod parallel;
 pub mod pool;

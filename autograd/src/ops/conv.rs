@@ -1,1 +1,116 @@
-//! Convolution and pooling ops (see `strata_tensor::conv` and `strata_tensor::pool`).
+//! Convolution and pooling ops over the kernels of `strata_tensor::conv` and
+//! `strata_tensor::pool`. Backward passes reuse the GEMM-based kernels (no naive loops).
+
+use strata_tensor::conv::{self, Conv1dParams, Conv2dParams};
+use strata_tensor::{Element, pool};
+
+use crate::Var;
+
+impl<T: Element> Var<T> {
+    /// 2-D convolution (cross-correlation, PyTorch's `conv2d`):
+    /// `y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), p, q} w[o, c, p, q]·x[n, c, i·s + p·d − pad, j·s + q·d − pad]`.
+    /// Shapes: `x: [N, C, H, W]`, `weight: [O, C/groups, kh, kw]`, `bias: [O]`,
+    /// `y: [N, O, OH, OW]` with `OH = (H + 2·pad − d·(kh − 1) − 1)/s + 1`.
+    /// Gradients: `∂L/∂x` = transposed convolution of `G` with `W`, `∂L/∂W` = correlation of
+    /// `x` with `G`, `∂L/∂b = Σ_{n,i,j} G`.
+    ///
+    /// # Panics
+    /// When the shapes do not fit (see `strata_tensor::conv::conv2d`).
+    pub fn conv2d(&self, weight: &Var<T>, bias: Option<&Var<T>>, params: Conv2dParams) -> Var<T> {
+        let (x, w) = (self.value.clone(), weight.value.clone());
+        let y = conv::conv2d(&x, &w, bias.map(|b| &b.value), &params);
+        let mut parents = vec![self, weight];
+        parents.extend(bias);
+        Var::record("conv2d", y, &parents, move |g, needs| {
+            let mut grads = vec![
+                needs[0].then(|| conv::conv2d_backward_input(g, &w, x.shape(), &params)),
+                needs[1].then(|| conv::conv2d_backward_weight(g, &x, w.shape(), &params)),
+            ];
+            if needs.len() == 3 {
+                grads.push(needs[2].then(|| conv::conv2d_backward_bias(g)));
+            }
+            grads
+        })
+    }
+
+    /// 1-D convolution: `x: [N, C, L]`, `weight: [O, C/groups, k]`, `bias: [O]` →
+    /// `y: [N, O, OL]`, `OL = (L + 2·pad − d·(k − 1) − 1)/s + 1`; as [`Var::conv2d`] with a
+    /// height of 1.
+    ///
+    /// # Panics
+    /// When the shapes do not fit.
+    pub fn conv1d(&self, weight: &Var<T>, bias: Option<&Var<T>>, params: Conv1dParams) -> Var<T> {
+        let (x, w) = (self.value.clone(), weight.value.clone());
+        let y = conv::conv1d(&x, &w, bias.map(|b| &b.value), &params);
+        let mut parents = vec![self, weight];
+        parents.extend(bias);
+        Var::record("conv1d", y, &parents, move |g, needs| {
+            let mut grads = vec![
+                needs[0].then(|| conv::conv1d_backward_input(g, &w, x.shape(), &params)),
+                needs[1].then(|| conv::conv1d_backward_weight(g, &x, w.shape(), &params)),
+            ];
+            if needs.len() == 3 {
+                // Σ over batch and length of G: [N, O, L] → [O].
+                grads.push(needs[2].then(|| g.sum_axis(2, false).sum_axis(0, false)));
+            }
+            grads
+        })
+    }
+
+    /// Transposed 2-D convolution (PyTorch's `conv_transpose2d`, the input-gradient of
+    /// `conv2d`): `x: [N, C_in, H, W]`, `weight: [C_in, C_out/groups, kh, kw]`, `bias: [C_out]`,
+    /// `y: [N, C_out, OH, OW]` with `OH = (H − 1)·s − 2·pad + d·(kh − 1) + output_padding + 1`.
+    ///
+    /// # Panics
+    /// When the shapes do not fit.
+    pub fn conv_transpose2d(&self, weight: &Var<T>, bias: Option<&Var<T>>, params: Conv2dParams, output_padding: (usize, usize)) -> Var<T> {
+        let (x, w) = (self.value.clone(), weight.value.clone());
+        let y = conv::conv_transpose2d(&x, &w, bias.map(|b| &b.value), &params, output_padding);
+        let mut parents = vec![self, weight];
+        parents.extend(bias);
+        Var::record("conv_transpose2d", y, &parents, move |g, needs| {
+            let mut grads = vec![
+                needs[0].then(|| conv::conv_transpose2d_backward_input(g, &w, x.shape(), &params)),
+                needs[1].then(|| conv::conv_transpose2d_backward_weight(g, &x, w.shape(), &params)),
+            ];
+            if needs.len() == 3 {
+                grads.push(needs[2].then(|| conv::conv2d_backward_bias(g)));
+            }
+            grads
+        })
+    }
+
+    /// 2-D max pooling over `[N, C, H, W]` (padding counts as −∞):
+    /// `y[n, c, i, j] = max_{p, q} x[n, c, i·s + p·d − pad, j·s + q·d − pad]`. The argmax of
+    /// each window is kept; the gradient flows to it alone (the first maximum on ties).
+    ///
+    /// # Panics
+    /// When the window does not fit (see `strata_tensor::pool::max_pool2d`).
+    pub fn max_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize), dilation: (usize, usize)) -> Var<T> {
+        let (y, indices) = pool::max_pool2d(&self.value, kernel, stride, padding, dilation);
+        let shape = self.shape().to_vec();
+        Var::record("max_pool2d", y, &[self], move |g, _| vec![Some(pool::max_pool2d_backward(g, &indices, &shape))])
+    }
+
+    /// 2-D average pooling over `[N, C, H, W]`, zero padding counted in the divisor (PyTorch's
+    /// default `count_include_pad = true`): `y = (1/(kh·kw))·Σ_window x`.
+    ///
+    /// # Panics
+    /// When the window does not fit.
+    pub fn avg_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Var<T> {
+        let y = pool::avg_pool2d(&self.value, kernel, stride, padding);
+        let shape = self.shape().to_vec();
+        Var::record("avg_pool2d", y, &[self], move |g, _| vec![Some(pool::avg_pool2d_backward(g, &shape, kernel, stride, padding))])
+    }
+
+    /// Adaptive average pooling to `output = (OH, OW)`: bin `i` averages input rows
+    /// `⌊i·H/OH⌋ .. ⌈(i + 1)·H/OH⌉` (PyTorch's bins).
+    ///
+    /// # Panics
+    /// If the input is not 4-D or an output size is 0.
+    pub fn adaptive_avg_pool2d(&self, output: (usize, usize)) -> Var<T> {
+        let y = pool::adaptive_avg_pool2d(&self.value, output);
+        let shape = self.shape().to_vec();
+        Var::record("adaptive_avg_pool2d", y, &[self], move |g, _| vec![Some(pool::adaptive_avg_pool2d_backward(g, &shape))])
+    }
+}

@@ -1,0 +1,95 @@
+//! Loads the bundled MNIST sample (or Fashion-MNIST with `--fashion`), prints its statistics
+//! and writes a 10×10 PNG grid of the first 100 training images.
+//!
+//! ```text
+//! cargo run --release -p strata-datasets --example mnist_stats [-- --fashion] [-- --out grid.png]
+//! ```
+//!
+//! The last line is `RESULT {json}` with the figures printed above it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use strata_datasets::{GridScaling, ImageSet, Mnist, write_png_grid};
+
+fn json_list(v: &[usize]) -> String {
+    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", items.join(","))
+}
+
+fn describe(name: &str, s: &ImageSet) -> (f64, f64) {
+    let (mean, std) = s.pixel_mean_std();
+    println!(
+        "{name}: {} images of {}×{}, pixel mean {mean:.4}, std {std:.4} (scaled to [0, 1])",
+        s.len(),
+        s.rows(),
+        s.cols()
+    );
+    let counts = s.class_counts();
+    for (c, (&n, label)) in counts.iter().zip(s.class_names()).enumerate() {
+        println!("  class {c} {label:>12}: {n:>6}");
+    }
+    (mean, std)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut fashion = false;
+    let mut out =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/mnist_stats/first100.png");
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--fashion" => fashion = true,
+            "--out" => out = PathBuf::from(args.next().ok_or("--out needs a path")?),
+            other => {
+                return Err(
+                    format!("unknown argument {other:?} (use --fashion, --out PATH)").into(),
+                );
+            }
+        }
+    }
+
+    let start = Instant::now();
+    let (name, data) = if fashion {
+        ("fashion-mnist", Mnist::fashion(None)?)
+    } else {
+        ("mnist-bundled", Mnist::bundled()?)
+    };
+    let load = start.elapsed().as_secs_f64();
+    println!("{name}: loaded and decoded in {:.1} ms", load * 1e3);
+
+    let (train_mean, train_std) = describe("train", &data.train);
+    let (test_mean, test_std) = describe("test", &data.test);
+
+    let n = data.train.len().min(100);
+    let tiles = data.train.select(&(0..n).collect::<Vec<_>>()).to_f32();
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_png_grid(
+        &out,
+        &tiles,
+        (10, 10),
+        (28, 28),
+        GridScaling::Fixed { min: 0.0, max: 1.0 },
+    )?;
+    let out = out.canonicalize().unwrap_or(out);
+    println!("wrote the first {n} training images to {}", out.display());
+    let first: Vec<usize> = (0..10.min(n)).map(|i| data.train.label(i)).collect();
+    println!("first labels: {first:?}");
+
+    println!(
+        "RESULT {{\"dataset\":\"{name}\",\"train\":{},\"test\":{},\"train_class_counts\":{},\
+         \"test_class_counts\":{},\"train_pixel_mean\":{train_mean:.4},\"train_pixel_std\":{train_std:.4},\
+         \"test_pixel_mean\":{test_mean:.4},\"test_pixel_std\":{test_std:.4},\"first_labels\":{},\
+         \"load_ms\":{:.1},\"png\":\"{}\"}}",
+        data.train.len(),
+        data.test.len(),
+        json_list(&data.train.class_counts()),
+        json_list(&data.test.class_counts()),
+        json_list(&first),
+        load * 1e3,
+        out.display()
+    );
+    Ok(())
+}

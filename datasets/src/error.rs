@@ -1,0 +1,266 @@
+//! The error type of `strata-datasets`.
+//!
+//! Every function that reads the outside world (IDX files, directories, text files, PNG
+//! output) returns [`DatasetError`]. Each variant names the file involved, what was expected
+//! and what was found, with a byte offset where one makes sense.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A failure while reading, decoding, locating or writing data.
+///
+/// Byte offsets in IDX errors count bytes of the *decompressed* stream (for a raw file that is
+/// the file itself), starting at 0 for the first byte of the magic number.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DatasetError {
+    /// An operating-system level failure opening, reading or writing `path`.
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The gzip stream of `path` is corrupt (bad header, bad deflate data, wrong checksum) or
+    /// ends early.
+    Decompress {
+        /// The file involved.
+        path: PathBuf,
+        /// How many decompressed bytes had been produced when decoding failed.
+        offset: u64,
+        /// The decoder's description of the problem.
+        message: String,
+    },
+    /// The first four bytes are not an IDX magic number (`0x00 0x00 <type> <rank>`).
+    BadMagic {
+        /// The file involved.
+        path: PathBuf,
+        /// The four bytes found at offset 0.
+        found: [u8; 4],
+        /// Which part of the magic number is wrong.
+        reason: &'static str,
+    },
+    /// The file holds a valid IDX array of another element type than the caller needs.
+    WrongType {
+        /// The file involved.
+        path: PathBuf,
+        /// The element type the caller needs (for example `u8` for MNIST images).
+        expected: &'static str,
+        /// The element type declared in the header.
+        found: &'static str,
+    },
+    /// The file holds a valid IDX array of another rank or shape than the caller needs.
+    WrongShape {
+        /// The file involved.
+        path: PathBuf,
+        /// A description of the expected shape (for example `[N, rows, cols]`).
+        expected: String,
+        /// The dimensions declared in the header.
+        found: Vec<usize>,
+    },
+    /// The file ends before the header or the data it declares is complete.
+    Truncated {
+        /// The file involved.
+        path: PathBuf,
+        /// What was being read (`"magic number"`, `"dimension sizes"`, `"data"`).
+        what: &'static str,
+        /// Byte offset at which the stream ended.
+        offset: u64,
+        /// Number of bytes of `what` that were expected.
+        expected: u64,
+        /// Number of bytes of `what` that were present.
+        found: u64,
+    },
+    /// The file holds more bytes than its header declares: the dimension sizes do not match
+    /// the byte count.
+    TrailingData {
+        /// The file involved.
+        path: PathBuf,
+        /// The dimensions declared in the header.
+        dims: Vec<usize>,
+        /// Byte offset at which the declared array ends (the first unexpected byte).
+        offset: u64,
+    },
+    /// The header declares an array whose byte size does not fit in memory addresses.
+    TooLarge {
+        /// The file involved.
+        path: PathBuf,
+        /// The dimensions declared in the header.
+        dims: Vec<usize>,
+    },
+    /// A label is not a valid class index.
+    LabelOutOfRange {
+        /// The label file involved.
+        path: PathBuf,
+        /// Index of the example carrying the label.
+        index: usize,
+        /// Byte offset of the label in the decompressed file.
+        offset: u64,
+        /// The label value found.
+        value: i64,
+        /// Number of classes: valid labels are `0..classes`.
+        classes: usize,
+    },
+    /// An image file and its label file disagree on the number of examples.
+    CountMismatch {
+        /// The image file.
+        images_path: PathBuf,
+        /// The label file.
+        labels_path: PathBuf,
+        /// Number of images in the image file.
+        images: usize,
+        /// Number of labels in the label file.
+        labels: usize,
+    },
+    /// A dataset could not be found in any of the places searched.
+    NotFound {
+        /// The dataset looked for (for example `"Fashion-MNIST"`).
+        dataset: &'static str,
+        /// Each place searched, with the reason it was rejected.
+        searched: Vec<(PathBuf, String)>,
+    },
+    /// A text file is not valid UTF-8.
+    InvalidUtf8 {
+        /// The file involved.
+        path: PathBuf,
+        /// Byte offset of the first invalid byte.
+        offset: u64,
+    },
+    /// Text to encode holds a character that is not in the vocabulary.
+    UnknownChar {
+        /// The character.
+        ch: char,
+        /// Its character (not byte) position in the text being encoded.
+        position: usize,
+    },
+    /// Writing a PNG image failed.
+    Png {
+        /// The file being written.
+        path: PathBuf,
+        /// The encoder's description of the problem.
+        message: String,
+    },
+}
+
+impl fmt::Display for DatasetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Self::Decompress {
+                path,
+                offset,
+                message,
+            } => write!(
+                f,
+                "{}: corrupt gzip stream after {offset} decompressed bytes: {message}",
+                path.display()
+            ),
+            Self::BadMagic {
+                path,
+                found,
+                reason,
+            } => write!(
+                f,
+                "{}: bad IDX magic number at byte offset 0: expected 00 00 <type 08|09|0B|0C|0D|0E> \
+                 <rank ≥ 1>, found {:02X} {:02X} {:02X} {:02X} ({reason})",
+                path.display(),
+                found[0],
+                found[1],
+                found[2],
+                found[3]
+            ),
+            Self::WrongType {
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: expected IDX elements of type {expected}, found {found}",
+                path.display()
+            ),
+            Self::WrongShape {
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: expected an IDX array of shape {expected}, found dimensions {found:?}",
+                path.display()
+            ),
+            Self::Truncated {
+                path,
+                what,
+                offset,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: truncated {what}: expected {expected} bytes, found {found} \
+                 (stream ends at byte offset {offset})",
+                path.display()
+            ),
+            Self::TrailingData { path, dims, offset } => write!(
+                f,
+                "{}: dimension sizes {dims:?} do not match the byte count: the declared array \
+                 ends at byte offset {offset} but the file continues",
+                path.display()
+            ),
+            Self::TooLarge { path, dims } => write!(
+                f,
+                "{}: dimension sizes {dims:?} declare an array too large to address",
+                path.display()
+            ),
+            Self::LabelOutOfRange {
+                path,
+                index,
+                offset,
+                value,
+                classes,
+            } => write!(
+                f,
+                "{}: label {index} at byte offset {offset} is {value}, expected 0..={}",
+                path.display(),
+                classes.saturating_sub(1)
+            ),
+            Self::CountMismatch {
+                images_path,
+                labels_path,
+                images,
+                labels,
+            } => write!(
+                f,
+                "{} holds {images} images but {} holds {labels} labels; expected equal counts",
+                images_path.display(),
+                labels_path.display()
+            ),
+            Self::NotFound { dataset, searched } => {
+                write!(f, "{dataset} not found; looked in:")?;
+                for (place, why) in searched {
+                    write!(f, "\n  {}: {why}", place.display())?;
+                }
+                Ok(())
+            }
+            Self::InvalidUtf8 { path, offset } => write!(
+                f,
+                "{}: expected UTF-8 text, found an invalid byte sequence at byte offset {offset}",
+                path.display()
+            ),
+            Self::UnknownChar { ch, position } => write!(
+                f,
+                "character {ch:?} at position {position} is not in the vocabulary"
+            ),
+            Self::Png { path, message } => {
+                write!(f, "{}: writing PNG failed: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for DatasetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

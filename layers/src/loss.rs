@@ -1,0 +1,91 @@
+//! Loss functions. Each takes a prediction `Var` and targets and returns a `Var` loss (a scalar
+//! unless the reduction is `None`); the fused ones (cross-entropy, NLL, MSE, BCE with logits)
+//! come from `strata-autograd`, the others are composed from differentiable ops.
+
+use strata_autograd::{CrossEntropyOptions, Reduction, Var};
+use strata_tensor::{Element, Tensor};
+
+/// Mean squared error: `mean((y − t)²)` (or sum / per element).
+///
+/// # Panics
+/// If the shapes differ.
+pub fn mse_loss<T: Element>(prediction: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
+    prediction.mse_loss(target, reduction)
+}
+
+/// The DeepLearnToolbox squared error `½·Σ(y − t)² / N`, with `N = shape[0]` the batch size
+/// (`nnff`: `nn.L = 1/2 * sum(sum(nn.e .^ 2)) / m`). Its gradient is `(y − t)/N`.
+///
+/// # Panics
+/// If the shapes differ or the prediction is rank 0.
+pub fn half_sse<T: Element>(prediction: &Var<T>, target: &Var<T>) -> Var<T> {
+    assert!(prediction.ndim() > 0, "half_sse: needs a batch dimension, got a scalar");
+    let n = prediction.shape()[0];
+    prediction.mse_loss(target, Reduction::Sum).mul_scalar(T::from_f64_lossy(0.5 / n as f64))
+}
+
+/// Cross-entropy from logits `[N, C]` and class indices `[N]`, with optional label smoothing
+/// and class weights (see `Var::cross_entropy` for the formula).
+///
+/// # Panics
+/// As `Var::cross_entropy`.
+pub fn cross_entropy<T: Element>(logits: &Var<T>, targets: &[usize], options: &CrossEntropyOptions<T>) -> Var<T> {
+    logits.cross_entropy(targets, options)
+}
+
+/// Negative log-likelihood of log-probabilities `[N, C]` and class indices `[N]`.
+///
+/// # Panics
+/// As `Var::nll_loss`.
+pub fn nll_loss<T: Element>(log_probs: &Var<T>, targets: &[usize], weight: Option<&Tensor<T>>, reduction: Reduction) -> Var<T> {
+    log_probs.nll_loss(targets, weight, reduction)
+}
+
+/// Binary cross-entropy from logits (stable): `max(x, 0) − x·t + ln(1 + e^{−|x|})`.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn bce_with_logits<T: Element>(logits: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
+    logits.bce_with_logits(target, reduction)
+}
+
+/// Binary cross-entropy of probabilities `p ∈ [0, 1]`: `−(t·ln p + (1 − t)·ln(1 − p))`, with
+/// each log clamped at −100 as PyTorch's `binary_cross_entropy` (so `p = 0` or `1` stays
+/// finite). Prefer [`bce_with_logits`] when the logits are at hand.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn binary_cross_entropy<T: Element>(probs: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
+    assert_eq!(probs.shape(), target.shape(), "binary_cross_entropy: prediction {:?} and target {:?} differ in shape", probs.shape(), target.shape());
+    let floor = T::from_f64_lossy(-100.0);
+    let big = T::from_f64_lossy(f64::MAX);
+    let log_p = probs.ln().clamp(floor, big);
+    let log_q = probs.rsub_scalar(T::one()).ln().clamp(floor, big);
+    let per = target.mul(&log_p).add(&target.rsub_scalar(T::one()).mul(&log_q)).neg();
+    reduce(per, reduction)
+}
+
+/// Kullback–Leibler divergence `KL(p ‖ q) = Σ p·(ln p − ln q)` from `log_q` (log-probabilities,
+/// e.g. a `log_softmax` output) and target probabilities `p`, as PyTorch's `kl_div` with
+/// `log_target = false`: pointwise `p·(ln p − log_q)` (0 where `p = 0`). `Mean` averages over
+/// all elements (PyTorch's default); for the mathematical KL per example use `Sum` and divide by
+/// the batch size.
+///
+/// # Panics
+/// If the shapes differ.
+pub fn kl_div<T: Element>(log_q: &Var<T>, p: &Var<T>, reduction: Reduction) -> Var<T> {
+    assert_eq!(log_q.shape(), p.shape(), "kl_div: input {:?} and target {:?} differ in shape", log_q.shape(), p.shape());
+    // p·ln p with 0·ln 0 = 0: ln of p clamped at the smallest positive normal value.
+    let tiny = T::min_positive_value();
+    let entropy_term = p.mul(&p.clamp(tiny, T::max_value()).ln());
+    let per = entropy_term.sub(&p.mul(log_q));
+    reduce(per, reduction)
+}
+
+fn reduce<T: Element>(per: Var<T>, reduction: Reduction) -> Var<T> {
+    match reduction {
+        Reduction::Mean => per.mean(),
+        Reduction::Sum => per.sum(),
+        Reduction::None => per,
+    }
+}

@@ -1,0 +1,443 @@
+//! Pooling layers, activations (fixed and learned), `Flatten` and `Dropout`: hand-computed
+//! outputs, train/eval behaviour and f64 gradient checks.
+
+mod common;
+
+use common::{assert_close, assert_near, gradcheck_module, spread, t64};
+use strata_autograd::{Var, no_grad};
+use strata_layers::{
+    Activation, AdaptiveAvgPool2d, AvgPool2d, Dropout, Flatten, MaxPool2d, Maxout, Module, PRelu,
+};
+use strata_tensor::Tensor;
+
+/// 1..=16 as [1, 1, 4, 4].
+fn grid4() -> Tensor<f64> {
+    Tensor::from_vec((1..=16).map(f64::from).collect(), &[1, 1, 4, 4])
+}
+
+/// 1..=9 as [1, 1, 3, 3].
+fn grid3() -> Tensor<f64> {
+    Tensor::from_vec((1..=9).map(f64::from).collect(), &[1, 1, 3, 3])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+
+#[test]
+fn max_pool_values() {
+    let mut p = MaxPool2d::new((2, 2));
+    assert_eq!(p.stride, (2, 2));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &grid4()),
+        &t64(&[6.0, 8.0, 14.0, 16.0], &[1, 1, 2, 2]),
+        0.0,
+    );
+    // Overlapping windows (stride 1).
+    let mut p = MaxPool2d::new((2, 2)).with_stride_padding((1, 1), (0, 0));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &grid3()),
+        &t64(&[5.0, 6.0, 8.0, 9.0], &[1, 1, 2, 2]),
+        0.0,
+    );
+    // Padding counts as −∞: every window of [[−1, −2], [−3, −4]] padded by 1 holds one value.
+    let x = t64(&[-1.0, -2.0, -3.0, -4.0], &[1, 1, 2, 2]);
+    let mut p = MaxPool2d::new((2, 2)).with_stride_padding((2, 2), (1, 1));
+    assert_close(&Module::<f64>::predict(&mut p, &x), &x, 0.0);
+}
+
+#[test]
+fn max_pool_gradient_goes_to_the_maximum() {
+    let x = Var::leaf(grid4());
+    let g = Module::<f64>::forward(&mut MaxPool2d::new((2, 2)), &x)
+        .sum()
+        .backward();
+    let mut expected = vec![0.0; 16];
+    for i in [5, 7, 13, 15] {
+        expected[i] = 1.0;
+    }
+    assert_close(g.wrt(&x).unwrap(), &t64(&expected, &[1, 1, 4, 4]), 0.0);
+}
+
+#[test]
+fn avg_pool_values() {
+    let mut p = AvgPool2d::new((2, 2));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &grid4()),
+        &t64(&[3.5, 5.5, 11.5, 13.5], &[1, 1, 2, 2]),
+        1e-12,
+    );
+    // Zero padding is counted in the divisor (PyTorch's count_include_pad): each window of
+    // [[1, 2], [3, 4]] padded by 1 holds one value and three zeros.
+    let x = t64(&[1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2]);
+    let mut p = AvgPool2d::new((2, 2)).with_stride_padding((2, 2), (1, 1));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &x),
+        &t64(&[0.25, 0.5, 0.75, 1.0], &[1, 1, 2, 2]),
+        1e-12,
+    );
+}
+
+#[test]
+fn adaptive_avg_pool_values() {
+    // 3 → 2 bins: rows/columns {0, 1} and {1, 2}.
+    let mut p = AdaptiveAvgPool2d::new((2, 2));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &grid3()),
+        &t64(&[3.0, 4.0, 6.0, 7.0], &[1, 1, 2, 2]),
+        1e-12,
+    );
+    // Global average pooling.
+    let mut p = AdaptiveAvgPool2d::new((1, 1));
+    assert_close(
+        &Module::<f64>::predict(&mut p, &grid4()),
+        &t64(&[8.5], &[1, 1, 1, 1]),
+        1e-12,
+    );
+}
+
+#[test]
+fn pooling_gradcheck() {
+    let x = spread(&[2, 2, 4, 4], 1);
+    gradcheck_module("MaxPool2d", &mut MaxPool2d::new((2, 2)), &x, true, 1e-6);
+    gradcheck_module(
+        "MaxPool2d overlapping",
+        &mut MaxPool2d::new((3, 3)).with_stride_padding((1, 1), (1, 1)),
+        &x,
+        true,
+        1e-6,
+    );
+    gradcheck_module("AvgPool2d", &mut AvgPool2d::new((2, 2)), &x, true, 1e-6);
+    gradcheck_module(
+        "AvgPool2d padded",
+        &mut AvgPool2d::new((3, 3)).with_stride_padding((2, 2), (1, 1)),
+        &x,
+        true,
+        1e-6,
+    );
+    gradcheck_module(
+        "AdaptiveAvgPool2d",
+        &mut AdaptiveAvgPool2d::new((3, 2)),
+        &spread(&[1, 2, 5, 4], 2),
+        true,
+        1e-6,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixed activations
+
+#[test]
+fn activation_values() {
+    let xs = [-2.0, -0.5, 0.0, 1.0, 3.0];
+    let x = t64(&xs, &[5]);
+    let check = |a: Activation, f: &dyn Fn(f64) -> f64| {
+        let expected = t64(&xs.map(f), &[5]);
+        let mut layer = a;
+        assert_close(&Module::<f64>::predict(&mut layer, &x), &expected, 1e-12);
+    };
+    check(Activation::Identity, &|x| x);
+    check(Activation::Sigmoid, &|x| 1.0 / (1.0 + (-x).exp()));
+    check(Activation::Tanh, &f64::tanh);
+    check(Activation::LecunTanh, &|x| 1.7159 * (2.0 * x / 3.0).tanh());
+    check(Activation::Relu, &|x| x.max(0.0));
+    check(Activation::LeakyRelu(0.1), &|x| {
+        if x > 0.0 { x } else { 0.1 * x }
+    });
+    check(Activation::Elu(1.5), &|x| {
+        if x > 0.0 { x } else { 1.5 * (x.exp() - 1.0) }
+    });
+    check(Activation::Softplus, &|x| (1.0 + x.exp()).ln());
+
+    // Spot values.
+    let mut lecun = Activation::LecunTanh;
+    let y = Module::<f64>::predict(&mut lecun, &t64(&[1.5], &[1]));
+    assert_near(y.item(), 1.7159 * 1f64.tanh(), 1e-12);
+    let mut gelu = Activation::Gelu;
+    let y = Module::<f64>::predict(&mut gelu, &t64(&[-1.0, 0.0, 1.0], &[3]));
+    // x·Φ(x) with Φ(1) = 0.841344746068543
+    assert_close(
+        &y,
+        &t64(&[-0.158655253931457, 0.0, 0.841344746068543], &[3]),
+        1e-12,
+    );
+}
+
+#[test]
+fn softmax_activations() {
+    // softmax([0, 0, ln 2]) = [¼, ¼, ½]; along axis 1 of [2, 3].
+    let x = t64(&[0.0, 0.0, 2f64.ln(), 3f64.ln(), 0.0, 0.0], &[2, 3]);
+    let mut sm = Activation::Softmax(1);
+    assert_close(
+        &Module::<f64>::predict(&mut sm, &x),
+        &t64(&[0.25, 0.25, 0.5, 0.6, 0.2, 0.2], &[2, 3]),
+        1e-12,
+    );
+    let mut lsm = Activation::LogSoftmax(1);
+    let expected = t64(
+        &[
+            0.25f64.ln(),
+            0.25f64.ln(),
+            0.5f64.ln(),
+            0.6f64.ln(),
+            0.2f64.ln(),
+            0.2f64.ln(),
+        ],
+        &[2, 3],
+    );
+    assert_close(&Module::<f64>::predict(&mut lsm, &x), &expected, 1e-12);
+    // Along axis 0 the columns are normalised instead.
+    let mut sm0 = Activation::Softmax(0);
+    let y = Module::<f64>::predict(&mut sm0, &x);
+    for j in 0..3 {
+        assert_near(y.get(&[0, j]) + y.get(&[1, j]), 1.0, 1e-12);
+    }
+}
+
+#[test]
+fn activations_have_no_params() {
+    let a = Activation::Relu;
+    assert!(Module::<f32>::params(&a).is_empty());
+    assert_eq!(Module::<f32>::num_params(&a), 0);
+}
+
+#[test]
+fn activation_gradcheck() {
+    let x = spread(&[3, 4], 3);
+    for a in [
+        Activation::Identity,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::LecunTanh,
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Elu(1.0),
+        Activation::Gelu,
+        Activation::Softplus,
+        Activation::Softmax(1),
+        Activation::LogSoftmax(1),
+        Activation::Softmax(0),
+    ] {
+        let mut layer = a;
+        gradcheck_module(&format!("{a:?}"), &mut layer, &x, true, 1e-6);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PReLU and Maxout
+
+#[test]
+fn prelu_values() {
+    // One shared slope, PyTorch's default 0.25.
+    let mut p = PRelu::<f64>::new(1, 0.25);
+    let names: Vec<String> = p.params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["weight"]);
+    assert_close(
+        &p.predict(&t64(&[-2.0, 3.0, 0.0], &[3])),
+        &t64(&[-0.5, 3.0, 0.0], &[3]),
+        1e-12,
+    );
+    // One slope per channel (axis 1 of [N, C, L]).
+    let mut p = PRelu::<f64>::new(2, 0.25);
+    p.weight.set(t64(&[0.1, 0.5], &[2]));
+    let x = t64(&[-1.0, 2.0, -4.0, 1.0], &[1, 2, 2]);
+    assert_close(
+        &p.predict(&x),
+        &t64(&[-0.1, 2.0, -2.0, 1.0], &[1, 2, 2]),
+        1e-12,
+    );
+}
+
+#[test]
+fn prelu_slope_gradient_by_hand() {
+    // ∂Σy/∂a = Σ_{x<0} x per channel.
+    let p = {
+        let mut p = PRelu::<f64>::new(2, 0.25);
+        p.weight.set(t64(&[0.1, 0.5], &[2]));
+        p
+    };
+    let mut p = p;
+    let x = t64(&[-1.0, 2.0, -3.0, -4.0, 1.0, -0.5], &[1, 2, 3]);
+    let g = p.forward(&Var::constant(x)).sum().backward();
+    assert_close(g.get(&p.weight).unwrap(), &t64(&[-4.0, -4.5], &[2]), 1e-12);
+}
+
+#[test]
+fn prelu_gradcheck() {
+    let mut p = PRelu::<f64>::new(1, 0.25);
+    gradcheck_module("PRelu shared", &mut p, &spread(&[2, 5], 4), true, 1e-6);
+    let mut p = PRelu::<f64>::new(3, 0.1);
+    p.weight.set(t64(&[0.1, -0.3, 0.7], &[3]));
+    gradcheck_module(
+        "PRelu per channel",
+        &mut p,
+        &spread(&[2, 3, 2, 2], 5),
+        true,
+        1e-6,
+    );
+}
+
+#[test]
+#[should_panic(expected = "PRelu: input [1, 3, 2] has 3 channels, the layer 2 slopes")]
+fn prelu_rejects_wrong_channels() {
+    PRelu::<f64>::new(2, 0.25).predict(&Tensor::zeros(&[1, 3, 2]));
+}
+
+#[test]
+fn maxout_values() {
+    // One unit of three pieces: rows [1, 0], [0, 1], [−1, −1] with biases 0, 0, 4.
+    let mut m = Maxout::<f64>::new(2, 1, 3);
+    m.linear
+        .weight
+        .set(t64(&[1.0, 0.0, 0.0, 1.0, -1.0, -1.0], &[3, 2]));
+    m.linear
+        .bias
+        .as_mut()
+        .unwrap()
+        .set(t64(&[0.0, 0.0, 4.0], &[3]));
+    let names: Vec<String> = m.params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["linear.weight", "linear.bias"]);
+    // [1, 2] → max(1, 2, 1) = 2; [−3, −1] → max(−3, −1, 8) = 8.
+    let x = t64(&[1.0, 2.0, -3.0, -1.0], &[2, 2]);
+    assert_close(&m.predict(&x), &t64(&[2.0, 8.0], &[2, 1]), 1e-12);
+
+    // Two units of two pieces; pieces of unit j are rows 2j and 2j + 1.
+    let mut m = Maxout::<f64>::new(1, 2, 2);
+    m.linear.weight.set(t64(&[1.0, -1.0, 2.0, 3.0], &[4, 1]));
+    m.linear.bias.as_mut().unwrap().set(t64(&[0.0; 4], &[4]));
+    // x = −2: unit 0 = max(−2, 2) = 2, unit 1 = max(−4, −6) = −4.
+    assert_close(
+        &m.predict(&t64(&[-2.0], &[1, 1])),
+        &t64(&[2.0, -4.0], &[1, 2]),
+        1e-12,
+    );
+}
+
+#[test]
+fn maxout_gradcheck() {
+    let mut m = Maxout::<f64>::new(3, 2, 3);
+    gradcheck_module("Maxout", &mut m, &spread(&[4, 3], 6), true, 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flatten
+
+#[test]
+fn flatten_values_and_gradcheck() {
+    let x = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 3, 2, 2]);
+    let y = Module::<f64>::predict(&mut Flatten, &x);
+    assert_eq!(y.shape(), &[2, 12]);
+    assert_eq!(y.to_vec(), x.to_vec());
+    let y = Module::<f64>::predict(&mut Flatten, &x.reshape(&[2, 12]));
+    assert_eq!(y.shape(), &[2, 12]);
+    gradcheck_module("Flatten", &mut Flatten, &spread(&[2, 3, 2], 7), true, 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout
+
+#[test]
+fn dropout_train_scales_and_drops_the_right_fraction() {
+    let mut d = Dropout::new(0.3);
+    assert_eq!(d.p(), 0.3);
+    let n = 20_000;
+    let y = Module::<f64>::predict(&mut d, &Tensor::ones(&[n]));
+    let scale = 1.0 / 0.7;
+    let zeros = y.to_vec().iter().filter(|&&v| v == 0.0).count();
+    assert!(
+        y.to_vec()
+            .iter()
+            .all(|&v| v == 0.0 || (v - scale).abs() < 1e-12),
+        "kept values are scaled by 1/(1 − p)"
+    );
+    // Binomial(20000, 0.3): standard deviation ≈ 65, so ±400 is over 6σ.
+    assert!((zeros as i64 - 6000).abs() < 400, "{zeros} of {n} dropped");
+    // E[y] = x.
+    assert_near(y.mean(), 1.0, 0.03);
+}
+
+#[test]
+fn dropout_eval_is_identity() {
+    let mut d = Dropout::new(0.5);
+    Module::<f64>::eval(&mut d);
+    let x = spread(&[4, 5], 8);
+    assert_eq!(Module::<f64>::predict(&mut d, &x), x);
+    // p = 0 is the identity in training too.
+    let mut d = Dropout::new(0.0);
+    assert_eq!(Module::<f64>::predict(&mut d, &x), x);
+    // Back in training mode, elements are dropped again.
+    let mut d = Dropout::new(0.5);
+    Module::<f64>::eval(&mut d);
+    Module::<f64>::train(&mut d);
+    let y = Module::<f64>::predict(&mut d, &Tensor::ones(&[100]));
+    assert!(y.to_vec().contains(&0.0));
+}
+
+#[test]
+fn dropout_reseed_reproduces_masks() {
+    let x = Tensor::<f64>::ones(&[256]);
+    let mut a = Dropout::new(0.5);
+    let mut b = Dropout::new(0.5);
+    Module::<f64>::reseed(&mut a, 42);
+    Module::<f64>::reseed(&mut b, 42);
+    let (a1, b1) = (
+        Module::<f64>::predict(&mut a, &x),
+        Module::<f64>::predict(&mut b, &x),
+    );
+    let (a2, b2) = (
+        Module::<f64>::predict(&mut a, &x),
+        Module::<f64>::predict(&mut b, &x),
+    );
+    assert_eq!(a1, b1);
+    assert_eq!(a2, b2);
+    assert_ne!(a1, a2, "successive masks differ");
+    Module::<f64>::reseed(&mut a, 42);
+    assert_eq!(
+        Module::<f64>::predict(&mut a, &x),
+        a1,
+        "reseeding restarts the stream"
+    );
+    Module::<f64>::reseed(&mut b, 43);
+    assert_ne!(
+        Module::<f64>::predict(&mut b, &x),
+        a1,
+        "another seed, other masks"
+    );
+}
+
+#[test]
+fn dropout_gradient_uses_the_mask() {
+    // y = x ⊙ m/(1 − p): for x = 1, ∂Σy/∂x = y.
+    let mut d = Dropout::new(0.4);
+    let x = Var::leaf(Tensor::<f64>::ones(&[64]));
+    let y = d.forward(&x);
+    let g = y.sum().backward();
+    assert_eq!(g.wrt(&x).unwrap(), y.value());
+}
+
+/// Dropout with its stream restarted before every forward pass, so finite differences see the
+/// same mask each time.
+struct FixedMask(Dropout);
+
+impl Module<f64> for FixedMask {
+    fn forward(&mut self, x: &Var<f64>) -> Var<f64> {
+        Module::<f64>::reseed(&mut self.0, 7);
+        self.0.forward(x)
+    }
+    strata_layers::module_parts!(f64;);
+}
+
+#[test]
+fn dropout_gradcheck() {
+    gradcheck_module(
+        "Dropout (fixed mask)",
+        &mut FixedMask(Dropout::new(0.3)),
+        &spread(&[3, 7], 9),
+        true,
+        1e-6,
+    );
+    let y = no_grad(|| FixedMask(Dropout::new(0.3)).forward(&Var::constant(Tensor::ones(&[3, 7]))));
+    assert!(
+        y.value().to_vec().contains(&0.0),
+        "the checked mask drops something"
+    );
+}

@@ -1,0 +1,65 @@
+//! Quickstart: LeNet-5 (ReLU, max pooling) learns the bundled MNIST sample with Adam, then
+//! reports its test accuracy and writes the learning curves as a PNG.
+//!
+//!     cargo run --release -p strata-models --example quickstart
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+use common::{CommonArgs, fail, globally_standardized, load_data, print_result};
+use strata_layers::Module;
+use strata_models::plot::plot_learning_curves;
+use strata_models::{LeNet5, LeNetConfig, Objective, Trainer, TrainerConfig};
+use strata_optim::AdamConfig;
+
+/// Train LeNet-5 on MNIST digits.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Folder for the learning-curve PNG and the metrics CSV.
+    #[arg(long, default_value = "target/examples/quickstart")]
+    out: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let args = cli.common.clone();
+    let (data, name) = load_data(&args.data).unwrap_or_else(|e| fail(e));
+    let (train, test) = globally_standardized(&data);
+    let epochs = args.epochs(5);
+    let batch = args.batch_size(64);
+    args.run(|| {
+        strata_layers::manual_seed(args.seed);
+        let model = LeNet5::new(LeNetConfig::default());
+        println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", model.num_params());
+        let optimizer = AdamConfig::new(1e-3).build().unwrap_or_else(|e| fail(e));
+        let mut config = TrainerConfig::new(epochs, batch);
+        config.seed = args.seed;
+        config.drop_last = true;
+        let mut trainer = Trainer::new(model, optimizer, Objective::CrossEntropy, config, "lenet5-modern").unwrap_or_else(|e| fail(e));
+        let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+        let eval = trainer.evaluate(&test, 1000);
+        std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("creating {}: {e}", cli.out.display())));
+        let png = cli.out.join("learning_curves.png");
+        plot_learning_curves(&history, &png, "LeNet-5 on MNIST").unwrap_or_else(|e| fail(e));
+        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
+        let train_seconds: f64 = history.iter().map(|m| m.seconds).sum();
+        let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
+        println!("test accuracy {:.2}% (error {:.2}%) after {epochs} epochs, {train_seconds:.1}s of training", 100.0 * eval.accuracy, 100.0 * eval.error());
+        println!("learning curves: {}", png.display());
+        print_result(serde_json::json!({
+            "example": "quickstart",
+            "data": name,
+            "epochs": epochs,
+            "batch_size": batch,
+            "test_error": eval.error(),
+            "train_seconds": train_seconds,
+            "examples_per_second": examples / train_seconds.max(1e-9),
+            "plot": png.display().to_string(),
+        }));
+    });
+}

@@ -1,0 +1,249 @@
+//! [`Adagrad`]: per-coordinate step sizes from the accumulated squared gradients, as
+//! PyTorch's `torch.optim.Adagrad`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use strata_autograd::{Grads, Param};
+use strata_tensor::Element;
+
+use crate::error::non_negative;
+use crate::state::{self, Hyper, Slots, cast};
+use crate::{OptimError, Optimizer, OptimizerState};
+
+const KIND: &str = "adagrad";
+const OWNER: &str = "Adagrad";
+const BUFFERS: &[&str] = &["sum"];
+
+/// Hyper-parameters of [`Adagrad`], with PyTorch's defaults: `lr = 1e-2`, `lr_decay = 0`,
+/// `weight_decay = 0`, `initial_accumulator_value = 0`, `eps = 1e-10`.
+///
+/// `AdagradConfig::new(0.1).lr_decay(1e-4).build::<f32>()?`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdagradConfig {
+    /// Learning rate γ ≥ 0.
+    pub lr: f64,
+    /// Learning-rate decay η ≥ 0: step t uses γ / (1 + (t − 1)·η).
+    pub lr_decay: f64,
+    /// L2 penalty λ ≥ 0, added to the gradient as λ·θ.
+    pub weight_decay: f64,
+    /// Starting value of the accumulator, ≥ 0.
+    pub initial_accumulator_value: f64,
+    /// ε ≥ 0, added to the denominator.
+    pub eps: f64,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+        }
+    }
+}
+
+impl AdagradConfig {
+    /// The defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdagradConfig {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate γ.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets the learning-rate decay η.
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.lr_decay = lr_decay;
+        self
+    }
+
+    /// Sets the L2 weight decay λ.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Sets the accumulator's starting value.
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// Sets ε.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Checks every hyper-parameter.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidHyperParameter`] if any of γ, η, λ, the initial accumulator value
+    /// or ε is negative or not finite.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        non_negative(OWNER, "lr", self.lr)?;
+        non_negative(OWNER, "lr_decay", self.lr_decay)?;
+        non_negative(OWNER, "weight_decay", self.weight_decay)?;
+        non_negative(
+            OWNER,
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+        )?;
+        non_negative(OWNER, "eps", self.eps)
+    }
+
+    /// An [`Adagrad`] optimizer with this configuration.
+    ///
+    /// # Errors
+    /// As [`AdagradConfig::validate`].
+    pub fn build<T: Element>(self) -> Result<Adagrad<T>, OptimError> {
+        Adagrad::new(self)
+    }
+}
+
+/// Adagrad, PyTorch's `torch.optim.Adagrad` update. For each parameter θ with gradient g
+/// (same shape) at its step t = 1, 2, …, with the accumulator s starting at
+/// `initial_accumulator_value`:
+///
+/// ```text
+/// γ̃ ← γ / (1 + (t − 1)·η)
+/// g ← g + λ·θ                  if λ ≠ 0
+/// s ← s + g²
+/// θ ← θ − γ̃ · g / (√s + ε)
+/// ```
+///
+/// State per parameter: the accumulator `sum` s (θ's shape) and the step count t.
+#[derive(Clone, Debug)]
+pub struct Adagrad<T: Element = f32> {
+    config: AdagradConfig,
+    slots: Slots<T>,
+    steps: u64,
+}
+
+impl<T: Element> Adagrad<T> {
+    /// An optimizer with `config`.
+    ///
+    /// # Errors
+    /// As [`AdagradConfig::validate`].
+    pub fn new(config: AdagradConfig) -> Result<Self, OptimError> {
+        config.validate()?;
+        Ok(Adagrad {
+            config,
+            slots: Slots::new(),
+            steps: 0,
+        })
+    }
+
+    /// The current hyper-parameters.
+    pub fn config(&self) -> &AdagradConfig {
+        &self.config
+    }
+
+    fn hyper_parameters(&self) -> BTreeMap<String, f64> {
+        let c = &self.config;
+        [
+            ("lr", c.lr),
+            ("lr_decay", c.lr_decay),
+            ("weight_decay", c.weight_decay),
+            ("initial_accumulator_value", c.initial_accumulator_value),
+            ("eps", c.eps),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+/// One fused pass over θ, g and s.
+fn kernel<T: Element, const WD: bool>(p: &mut [T], g: &[T], s: &mut [T], clr: T, wd: T, eps: T) {
+    for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+        let g = if WD { g + wd * *p } else { g };
+        *s = *s + g * g;
+        *p = *p - clr * (g / (s.sqrt() + eps));
+    }
+}
+
+impl<T: Element> Optimizer<T> for Adagrad<T> {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
+        self.steps += 1;
+        let c = self.config;
+        let (wd, eps) = (cast::<T>(c.weight_decay), cast::<T>(c.eps));
+        let init = [cast::<T>(c.initial_accumulator_value)];
+        state::for_each_update(
+            OWNER,
+            params,
+            grads,
+            &mut self.slots,
+            &init,
+            |p, g, slot| {
+                let clr = cast::<T>(c.lr / (1.0 + (slot.step - 1) as f64 * c.lr_decay));
+                let s = &mut slot.bufs[0];
+                if c.weight_decay != 0.0 {
+                    kernel::<T, true>(p, g, s, clr, wd, eps)
+                } else {
+                    kernel::<T, false>(p, g, s, clr, wd, eps)
+                }
+            },
+        );
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        crate::check_lr(OWNER, lr);
+        self.config.lr = lr;
+    }
+
+    fn step_count(&self) -> u64 {
+        self.steps
+    }
+
+    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
+        state::export(
+            KIND,
+            self.steps,
+            self.hyper_parameters(),
+            BUFFERS,
+            &self.slots,
+            params,
+        )
+    }
+
+    fn load_state(
+        &mut self,
+        params: &[&Param<T>],
+        state: &OptimizerState,
+    ) -> Result<(), OptimError> {
+        state::check_header(KIND, params.len(), state)?;
+        let mut h = Hyper::new(KIND, state);
+        let config = AdagradConfig {
+            lr: h.get("lr")?,
+            lr_decay: h.get("lr_decay")?,
+            weight_decay: h.get("weight_decay")?,
+            initial_accumulator_value: h.get("initial_accumulator_value")?,
+            eps: h.get("eps")?,
+        };
+        h.finish()?;
+        config.validate()?;
+        let slots = state::import(KIND, BUFFERS, params, state)?;
+        self.config = config;
+        self.slots = slots;
+        self.steps = state.step;
+        Ok(())
+    }
+}

@@ -1,0 +1,397 @@
+//! What `step` does with frozen parameters, parameters without a gradient, views and shared
+//! storage; learning-rate access; configuration errors.
+
+mod common;
+
+use strata_autograd::{Grads, Param, Var};
+use strata_optim::{
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, OptimError, Optimizer, RmsPropConfig,
+    SgdConfig,
+};
+use strata_tensor::Tensor;
+
+fn all_optimizers() -> Vec<Box<dyn Optimizer<f64>>> {
+    vec![
+        Box::new(SgdConfig::new(0.1).momentum(0.9).build().unwrap()),
+        Box::new(AdamConfig::new(0.1).build().unwrap()),
+        Box::new(AdamWConfig::new(0.1).build().unwrap()),
+        Box::new(AdagradConfig::new(0.1).build().unwrap()),
+        Box::new(RmsPropConfig::new(0.1).build().unwrap()),
+        Box::new(AdadeltaConfig::new(1.0).build().unwrap()),
+    ]
+}
+
+#[test]
+fn frozen_params_and_params_without_gradients_are_skipped() {
+    for mut opt in all_optimizers() {
+        let mut frozen = Param::new(Tensor::from_vec(vec![1.0, 2.0], &[2]));
+        frozen.set_requires_grad(false);
+        let mut absent = Param::new(Tensor::from_vec(vec![3.0], &[1]));
+        let mut live = Param::new(Tensor::from_vec(vec![4.0], &[1]));
+        let mut grads = Grads::new();
+        grads.insert(frozen.id(), Tensor::from_vec(vec![1.0, 1.0], &[2]));
+        grads.insert(live.id(), Tensor::from_vec(vec![1.0], &[1]));
+        opt.step(&mut [&mut frozen, &mut absent, &mut live], &grads);
+        let kind = opt.kind();
+        assert_eq!(frozen.value().to_vec(), vec![1.0, 2.0], "{kind}");
+        assert_eq!(absent.value().to_vec(), vec![3.0], "{kind}");
+        assert!(live.value().to_vec()[0] < 4.0, "{kind}");
+        let state = opt.state(&[&frozen, &absent, &live]);
+        assert!(
+            state.params[0].is_none() && state.params[1].is_none(),
+            "{kind}"
+        );
+        assert!(state.params[2].is_some(), "{kind}");
+        assert_eq!(opt.step_count(), 1);
+    }
+}
+
+#[test]
+fn a_params_own_step_count_starts_at_its_first_gradient() {
+    // PyTorch keeps a step per parameter: a parameter joining late gets Adam's bias
+    // correction for t = 1, exactly as with a fresh optimizer.
+    let mut opt = AdamConfig::new(0.1).build::<f64>().unwrap();
+    let mut early = Param::new(Tensor::from_vec(vec![1.0], &[1]));
+    let mut late = Param::new(Tensor::from_vec(vec![1.0], &[1]));
+    for _ in 0..2 {
+        let mut grads = Grads::new();
+        grads.insert(early.id(), Tensor::from_vec(vec![0.3], &[1]));
+        opt.step(&mut [&mut early, &mut late], &grads);
+    }
+    let mut grads = Grads::new();
+    grads.insert(late.id(), Tensor::from_vec(vec![0.5], &[1]));
+    opt.step(&mut [&mut early, &mut late], &grads);
+    // A fresh Adam's first step with g = 0.5 moves θ by γ·0.5/(0.5 + ε) ≈ 0.1.
+    let fresh = common::run_scalar(&mut AdamConfig::new(0.1).build().unwrap(), 1.0, &[0.5]);
+    assert_eq!(late.value().to_vec()[0], fresh[0]);
+    let state = opt.state(&[&early, &late]);
+    assert_eq!(state.params[0].as_ref().unwrap().step, 2);
+    assert_eq!(state.params[1].as_ref().unwrap().step, 1);
+    assert_eq!(state.step, 3);
+}
+
+#[test]
+fn non_contiguous_gradients_are_read_in_row_major_order() {
+    let mut p = Param::new(Tensor::<f64>::zeros(&[2, 3]));
+    let g = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).t();
+    assert!(!g.is_contiguous());
+    let mut grads = Grads::new();
+    grads.insert(p.id(), g.clone());
+    let mut opt = SgdConfig::new(1.0).build::<f64>().unwrap();
+    opt.step(&mut [&mut p], &grads);
+    let want: Vec<f64> = g.to_vec().iter().map(|x| -x).collect();
+    assert_eq!(p.value().to_vec(), want);
+}
+
+#[test]
+fn a_value_still_held_by_a_graph_is_not_changed_behind_its_back() {
+    let mut p = Param::new(Tensor::from_vec(vec![1.0f64, 2.0], &[2]));
+    let held: Var<f64> = p.var();
+    let grads = held.square().sum().backward();
+    let mut opt = SgdConfig::new(0.5).build::<f64>().unwrap();
+    opt.step(&mut [&mut p], &grads);
+    assert_eq!(held.value().to_vec(), vec![1.0, 2.0]);
+    assert_eq!(p.value().to_vec(), vec![0.0, 0.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "the gradient of parameter 0 has shape [3] but the parameter has shape [2]"
+)]
+fn a_gradient_of_the_wrong_shape_panics() {
+    let mut p = Param::new(Tensor::<f64>::zeros(&[2]));
+    let mut grads = Grads::new();
+    grads.insert(p.id(), Tensor::zeros(&[3]));
+    AdamConfig::default()
+        .build::<f64>()
+        .unwrap()
+        .step(&mut [&mut p], &grads);
+}
+
+#[test]
+fn learning_rate_can_be_read_and_set() {
+    for mut opt in all_optimizers() {
+        opt.set_learning_rate(0.25);
+        assert_eq!(opt.learning_rate(), 0.25);
+        assert_eq!(opt.state(&[]).hyper_parameters["lr"], 0.25);
+    }
+}
+
+#[test]
+#[should_panic(expected = "learning rate must be finite and ≥ 0")]
+fn a_negative_learning_rate_is_refused_by_the_setter() {
+    SgdConfig::default()
+        .build::<f32>()
+        .unwrap()
+        .set_learning_rate(-1.0);
+}
+
+#[test]
+fn defaults_are_pytorchs() {
+    let sgd = SgdConfig::default();
+    assert_eq!(
+        (
+            sgd.lr,
+            sgd.momentum,
+            sgd.dampening,
+            sgd.weight_decay,
+            sgd.nesterov
+        ),
+        (1e-3, 0.0, 0.0, 0.0, false)
+    );
+    let adam = AdamConfig::default();
+    assert_eq!(
+        (
+            adam.lr,
+            adam.betas,
+            adam.eps,
+            adam.weight_decay,
+            adam.amsgrad
+        ),
+        (1e-3, (0.9, 0.999), 1e-8, 0.0, false)
+    );
+    let adamw = AdamWConfig::default();
+    assert_eq!((adamw.lr, adamw.weight_decay), (1e-3, 1e-2));
+    let adagrad = AdagradConfig::default();
+    assert_eq!(
+        (
+            adagrad.lr,
+            adagrad.lr_decay,
+            adagrad.weight_decay,
+            adagrad.initial_accumulator_value,
+            adagrad.eps
+        ),
+        (1e-2, 0.0, 0.0, 0.0, 1e-10)
+    );
+    let rms = RmsPropConfig::default();
+    assert_eq!(
+        (
+            rms.lr,
+            rms.alpha,
+            rms.eps,
+            rms.weight_decay,
+            rms.momentum,
+            rms.centered
+        ),
+        (1e-2, 0.99, 1e-8, 0.0, 0.0, false)
+    );
+    let ada = AdadeltaConfig::default();
+    assert_eq!(
+        (ada.lr, ada.rho, ada.eps, ada.weight_decay),
+        (1.0, 0.9, 1e-6, 0.0)
+    );
+}
+
+fn invalid(err: OptimError, owner: &str, name: &str) {
+    match &err {
+        OptimError::InvalidHyperParameter {
+            owner: o, name: n, ..
+        } => {
+            assert_eq!((*o, *n), (owner, name), "{err}")
+        }
+        other => panic!("expected InvalidHyperParameter, got {other:?}"),
+    }
+}
+
+#[test]
+fn invalid_hyper_parameters_are_rejected_at_construction() {
+    invalid(
+        SgdConfig::new(-0.1).build::<f32>().unwrap_err(),
+        "Sgd",
+        "lr",
+    );
+    invalid(
+        SgdConfig::new(f64::NAN).build::<f32>().unwrap_err(),
+        "Sgd",
+        "lr",
+    );
+    invalid(
+        SgdConfig::new(0.1)
+            .momentum(1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "Sgd",
+        "momentum",
+    );
+    invalid(
+        SgdConfig::new(0.1)
+            .momentum(-0.1)
+            .build::<f32>()
+            .unwrap_err(),
+        "Sgd",
+        "momentum",
+    );
+    invalid(
+        SgdConfig::new(0.1)
+            .dampening(1.5)
+            .build::<f32>()
+            .unwrap_err(),
+        "Sgd",
+        "dampening",
+    );
+    invalid(
+        SgdConfig::new(0.1)
+            .weight_decay(-1e-4)
+            .build::<f32>()
+            .unwrap_err(),
+        "Sgd",
+        "weight_decay",
+    );
+    invalid(
+        AdamConfig::new(-1.0).build::<f32>().unwrap_err(),
+        "Adam",
+        "lr",
+    );
+    invalid(
+        AdamConfig::new(0.1)
+            .betas(1.0, 0.999)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adam",
+        "beta1",
+    );
+    invalid(
+        AdamConfig::new(0.1)
+            .betas(0.9, -0.1)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adam",
+        "beta2",
+    );
+    invalid(
+        AdamConfig::new(0.1).eps(-1e-8).build::<f32>().unwrap_err(),
+        "Adam",
+        "eps",
+    );
+    invalid(
+        AdamWConfig::new(0.1)
+            .weight_decay(-0.01)
+            .build::<f32>()
+            .unwrap_err(),
+        "AdamW",
+        "weight_decay",
+    );
+    invalid(
+        AdamWConfig::new(0.1)
+            .betas(0.9, 1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "AdamW",
+        "beta2",
+    );
+    invalid(
+        AdagradConfig::new(0.1)
+            .lr_decay(-1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adagrad",
+        "lr_decay",
+    );
+    invalid(
+        AdagradConfig::new(0.1)
+            .initial_accumulator_value(-1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adagrad",
+        "initial_accumulator_value",
+    );
+    invalid(
+        AdagradConfig::new(0.1)
+            .eps(-1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adagrad",
+        "eps",
+    );
+    invalid(
+        RmsPropConfig::new(0.1)
+            .alpha(1.5)
+            .build::<f32>()
+            .unwrap_err(),
+        "RmsProp",
+        "alpha",
+    );
+    invalid(
+        RmsPropConfig::new(0.1)
+            .momentum(1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "RmsProp",
+        "momentum",
+    );
+    invalid(
+        RmsPropConfig::new(0.1)
+            .eps(-1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "RmsProp",
+        "eps",
+    );
+    invalid(
+        AdadeltaConfig::new(1.0)
+            .rho(1.1)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adadelta",
+        "rho",
+    );
+    invalid(
+        AdadeltaConfig::new(-1.0).build::<f32>().unwrap_err(),
+        "Adadelta",
+        "lr",
+    );
+    invalid(
+        AdadeltaConfig::new(1.0)
+            .weight_decay(-1.0)
+            .build::<f32>()
+            .unwrap_err(),
+        "Adadelta",
+        "weight_decay",
+    );
+}
+
+#[test]
+fn nesterov_needs_momentum_and_no_dampening() {
+    let err = SgdConfig::new(0.1)
+        .nesterov(true)
+        .build::<f32>()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        OptimError::IncompatibleOptions {
+            owner: "Sgd",
+            reason: "Nesterov momentum requires momentum > 0 and dampening = 0",
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "Sgd: Nesterov momentum requires momentum > 0 and dampening = 0"
+    );
+    assert!(
+        SgdConfig::new(0.1)
+            .momentum(0.9)
+            .dampening(0.1)
+            .nesterov(true)
+            .build::<f32>()
+            .is_err()
+    );
+    assert!(
+        SgdConfig::new(0.1)
+            .momentum(0.9)
+            .nesterov(true)
+            .build::<f32>()
+            .is_ok()
+    );
+}
+
+#[test]
+fn error_messages_say_what_and_where() {
+    let err = AdamConfig::new(0.1)
+        .betas(1.2, 0.999)
+        .build::<f32>()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Adam: invalid beta1 = 1.2 (expected in [0, 1))"
+    );
+}

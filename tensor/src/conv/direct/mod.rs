@@ -1,0 +1,632 @@
+//! Direct convolution for stride-1 convolutions: no column matrix, SIMD micro-kernels that read
+//! the (zero-padded) input in place.
+//!
+//! # The wide grid
+//!
+//! Pad one image's channels into a buffer `xp: [C, Hp, Wp]` (`Hp = H + 2·ph`, `Wp = W + 2·pw`)
+//! and number output positions on a grid as wide as the padded input, `q = oh·Wp + ow`. Then
+//! for input channel `c` and kernel tap `(i, j)`, the input read by output `q` is
+//!
+//! ```text
+//! xp[c·Hp·Wp + i·dh·Wp + j·dw + q] = xp[off(c, i, j) + q]
+//! ```
+//!
+//! — a *contiguous* run of `xp` for consecutive `q`. The convolution of one image and group is
+//! the product of the weight `[O/groups, C/groups·kh·kw]` with the implicit matrix
+//! `B[k, q] = xp[off(k) + q]`, which the kernels compute by loading vectors straight from `xp`:
+//! the im2col matrix is never written. Grid columns `ow ≥ OW` (the last `dw·(kw − 1)` of each
+//! row) are computed and dropped, a waste of `dw·(kw − 1)/Wp` of the work that the saved
+//! memory traffic more than pays for on small images.
+//!
+//! * Forward: tiles of `MR` output channels × `NV` vectors of `q`, one FMA per weight and
+//!   position; the tile is stored and its valid columns copied to the output rows.
+//! * Input gradient: the transpose of the forward product, `cols[k, q] = Σ_o w[o, k]·dy[o, q]`
+//!   with `dy` on the wide grid (zeros in the dropped columns), each tile of `cols` added in
+//!   registers onto the padded input gradient at `off(k) + q` — col2im fused into the product,
+//!   and no more multiply-adds than the forward pass.
+//! * Weight gradient: `dw[o, k] = Σ_q dy[o, q] · xp[off(k) + q]` with `dy` laid out on the same
+//!   wide grid (zeros in the dropped columns): dot products along `q`, `MR` channels × `NK`
+//!   taps per tile, kept as vector partial sums per thread and reduced across lanes once.
+//!
+//! Used for `f32` and `f64` on AVX-512 and AVX2 + FMA when the stride is 1 and the grid waste
+//! is moderate ([`applicable`]); everything else goes through im2col + GEMM.
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::any::TypeId;
+
+use rayon::prelude::*;
+
+use crate::Element;
+
+/// Most output channels per forward tile.
+pub(crate) const MR_MAX: usize = 6;
+/// Most vectors of grid positions per forward tile.
+pub(crate) const NV_MAX: usize = 4;
+/// Most taps per weight-gradient tile.
+pub(crate) const NK_MAX: usize = 6;
+/// Most output channels per weight-gradient tile.
+const MRW_MAX: usize = 4;
+
+/// Arguments of a forward tile (see `x86.rs`).
+pub(crate) struct FwdArgs<T> {
+    /// Steps: input channels × taps.
+    pub k: usize,
+    /// `k` offsets into `x`, one per step.
+    pub offs: *const usize,
+    /// The padded input at the tile's first grid position.
+    pub x: *const T,
+    /// Packed weights: `k` groups of `MR` values.
+    pub a: *const T,
+    /// `MR` initial values (the bias), or null for zero.
+    pub init: *const T,
+    /// The output tile, `MR` rows of `NV·LANES`.
+    pub out: *mut T,
+    /// Row stride of `out`.
+    pub rso: usize,
+}
+
+/// Arguments of an input-gradient tile (see `x86.rs`).
+pub(crate) struct BwdArgs<T> {
+    /// Steps: output channels.
+    pub k: usize,
+    /// The output gradient on the wide grid at the tile's first position, first channel.
+    pub dy: *const T,
+    /// Row (channel) stride of `dy`.
+    pub rsd: usize,
+    /// Packed weights: `k` groups of `MR` values.
+    pub a: *const T,
+    /// `MR` offsets into `x`, one per kernel row (input channel and tap).
+    pub offs: *const usize,
+    /// The padded input gradient at the tile's first grid position.
+    pub x: *mut T,
+}
+
+/// Arguments of a weight-gradient tile (see `x86.rs`).
+pub(crate) struct WgtArgs<T> {
+    /// Images to sum over.
+    pub images: usize,
+    /// Vectors of grid positions per image.
+    pub chunks: usize,
+    /// The output gradient on the wide grid, first image, first of `MR` rows.
+    pub dy: *const T,
+    /// Row (channel) stride of `dy`.
+    pub rsd: usize,
+    /// Image stride of `dy`.
+    pub dys: usize,
+    /// The padded input of the first image.
+    pub x: *const T,
+    /// Image stride of `x`.
+    pub xs: usize,
+    /// `NK` offsets into `x`, one per tap.
+    pub offs: *const usize,
+    /// The partial gradient: `(i, j)` at `out + i·rso + j`, added to.
+    pub out: *mut T,
+    /// Row stride of `out`.
+    pub rso: usize,
+}
+
+pub(crate) type FwdFn<T> = unsafe fn(&FwdArgs<T>);
+pub(crate) type BwdFn<T> = unsafe fn(&BwdArgs<T>);
+pub(crate) type WgtFn<T> = unsafe fn(&WgtArgs<T>);
+
+/// The kernels of one instruction set and element type.
+pub(crate) struct Table<T: 'static> {
+    /// Elements per vector.
+    pub lanes: usize,
+    /// `fwd[MR − 1][NV − 1]`.
+    pub fwd: [[FwdFn<T>; NV_MAX]; MR_MAX],
+    /// Most output channels per forward tile on this instruction set.
+    pub fwd_mr: usize,
+    /// Most vectors per forward tile for each `MR − 1`.
+    pub fwd_nv: [usize; MR_MAX],
+    /// `bwd[MR − 1][NV − 1]` (same register budget as `fwd`: `fwd_mr`, `fwd_nv` apply).
+    pub bwd: [[BwdFn<T>; NV_MAX]; MR_MAX],
+    /// `wgt[MR − 1][NK − 1]`.
+    pub wgt: [[WgtFn<T>; NK_MAX]; MRW_MAX],
+    /// Most output channels per weight-gradient tile on this instruction set.
+    pub wgt_mr: usize,
+    /// Most taps per weight-gradient tile.
+    pub wgt_nk: usize,
+}
+
+/// The direct kernels for `T` on the active SIMD path, if there are any.
+pub(crate) fn table<T: Element>() -> Option<&'static Table<T>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::simd::{SimdPath, active_path};
+        let path = active_path();
+        let is = |t: TypeId| TypeId::of::<T>() == t;
+        let erased: &'static dyn std::any::Any = match path {
+            SimdPath::Avx512 if is(TypeId::of::<f32>()) => &x86::avx512::f32::TABLE,
+            SimdPath::Avx512 if is(TypeId::of::<f64>()) => &x86::avx512::f64::TABLE,
+            SimdPath::Avx2 if is(TypeId::of::<f32>()) => &x86::avx2::f32::TABLE,
+            SimdPath::Avx2 if is(TypeId::of::<f64>()) => &x86::avx2::f64::TABLE,
+            _ => return None,
+        };
+        erased.downcast_ref::<Table<T>>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = TypeId::of::<T>;
+        None
+    }
+}
+
+/// A stride-1 convolution on the wide grid (see the module documentation): `n` images of
+/// `groups·cs` source channels of `hs × ws`, padded by `(ph, pw)`, kernel `(kh, kw)` with
+/// dilation `(dh, dw)`, giving `groups·co` channels of `oh × ow`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wide {
+    pub n: usize,
+    pub groups: usize,
+    pub cs: usize,
+    pub co: usize,
+    pub hs: usize,
+    pub ws: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub dh: usize,
+    pub dw: usize,
+}
+
+impl Wide {
+    fn hp(&self) -> usize {
+        self.hs + 2 * self.ph
+    }
+    fn wp(&self) -> usize {
+        self.ws + 2 * self.pw
+    }
+    pub fn oh(&self) -> usize {
+        self.hp() - self.dh * (self.kh - 1)
+    }
+    pub fn ow(&self) -> usize {
+        self.wp() - self.dw * (self.kw - 1)
+    }
+    /// Grid positions holding outputs: `OH·Wp`.
+    fn q_len(&self) -> usize {
+        self.oh() * self.wp()
+    }
+    /// Steps per output: `cs·kh·kw`.
+    fn k(&self) -> usize {
+        self.cs * self.kh * self.kw
+    }
+    /// Elements of a padded buffer: the planes plus slack for the over-reads of the last
+    /// vectors (`dw·(kw − 1)` dropped columns, one vector of rounding, one more tile width).
+    fn padded_len(&self, lanes: usize) -> usize {
+        self.cs * self.hp() * self.wp() + self.dw * (self.kw - 1) + (NV_MAX + 1) * lanes
+    }
+    /// `off(c, i, j)` for every step, in weight order `(c·kh + i)·kw + j`.
+    fn offsets(&self) -> Vec<usize> {
+        let (hp, wp) = (self.hp(), self.wp());
+        let mut offs = Vec::with_capacity(self.k());
+        for c in 0..self.cs {
+            for i in 0..self.kh {
+                for j in 0..self.kw {
+                    offs.push(c * hp * wp + i * self.dh * wp + j * self.dw);
+                }
+            }
+        }
+        offs
+    }
+    /// Copies `cs` source planes into the interior of `xp` (whose border and slack are zero
+    /// and stay zero).
+    fn pad_into<T: Element>(&self, src: &[T], xp: &mut [T]) {
+        let (hs, ws, hp, wp) = (self.hs, self.ws, self.hp(), self.wp());
+        if self.ph == 0 && self.pw == 0 {
+            xp[..self.cs * hs * ws].copy_from_slice(&src[..self.cs * hs * ws]);
+            return;
+        }
+        for c in 0..self.cs {
+            for r in 0..hs {
+                let d = c * hp * wp + (r + self.ph) * wp + self.pw;
+                copy_row(&mut xp[d..d + ws], &src[(c * hs + r) * ws..]);
+            }
+        }
+    }
+    fn macs(&self) -> usize {
+        self.n * self.groups * self.co * self.q_len() * self.k()
+    }
+}
+
+/// Whether the wide grid wastes little enough, and the buffers stay small enough, for the
+/// direct kernels to beat im2col + GEMM on a stride-1 convolution.
+pub(crate) fn worthwhile(wd: &Wide) -> bool {
+    let (wp, ow) = (wd.wp(), wd.ow());
+    // At most a third of the grid is dropped columns, the padded planes of one image and group
+    // stay within the L2 cache, and the weight-gradient partial sums of one thread too.
+    3 * (wp - ow) <= wp && wd.cs * wd.hp() * wp <= 1 << 16 && wd.co * wd.k() <= 1 << 14
+}
+
+/// Weights packed per tile: for each group and each block of `mr` output channels, `k` groups
+/// of `mr` values.
+struct Packed<T> {
+    data: Vec<T>,
+    /// Per block: first output channel (within the group), rows, start in `data`.
+    blocks: Vec<(usize, usize, usize)>,
+}
+
+/// Splits `rows` into `⌈rows / max⌉` blocks of near-equal size: `(first, len)`.
+fn blocks(rows: usize, max: usize) -> Vec<(usize, usize)> {
+    let nb = rows.div_ceil(max).max(1);
+    let (base, extra) = (rows / nb, rows % nb);
+    let mut out = Vec::with_capacity(nb);
+    let mut first = 0;
+    for b in 0..nb {
+        let len = base + usize::from(b < extra);
+        out.push((first, len));
+        first += len;
+    }
+    out
+}
+
+/// Packs `weight(g, o, k)` (group, output channel within the group, step).
+fn pack<T: Element>(wd: &Wide, mr: usize, weight: impl Fn(usize, usize, usize) -> T) -> Packed<T> {
+    let k = wd.k();
+    let bl = blocks(wd.co, mr);
+    let mut data = Vec::with_capacity(wd.groups * wd.co * k);
+    let mut out = Vec::with_capacity(bl.len());
+    for g in 0..wd.groups {
+        for &(first, rows) in &bl {
+            if g == 0 {
+                out.push((first, rows, data.len()));
+            }
+            for kk in 0..k {
+                for r in 0..rows {
+                    data.push(weight(g, first + r, kk));
+                }
+            }
+        }
+    }
+    Packed { data, blocks: out }
+}
+
+/// `dst[..len] = src[..len]` for the short runs (image rows) the drivers move: inline moves
+/// rather than a call into the C library per row.
+#[inline(always)]
+fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    let len = dst.len();
+    let src = &src[..len];
+    let mut i = 0;
+    while i + 8 <= len {
+        let d: &mut [T; 8] = (&mut dst[i..i + 8]).try_into().expect("8 elements");
+        *d = src[i..i + 8].try_into().expect("8 elements");
+        i += 8;
+    }
+    if i + 4 <= len {
+        let d: &mut [T; 4] = (&mut dst[i..i + 4]).try_into().expect("4 elements");
+        *d = src[i..i + 4].try_into().expect("4 elements");
+        i += 4;
+    }
+    while i < len {
+        dst[i] = src[i];
+        i += 1;
+    }
+}
+
+/// A raw pointer that may cross threads; every use writes a region no other task touches.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: tasks write disjoint regions through it.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    #[inline]
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// Below this many multiply-adds a kernel stays on the calling thread.
+const PARALLEL_MACS: usize = 1 << 18;
+
+fn threads_for(macs: usize) -> usize {
+    if macs < PARALLEL_MACS { 1 } else { crate::threads::num_threads() }
+}
+
+/// The forward pass on the wide grid: `src: [n, groups·cs, hs, ws]` with the weight given by
+/// `weight(g, o, k)` (`k = (c·kh + i)·kw + j`), plus `bias[g·co + o]`; returns
+/// `[n, groups·co, OH, OW]`.
+pub(crate) fn forward<T: Element>(
+    tb: &Table<T>,
+    wd: &Wide,
+    src: &[T],
+    weight: impl Fn(usize, usize, usize) -> T,
+    bias: Option<&[T]>,
+) -> Vec<T> {
+    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.wp());
+    let (q_len, k, lanes) = (wd.q_len(), wd.k(), tb.lanes);
+    let plane_out = oh * ow;
+    let src_img = wd.cs * wd.hs * wd.ws;
+    let mut y = vec![T::zero(); wd.n * wd.groups * wd.co * plane_out];
+    if y.is_empty() {
+        return y;
+    }
+    let packed = pack(wd, tb.fwd_mr, weight);
+    let offs = wd.offsets();
+    // Grid tiles: full tiles of `nv_full` vectors, the last one as narrow as it can be.
+    let nv_full = NV_MAX;
+    let tile_w = nv_full * lanes;
+    let tiles = q_len.div_ceil(tile_w);
+    let threads = threads_for(wd.macs());
+    // Split the grid too when images × groups give too few tasks.
+    let parts = if threads > 1 && wd.n * wd.groups < 2 * threads {
+        (2 * threads).div_ceil(wd.n * wd.groups).min(tiles)
+    } else {
+        1
+    };
+    let yp = SendPtr(y.as_mut_ptr());
+    let task = |xp: &mut Vec<T>, t: usize| {
+        let (img_g, part) = (t / parts, t % parts);
+        let (img, g) = (img_g / wd.groups, img_g % wd.groups);
+        if xp.is_empty() {
+            xp.resize(wd.padded_len(lanes), T::zero());
+        }
+        let srci = &src[img * wd.groups * src_img + g * src_img..][..src_img];
+        wd.pad_into(srci, xp);
+        let y_base = (img * wd.groups + g) * wd.co * plane_out;
+        let mut tile = [T::zero(); MR_MAX * NV_MAX * 16];
+        for ti in part * tiles / parts..(part + 1) * tiles / parts {
+            let q0 = ti * tile_w;
+            let width = tile_w.min(q_len - q0);
+            for &(first, rows, start) in &packed.blocks {
+                let nv = width.div_ceil(lanes).min(tb.fwd_nv[rows - 1]);
+                // A block may need several kernel calls when its row count limits the width.
+                let mut qs = q0;
+                while qs < q0 + width {
+                    let w_here = (nv * lanes).min(q0 + width - qs);
+                    let nv_here = w_here.div_ceil(lanes);
+                    let args = FwdArgs {
+                        k,
+                        offs: offs.as_ptr(),
+                        // SAFETY: qs < q_len ≤ the padded planes.
+                        x: unsafe { xp.as_ptr().add(qs) },
+                        a: packed.data[start + g * wd.co * k..].as_ptr(),
+                        init: bias.map_or(std::ptr::null(), |b| b[g * wd.co + first..].as_ptr()),
+                        out: tile.as_mut_ptr(),
+                        rso: nv_here * lanes,
+                    };
+                    // SAFETY: the kernel reads xp[offs[k] + qs + j] for j < nv_here·lanes,
+                    // which `padded_len` covers; `a` holds k·rows packed weights; `tile`
+                    // holds rows × nv_here·lanes ≤ MR_MAX·NV_MAX·16 elements.
+                    unsafe { (tb.fwd[rows - 1][nv_here - 1])(&args) };
+                    // Copy the valid columns of each grid row in the tile to the output.
+                    for r in 0..rows {
+                        let trow = &tile[r * nv_here * lanes..][..w_here];
+                        let mut q = qs;
+                        while q < qs + w_here {
+                            let (orow, ocol) = (q / wp, q % wp);
+                            let row_end = (orow * wp + wp).min(qs + w_here);
+                            if ocol < ow {
+                                let seg_end = (orow * wp + ow).min(row_end);
+                                let len = seg_end - q;
+                                let dst = y_base + (first + r) * plane_out + orow * ow + ocol;
+                                // SAFETY: output row `first + r` of group `g` of image `img`,
+                                // written only by this task (its grid range is its own).
+                                let out = unsafe { std::slice::from_raw_parts_mut(yp.get().add(dst), len) };
+                                copy_row(out, &trow[q - qs..]);
+                            }
+                            q = row_end;
+                        }
+                    }
+                    qs += w_here;
+                }
+            }
+        }
+    };
+    let ntasks = wd.n * wd.groups * parts;
+    if threads > 1 {
+        (0..ntasks).into_par_iter().for_each_init(Vec::new, task);
+    } else {
+        let mut xp = Vec::new();
+        (0..ntasks).for_each(|t| task(&mut xp, t));
+    }
+    y
+}
+
+/// The input gradient on the wide grid: `dy: [n, groups·co, OH, OW]` with the forward weight
+/// `w: [groups·co, cs·kh·kw]`; returns `dx: [n, groups·cs, hs, ws]`,
+/// `dxp[n, g][off(k) + q] += Σ_o w[g·co + o, k] · dy[n, g·co + o, q]` cropped to the interior.
+pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: &[T]) -> Vec<T> {
+    let (oh, ow, wp, hp) = (wd.oh(), wd.ow(), wd.wp(), wd.hp());
+    let (k, lanes, co, cs) = (wd.k(), tb.lanes, wd.co, wd.cs);
+    let (hs, ws) = (wd.hs, wd.ws);
+    let src_img = cs * hs * ws;
+    let mut dx = vec![T::zero(); wd.n * wd.groups * src_img];
+    if dx.is_empty() || oh * ow == 0 {
+        return dx;
+    }
+    let q_len = wd.q_len();
+    let q_pad = q_len.div_ceil(lanes) * lanes;
+    let plane_out = oh * ow;
+    let offs = wd.offsets();
+    let taps = wd.kh * wd.kw;
+    // Kernel-row blocks, never straddling channels when the channels are split over tasks.
+    let threads = threads_for(wd.macs());
+    let cparts = if threads > 1 && wd.n * wd.groups < 2 * threads {
+        (2 * threads).div_ceil(wd.n * wd.groups).min(cs)
+    } else {
+        1
+    };
+    let part_blocks: Vec<Vec<(usize, usize)>> = (0..cparts)
+        .map(|p| {
+            let (c0, c1) = (p * cs / cparts, (p + 1) * cs / cparts);
+            blocks((c1 - c0) * taps, tb.fwd_mr).into_iter().map(|(f, r)| (c0 * taps + f, r)).collect()
+        })
+        .collect();
+    // Packed transposed weights per group and block: `co` groups of `rows` values.
+    let mut packed = Vec::with_capacity(wd.groups * co * k);
+    let mut starts = Vec::new();
+    for g in 0..wd.groups {
+        for pb in &part_blocks {
+            for &(first, rows) in pb {
+                starts.push(packed.len());
+                for o in 0..co {
+                    for r in 0..rows {
+                        packed.push(w[(g * co + o) * k + first + r]);
+                    }
+                }
+            }
+        }
+    }
+    let blocks_per_group = starts.len() / wd.groups;
+    let tile_w = NV_MAX * lanes;
+    let dxp_ptr = SendPtr(dx.as_mut_ptr());
+    let task = |bufs: &mut (Vec<T>, Vec<T>), t: usize| {
+        let (img_g, part) = (t / cparts, t % cparts);
+        let (img, g) = (img_g / wd.groups, img_g % wd.groups);
+        let (xp, dyw) = bufs;
+        if dyw.is_empty() {
+            dyw.resize(co * q_pad, T::zero());
+        }
+        xp.clear();
+        xp.resize(wd.padded_len(lanes), T::zero());
+        let dyi = &dy[(img * wd.groups + g) * co * plane_out..][..co * plane_out];
+        for o in 0..co {
+            for r in 0..oh {
+                let d = o * q_pad + r * wp;
+                copy_row(&mut dyw[d..d + ow], &dyi[o * plane_out + r * ow..]);
+            }
+        }
+        let first_block = g * blocks_per_group + part_blocks[..part].iter().map(Vec::len).sum::<usize>();
+        let mut q0 = 0;
+        while q0 < q_len {
+            let width = tile_w.min(q_len - q0);
+            for (b, &(first, rows)) in part_blocks[part].iter().enumerate() {
+                let a = &packed[starts[first_block + b]..];
+                let nv_max = tb.fwd_nv[rows - 1];
+                let mut qs = q0;
+                while qs < q0 + width {
+                    let w_here = (nv_max * lanes).min(q0 + width - qs);
+                    let nv = w_here.div_ceil(lanes);
+                    let args = BwdArgs {
+                        k: co,
+                        dy: dyw[qs..].as_ptr(),
+                        rsd: q_pad,
+                        a: a.as_ptr(),
+                        offs: offs[first..].as_ptr(),
+                        // SAFETY: qs < q_len inside the padded buffer.
+                        x: unsafe { xp.as_mut_ptr().add(qs) },
+                    };
+                    // SAFETY: dyw rows hold q_pad ≥ qs + nv·lanes elements; `a` holds co·rows
+                    // values; xp[offs + qs + j] for j < nv·lanes is inside `padded_len`.
+                    unsafe { (tb.bwd[rows - 1][nv - 1])(&args) };
+                    qs += w_here;
+                }
+            }
+            q0 += width;
+        }
+        // The interior of the padded gradient, for this task's channels.
+        let (c0, c1) = (part * cs / cparts, (part + 1) * cs / cparts);
+        let base = (img * wd.groups + g) * src_img;
+        for c in c0..c1 {
+            for r in 0..hs {
+                let from = c * hp * wp + (r + wd.ph) * wp + wd.pw;
+                // SAFETY: channel `c` of group `g` of image `img` belongs to this task alone.
+                let out = unsafe { std::slice::from_raw_parts_mut(dxp_ptr.get().add(base + (c * hs + r) * ws), ws) };
+                copy_row(out, &xp[from..]);
+            }
+        }
+    };
+    let ntasks = wd.n * wd.groups * cparts;
+    if threads > 1 {
+        (0..ntasks).into_par_iter().for_each_init(|| (Vec::new(), Vec::new()), task);
+    } else {
+        let mut bufs = (Vec::new(), Vec::new());
+        (0..ntasks).for_each(|t| task(&mut bufs, t));
+    }
+    dx
+}
+
+/// The weight gradient on the wide grid: `x: [n, groups·cs, hs, ws]` (padded by `(ph, pw)`),
+/// `dy: [n, groups·co, OH, OW]`; returns `dw: [groups·co, cs·kh·kw]`,
+/// `dw[g·co + o, k] = Σ_{n, q} dy[n, g·co + o, q] · xp[n, g][off(k) + q]`.
+///
+/// Images are taken in batches (padded side by side) so that each tile sums over enough grid
+/// positions to amortise its final reduction across lanes, even for small images.
+pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy: &[T]) -> Vec<T> {
+    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.wp());
+    let (k, lanes, co) = (wd.k(), tb.lanes, wd.co);
+    let len = wd.groups * co * k;
+    if len == 0 || wd.n == 0 || oh * ow == 0 {
+        return vec![T::zero(); len];
+    }
+    let q_pad = wd.q_len().div_ceil(lanes) * lanes;
+    let chunks = q_pad / lanes;
+    let src_img = wd.cs * wd.hs * wd.ws;
+    let plane_out = oh * ow;
+    let (x_len, dy_len) = (wd.padded_len(lanes), co * q_pad);
+    // Images per batch: at least 256 grid positions per tile, buffers within about 256 KiB.
+    let budget = (1usize << 16) / (x_len + dy_len).max(1);
+    let batch = 256usize.div_ceil(q_pad).min(budget).clamp(1, wd.n);
+    let offs = wd.offsets();
+    let oblocks = blocks(co, tb.wgt_mr);
+    let kblocks = blocks(k, tb.wgt_nk);
+    let threads = threads_for(wd.macs());
+    let chunk = |range: std::ops::Range<usize>| -> Vec<T> {
+        let mut dw = vec![T::zero(); len];
+        let nb = batch.min(range.len()).max(1);
+        let mut xp = vec![T::zero(); nb * x_len];
+        // The output gradient of one group on the wide grid; the dropped columns stay zero.
+        let mut dyw = vec![T::zero(); nb * dy_len];
+        let mut img0 = range.start;
+        while img0 < range.end {
+            let images = nb.min(range.end - img0);
+            for g in 0..wd.groups {
+                for b in 0..images {
+                    let img = img0 + b;
+                    let src = &x[(img * wd.groups + g) * src_img..][..src_img];
+                    wd.pad_into(src, &mut xp[b * x_len..(b + 1) * x_len]);
+                    let dyi = &dy[(img * wd.groups + g) * co * plane_out..][..co * plane_out];
+                    for o in 0..co {
+                        for r in 0..oh {
+                            let d = b * dy_len + o * q_pad + r * wp;
+                            copy_row(&mut dyw[d..d + ow], &dyi[o * plane_out + r * ow..]);
+                        }
+                    }
+                }
+                for &(o0, mr) in &oblocks {
+                    for &(k0, nk) in &kblocks {
+                        let args = WgtArgs {
+                            images,
+                            chunks,
+                            dy: dyw[o0 * q_pad..].as_ptr(),
+                            rsd: q_pad,
+                            dys: dy_len,
+                            x: xp.as_ptr(),
+                            xs: x_len,
+                            offs: offs[k0..].as_ptr(),
+                            out: dw[(g * co + o0) * k + k0..].as_mut_ptr(),
+                            rso: k,
+                        };
+                        // SAFETY: for each of `images` images, dyw has mr rows of q_pad from
+                        // o0 and xp[off + q] for q < q_pad stays inside its `padded_len`; dw has
+                        // mr rows of nk elements at (g·co + o0, k0) with row stride k.
+                        unsafe { (tb.wgt[mr - 1][nk - 1])(&args) };
+                    }
+                }
+            }
+            img0 += images;
+        }
+        dw
+    };
+    if threads <= 1 {
+        return chunk(0..wd.n);
+    }
+    let parts = threads.min(wd.n);
+    let mut partial: Vec<Vec<T>> = (0..parts)
+        .into_par_iter()
+        .map(|i| chunk(i * wd.n / parts..(i + 1) * wd.n / parts))
+        .collect();
+    let mut dw = partial.swap_remove(0);
+    let add = T::kernels().add_assign;
+    for p in &partial {
+        add(&mut dw, p);
+    }
+    dw
+}

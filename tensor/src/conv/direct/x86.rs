@@ -1,0 +1,418 @@
+//! The direct-convolution micro-kernels for x86_64: AVX-512F (32 registers of 512 bits) and
+//! AVX2 + FMA (16 registers of 256 bits), each for `f32` and `f64`.
+//!
+//! One macro writes both kernels from a handful of vector helpers:
+//!
+//! * `fwd::<MR, NV>` — `MR` output channels × `NV` vectors of wide-grid positions. Each step `k`
+//!   (one input channel and kernel tap) loads `NV` vectors of the padded input at `x + offs[k]`,
+//!   broadcasts `MR` packed weights and issues `MR·NV` FMAs. The tile goes to `out` (row stride
+//!   `rso`) in full vectors.
+//! * `bwd::<MR, NV>` — `MR` kernel rows (input channel and tap) × `NV` vectors of grid
+//!   positions of the input gradient. Each step (one output channel) loads `NV` vectors of the
+//!   output gradient on the wide grid, broadcasts `MR` packed weights and issues `MR·NV` FMAs;
+//!   at the end each row is added onto the padded input gradient at `x + offs[i]` (col2im fused
+//!   into the product, in registers).
+//! * `wgt::<MR, NK>` — `MR` output channels × `NK` taps of the weight gradient, over a batch of
+//!   images. Each step loads one vector of `MR` output-gradient rows and of `NK` shifted input
+//!   rows and issues `MR·NK` FMAs; at the end each accumulator is summed across its lanes onto
+//!   the partial gradient.
+//!
+//! Register budgets (accumulators + loaded vectors + one broadcast):
+//! AVX-512 `fwd`/`bwd` 6 × 4 → 24 + 4 + 1, `wgt` 4 × 6 → 24 + 4 + 1 of 32;
+//! AVX2 `fwd`/`bwd` 4 × 3 → 12 + 3 + 1, `wgt` 2 × 6 → 12 + 2 + 1 of 16.
+
+#![allow(clippy::missing_safety_doc)]
+
+/// Writes `fwd`, `wgt` and the `TABLE` of one instruction set and element type inside a module
+/// that defines `LANES`, `zero`, `load`, `store`, `bcast`, `splat`, `fma` and `add`.
+macro_rules! define_direct {
+    ($feat:literal, $t:ty, fwd_mr: $fmr:expr, fwd_nv: [$($nv:expr),*], wgt_mr: $wmr:expr) => {
+        use crate::conv::direct::{BwdArgs, FwdArgs, MR_MAX, NK_MAX, NV_MAX, Table, WgtArgs};
+
+        /// Forward tile; see the module documentation.
+        ///
+        /// # Safety
+        /// The CPU supports the target features; `p.x + p.offs[k] + j` is readable for every
+        /// `k < p.k` and `j < NV·LANES`, `p.a` holds `p.k·MR` packed weights, `p.init` is null or
+        /// holds `MR` values, and `p.out` has `MR` rows of `NV·LANES` writable elements.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn fwd<const MR: usize, const NV: usize>(p: &FwdArgs<$t>) {
+            // SAFETY: the caller's contract above.
+            unsafe {
+                let mut acc = [[zero(); NV]; MR];
+                if !p.init.is_null() {
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let v = splat(*p.init.add(i));
+                        for slot in row.iter_mut() {
+                            *slot = v;
+                        }
+                    }
+                }
+                let mut a = p.a;
+                let mut offs = p.offs;
+                let end = p.offs.add(p.k);
+                while offs < end {
+                    let base = p.x.add(*offs);
+                    let mut bv = [zero(); NV];
+                    for (v, slot) in bv.iter_mut().enumerate() {
+                        *slot = load(base.add(v * LANES));
+                    }
+                    for i in 0..MR {
+                        let ai = bcast(a.add(i));
+                        for v in 0..NV {
+                            acc[i][v] = fma(ai, bv[v], acc[i][v]);
+                        }
+                    }
+                    a = a.add(MR);
+                    offs = offs.add(1);
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, &x) in row.iter().enumerate() {
+                        store(p.out.add(i * p.rso + v * LANES), x);
+                    }
+                }
+            }
+        }
+
+        /// Input-gradient tile; see the module documentation.
+        ///
+        /// # Safety
+        /// The CPU supports the target features; `p.dy + s·p.rsd + j` is readable for `s < p.k`,
+        /// `j < NV·LANES`; `p.a` holds `p.k·MR` packed weights; `p.offs` holds `MR` ascending
+        /// offsets and `p.x + p.offs[i] + j` is readable and writable for `i < MR`,
+        /// `j < (NV + 1)·LANES`.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn bwd<const MR: usize, const NV: usize>(p: &BwdArgs<$t>) {
+            // SAFETY: the caller's contract above.
+            unsafe {
+                let mut acc = [[zero(); NV]; MR];
+                let mut a = p.a;
+                let mut d = p.dy;
+                for _ in 0..p.k {
+                    let mut bv = [zero(); NV];
+                    for (v, slot) in bv.iter_mut().enumerate() {
+                        *slot = load(d.add(v * LANES));
+                    }
+                    for i in 0..MR {
+                        let ai = bcast(a.add(i));
+                        for v in 0..NV {
+                            acc[i][v] = fma(ai, bv[v], acc[i][v]);
+                        }
+                    }
+                    a = a.add(MR);
+                    d = d.add(p.rsd);
+                }
+                // Rows whose offsets lie within one vector of the group's first row are
+                // shifted into place in registers and summed, so each group costs NV + 1
+                // read-modify-writes of the gradient (no stores overlapping later loads at
+                // an offset, which the CPU could not forward).
+                let mut out = [zero(); NV_MAX + 1];
+                let mut base = *p.offs;
+                for (i, row) in acc.iter().enumerate() {
+                    let off = *p.offs.add(i);
+                    let mut s = off - base;
+                    if s >= LANES {
+                        let x = p.x.add(base);
+                        for (v, o) in out.iter_mut().enumerate().take(NV + 1) {
+                            store(x.add(v * LANES), add(load(x.add(v * LANES)), *o));
+                            *o = zero();
+                        }
+                        base = off;
+                        s = 0;
+                    }
+                    let sh = shift_by(s);
+                    let mut prev = zero();
+                    for (v, &cur) in row.iter().enumerate() {
+                        out[v] = add(out[v], shift(prev, cur, sh));
+                        prev = cur;
+                    }
+                    out[NV] = add(out[NV], shift(prev, zero(), sh));
+                }
+                let x = p.x.add(base);
+                for (v, o) in out.iter().enumerate().take(NV + 1) {
+                    store(x.add(v * LANES), add(load(x.add(v * LANES)), *o));
+                }
+            }
+        }
+
+        /// Weight-gradient tile; see the module documentation.
+        ///
+        /// # Safety
+        /// The CPU supports the target features; for every image `b < p.images`,
+        /// `p.dy + b·p.dys + i·p.rsd + q` for `i < MR` and `p.x + b·p.xs + p.offs[j] + q` for
+        /// `j < NK` are readable for `q < p.chunks·LANES`; `p.out + i·p.rso + j` is readable and
+        /// writable.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn wgt<const MR: usize, const NK: usize>(p: &WgtArgs<$t>) {
+            // SAFETY: the caller's contract above.
+            unsafe {
+                let mut acc = [[zero(); NK]; MR];
+                let mut offs = [0usize; NK];
+                for (j, o) in offs.iter_mut().enumerate() {
+                    *o = *p.offs.add(j);
+                }
+                for b in 0..p.images {
+                    let x = p.x.add(b * p.xs);
+                    let dy = p.dy.add(b * p.dys);
+                    for c in 0..p.chunks {
+                        let q = c * LANES;
+                        let mut d = [zero(); MR];
+                        for (i, slot) in d.iter_mut().enumerate() {
+                            *slot = load(dy.add(i * p.rsd + q));
+                        }
+                        for j in 0..NK {
+                            let xv = load(x.add(offs[j] + q));
+                            for i in 0..MR {
+                                acc[i][j] = fma(d[i], xv, acc[i][j]);
+                            }
+                        }
+                    }
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    for (j, &v) in row.iter().enumerate() {
+                        let at = p.out.add(i * p.rso + j);
+                        *at += hsum(v);
+                    }
+                }
+            }
+        }
+
+        macro_rules! fwd_row {
+            ($m:literal) => {
+                [fwd::<$m, 1>, fwd::<$m, 2>, fwd::<$m, 3>, fwd::<$m, 4>]
+            };
+        }
+        macro_rules! bwd_row {
+            ($m:literal) => {
+                [bwd::<$m, 1>, bwd::<$m, 2>, bwd::<$m, 3>, bwd::<$m, 4>]
+            };
+        }
+        macro_rules! wgt_row {
+            ($m:literal) => {
+                [wgt::<$m, 1>, wgt::<$m, 2>, wgt::<$m, 3>, wgt::<$m, 4>, wgt::<$m, 5>, wgt::<$m, 6>]
+            };
+        }
+
+        /// The kernels of this instruction set and element type.
+        pub(crate) static TABLE: Table<$t> = Table {
+            lanes: LANES,
+            fwd: [fwd_row!(1), fwd_row!(2), fwd_row!(3), fwd_row!(4), fwd_row!(5), fwd_row!(6)],
+            fwd_mr: $fmr,
+            fwd_nv: [$($nv),*],
+            bwd: [bwd_row!(1), bwd_row!(2), bwd_row!(3), bwd_row!(4), bwd_row!(5), bwd_row!(6)],
+            wgt: [wgt_row!(1), wgt_row!(2), wgt_row!(3), wgt_row!(4)],
+            wgt_mr: $wmr,
+            wgt_nk: NK_MAX,
+        };
+        const _: () = assert!(MR_MAX == 6 && NV_MAX == 4 && NK_MAX == 6);
+    };
+}
+
+/// Vector helpers of one instruction set and element type.
+macro_rules! helpers {
+    ($feat:literal, $t:ty, $v:ty, $lanes:expr, $zero:ident, $load:ident, $store:ident, $set1:ident, $fma:ident, $add:ident) => {
+        use std::arch::x86_64::*;
+
+        const LANES: usize = $lanes;
+
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn zero() -> $v {
+            $zero()
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn load(p: *const $t) -> $v {
+            unsafe { $load(p) }
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn store(p: *mut $t, v: $v) {
+            unsafe { $store(p, v) }
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        unsafe fn bcast(p: *const $t) -> $v {
+            unsafe { $set1(*p) }
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn splat(x: $t) -> $v {
+            $set1(x)
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn fma(a: $v, b: $v, c: $v) -> $v {
+            $fma(a, b, c)
+        }
+        #[inline]
+        #[target_feature(enable = $feat)]
+        fn add(a: $v, b: $v) -> $v {
+            $add(a, b)
+        }
+    };
+}
+
+/// AVX-512F kernels.
+pub(crate) mod avx512 {
+    /// `f32`: 16 lanes.
+    pub(crate) mod f32 {
+        /// Lane `l` of `shift(prev, cur, s)` is lane `l − s` of the pair `prev:cur` read as
+        /// one sequence (`cur[l − s]`, or `prev[16 + l − s]` for `l < s`).
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn shift_by(s: usize) -> __m512i {
+            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            _mm512_add_epi32(iota, _mm512_set1_epi32(16 - s as i32))
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn shift(prev: __m512, cur: __m512, idx: __m512i) -> __m512 {
+            _mm512_permutex2var_ps(prev, idx, cur)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn hsum(v: __m512) -> f32 {
+            _mm512_reduce_add_ps(v)
+        }
+
+        helpers!(
+            "avx512f",
+            f32,
+            __m512,
+            16,
+            _mm512_setzero_ps,
+            _mm512_loadu_ps,
+            _mm512_storeu_ps,
+            _mm512_set1_ps,
+            _mm512_fmadd_ps,
+            _mm512_add_ps
+        );
+        define_direct!("avx512f", f32, fwd_mr: 6, fwd_nv: [4, 4, 4, 4, 4, 4], wgt_mr: 4);
+    }
+
+    /// `f64`: 8 lanes.
+    pub(crate) mod f64 {
+        /// As for `f32`, with 8 lanes.
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn shift_by(s: usize) -> __m512i {
+            let iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+            _mm512_add_epi64(iota, _mm512_set1_epi64(8 - s as i64))
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn shift(prev: __m512d, cur: __m512d, idx: __m512i) -> __m512d {
+            _mm512_permutex2var_pd(prev, idx, cur)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        fn hsum(v: __m512d) -> f64 {
+            _mm512_reduce_add_pd(v)
+        }
+        helpers!(
+            "avx512f",
+            f64,
+            __m512d,
+            8,
+            _mm512_setzero_pd,
+            _mm512_loadu_pd,
+            _mm512_storeu_pd,
+            _mm512_set1_pd,
+            _mm512_fmadd_pd,
+            _mm512_add_pd
+        );
+        define_direct!("avx512f", f64, fwd_mr: 6, fwd_nv: [4, 4, 4, 4, 4, 4], wgt_mr: 4);
+    }
+}
+
+/// AVX2 + FMA kernels.
+pub(crate) mod avx2 {
+    /// `f32`: 8 lanes.
+    pub(crate) mod f32 {
+        /// Lane `l` of `shift(prev, cur, s)` is lane `l − s` of the pair `prev:cur` read as
+        /// one sequence: both permuted by `(l − s) mod 8`, blended on `l ≥ s`.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn shift_by(s: usize) -> (__m256i, __m256) {
+            let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let s = s as i32;
+            let idx = _mm256_and_si256(_mm256_sub_epi32(iota, _mm256_set1_epi32(s)), _mm256_set1_epi32(7));
+            let take_cur = _mm256_castsi256_ps(_mm256_cmpgt_epi32(iota, _mm256_set1_epi32(s - 1)));
+            (idx, take_cur)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn shift(prev: __m256, cur: __m256, (idx, take_cur): (__m256i, __m256)) -> __m256 {
+            _mm256_blendv_ps(
+                _mm256_permutevar8x32_ps(prev, idx),
+                _mm256_permutevar8x32_ps(cur, idx),
+                take_cur,
+            )
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn hsum(v: __m256) -> f32 {
+            let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+            _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps::<1>(d, d)))
+        }
+        helpers!(
+            "avx2,fma",
+            f32,
+            __m256,
+            8,
+            _mm256_setzero_ps,
+            _mm256_loadu_ps,
+            _mm256_storeu_ps,
+            _mm256_set1_ps,
+            _mm256_fmadd_ps,
+            _mm256_add_ps
+        );
+        define_direct!("avx2,fma", f32, fwd_mr: 4, fwd_nv: [4, 4, 3, 3, 2, 2], wgt_mr: 2);
+    }
+
+    /// `f64`: 4 lanes.
+    pub(crate) mod f64 {
+        /// As for `f32`, with 4 lanes (each a pair of 32-bit halves for the permute).
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn shift_by(s: usize) -> (__m256i, __m256d) {
+            let s = s as i32;
+            let half = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+            let lane = _mm256_and_si256(_mm256_sub_epi32(half, _mm256_set1_epi32(s)), _mm256_set1_epi32(3));
+            let idx = _mm256_add_epi32(_mm256_add_epi32(lane, lane), _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1));
+            let take_cur = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
+                _mm256_setr_epi64x(0, 1, 2, 3),
+                _mm256_set1_epi64x(s as i64 - 1),
+            ));
+            (idx, take_cur)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn shift(prev: __m256d, cur: __m256d, (idx, take_cur): (__m256i, __m256d)) -> __m256d {
+            let p = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(prev), idx));
+            let c = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(cur), idx));
+            _mm256_blendv_pd(p, c, take_cur)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        fn hsum(v: __m256d) -> f64 {
+            let q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
+            _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)))
+        }
+        helpers!(
+            "avx2,fma",
+            f64,
+            __m256d,
+            4,
+            _mm256_setzero_pd,
+            _mm256_loadu_pd,
+            _mm256_storeu_pd,
+            _mm256_set1_pd,
+            _mm256_fmadd_pd,
+            _mm256_add_pd
+        );
+        define_direct!("avx2,fma", f64, fwd_mr: 4, fwd_nv: [4, 4, 3, 3, 2, 2], wgt_mr: 2);
+    }
+}

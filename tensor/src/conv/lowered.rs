@@ -1,0 +1,323 @@
+//! The three convolution kernels — forward, input gradient, weight gradient — on raw NCHW
+//! slices, by lowering to GEMM.
+//!
+//! Work is cut into *tiles*: one image and a band of output rows. A tile lowers its band with
+//! im2col into a thread-local column block `[C·kh·kw, rows·OW]` sized to stay in the L2 cache,
+//! and multiplies it with the weight, one GEMM per group, straight into (or out of) the NCHW
+//! output — the output of one image is `[O, OH·OW]`, exactly the GEMM's `C`, so nothing is
+//! permuted or copied afterwards. Tiles run in parallel over the thread pool; each GEMM is small
+//! enough to stay single-threaded inside its tile.
+//!
+//! * forward: `Y[n][g] = W[g] · cols(X[n])[g]` (tiles over images × row bands);
+//! * input gradient: `cols = W[g]ᵀ · dY[n][g]`, then col2im adds the columns onto `dX[n]`
+//!   (tasks over images × channel blocks, so no two tasks write one input plane);
+//! * weight gradient: `dW[g] += dY[n][g] · cols(X[n])[g]ᵀ`, summed by each thread over its share
+//!   of the tiles into its own buffer, the buffers added at the end.
+//!
+//! A pointwise convolution (1×1, stride 1, no padding) uses the input as its column matrix.
+
+use rayon::prelude::*;
+
+use super::Conv;
+use crate::Element;
+
+/// Elements of a thread's column block: 48 Ki elements, 192 KiB in `f32`, well inside L2.
+const COLS_BLOCK: usize = 48 * 1024;
+
+/// Below this many multiply-adds a kernel stays on the calling thread.
+const PARALLEL_MACS: usize = 1 << 18;
+
+/// A raw pointer that may cross threads; every use writes a region no other task touches.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: tasks write disjoint regions through it (argued at each use).
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    #[inline]
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+impl Conv {
+    fn threads(&self) -> usize {
+        if self.macs() < PARALLEL_MACS {
+            1
+        } else {
+            crate::threads::num_threads()
+        }
+    }
+
+    /// Output rows per tile so a column block of `rows` channels fits `COLS_BLOCK`, and
+    /// small enough that there are at least two tiles per thread when the batch alone does not
+    /// give them.
+    fn band(&self, rows: usize, images: usize, threads: usize) -> usize {
+        let g = &self.geom;
+        let mut band = (COLS_BLOCK / (rows * g.ow).max(1)).clamp(1, g.oh.max(1));
+        let want = 2 * threads;
+        if threads > 1 && images * g.oh.div_ceil(band) < want {
+            let per_image = want.div_ceil(images.max(1));
+            band = band.min(g.oh.div_ceil(per_image)).max(1);
+        }
+        band
+    }
+}
+
+/// `y = conv(x, w) (+ bias)`: `x` is `[N, C, H, W]`, `w` is `[O, C/groups, kh, kw]`, the
+/// result `[N, O, OH, OW]`.
+pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
+    let g = cv.geom;
+    let (p, hw) = (g.out_plane(), g.in_plane());
+    let (og, kg, k) = (cv.og(), cv.kg(), cv.c * g.taps());
+    let mut y = vec![T::zero(); cv.n * cv.o * p];
+    if y.is_empty() {
+        return y;
+    }
+    let threads = cv.threads();
+    let band = cv.band(k, cv.n, threads);
+    let bands = g.oh.div_ceil(band);
+    let pointwise = g.is_pointwise();
+    let yp = SendPtr(y.as_mut_ptr());
+    let tile = |cols: &mut Vec<T>, t: usize| {
+        let (img, b) = (t / bands, t % bands);
+        let (oh0, oh1) = (b * band, ((b + 1) * band).min(g.oh));
+        let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
+        let xi = &x[img * cv.c * hw..(img + 1) * cv.c * hw];
+        let (cols_ptr, rsb) = if pointwise {
+            // SAFETY: p0 < H·W = OH·OW inside this image's planes.
+            (unsafe { xi.as_ptr().add(p0) }, hw)
+        } else {
+            cols.resize(k * np, T::zero());
+            g.im2col_rows(xi, cv.c, oh0, oh1, cols);
+            (cols.as_ptr(), np)
+        };
+        for grp in 0..cv.groups {
+            // SAFETY: A is group `grp`'s weight block [og, kg] (row stride kg); B is the
+            // group's rows of the column block [kg, np] (row stride rsb); C is rows
+            // grp·og.. of image `img`'s output, columns p0..p0 + np, row stride OH·OW — a
+            // region of `y` that only this tile writes, disjoint from `x`, `w` and `cols`.
+            unsafe {
+                let c = yp.get().add(img * cv.o * p + grp * og * p + p0);
+                T::gemm(
+                    og,
+                    kg,
+                    np,
+                    T::one(),
+                    w.as_ptr().add(grp * og * kg),
+                    kg as isize,
+                    1,
+                    cols_ptr.add(grp * kg * rsb),
+                    rsb as isize,
+                    1,
+                    T::zero(),
+                    c,
+                    p as isize,
+                    1,
+                );
+            }
+        }
+        if let Some(bias) = bias {
+            for (oc, &bv) in bias.iter().enumerate() {
+                // SAFETY: the same tile region as the GEMM wrote, row `oc`.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(yp.get().add(img * cv.o * p + oc * p + p0), np)
+                };
+                row.iter_mut().for_each(|v| *v = *v + bv);
+            }
+        }
+    };
+    let tiles = cv.n * bands;
+    if threads > 1 {
+        (0..tiles).into_par_iter().for_each_init(Vec::new, tile);
+    } else {
+        let mut cols = Vec::new();
+        (0..tiles).for_each(|t| tile(&mut cols, t));
+    }
+    y
+}
+
+/// `dx = conv_backward_input(dy, w)`: `dy` is `[N, O, OH, OW]`, `w` is `[O, C/groups, kh, kw]`,
+/// the result `[N, C, H, W]` — the adjoint of [`forward`] without bias in `x`.
+pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
+    let g = cv.geom;
+    let (p, hw, taps) = (g.out_plane(), g.in_plane(), g.taps());
+    let (cg, og, kg) = (cv.cg(), cv.og(), cv.kg());
+    let mut dx = vec![T::zero(); cv.n * cv.c * hw];
+    if dx.is_empty() || p == 0 {
+        return dx;
+    }
+    let threads = cv.threads();
+    // Channel blocks within a group: whole groups unless the batch and the groups give too few
+    // tasks to keep every thread busy.
+    let tasks_wanted = 2 * threads;
+    let per_group = if threads > 1 && cv.n * cv.groups < tasks_wanted {
+        tasks_wanted.div_ceil(cv.n * cv.groups).min(cg)
+    } else {
+        1
+    };
+    let block = cg.div_ceil(per_group);
+    let blocks = cg.div_ceil(block);
+    let band = cv.band(block * taps, 1, 1);
+    let pointwise = g.is_pointwise();
+    let dxp = SendPtr(dx.as_mut_ptr());
+    let task = |cols: &mut Vec<T>, t: usize| {
+        let (img, rest) = (t / (cv.groups * blocks), t % (cv.groups * blocks));
+        let (grp, blk) = (rest / blocks, rest % blocks);
+        let c0 = blk * block; // within the group
+        let nc = block.min(cg - c0);
+        let kc = nc * taps;
+        let first = img * cv.c * hw + (grp * cg + c0) * hw;
+        // SAFETY: channels grp·cg + c0 .. + nc of image `img`: only this task writes them.
+        let dxi = unsafe { std::slice::from_raw_parts_mut(dxp.get().add(first), nc * hw) };
+        // Aᵀ: element (r, q) of W[g]ᵀ restricted to rows c0·taps.. is w[(grp·og + q)·kg + c0·taps + r].
+        let a = w[grp * og * kg + c0 * taps..].as_ptr();
+        let dyi = &dy[img * cv.o * p + grp * og * p..];
+        let mut oh0 = 0;
+        while oh0 < g.oh {
+            let oh1 = (oh0 + band).min(g.oh);
+            let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
+            if pointwise {
+                // SAFETY: C is this task's planes, columns p0.., row stride H·W = OH·OW.
+                unsafe {
+                    T::gemm(
+                        kc,
+                        og,
+                        np,
+                        T::one(),
+                        a,
+                        1,
+                        kg as isize,
+                        dyi.as_ptr().add(p0),
+                        p as isize,
+                        1,
+                        T::zero(),
+                        dxi.as_mut_ptr().add(p0),
+                        hw as isize,
+                        1,
+                    );
+                }
+            } else {
+                cols.resize(kc * np, T::zero());
+                // SAFETY: `cols` is this task's own [kc, np] buffer.
+                unsafe {
+                    T::gemm(
+                        kc,
+                        og,
+                        np,
+                        T::one(),
+                        a,
+                        1,
+                        kg as isize,
+                        dyi.as_ptr().add(p0),
+                        p as isize,
+                        1,
+                        T::zero(),
+                        cols.as_mut_ptr(),
+                        np as isize,
+                        1,
+                    );
+                }
+                g.col2im_rows_add(cols, nc, oh0, oh1, dxi);
+            }
+            oh0 = oh1;
+        }
+    };
+    let tasks = cv.n * cv.groups * blocks;
+    if threads > 1 {
+        (0..tasks).into_par_iter().for_each_init(Vec::new, task);
+    } else {
+        let mut cols = Vec::new();
+        (0..tasks).for_each(|t| task(&mut cols, t));
+    }
+    dx
+}
+
+/// `dw = conv_backward_weight(dy, x)`: `dy` is `[N, O, OH, OW]`, `x` is `[N, C, H, W]`, the
+/// result `[O, C/groups, kh, kw]`, `dw[o, c, i, j] = Σ_{n, oh, ow} dy[n, o, oh, ow] ·
+/// x[n, g·C/groups + c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`.
+pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
+    let g = cv.geom;
+    let (p, hw) = (g.out_plane(), g.in_plane());
+    let (og, kg, k) = (cv.og(), cv.kg(), cv.c * g.taps());
+    let len = cv.o * kg;
+    if len == 0 || p == 0 || cv.n == 0 {
+        return vec![T::zero(); len];
+    }
+    let threads = cv.threads();
+    let band = cv.band(k, cv.n, threads);
+    let bands = g.oh.div_ceil(band);
+    let tiles = cv.n * bands;
+    let pointwise = g.is_pointwise();
+    // Each chunk of tiles sums into its own buffer.
+    let chunk = |range: std::ops::Range<usize>| -> Vec<T> {
+        let mut dw = vec![T::zero(); len];
+        let mut cols = Vec::new();
+        for t in range {
+            let (img, b) = (t / bands, t % bands);
+            let (oh0, oh1) = (b * band, ((b + 1) * band).min(g.oh));
+            let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
+            let xi = &x[img * cv.c * hw..(img + 1) * cv.c * hw];
+            let (cols_ptr, rsc) = if pointwise {
+                (xi[p0..].as_ptr(), hw)
+            } else {
+                cols.resize(k * np, T::zero());
+                g.im2col_rows(xi, cv.c, oh0, oh1, &mut cols);
+                (cols.as_ptr(), np)
+            };
+            for grp in 0..cv.groups {
+                // SAFETY: A = dY[img][g] columns p0.. ([og, np], row stride OH·OW); B = the
+                // transpose of the group's column rows ([np, kg]: element (q, r) at
+                // cols[r·rsc + q]); C = this chunk's own buffer, rows grp·og...
+                unsafe {
+                    T::gemm(
+                        og,
+                        np,
+                        kg,
+                        T::one(),
+                        dy.as_ptr().add(img * cv.o * p + grp * og * p + p0),
+                        p as isize,
+                        1,
+                        cols_ptr.add(grp * kg * rsc),
+                        1,
+                        rsc as isize,
+                        T::one(),
+                        dw.as_mut_ptr().add(grp * og * kg),
+                        kg as isize,
+                        1,
+                    );
+                }
+            }
+        }
+        dw
+    };
+    if threads <= 1 {
+        return chunk(0..tiles);
+    }
+    let chunks = threads.min(tiles);
+    let mut parts: Vec<Vec<T>> = (0..chunks)
+        .into_par_iter()
+        .map(|i| chunk(i * tiles / chunks..(i + 1) * tiles / chunks))
+        .collect();
+    let mut dw = parts.swap_remove(0);
+    let add = T::kernels().add_assign;
+    for part in &parts {
+        add(&mut dw, part);
+    }
+    dw
+}
+
+/// `db[o] = Σ_{n, pixels} dy[n, o, pixels]` for `dy` of `n` images of `o` planes of `plane`.
+pub(crate) fn backward_bias<T: Element>(dy: &[T], n: usize, o: usize, plane: usize) -> Vec<T> {
+    let sum = T::kernels().sum;
+    let mut db = vec![T::zero(); o];
+    for img in 0..n {
+        for (oc, d) in db.iter_mut().enumerate() {
+            let start = (img * o + oc) * plane;
+            *d = *d + sum(&dy[start..start + plane]);
+        }
+    }
+    db
+}

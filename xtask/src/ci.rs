@@ -1,0 +1,194 @@
+//! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure.
+
+use std::io::{self, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+
+/// Help text for `cargo xtask ci --help`.
+pub const HELP: &str = "\
+Run the Strata CI gate from the workspace root, in order, stopping at the first failure:
+
+  [1/4] fmt     cargo fmt --all --check
+  [2/4] clippy  cargo clippy --workspace --all-targets -- -D warnings
+  [3/4] test    cargo test --workspace
+  [4/4] doc     RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
+
+Each step's output is streamed as it runs; the test step's stderr is merged into stdout so
+that cargo test's summary lines and errors can all be read from stdout. A header announces
+each step and its time is printed when it ends. On failure the failing step is named and the
+exit code is non-zero; on success a summary line lists every step's time.
+
+Usage: cargo xtask ci
+";
+
+/// One CI step: a cargo invocation.
+struct Step {
+    /// Short name shown in headers, e.g. `clippy`.
+    name: &'static str,
+    /// Arguments to `cargo`.
+    args: &'static [&'static str],
+    /// Flag variables to set; each is appended to any value already in the environment.
+    flags_env: &'static [(&'static str, &'static str)],
+    /// Whether the step's stderr goes to our stdout, so its whole output can be read there.
+    stderr_to_stdout: bool,
+}
+
+/// The CI steps, in the order they run.
+const STEPS: [Step; 4] = [
+    Step {
+        name: "fmt",
+        args: &["fmt", "--all", "--check"],
+        flags_env: &[],
+        stderr_to_stdout: false,
+    },
+    Step {
+        name: "clippy",
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: false,
+    },
+    Step {
+        name: "test",
+        args: &["test", "--workspace"],
+        flags_env: &[],
+        stderr_to_stdout: true,
+    },
+    Step {
+        name: "doc",
+        args: &["doc", "--workspace", "--no-deps"],
+        flags_env: &[("RUSTDOCFLAGS", "-D warnings")],
+        stderr_to_stdout: false,
+    },
+];
+
+impl Step {
+    /// The step as a shell-style command line, for headers and messages.
+    fn display(&self) -> String {
+        let mut line = String::new();
+        for (key, value) in self.flags_env {
+            line.push_str(&format!("{key}=\"{value}\" "));
+        }
+        line.push_str("cargo ");
+        line.push_str(&self.args.join(" "));
+        line
+    }
+
+    /// Runs the step in `root`, streaming its output, and returns how it ended.
+    fn run(&self, root: &Path) -> Result<std::process::ExitStatus, Error> {
+        let mut cmd = Command::new(crate::cargo());
+        cmd.args(self.args).current_dir(root);
+        for (key, value) in self.flags_env {
+            let merged = match std::env::var(key) {
+                Ok(existing) if !existing.trim().is_empty() => format!("{existing} {value}"),
+                _ => value.to_string(),
+            };
+            cmd.env(key, merged);
+        }
+        if self.stderr_to_stdout {
+            cmd.stderr(Stdio::from(io::stdout()));
+        }
+        cmd.status().map_err(|source| Error::Spawn {
+            command: self.display(),
+            source,
+        })
+    }
+}
+
+/// Formats a duration for humans: `0.4s`, `12.3s`, `2m 03s`, `1h 02m 03s`.
+fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        return format!("{secs:.1}s");
+    }
+    let whole = d.as_secs();
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m {s:02}s")
+    } else {
+        format!("{m}m {s:02}s")
+    }
+}
+
+/// Runs every CI step from the workspace `root`, stopping at the first failure.
+pub fn run(root: &Path) -> Result<(), Error> {
+    let total = STEPS.len();
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(total);
+    for (i, step) in STEPS.iter().enumerate() {
+        let label = format!("[{}/{total}] {}", i + 1, step.name);
+        println!("==> {label}: {}", step.display());
+        // Our header must come out before the child's output.
+        let _ = io::stdout().flush();
+        let step_start = Instant::now();
+        let status = step.run(root);
+        let took = format_duration(step_start.elapsed());
+        let status = match status {
+            Ok(status) => status,
+            Err(err) => {
+                println!("==> {label} could not start after {took}");
+                return Err(err);
+            }
+        };
+        if !status.success() {
+            // The blank line keeps the verdict off a last output line that lacks a newline.
+            println!("\n==> {label} FAILED ({status}) after {took}");
+            println!(
+                "==> ci FAILED at step {label} after {}",
+                format_duration(started.elapsed())
+            );
+            let _ = io::stdout().flush();
+            return Err(Error::Command {
+                what: format!("ci step {label} (`{}`)", step.display()),
+                status,
+            });
+        }
+        println!("==> {label} passed in {took}");
+        times.push(format!("{} {took}", step.name));
+    }
+    println!(
+        "==> ci passed: {total}/{total} steps in {} ({})",
+        format_duration(started.elapsed()),
+        times.join(", ")
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(format_duration(Duration::from_millis(420)), "0.4s");
+        assert_eq!(format_duration(Duration::from_millis(12_345)), "12.3s");
+        assert_eq!(format_duration(Duration::from_secs(123)), "2m 03s");
+        assert_eq!(format_duration(Duration::from_secs(3723)), "1h 02m 03s");
+    }
+
+    #[test]
+    fn steps_match_the_documented_commands() {
+        let lines: Vec<String> = STEPS.iter().map(Step::display).collect();
+        assert_eq!(
+            lines,
+            [
+                "cargo fmt --all --check",
+                "cargo clippy --workspace --all-targets -- -D warnings",
+                "cargo test --workspace",
+                "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+            ]
+        );
+        for line in &lines {
+            assert!(HELP.contains(line.trim_start_matches("RUSTDOCFLAGS=\"-D warnings\" ")));
+        }
+    }
+}
