@@ -1,6 +1,9 @@
 //! Every differentiable op against central finite differences in f64, on random inputs,
 //! including broadcast shapes, transposed (non-contiguous) inputs and size-1 dimensions.
 
+// `&[x.clone()]` reads better than `std::slice::from_ref(&x)` in these one-line checks.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_autograd::{CrossEntropyOptions, Reduction, Var, assert_gradcheck};

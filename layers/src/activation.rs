@@ -57,7 +57,7 @@ impl<T: Element> Module<T> for Activation {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         self.apply(x)
     }
-    module_parts!(T;);
+    module_parts!(T);
 }
 
 /// Parametric ReLU (He et al. 2015): `y = max(0, x) + a·min(0, x)` with a learned slope `a`,
@@ -84,10 +84,10 @@ impl<T: Element> Module<T> for PRelu<T> {
     /// If there are `C > 1` slopes and the input's axis 1 is not `C`.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let c = self.weight.shape()[0];
-        let a = if c == 1 || x.ndim() < 2 {
+        let a = if c == 1 {
             self.weight.var()
         } else {
-            assert_eq!(x.shape()[1], c, "PRelu: input {:?} has {} channels, the layer {c} slopes", x.shape(), x.shape()[1]);
+            assert!(x.ndim() >= 2 && x.shape()[1] == c, "PRelu: input {:?} needs {c} channels on axis 1 for {c} slopes", x.shape());
             let mut shape = vec![c];
             shape.extend(std::iter::repeat_n(1, x.ndim() - 2));
             self.weight.var().reshape(&shape)
@@ -126,6 +126,7 @@ impl<T: Element> Maxout<T> {
 
 impl<T: Element> Module<T> for Maxout<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
+        assert!(x.ndim() == 2, "Maxout: expects a 2-D input [N, in], got {:?}", x.shape());
         let z = self.linear.forward(x);
         let n = z.shape()[0];
         let out = z.shape()[1] / self.pieces;

@@ -24,6 +24,9 @@ use crate::Module;
 /// `state_dict` keys. The forward pass is composed of differentiable ops, so gradients flow
 /// through the batch statistics exactly.
 ///
+/// `num_batches_tracked` is stored in the element type (PyTorch uses an `int64`), exact up to
+/// 2²⁴ batches in `f32`.
+///
 /// With [`BatchNorm::without_running_stats`] (PyTorch's `track_running_stats=False`) there are
 /// no buffers and batch statistics are used in both modes.
 pub struct BatchNorm<T: Element, const D: usize> {
@@ -80,7 +83,11 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
     /// # Panics
     /// If `num_features` is 0.
     pub fn new(num_features: usize) -> Self {
-        assert!(num_features > 0, "{}: num_features must be positive, got 0", Self::name());
+        assert!(
+            num_features > 0,
+            "{}: num_features must be positive, got 0",
+            Self::name()
+        );
         let c = [num_features];
         BatchNorm {
             weight: Some(Param::new(Tensor::ones(&c))),
@@ -100,7 +107,11 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
     /// # Panics
     /// If `m` is outside `[0, 1]`.
     pub fn with_momentum(mut self, momentum: f64) -> Self {
-        assert!((0.0..=1.0).contains(&momentum), "{}: momentum {momentum} is outside [0, 1]", Self::name());
+        assert!(
+            (0.0..=1.0).contains(&momentum),
+            "{}: momentum {momentum} is outside [0, 1]",
+            Self::name()
+        );
         self.momentum = Some(momentum);
         self
     }
@@ -118,7 +129,11 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
     /// # Panics
     /// If `eps` is not positive and finite.
     pub fn with_eps(mut self, eps: f64) -> Self {
-        assert!(eps > 0.0 && eps.is_finite(), "{}: eps must be positive and finite, got {eps}", Self::name());
+        assert!(
+            eps > 0.0 && eps.is_finite(),
+            "{}: eps must be positive and finite, got {eps}",
+            Self::name()
+        );
         self.eps = eps;
         self
     }
@@ -169,7 +184,11 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
             2 => "[N, C, H, W]",
             _ => "[N, C, …]",
         };
-        assert!(ranks_ok, "{}: expects input {expected}, got {shape:?}", Self::name());
+        assert!(
+            ranks_ok,
+            "{}: expects input {expected}, got {shape:?}",
+            Self::name()
+        );
         assert_eq!(
             shape[1],
             self.num_features,
@@ -183,7 +202,11 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
     /// Updates the running estimates from a batch's mean and biased variance (`[C]` each)
     /// computed over `n` values per channel.
     fn update_running(&mut self, mean: &Tensor<T>, biased_var: &Tensor<T>, n: usize) {
-        let (Some(rm), Some(rv), Some(count)) = (&mut self.running_mean, &mut self.running_var, &mut self.num_batches_tracked) else {
+        let (Some(rm), Some(rv), Some(count)) = (
+            &mut self.running_mean,
+            &mut self.running_var,
+            &mut self.num_batches_tracked,
+        ) else {
             return;
         };
         let k = count.item().to_f64_lossless() + 1.0;
@@ -198,7 +221,9 @@ impl<T: Element, const D: usize> BatchNorm<T, D> {
 
 /// The mean of `x` over every axis but 1, kept as size-1 axes (`[1, C, 1, …]`).
 fn channel_mean<T: Element>(x: &Var<T>) -> Var<T> {
-    (0..x.ndim()).filter(|&a| a != 1).fold(x.clone(), |m, a| m.mean_axis(a, true))
+    (0..x.ndim())
+        .filter(|&a| a != 1)
+        .fold(x.clone(), |m, a| m.mean_axis(a, true))
 }
 
 impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
@@ -214,8 +239,16 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
         let mut bshape = vec![1; x.ndim()];
         bshape[1] = c;
         let t = T::from_f64_lossy;
-        let use_batch = self.training || self.running_mean.is_none();
-        let normalised = if use_batch {
+        let running = match (&self.running_mean, &self.running_var) {
+            (Some(rm), Some(rv)) if !self.training => {
+                Some((rm.reshape(&bshape), rv.reshape(&bshape)))
+            }
+            _ => None,
+        };
+        let normalised = if let Some((rm, rv)) = running {
+            let inv_std = rv.add_scalar(t(self.eps)).sqrt().recip();
+            x.sub(&Var::constant(rm)).mul_tensor(&inv_std)
+        } else {
             let n = x.value().numel() / c;
             assert!(
                 n > 1 || !self.training,
@@ -230,11 +263,6 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
                 self.update_running(&mean.value().reshape(&[c]), &var.value().reshape(&[c]), n);
             }
             centered.div(&var.add_scalar(t(self.eps)).sqrt())
-        } else {
-            let rm = self.running_mean.as_ref().expect("tracked").reshape(&bshape);
-            let rv = self.running_var.as_ref().expect("tracked").reshape(&bshape);
-            let inv_std = rv.add_scalar(t(self.eps)).sqrt().recip();
-            x.sub(&Var::constant(rm)).mul_tensor(&inv_std)
         };
         let scaled = match &self.weight {
             Some(w) => normalised.mul(&w.var().reshape(&bshape)),
@@ -271,7 +299,11 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
     /// `running_mean`, `running_var`, `num_batches_tracked` (PyTorch's order), when tracked.
     fn buffers(&self) -> Vec<(String, &Tensor<T>)> {
         let mut out = Vec::new();
-        if let (Some(rm), Some(rv), Some(k)) = (&self.running_mean, &self.running_var, &self.num_batches_tracked) {
+        if let (Some(rm), Some(rv), Some(k)) = (
+            &self.running_mean,
+            &self.running_var,
+            &self.num_batches_tracked,
+        ) {
             out.push(("running_mean".to_string(), rm));
             out.push(("running_var".to_string(), rv));
             out.push(("num_batches_tracked".to_string(), k));
@@ -281,7 +313,11 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
 
     fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor<T>)> {
         let mut out = Vec::new();
-        if let (Some(rm), Some(rv), Some(k)) = (&mut self.running_mean, &mut self.running_var, &mut self.num_batches_tracked) {
+        if let (Some(rm), Some(rv), Some(k)) = (
+            &mut self.running_mean,
+            &mut self.running_var,
+            &mut self.num_batches_tracked,
+        ) {
             out.push(("running_mean".to_string(), rm));
             out.push(("running_var".to_string(), rv));
             out.push(("num_batches_tracked".to_string(), k));

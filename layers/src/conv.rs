@@ -16,7 +16,7 @@ fn default_params<T: Element>(shape: &[usize], bias: usize) -> (Param<T>, Option
 
 fn check_groups(layer: &str, in_channels: usize, out_channels: usize, groups: usize) {
     assert!(
-        groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+        groups > 0 && in_channels.is_multiple_of(groups) && out_channels.is_multiple_of(groups),
         "{layer}: groups {groups} must divide both in_channels {in_channels} and out_channels {out_channels}"
     );
 }
@@ -105,7 +105,7 @@ impl<T: Element> Module<T> for Conv2d<T> {
         let bias = self.bias.as_ref().map(Param::var);
         x.conv2d(&self.weight.var(), bias.as_ref(), self.params)
     }
-    module_parts!(T; params: [weight], optional: [bias]);
+    module_parts!(T; params: [weight]; optional: [bias]);
 }
 
 /// 1-D convolution layer: `x: [N, C_in, L]` → `y: [N, C_out, OL]`, `weight: [C_out, C_in/groups, k]`.
@@ -172,7 +172,7 @@ impl<T: Element> Module<T> for Conv1d<T> {
         let bias = self.bias.as_ref().map(Param::var);
         x.conv1d(&self.weight.var(), bias.as_ref(), self.params)
     }
-    module_parts!(T; params: [weight], optional: [bias]);
+    module_parts!(T; params: [weight]; optional: [bias]);
 }
 
 /// Transposed 2-D convolution layer (a learned upsampling): `x: [N, C_in, H, W]` →
@@ -221,5 +221,5 @@ impl<T: Element> Module<T> for ConvTranspose2d<T> {
         let bias = self.bias.as_ref().map(Param::var);
         x.conv_transpose2d(&self.weight.var(), bias.as_ref(), self.params, self.output_padding)
     }
-    module_parts!(T; params: [weight], optional: [bias]);
+    module_parts!(T; params: [weight]; optional: [bias]);
 }

@@ -3,7 +3,7 @@
 use strata_autograd::{Param, Var};
 use strata_tensor::{Element, Tensor};
 
-use crate::{Init, Module, module_parts};
+use crate::{Init, Module};
 
 /// A lookup table of `num_embeddings` learned vectors of size `embedding_dim`:
 /// `y[…, :] = weight[idx[…], :]`, so indices of shape `S` give `y: S + [embedding_dim]`.
@@ -16,7 +16,7 @@ use crate::{Init, Module, module_parts};
 ///
 /// Indices are `usize`s given to [`Embedding::lookup`]; [`Module::forward`] also accepts them
 /// as a `Var` whose values are integers (`0.0, 1.0, …`), so an `Embedding` can open a
-/// [`crate::Sequential`].
+/// [`crate::Sequential`] (in `f32`, indices up to 2²⁴ are exact).
 ///
 /// ```
 /// use strata_layers::{Embedding, Module};
@@ -43,7 +43,13 @@ impl<T: Element> Embedding<T> {
             "Embedding: sizes must be positive, got {num_embeddings} embeddings of dimension {embedding_dim}"
         );
         Embedding {
-            weight: Param::new(Init::Normal { mean: 0.0, std: 1.0 }.fill(&[num_embeddings, embedding_dim])),
+            weight: Param::new(
+                Init::Normal {
+                    mean: 0.0,
+                    std: 1.0,
+                }
+                .fill(&[num_embeddings, embedding_dim]),
+            ),
             padding_idx: None,
         }
     }
@@ -60,7 +66,10 @@ impl<T: Element> Embedding<T> {
             "Embedding: a pretrained table must be [num_embeddings, embedding_dim], got {:?}",
             weight.shape()
         );
-        Embedding { weight: Param::new(weight.contiguous()), padding_idx: None }
+        Embedding {
+            weight: Param::new(weight.contiguous()),
+            padding_idx: None,
+        }
     }
 
     /// Makes row `padding_idx` a padding entry: it is set to zeros now and gets no gradient.
@@ -69,7 +78,10 @@ impl<T: Element> Embedding<T> {
     /// If `padding_idx ≥ num_embeddings`.
     pub fn with_padding_idx(mut self, padding_idx: usize) -> Self {
         let (num, dim) = (self.num_embeddings(), self.embedding_dim());
-        assert!(padding_idx < num, "Embedding: padding_idx {padding_idx} is out of range for {num} embeddings");
+        assert!(
+            padding_idx < num,
+            "Embedding: padding_idx {padding_idx} is out of range for {num} embeddings"
+        );
         let mut w = self.weight.value().to_vec();
         w[padding_idx * dim..(padding_idx + 1) * dim].fill(T::zero());
         self.weight.set(Tensor::from_vec(w, &[num, dim]));
@@ -98,7 +110,12 @@ impl<T: Element> Embedding<T> {
     /// If `indices.len() ≠ Π shape` or an index is `≥ num_embeddings`.
     pub fn lookup(&self, indices: &[usize], shape: &[usize]) -> Var<T> {
         let count: usize = shape.iter().product();
-        assert_eq!(indices.len(), count, "Embedding: {} indices do not fill shape {shape:?}", indices.len());
+        assert_eq!(
+            indices.len(),
+            count,
+            "Embedding: {} indices do not fill shape {shape:?}",
+            indices.len()
+        );
         let num = self.num_embeddings();
         if let Some(&bad) = indices.iter().find(|&&i| i >= num) {
             panic!("Embedding: index {bad} is out of range for {num} embeddings");
@@ -108,7 +125,10 @@ impl<T: Element> Embedding<T> {
         let rows = match self.padding_idx {
             Some(pad) if rows.requires_grad() && indices.contains(&pad) => {
                 // Padding positions read a constant copy of their row: same value, no gradient.
-                let keep: Vec<T> = indices.iter().map(|&i| if i == pad { T::zero() } else { T::one() }).collect();
+                let keep: Vec<T> = indices
+                    .iter()
+                    .map(|&i| if i == pad { T::zero() } else { T::one() })
+                    .collect();
                 let keep = Tensor::from_vec(keep, &[indices.len(), 1]);
                 let frozen = rows.value().mul(&keep.rsub_scalar(T::one()));
                 rows.mul_tensor(&keep).add_tensor(&frozen)
@@ -135,12 +155,25 @@ impl<T: Element> Module<T> for Embedding<T> {
             .into_iter()
             .map(|v| {
                 let f = v.to_f64_lossless();
-                assert!(f.is_finite() && f >= 0.0 && f.fract() == 0.0, "Embedding: index {f} is not a non-negative integer");
-                assert!(f < num as f64, "Embedding: index {f} is out of range for {num} embeddings");
+                assert!(
+                    f.is_finite() && f >= 0.0 && f.fract() == 0.0,
+                    "Embedding: index {f} is not a non-negative integer"
+                );
+                assert!(
+                    f < num as f64,
+                    "Embedding: index {f} is out of range for {num} embeddings"
+                );
                 f as usize
             })
             .collect();
         self.lookup(&indices, x.shape())
     }
-    module_parts!(T; params: [weight]);
+
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        vec![("weight".to_string(), &self.weight)]
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        vec![("weight".to_string(), &mut self.weight)]
+    }
 }

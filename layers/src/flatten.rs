@@ -13,5 +13,5 @@ impl<T: Element> Module<T> for Flatten {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         x.flatten_from(1)
     }
-    module_parts!(T;);
+    module_parts!(T);
 }

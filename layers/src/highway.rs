@@ -39,7 +39,11 @@ impl<T: Element> Highway<T> {
         if let Some(b) = &mut gate.bias {
             b.set(Init::Constant(Self::DEFAULT_GATE_BIAS).fill(&[d]));
         }
-        Highway { transform: Linear::new(d, d), gate, activation: Activation::Relu }
+        Highway {
+            transform: Linear::new(d, d),
+            gate,
+            activation: Activation::Relu,
+        }
     }
 
     /// Sets the activation of `H`.

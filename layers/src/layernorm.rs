@@ -58,7 +58,10 @@ impl<T: Element> LayerNorm<T> {
     /// # Panics
     /// If `eps` is not positive and finite.
     pub fn with_eps(mut self, eps: f64) -> Self {
-        assert!(eps > 0.0 && eps.is_finite(), "LayerNorm: eps must be positive and finite, got {eps}");
+        assert!(
+            eps > 0.0 && eps.is_finite(),
+            "LayerNorm: eps must be positive and finite, got {eps}"
+        );
         self.eps = eps;
         self
     }

@@ -64,5 +64,5 @@ impl<T: Element> Module<T> for Linear<T> {
         let bias = self.bias.as_ref().map(Param::var);
         x.linear(&self.weight.var(), bias.as_ref())
     }
-    module_parts!(T; params: [weight], optional: [bias]);
+    module_parts!(T; params: [weight]; optional: [bias]);
 }

@@ -56,13 +56,7 @@ pub fn bce_with_logits<T: Element>(logits: &Var<T>, target: &Var<T>, reduction: 
 /// # Panics
 /// If the shapes differ.
 pub fn binary_cross_entropy<T: Element>(probs: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
-    assert_eq!(probs.shape(), target.shape(), "binary_cross_entropy: prediction {:?} and target {:?} differ in shape", probs.shape(), target.shape());
-    let floor = T::from_f64_lossy(-100.0);
-    let big = T::from_f64_lossy(f64::MAX);
-    let log_p = probs.ln().clamp(floor, big);
-    let log_q = probs.rsub_scalar(T::one()).ln().clamp(floor, big);
-    let per = target.mul(&log_p).add(&target.rsub_scalar(T::one()).mul(&log_q)).neg();
-    reduce(per, reduction)
+    probs.binary_cross_entropy(target, reduction)
 }
 
 /// Kullback–Leibler divergence `KL(p ‖ q) = Σ p·(ln p − ln q)` from `log_q` (log-probabilities,

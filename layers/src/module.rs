@@ -8,7 +8,8 @@ use strata_tensor::{Element, Tensor};
 ///
 /// Parameters and buffers are listed with dotted paths (`features.0.weight`), PyTorch's
 /// `state_dict` names, so checkpoints and safetensors files carry over between the two.
-/// Containers prefix their children's names; [`module_parts!`] writes that code for you.
+/// Containers prefix their children's names; [`module_parts!`](crate::module_parts) writes that
+/// code for you.
 pub trait Module<T: Element = f32> {
     /// The forward computation. Takes `&mut self` so layers can update buffers (batch-norm
     /// running statistics) and draw from their own random stream (dropout).
@@ -97,7 +98,7 @@ pub fn child_seed(seed: u64, index: u64) -> u64 {
 ///         let h = self.fc1.forward(x).relu();
 ///         self.fc2.forward(&h).mul(&self.scale.var())
 ///     }
-///     module_parts!(f32; params: [scale], children: [fc1, fc2]);
+///     module_parts!(f32; params: [scale]; children: [fc1, fc2]);
 /// }
 ///
 /// let net = Net { fc1: Linear::new(4, 8), fc2: Linear::new(8, 2), scale: Param::new(strata_tensor::Tensor::ones(&[1])) };
@@ -106,10 +107,12 @@ pub fn child_seed(seed: u64, index: u64) -> u64 {
 /// assert_eq!(net.num_params(), 1 + 4 * 8 + 8 + 8 * 2 + 2);
 /// ```
 ///
-/// Sections may be omitted; `optional: [bias]` lists `Option<Param<T>>` fields.
+/// Sections are separated by `;` and may be omitted (`module_parts!(f32)` for a module with
+/// nothing to list); `optional: [bias]` lists `Option<Param<T>>` fields.
 #[macro_export]
 macro_rules! module_parts {
-    ($t:ty; $(params: [$($p:ident),* $(,)?])? $(,)? $(optional: [$($o:ident),* $(,)?])? $(,)? $(children: [$($c:ident),* $(,)?])? $(,)?) => {
+    ($t:ty $(; params: [$($p:ident),* $(,)?])? $(; optional: [$($o:ident),* $(,)?])? $(; children: [$($c:ident),* $(,)?])? $(;)?) => {
+        #[allow(clippy::vec_init_then_push)]
         fn params(&self) -> Vec<(String, &$crate::Param<$t>)> {
             #[allow(unused_mut)]
             let mut out: Vec<(String, &$crate::Param<$t>)> = Vec::new();
@@ -118,6 +121,7 @@ macro_rules! module_parts {
             $($(out.extend($crate::prefixed(stringify!($c), $crate::Module::<$t>::params(&self.$c)));)*)?
             out
         }
+        #[allow(clippy::vec_init_then_push)]
         fn params_mut(&mut self) -> Vec<(String, &mut $crate::Param<$t>)> {
             #[allow(unused_mut)]
             let mut out: Vec<(String, &mut $crate::Param<$t>)> = Vec::new();

@@ -37,7 +37,7 @@ impl<T: Element> Module<T> for MaxPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         x.max_pool2d(self.kernel, self.stride, self.padding, self.dilation)
     }
-    module_parts!(T;);
+    module_parts!(T);
 }
 
 /// Average pooling over `[N, C, H, W]` windows (stride defaults to the kernel; zero padding
@@ -71,7 +71,7 @@ impl<T: Element> Module<T> for AvgPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         x.avg_pool2d(self.kernel, self.stride, self.padding)
     }
-    module_parts!(T;);
+    module_parts!(T);
 }
 
 /// Adaptive average pooling of `[N, C, H, W]` to a fixed `[N, C, OH, OW]` (PyTorch's bins).
@@ -92,5 +92,5 @@ impl<T: Element> Module<T> for AdaptiveAvgPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         x.adaptive_avg_pool2d(self.output)
     }
-    module_parts!(T;);
+    module_parts!(T);
 }

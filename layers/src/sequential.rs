@@ -18,7 +18,8 @@ impl<T: Element> Sequential<T> {
         Sequential { layers: Vec::new() }
     }
 
-    /// Appends a module.
+    /// Appends a module (builder style, as Keras' `model.add`).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, layer: impl Module<T> + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self

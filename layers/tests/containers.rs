@@ -164,7 +164,7 @@ impl Module<f64> for Net {
             None => h,
         }
     }
-    module_parts!(f64; params: [scale], optional: [shift, unused], children: [body, norm, drop]);
+    module_parts!(f64; params: [scale]; optional: [shift, unused]; children: [body, norm, drop]);
 }
 
 fn net() -> Net {
@@ -277,7 +277,7 @@ impl Module<f64> for WrongGradient {
     fn forward(&mut self, x: &Var<f64>) -> Var<f64> {
         x.detach().mul(x)
     }
-    module_parts!(f64;);
+    module_parts!(f64);
 }
 
 #[test]

@@ -241,26 +241,26 @@ fn classification_gradchecks() {
             assert_gradcheck(
                 &format!("cross_entropy {options:?}"),
                 |v| cross_entropy(&v[0], &targets, &options),
-                &[x.clone()],
+                std::slice::from_ref(&x),
                 1e-6,
             );
         }
         assert_gradcheck(
             &format!("nll_loss {r:?}"),
             |v| nll_loss(&v[0], &targets, None, r),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-6,
         );
         assert_gradcheck(
             &format!("nll_loss weighted {r:?}"),
             |v| nll_loss(&v[0], &targets, Some(&w), r),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-6,
         );
         assert_gradcheck(
             &format!("nll_loss(log_softmax) {r:?}"),
             |v| nll_loss(&v[0].log_softmax(1), &targets, Some(&w), r),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             1e-6,
         );
     }
@@ -333,6 +333,18 @@ fn binary_cross_entropy_values() {
     let t = c(&[0.0, 1.0, 0.25], &[3]);
     let a = binary_cross_entropy(&x.sigmoid(), &t, Reduction::Mean).item();
     assert_near(a, bce_with_logits(&x, &t, Reduction::Mean).item(), 1e-12);
+}
+
+/// PyTorch's `binary_cross_entropy` keeps the gradient finite where the log is clamped (its
+/// backward divides by `max(p(1 − p), 1e-12)`); here the clamp zeroes the upstream gradient
+/// and `ln`'s backward then computes `0/0` at `p = 0` or `p = 1`.
+#[test]
+fn binary_cross_entropy_gradient_is_finite_at_saturated_probabilities() {
+    let p = Var::leaf(t64(&[0.0, 1.0, 0.0, 1.0], &[4]));
+    let t = c(&[0.0, 1.0, 1.0, 0.0], &[4]);
+    let g = binary_cross_entropy(&p, &t, Reduction::Sum).backward();
+    let g = g.wrt(&p).unwrap().to_vec();
+    assert!(g.iter().all(|v| v.is_finite()), "gradient {g:?}");
 }
 
 #[test]

@@ -423,7 +423,7 @@ impl Module<f64> for FixedMask {
         Module::<f64>::reseed(&mut self.0, 7);
         self.0.forward(x)
     }
-    strata_layers::module_parts!(f64;);
+    strata_layers::module_parts!(f64);
 }
 
 #[test]

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use common::{CommonArgs, fail, globally_standardized, load_data, print_result};
+use common::{CommonArgs, fail, print_result};
+use strata_models::data::{globally_standardized, load_mnist};
 use strata_layers::Module;
 use strata_models::plot::plot_learning_curves;
-use strata_models::{LeNet5, LeNetConfig, Objective, Trainer, TrainerConfig};
-use strata_optim::AdamConfig;
+use strata_models::LeNetStyle;
+use strata_models::recipes::lenet5_trainer;
 
 /// Train LeNet-5 on MNIST digits.
 #[derive(Parser)]
@@ -28,19 +29,13 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_data(&args.data).unwrap_or_else(|e| fail(e));
+    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = globally_standardized(&data);
     let epochs = args.epochs(5);
     let batch = args.batch_size(64);
     args.run(|| {
-        strata_layers::manual_seed(args.seed);
-        let model = LeNet5::new(LeNetConfig::default());
-        println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", model.num_params());
-        let optimizer = AdamConfig::new(1e-3).build().unwrap_or_else(|e| fail(e));
-        let mut config = TrainerConfig::new(epochs, batch);
-        config.seed = args.seed;
-        config.drop_last = true;
-        let mut trainer = Trainer::new(model, optimizer, Objective::CrossEntropy, config, "lenet5-modern").unwrap_or_else(|e| fail(e));
+        let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("creating {}: {e}", cli.out.display())));

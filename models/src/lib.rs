@@ -5,11 +5,13 @@
 //! loop and examples. Models are `strata_layers::Module`s built from the layers crate; this
 //! crate re-implements no kernel and no layer.
 
+pub mod data;
 mod dlt_cnn;
 mod error;
 mod lenet;
 pub mod metrics;
 mod mlp;
+pub mod recipes;
 pub mod plot;
 mod trainer;
 

@@ -195,6 +195,11 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
         &self.config
     }
 
+    /// The settings, to adjust before [`Trainer::fit`] (e.g. a checkpoint folder).
+    pub fn config_mut(&mut self) -> &mut TrainerConfig {
+        &mut self.config
+    }
+
     /// Metrics of every completed epoch.
     pub fn history(&self) -> &History {
         &self.history
@@ -209,9 +214,10 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     /// `validation` after each epoch if given. Returns the history.
     ///
     /// # Errors
-    /// [`TrainError::NonFinite`] when a loss is NaN or infinite; [`TrainError::Checkpoint`]
-    /// when a checkpoint cannot be written.
+    /// [`TrainError::Config`] for invalid settings; [`TrainError::NonFinite`] when a loss is NaN
+    /// or infinite; [`TrainError::Checkpoint`] when a checkpoint cannot be written.
     pub fn fit<D: Dataset + 'static>(&mut self, train: Arc<D>, validation: Option<&D>) -> Result<&History, TrainError> {
+        self.config.validate()?;
         let mut stopper = match self.config.early_stopping_patience {
             Some(p) => Some(EarlyStopping::new(strata_optim::Mode::Min, p, 0.0).map_err(|e| TrainError::Config(e.to_string()))?),
             None => None,
@@ -239,7 +245,7 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
             let val_error = metrics.val_error;
             self.history.push(metrics);
             if let Some(dir) = self.config.checkpoint_dir.clone() {
-                if self.epochs_done % self.config.checkpoint_every == 0 || self.epochs_done == self.config.epochs {
+                if self.epochs_done.is_multiple_of(self.config.checkpoint_every) || self.epochs_done == self.config.epochs {
                     self.save_checkpoint(&dir.join("last.ckpt"))?;
                 }
                 if let Some(v) = val_error

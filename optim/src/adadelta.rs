@@ -8,6 +8,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::{non_negative, unit_closed};
+use crate::simd::{self, Pass};
 use crate::state::{self, Hyper, Slots, cast};
 use crate::{OptimError, Optimizer, OptimizerState};
 
@@ -160,6 +161,33 @@ struct Coeffs<T> {
 }
 
 /// One fused pass over θ, g, v and u.
+struct AdadeltaPass<'a, T, const WD: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    v: &'a mut [T],
+    u: &'a mut [T],
+    k: Coeffs<T>,
+}
+
+impl<T: Element, const WD: bool> Pass for AdadeltaPass<'_, T, WD> {
+    #[inline(always)]
+    fn apply(self) {
+        let k = self.k;
+        let n = self.p.len();
+        let (p, g, v, u) = (self.p, &self.g[..n], &mut self.v[..n], &mut self.u[..n]);
+        for i in 0..n {
+            let theta = p[i];
+            let grad = if WD { g[i] + k.wd * theta } else { g[i] };
+            let vi = k.rho * v[i] + k.one_minus_rho * grad * grad;
+            v[i] = vi;
+            let std = (vi + k.eps).sqrt();
+            let delta = (u[i] + k.eps).sqrt() / std * grad;
+            u[i] = k.rho * u[i] + k.one_minus_rho * delta * delta;
+            p[i] = theta - k.lr * delta;
+        }
+    }
+}
+
 fn kernel<T: Element, const WD: bool>(
     p: &mut [T],
     g: &[T],
@@ -167,18 +195,7 @@ fn kernel<T: Element, const WD: bool>(
     u: &mut [T],
     k: Coeffs<T>,
 ) {
-    let n = p.len();
-    let (g, v, u) = (&g[..n], &mut v[..n], &mut u[..n]);
-    for i in 0..n {
-        let theta = p[i];
-        let grad = if WD { g[i] + k.wd * theta } else { g[i] };
-        let vi = k.rho * v[i] + k.one_minus_rho * grad * grad;
-        v[i] = vi;
-        let std = (vi + k.eps).sqrt();
-        let delta = (u[i] + k.eps).sqrt() / std * grad;
-        u[i] = k.rho * u[i] + k.one_minus_rho * delta * delta;
-        p[i] = theta - k.lr * delta;
-    }
+    simd::run(AdadeltaPass::<T, WD> { p, g, v, u, k });
 }
 
 impl<T: Element> Optimizer<T> for Adadelta<T> {

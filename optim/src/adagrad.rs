@@ -8,6 +8,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::non_negative;
+use crate::simd::{self, Pass};
 use crate::state::{self, Hyper, Slots, cast};
 use crate::{OptimError, Optimizer, OptimizerState};
 
@@ -164,12 +165,36 @@ impl<T: Element> Adagrad<T> {
 }
 
 /// One fused pass over θ, g and s.
-fn kernel<T: Element, const WD: bool>(p: &mut [T], g: &[T], s: &mut [T], clr: T, wd: T, eps: T) {
-    for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-        let g = if WD { g + wd * *p } else { g };
-        *s = *s + g * g;
-        *p = *p - clr * (g / (s.sqrt() + eps));
+struct AdagradPass<'a, T, const WD: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    s: &'a mut [T],
+    clr: T,
+    wd: T,
+    eps: T,
+}
+
+impl<T: Element, const WD: bool> Pass for AdagradPass<'_, T, WD> {
+    #[inline(always)]
+    fn apply(self) {
+        let (clr, wd, eps) = (self.clr, self.wd, self.eps);
+        for ((p, &g), s) in self.p.iter_mut().zip(self.g).zip(self.s.iter_mut()) {
+            let g = if WD { g + wd * *p } else { g };
+            *s = *s + g * g;
+            *p = *p - clr * (g / (s.sqrt() + eps));
+        }
     }
+}
+
+fn kernel<T: Element, const WD: bool>(p: &mut [T], g: &[T], s: &mut [T], clr: T, wd: T, eps: T) {
+    simd::run(AdagradPass::<T, WD> {
+        p,
+        g,
+        s,
+        clr,
+        wd,
+        eps,
+    });
 }
 
 impl<T: Element> Optimizer<T> for Adagrad<T> {

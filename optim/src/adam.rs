@@ -8,6 +8,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::{non_negative, unit_half_open};
+use crate::simd::{self, Pass};
 use crate::state::{self, Hyper, OptimizerState, Slots, cast, flag};
 use crate::{OptimError, Optimizer};
 
@@ -222,6 +223,49 @@ struct Coeffs<T> {
 }
 
 /// One fused pass over θ, g, m, v (and v_max): the whole update of one parameter.
+struct AdamPass<'a, T, const WD: u8, const AMS: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    vmax: &'a mut [T],
+    k: Coeffs<T>,
+}
+
+impl<T: Element, const WD: u8, const AMS: bool> Pass for AdamPass<'_, T, WD, AMS> {
+    #[inline(always)]
+    fn apply(self) {
+        let k = self.k;
+        let n = self.p.len();
+        let (p, g, m, v) = (self.p, &self.g[..n], &mut self.m[..n], &mut self.v[..n]);
+        let vmax: &mut [T] = if AMS { &mut self.vmax[..n] } else { &mut [] };
+        for i in 0..n {
+            let mut theta = p[i];
+            let mut grad = g[i];
+            if WD == WD_L2 {
+                grad = grad + k.wd * theta;
+            } else if WD == WD_DECOUPLED {
+                theta = theta * k.decay;
+            }
+            // m ← β₁m + (1 − β₁)g, written as PyTorch's lerp m + (1 − β₁)(g − m).
+            let mi = m[i] + k.one_minus_beta1 * (grad - m[i]);
+            let vi = k.beta2 * v[i] + k.one_minus_beta2 * grad * grad;
+            m[i] = mi;
+            v[i] = vi;
+            let second = if AMS {
+                let prev = vmax[i];
+                let mx = if prev >= vi { prev } else { vi };
+                vmax[i] = mx;
+                mx
+            } else {
+                vi
+            };
+            let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
+            p[i] = theta - k.step_size * (mi / denom);
+        }
+    }
+}
+
 fn kernel<T: Element, const WD: u8, const AMS: bool>(
     p: &mut [T],
     g: &[T],
@@ -230,33 +274,14 @@ fn kernel<T: Element, const WD: u8, const AMS: bool>(
     vmax: &mut [T],
     k: Coeffs<T>,
 ) {
-    let n = p.len();
-    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    let vmax: &mut [T] = if AMS { &mut vmax[..n] } else { &mut [] };
-    for i in 0..n {
-        let mut theta = p[i];
-        let mut grad = g[i];
-        if WD == WD_L2 {
-            grad = grad + k.wd * theta;
-        } else if WD == WD_DECOUPLED {
-            theta = theta * k.decay;
-        }
-        // m ← β₁m + (1 − β₁)g, written as PyTorch's lerp m + (1 − β₁)(g − m).
-        let mi = m[i] + k.one_minus_beta1 * (grad - m[i]);
-        let vi = k.beta2 * v[i] + k.one_minus_beta2 * grad * grad;
-        m[i] = mi;
-        v[i] = vi;
-        let second = if AMS {
-            let prev = vmax[i];
-            let mx = if prev >= vi { prev } else { vi };
-            vmax[i] = mx;
-            mx
-        } else {
-            vi
-        };
-        let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
-        p[i] = theta - k.step_size * (mi / denom);
-    }
+    simd::run(AdamPass::<T, WD, AMS> {
+        p,
+        g,
+        m,
+        v,
+        vmax,
+        k,
+    });
 }
 
 /// The shared step of Adam and AdamW.

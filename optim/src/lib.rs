@@ -55,6 +55,12 @@
 //! resumed.load_state(&[&p], &saved).unwrap();
 //! assert_eq!(resumed.state(&[&p]), saved);
 //! ```
+//!
+//! Each update rule is one fused pass over a parameter, its gradient and its buffers, compiled
+//! for the widest SIMD path the CPU offers (the path `strata_tensor::simd::active_path` picks,
+//! so `STRATA_SIMD` forces it here too); every path computes the same bits.
+
+#![warn(missing_docs)]
 
 mod adadelta;
 mod adagrad;
@@ -65,6 +71,7 @@ mod error;
 mod rmsprop;
 mod schedule;
 mod sgd;
+mod simd;
 mod state;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};

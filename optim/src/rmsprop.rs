@@ -8,6 +8,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::{non_negative, unit_closed, unit_half_open};
+use crate::simd::{self, Pass};
 use crate::state::{self, Hyper, Slots, cast, flag};
 use crate::{OptimError, Optimizer, OptimizerState};
 
@@ -191,6 +192,53 @@ struct Coeffs<T> {
 }
 
 /// One fused pass over θ, g, v (and b, ḡ).
+struct RmsPropPass<'a, T, const WD: bool, const MOM: bool, const CENTERED: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    v: &'a mut [T],
+    b: &'a mut [T],
+    gavg: &'a mut [T],
+    k: Coeffs<T>,
+}
+
+impl<T: Element, const WD: bool, const MOM: bool, const CENTERED: bool> Pass
+    for RmsPropPass<'_, T, WD, MOM, CENTERED>
+{
+    #[inline(always)]
+    fn apply(self) {
+        let k = self.k;
+        let n = self.p.len();
+        let (p, g, v) = (self.p, &self.g[..n], &mut self.v[..n]);
+        let b: &mut [T] = if MOM { &mut self.b[..n] } else { &mut [] };
+        let gavg: &mut [T] = if CENTERED {
+            &mut self.gavg[..n]
+        } else {
+            &mut []
+        };
+        for i in 0..n {
+            let theta = p[i];
+            let grad = if WD { g[i] + k.wd * theta } else { g[i] };
+            let vi = k.alpha * v[i] + k.one_minus_alpha * grad * grad;
+            v[i] = vi;
+            let denom = if CENTERED {
+                // ḡ ← α·ḡ + (1 − α)·g, as PyTorch's lerp ḡ + (1 − α)(g − ḡ).
+                let ga = gavg[i] + k.one_minus_alpha * (grad - gavg[i]);
+                gavg[i] = ga;
+                (vi - ga * ga).sqrt() + k.eps
+            } else {
+                vi.sqrt() + k.eps
+            };
+            if MOM {
+                let bi = k.momentum * b[i] + grad / denom;
+                b[i] = bi;
+                p[i] = theta - k.lr * bi;
+            } else {
+                p[i] = theta - k.lr * (grad / denom);
+            }
+        }
+    }
+}
+
 fn kernel<T: Element, const WD: bool, const MOM: bool, const CENTERED: bool>(
     p: &mut [T],
     g: &[T],
@@ -199,31 +247,14 @@ fn kernel<T: Element, const WD: bool, const MOM: bool, const CENTERED: bool>(
     gavg: &mut [T],
     k: Coeffs<T>,
 ) {
-    let n = p.len();
-    let (g, v) = (&g[..n], &mut v[..n]);
-    let b: &mut [T] = if MOM { &mut b[..n] } else { &mut [] };
-    let gavg: &mut [T] = if CENTERED { &mut gavg[..n] } else { &mut [] };
-    for i in 0..n {
-        let theta = p[i];
-        let grad = if WD { g[i] + k.wd * theta } else { g[i] };
-        let vi = k.alpha * v[i] + k.one_minus_alpha * grad * grad;
-        v[i] = vi;
-        let denom = if CENTERED {
-            // ḡ ← α·ḡ + (1 − α)·g, as PyTorch's lerp ḡ + (1 − α)(g − ḡ).
-            let ga = gavg[i] + k.one_minus_alpha * (grad - gavg[i]);
-            gavg[i] = ga;
-            (vi - ga * ga).sqrt() + k.eps
-        } else {
-            vi.sqrt() + k.eps
-        };
-        if MOM {
-            let bi = k.momentum * b[i] + grad / denom;
-            b[i] = bi;
-            p[i] = theta - k.lr * bi;
-        } else {
-            p[i] = theta - k.lr * (grad / denom);
-        }
-    }
+    simd::run(RmsPropPass::<T, WD, MOM, CENTERED> {
+        p,
+        g,
+        v,
+        b,
+        gavg,
+        k,
+    });
 }
 
 impl<T: Element> Optimizer<T> for RmsProp<T> {

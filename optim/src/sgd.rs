@@ -8,6 +8,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::{non_negative, unit_half_open};
+use crate::simd::{self, Pass};
 use crate::state::{self, Hyper, Slots, cast, flag};
 use crate::{OptimError, Optimizer, OptimizerState};
 
@@ -187,15 +188,55 @@ fn decayed<T: Element, const WD: bool>(g: T, p: T, wd: T) -> T {
     if WD { g + wd * p } else { g }
 }
 
-/// `θ ← θ − γ·(g + λθ)`.
-fn plain<T: Element, const WD: bool>(p: &mut [T], g: &[T], lr: T, wd: T) {
-    for (p, &g) in p.iter_mut().zip(g) {
-        let d = decayed::<T, WD>(g, *p, wd);
-        *p = *p - lr * d;
+/// `θ ← θ − γ·(g + λθ)`, one pass.
+struct Plain<'a, T, const WD: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    lr: T,
+    wd: T,
+}
+
+impl<T: Element, const WD: bool> Pass for Plain<'_, T, WD> {
+    #[inline(always)]
+    fn apply(self) {
+        let (lr, wd) = (self.lr, self.wd);
+        for (p, &g) in self.p.iter_mut().zip(self.g) {
+            let d = decayed::<T, WD>(g, *p, wd);
+            *p = *p - lr * d;
+        }
     }
 }
 
+fn plain<T: Element, const WD: bool>(p: &mut [T], g: &[T], lr: T, wd: T) {
+    simd::run(Plain::<T, WD> { p, g, lr, wd });
+}
+
 /// The momentum update, fused into one pass over θ, g and b.
+struct Momentum<'a, T, const WD: bool, const FIRST: bool, const NESTEROV: bool> {
+    p: &'a mut [T],
+    g: &'a [T],
+    b: &'a mut [T],
+    lr: T,
+    wd: T,
+    mu: T,
+    one_minus_dampening: T,
+}
+
+impl<T: Element, const WD: bool, const FIRST: bool, const NESTEROV: bool> Pass
+    for Momentum<'_, T, WD, FIRST, NESTEROV>
+{
+    #[inline(always)]
+    fn apply(self) {
+        let (lr, wd, mu, omd) = (self.lr, self.wd, self.mu, self.one_minus_dampening);
+        for ((p, &g), b) in self.p.iter_mut().zip(self.g).zip(self.b.iter_mut()) {
+            let d = decayed::<T, WD>(g, *p, wd);
+            *b = if FIRST { d } else { mu * *b + omd * d };
+            let u = if NESTEROV { d + mu * *b } else { *b };
+            *p = *p - lr * u;
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn with_momentum<T: Element, const WD: bool, const FIRST: bool, const NESTEROV: bool>(
     p: &mut [T],
@@ -206,16 +247,15 @@ fn with_momentum<T: Element, const WD: bool, const FIRST: bool, const NESTEROV: 
     mu: T,
     one_minus_dampening: T,
 ) {
-    for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
-        let d = decayed::<T, WD>(g, *p, wd);
-        *b = if FIRST {
-            d
-        } else {
-            mu * *b + one_minus_dampening * d
-        };
-        let u = if NESTEROV { d + mu * *b } else { *b };
-        *p = *p - lr * u;
-    }
+    simd::run(Momentum::<T, WD, FIRST, NESTEROV> {
+        p,
+        g,
+        b,
+        lr,
+        wd,
+        mu,
+        one_minus_dampening,
+    });
 }
 
 impl<T: Element> Optimizer<T> for Sgd<T> {

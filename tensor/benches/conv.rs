@@ -8,7 +8,9 @@
 //! - `dlt_c2_b50`: x `[50, 6, 12, 12]`, w `[12, 6, 5, 5]` (DeepLearnToolbox CNN, layer 2).
 //!
 //! Throughput is `Elements(2·N·O·OH·OW·(C/groups)·kh·kw)`, the floating-point operations of
-//! the convolution, so criterion's elements per second read as FLOP/s.
+//! the convolution, so criterion's elements per second read as FLOP/s. The group runs the
+//! default algorithm choice (the direct kernels on AVX2/AVX-512 for these stride-1 layers);
+//! group `conv2d_im2col` runs the same ids through im2col + GEMM for comparison.
 //!
 //! Group `pool`: `max_fwd`, `max_bwd`, `avg_fwd`, `avg_bwd` for 2×2 stride-2 pooling of the C1
 //! outputs (`lenet_b64`: `[64, 6, 28, 28]`; `dlt_b50`: `[50, 6, 24, 24]`), throughput in input
@@ -24,13 +26,16 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_tensor::Tensor;
-use strata_tensor::conv::{Conv2dParams, conv2d, conv2d_backward_input, conv2d_backward_weight};
+use strata_tensor::conv::{
+    Conv2dParams, ConvAlgorithm, conv2d, conv2d_backward_input, conv2d_backward_weight,
+    with_conv_algorithm,
+};
 use strata_tensor::pool::{avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward};
 
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_millis(1500))
         .sample_size(30)
 }
 
@@ -47,8 +52,14 @@ const LAYERS: [(&str, [usize; 4], [usize; 4], usize); 4] = [
 ];
 
 fn conv(c: &mut Criterion) {
-    let mut group = c.benchmark_group("conv2d");
-    for (i, &(name, xs, ws, pad)) in LAYERS.iter().enumerate() {
+    layers(c, "conv2d", ConvAlgorithm::Auto);
+    layers(c, "conv2d_im2col", ConvAlgorithm::Gemm);
+}
+
+/// The three kernels of every layer in group `name`, computed by `algorithm`.
+fn layers(c: &mut Criterion, name: &str, algorithm: ConvAlgorithm) {
+    let mut group = c.benchmark_group(name);
+    for (i, &(layer, xs, ws, pad)) in LAYERS.iter().enumerate() {
         let params = Conv2dParams::default().with_padding((pad, pad));
         let x = uniform(&xs, 10 + i as u64);
         let w = uniform(&ws, 20 + i as u64);
@@ -57,14 +68,21 @@ fn conv(c: &mut Criterion) {
         let dy = uniform(y.shape(), 40 + i as u64);
         let flops = 2 * y.numel() * ws[1] * ws[2] * ws[3];
         group.throughput(Throughput::Elements(flops as u64));
-        group.bench_function(BenchmarkId::new("fwd", name), |bench| {
-            bench.iter(|| conv2d(black_box(&x), black_box(&w), Some(black_box(&b)), &params))
+        // The algorithm is read by the thread calling the kernel: criterion's.
+        group.bench_function(BenchmarkId::new("fwd", layer), |bench| {
+            with_conv_algorithm(algorithm, || {
+                bench.iter(|| conv2d(black_box(&x), black_box(&w), Some(black_box(&b)), &params))
+            })
         });
-        group.bench_function(BenchmarkId::new("bwd_input", name), |bench| {
-            bench.iter(|| conv2d_backward_input(black_box(&dy), black_box(&w), &xs, &params))
+        group.bench_function(BenchmarkId::new("bwd_input", layer), |bench| {
+            with_conv_algorithm(algorithm, || {
+                bench.iter(|| conv2d_backward_input(black_box(&dy), black_box(&w), &xs, &params))
+            })
         });
-        group.bench_function(BenchmarkId::new("bwd_weight", name), |bench| {
-            bench.iter(|| conv2d_backward_weight(black_box(&dy), black_box(&x), &ws, &params))
+        group.bench_function(BenchmarkId::new("bwd_weight", layer), |bench| {
+            with_conv_algorithm(algorithm, || {
+                bench.iter(|| conv2d_backward_weight(black_box(&dy), black_box(&x), &ws, &params))
+            })
         });
     }
     group.finish();

@@ -15,7 +15,7 @@
 //! on two rayon threads.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 use strata_tensor::gemm::{GemmPath, dgemm_with, sgemm_with, supported_gemm_paths};
@@ -38,8 +38,8 @@ fn values(len: usize, seed: u64) -> Vec<f64> {
 /// `wt`, the transposed view of an `n×k` row-major matrix; `C` `m×n` row-major).
 trait Bench: Copy + Send + Sync + 'static {
     fn from(x: f64) -> Self;
-    /// Runs the product on `path` with `threads` threads (see the module docs for
-    /// `matrixmultiply`).
+    /// Runs the product on `path`; called on a pool of `threads` threads (see the module docs
+    /// for `matrixmultiply`).
     #[allow(clippy::too_many_arguments)]
     fn run(
         path: GemmPath,
@@ -97,11 +97,9 @@ macro_rules! impl_bench {
                 let cp = c.as_mut_ptr() as usize;
                 if path == GemmPath::Portable && threads > 1 {
                     let half = n / 2;
-                    with_threads(threads, || {
-                        rayon::join(|| call(0, half, cp), || call(half, n - half, cp));
-                    });
+                    rayon::join(|| call(0, half, cp), || call(half, n - half, cp));
                 } else {
-                    with_threads(threads, || call(0, n, cp));
+                    call(0, n, cp);
                 }
             }
         }
@@ -275,11 +273,14 @@ fn fma_peak(c: &mut Criterion) {
                 ));
                 let id = BenchmarkId::new(format!("{}-{threads}t", path.name()), "f32");
                 group.bench_function(id, |bench| {
-                    bench.iter(|| {
+                    bench.iter_custom(|iters| {
                         with_threads(threads, || {
-                            rayon::broadcast(|_| kernel(ITERS, black_box(1.0)))
-                                .into_iter()
-                                .sum::<f32>()
+                            let start = Instant::now();
+                            for _ in 0..iters {
+                                let sums = rayon::broadcast(|_| kernel(ITERS, black_box(1.0)));
+                                black_box(sums);
+                            }
+                            start.elapsed()
                         })
                     })
                 });

@@ -5,23 +5,26 @@
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset2};
 use crate::{Element, Tensor, parallel};
 
+/// A SIMD binary kernel `out[i] = a[i] ∘ b[i]` from the [`crate::simd::Kernels`] table.
+type BinaryKernel<T> = fn(&[T], &[T], &mut [T]);
+
 /// Applies `f` to broadcast pairs of `a` and `b`; `kernel` is used when both are contiguous
 /// and of one shape.
 fn zip_with<T: Element>(
     op: &str,
     a: &Tensor<T>,
     b: &Tensor<T>,
-    kernel: Option<fn(&[T], &[T], &mut [T])>,
+    kernel: Option<BinaryKernel<T>>,
     f: impl Fn(T, T) -> T + Sync,
 ) -> Tensor<T> {
-    if a.shape() == b.shape() {
-        if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
-            let data = match kernel {
-                Some(k) => parallel::binary(x, y, k),
-                None => x.iter().zip(y).map(|(&u, &v)| f(u, v)).collect(),
-            };
-            return Tensor::from_vec(data, a.shape());
-        }
+    if a.shape() == b.shape()
+        && let (Some(x), Some(y)) = (a.as_slice(), b.as_slice())
+    {
+        let data = match kernel {
+            Some(k) => parallel::binary(x, y, k),
+            None => x.iter().zip(y).map(|(&u, &v)| f(u, v)).collect(),
+        };
+        return Tensor::from_vec(data, a.shape());
     }
     if b.numel() == 1 && b.ndim() <= a.ndim() {
         let v = b.to_vec()[0];

@@ -13,7 +13,7 @@
 //! let (y, idx) = max_pool2d(&x, (2, 2), (2, 2), (0, 0), (1, 1));
 //! assert_eq!(y.to_vec(), vec![5.0, 7.0, 13.0, 15.0]);
 //! assert_eq!(idx.as_slice(), &[5, 7, 13, 15]); // flat positions in the 4×4 plane
-//! let dx = max_pool2d_backward(&Tensor::ones(&[1, 1, 2, 2]), &idx, &[1, 1, 4, 4]);
+//! let dx = max_pool2d_backward(&Tensor::<f32>::ones(&[1, 1, 2, 2]), &idx, &[1, 1, 4, 4]);
 //! assert_eq!(dx.get(&[0, 0, 1, 1]), 1.0);
 //! ```
 
@@ -83,10 +83,12 @@ impl Window {
         (base + t0 * dil - pad, t1 - t0)
     }
 
+    #[inline]
     fn rows(&self, oh: usize) -> (usize, usize) {
         Self::taps(oh, self.sh, self.ph, self.kh, self.dh, self.h)
     }
 
+    #[inline]
     fn cols(&self, ow: usize) -> (usize, usize) {
         Self::taps(ow, self.sw, self.pw, self.kw, self.dw, self.w)
     }
@@ -224,11 +226,44 @@ pub fn max_pool2d<T: Element>(
     (Tensor::from_vec(y, &shape), Indices::new(idx, &shape))
 }
 
-/// `v` beats the running maximum `m`: strictly greater, or NaN (so NaN propagates, as in
-/// PyTorch).
-#[inline(always)]
-fn beats<T: Element>(v: T, m: T) -> bool {
-    v > m || v.is_nan()
+/// The running maximum of a window and where it is: ties keep the first position, and a NaN
+/// wins over everything (it propagates, at the last NaN's position, as in PyTorch).
+///
+/// Branch-free on purpose: the maximum of real data moves unpredictably, and mispredicted
+/// branches would cost more than the window itself.
+#[derive(Clone, Copy)]
+struct Argmax<T> {
+    m: T,
+    at: usize,
+    nan_at: usize,
+}
+
+impl<T: Element> Argmax<T> {
+    #[inline(always)]
+    fn new(v: T, at: usize) -> Self {
+        Argmax {
+            m: v,
+            at,
+            nan_at: if v.is_nan() { at } else { usize::MAX },
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: T, pos: usize) {
+        let gt = v > self.m;
+        self.at = if gt { pos } else { self.at };
+        self.m = self.m.max(v);
+        self.nan_at = if v.is_nan() { pos } else { self.nan_at };
+    }
+
+    #[inline(always)]
+    fn get(self) -> (T, usize) {
+        if self.nan_at == usize::MAX {
+            (self.m, self.at)
+        } else {
+            (T::nan(), self.nan_at)
+        }
+    }
 }
 
 fn max_plane<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
@@ -236,21 +271,16 @@ fn max_plane<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) 
     if win.is_2x2() {
         for oh in 0..win.oh {
             let (r0, r1) = (2 * oh * w, (2 * oh + 1) * w);
-            let (ys, is) = (
-                &mut y[oh * win.ow..(oh + 1) * win.ow],
-                &mut idx[oh * win.ow..(oh + 1) * win.ow],
-            );
+            let (top, bottom) = (&x[r0..r0 + w], &x[r1..r1 + w]);
+            let ys = &mut y[oh * win.ow..(oh + 1) * win.ow];
+            let is = &mut idx[oh * win.ow..(oh + 1) * win.ow];
             for (ow, (yv, iv)) in ys.iter_mut().zip(is.iter_mut()).enumerate() {
                 let c = 2 * ow;
-                let (mut m, mut at) = (x[r0 + c], r0 + c);
-                for pos in [r0 + c + 1, r1 + c, r1 + c + 1] {
-                    if beats(x[pos], m) {
-                        m = x[pos];
-                        at = pos;
-                    }
-                }
-                *yv = m;
-                *iv = at;
+                let mut a = Argmax::new(top[c], r0 + c);
+                a.push(top[c + 1], r0 + c + 1);
+                a.push(bottom[c], r1 + c);
+                a.push(bottom[c + 1], r1 + c + 1);
+                (*yv, *iv) = a.get();
             }
         }
         return;
@@ -259,19 +289,15 @@ fn max_plane<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) 
         let (h0, nh) = win.rows(oh);
         for ow in 0..win.ow {
             let (w0, nw) = win.cols(ow);
-            let (mut m, mut at) = (T::neg_infinity(), h0 * w + w0);
+            // A window always holds at least one real position (padding ≤ half the kernel).
+            let mut a = Argmax::new(T::neg_infinity(), h0 * w + w0);
             for i in 0..nh {
-                let row = (h0 + i * win.dh) * w;
+                let row = (h0 + i * win.dh) * w + w0;
                 for j in 0..nw {
-                    let pos = row + w0 + j * win.dw;
-                    if beats(x[pos], m) {
-                        m = x[pos];
-                        at = pos;
-                    }
+                    a.push(x[row + j * win.dw], row + j * win.dw);
                 }
             }
-            y[oh * win.ow + ow] = m;
-            idx[oh * win.ow + ow] = at;
+            (y[oh * win.ow + ow], idx[oh * win.ow + ow]) = a.get();
         }
     }
 }

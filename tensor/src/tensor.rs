@@ -475,7 +475,7 @@ fn infer_shape(op: &str, from: &[usize], requested: &[usize]) -> Vec<usize> {
             let known: usize = requested.iter().filter(|&&d| d != usize::MAX).product();
             let total = shape::numel(from);
             assert!(
-                known != 0 && total % known == 0,
+                known != 0 && total.is_multiple_of(known),
                 "{op}: cannot infer the size of dimension {i} reshaping {from:?} to {requested:?}"
             );
             let mut shape = requested.to_vec();

@@ -5,11 +5,11 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_tensor::conv::{
-    Conv1dParams, Conv2dParams, col2im, conv_output_len, conv_transpose_output_len,
+    Conv1dParams, Conv2dParams, ConvAlgorithm, col2im, conv_output_len, conv_transpose_output_len,
     conv_transpose1d, conv_transpose1d_backward_input, conv_transpose1d_backward_weight,
     conv_transpose2d, conv_transpose2d_backward_input, conv_transpose2d_backward_weight, conv1d,
     conv1d_backward_input, conv1d_backward_weight, conv2d, conv2d_backward_bias,
-    conv2d_backward_input, conv2d_backward_weight, im2col,
+    conv2d_backward_input, conv2d_backward_weight, conv2d_plan, im2col, with_conv_algorithm,
 };
 use strata_tensor::pool::{
     adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward, max_pool2d,
@@ -19,6 +19,26 @@ use strata_tensor::threads::with_threads;
 use strata_tensor::{Indices, Tensor};
 
 // ---- helpers ----
+
+/// The two lowerings the convolution tests run under: im2col + GEMM, and the direct kernels
+/// (where they apply: stride 1 on a CPU with AVX2 or AVX-512; elsewhere this is GEMM again).
+const ALGORITHMS: [ConvAlgorithm; 2] = [ConvAlgorithm::Gemm, ConvAlgorithm::Direct];
+
+/// Runs `body` under each of [`ALGORITHMS`] (named on stderr, shown if it fails).
+fn for_algorithms(body: impl Fn()) {
+    for algo in ALGORITHMS {
+        eprintln!("algorithm {algo:?}");
+        with_conv_algorithm(algo, &body);
+    }
+}
+
+/// Whether this CPU runs the direct kernels (any stride-1 shape picks them when forced).
+fn direct_available() -> bool {
+    with_conv_algorithm(ConvAlgorithm::Direct, || {
+        let plan = conv2d_plan::<f64>(&[1, 1, 4, 4], &[1, 1, 3, 3], &Conv2dParams::default());
+        plan.forward == ConvAlgorithm::Direct
+    })
+}
 
 fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
     Tensor::rand_uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
@@ -415,6 +435,10 @@ fn output_size_formula() {
 
 #[test]
 fn conv2d_matches_direct_loops() {
+    for_algorithms(conv2d_matches_direct_loops_body);
+}
+
+fn conv2d_matches_direct_loops_body() {
     for (i, case) in cases().iter().enumerate() {
         let (x, w, b) = case_tensors(case, 100 + i as u64);
         let y = conv2d(&x, &w, b.as_ref(), &case.p);
@@ -429,7 +453,53 @@ fn conv2d_matches_direct_loops() {
 }
 
 #[test]
+fn the_direct_kernels_run_where_they_apply() {
+    if !direct_available() {
+        return;
+    }
+    with_conv_algorithm(ConvAlgorithm::Direct, || {
+        for case in cases() {
+            let plan = conv2d_plan::<f64>(&case.x_shape(), &case.w_shape(), &case.p);
+            let want = if case.p.stride == (1, 1) {
+                ConvAlgorithm::Direct
+            } else {
+                ConvAlgorithm::Gemm
+            };
+            assert_eq!(plan.forward, want, "{case:?}");
+            assert_eq!(plan.backward_input, want, "{case:?}");
+            assert_eq!(plan.backward_weight, want, "{case:?}");
+        }
+    });
+    // Auto picks them for the LeNet-5 and DeepLearnToolbox layers, in f32 and f64.
+    let d = Conv2dParams::default();
+    for (x, w, p) in [
+        ([64, 1, 28, 28], [6, 1, 5, 5], d.with_padding((2, 2))),
+        ([64, 6, 14, 14], [16, 6, 5, 5], d),
+        ([50, 1, 28, 28], [6, 1, 5, 5], d),
+        ([50, 6, 12, 12], [12, 6, 5, 5], d),
+    ] {
+        for plan in [
+            conv2d_plan::<f32>(&x, &w, &p),
+            conv2d_plan::<f64>(&x, &w, &p),
+        ] {
+            let all = ConvAlgorithm::Direct;
+            let got = (plan.forward, plan.backward_input, plan.backward_weight);
+            assert_eq!(got, (all, all, all), "{x:?} {w:?}");
+        }
+    }
+    // Strided convolutions and 1×1 kernels go through GEMM.
+    let strided = conv2d_plan::<f32>(&[8, 3, 16, 16], &[4, 3, 3, 3], &d.with_stride((2, 2)));
+    assert_eq!(strided.forward, ConvAlgorithm::Gemm);
+    let pointwise = conv2d_plan::<f32>(&[8, 3, 16, 16], &[4, 3, 1, 1], &d);
+    assert_eq!(pointwise.forward, ConvAlgorithm::Gemm);
+}
+
+#[test]
 fn conv2d_reads_strided_views() {
+    for_algorithms(conv2d_reads_strided_views_body);
+}
+
+fn conv2d_reads_strided_views_body() {
     let case = &cases()[2];
     let (x, w, b) = case_tensors(case, 5);
     // The same values behind permuted storage.
@@ -446,6 +516,10 @@ fn conv2d_reads_strided_views() {
 
 #[test]
 fn conv2d_gradients_match_direct_loops() {
+    for_algorithms(conv2d_gradients_match_direct_loops_body);
+}
+
+fn conv2d_gradients_match_direct_loops_body() {
     for (i, case) in cases().iter().enumerate() {
         let (x, w, _) = case_tensors(case, 200 + i as u64);
         let dy = random(&case.y_shape(), 300 + i as u64);
@@ -466,6 +540,10 @@ fn conv2d_gradients_match_direct_loops() {
 
 #[test]
 fn conv2d_backward_kernels_are_adjoints() {
+    for_algorithms(conv2d_backward_kernels_are_adjoints_body);
+}
+
+fn conv2d_backward_kernels_are_adjoints_body() {
     for (i, case) in cases().iter().enumerate() {
         let (x, w, _) = case_tensors(case, 400 + i as u64);
         let g = random(&case.y_shape(), 500 + i as u64);
@@ -500,15 +578,18 @@ fn f32_agrees_with_f64_on_one_and_two_threads() {
         let dw64 = conv2d_backward_weight(&dy, &x, &case.w_shape(), &case.p);
         let (x32, w32, dy32) = (x.cast::<f32>(), w.cast::<f32>(), dy.cast::<f32>());
         let b32 = b.as_ref().map(|b| b.cast::<f32>());
-        for threads in [1, 2] {
+        for (threads, algo) in [1, 2].into_iter().flat_map(|t| ALGORITHMS.map(|a| (t, a))) {
+            // The algorithm is chosen by the thread that runs the kernel: set it inside.
             let (y, dx, dw) = with_threads(threads, || {
-                (
-                    conv2d(&x32, &w32, b32.as_ref(), &case.p),
-                    conv2d_backward_input(&dy32, &w32, &case.x_shape(), &case.p),
-                    conv2d_backward_weight(&dy32, &x32, &case.w_shape(), &case.p),
-                )
+                with_conv_algorithm(algo, || {
+                    (
+                        conv2d(&x32, &w32, b32.as_ref(), &case.p),
+                        conv2d_backward_input(&dy32, &w32, &case.x_shape(), &case.p),
+                        conv2d_backward_weight(&dy32, &x32, &case.w_shape(), &case.p),
+                    )
+                })
             });
-            let what = format!("{threads} threads, {case:?}");
+            let what = format!("{threads} threads, {algo:?}, {case:?}");
             assert_close(&y.cast(), &y64, 1e-5, &format!("f32 forward, {what}"));
             assert_close(
                 &dx.cast(),
@@ -528,38 +609,86 @@ fn f32_agrees_with_f64_on_one_and_two_threads() {
 
 #[test]
 fn thread_counts_agree_on_a_batch() {
-    // Large enough to run tiles in parallel; one and two threads agree to rounding.
-    let case = Case {
+    // Large enough to run tiles in parallel: a batch (split over images) and a single image
+    // (split over grid tiles, channels and weight tiles). One and two threads agree to
+    // rounding, and with the f64 direct loops.
+    let d = Conv2dParams::default();
+    let batch = Case {
         n: 8,
         c: 6,
         o: 16,
         h: 14,
         w: 14,
         k: (5, 5),
-        p: Conv2dParams::default().with_padding((1, 1)),
+        p: d.with_padding((1, 1)),
         bias: true,
     };
-    let (x, w, b) = case_tensors(&case, 9);
-    let (x, w, b) = (x.cast::<f32>(), w.cast::<f32>(), b.map(|b| b.cast::<f32>()));
-    let dy = random(&case.y_shape(), 10).cast::<f32>();
-    let run = || {
-        (
-            conv2d(&x, &w, b.as_ref(), &case.p),
-            conv2d_backward_input(&dy, &w, &case.x_shape(), &case.p),
-            conv2d_backward_weight(&dy, &x, &case.w_shape(), &case.p),
-        )
+    let single = Case {
+        n: 1,
+        c: 8,
+        o: 8,
+        h: 40,
+        w: 37,
+        k: (3, 3),
+        p: d.with_padding((1, 1)),
+        bias: true,
     };
-    let one = with_threads(1, run);
-    let two = with_threads(2, run);
-    assert_eq!(
-        one.0, two.0,
-        "forward is computed the same way on any thread count"
-    );
-    assert_eq!(one.1, two.1, "backward input too");
-    assert!(
-        one.2.allclose(&two.2, 1e-5, 1e-5),
-        "backward weight differs only by summation order"
-    );
+    let grouped = Case {
+        n: 1,
+        c: 8,
+        o: 12,
+        h: 40,
+        w: 40,
+        k: (3, 3),
+        p: d.with_groups(2),
+        bias: false,
+    };
+    for case in [batch, single, grouped] {
+        let (x, w, b) = case_tensors(&case, 9);
+        let dy = random(&case.y_shape(), 10);
+        let y64 = naive_conv2d(&x, &w, b.as_ref(), &case.p);
+        let (dx64, dw64) = naive_conv2d_grads(&dy, &x, &w, &case.p);
+        let (x, w, b) = (x.cast::<f32>(), w.cast::<f32>(), b.map(|b| b.cast::<f32>()));
+        let dy = dy.cast::<f32>();
+        for algo in ALGORITHMS {
+            let run = || {
+                with_conv_algorithm(algo, || {
+                    (
+                        conv2d(&x, &w, b.as_ref(), &case.p),
+                        conv2d_backward_input(&dy, &w, &case.x_shape(), &case.p),
+                        conv2d_backward_weight(&dy, &x, &case.w_shape(), &case.p),
+                    )
+                })
+            };
+            let one = with_threads(1, run);
+            let two = with_threads(2, run);
+            let what = format!("{algo:?} {case:?}");
+            // Splitting the work differently may change the summation order, nothing more.
+            for (a, b, kernel) in [
+                (&one.0, &two.0, "forward"),
+                (&one.1, &two.1, "backward input"),
+                (&one.2, &two.2, "backward weight"),
+            ] {
+                assert!(
+                    a.allclose(b, 1e-5, 1e-5),
+                    "{what}: {kernel} differs between 1 and 2 threads"
+                );
+            }
+            assert_close(&two.0.cast(), &y64, 1e-5, &format!("forward {what}"));
+            assert_close(
+                &two.1.cast(),
+                &dx64,
+                1e-5,
+                &format!("backward input {what}"),
+            );
+            assert_close(
+                &two.2.cast(),
+                &dw64,
+                1e-5,
+                &format!("backward weight {what}"),
+            );
+        }
+    }
 }
 
 // ---- im2col / col2im ----
@@ -610,6 +739,10 @@ fn im2col_layout_and_adjointness() {
 
 #[test]
 fn conv2d_is_weight_times_columns() {
+    for_algorithms(conv2d_is_weight_times_columns_body);
+}
+
+fn conv2d_is_weight_times_columns_body() {
     let case = &cases()[1];
     let (x, w, _) = case_tensors(case, 3);
     let cols = im2col(&x, case.k, &case.p);
@@ -679,6 +812,10 @@ fn naive_conv_transpose2d(
 
 #[test]
 fn conv_transpose2d_matches_loops_adjoint_and_output_size() {
+    for_algorithms(conv_transpose2d_matches_loops_adjoint_and_output_size_body);
+}
+
+fn conv_transpose2d_matches_loops_adjoint_and_output_size_body() {
     let d = Conv2dParams::default();
     // (N, C_in, C_out, H, W, kernel, params, output_padding)
     let cases = [
@@ -835,6 +972,10 @@ fn conv_transpose2d_matches_loops_adjoint_and_output_size() {
 
 #[test]
 fn conv1d_matches_direct_loops_and_its_gradients() {
+    for_algorithms(conv1d_matches_direct_loops_and_its_gradients_body);
+}
+
+fn conv1d_matches_direct_loops_and_its_gradients_body() {
     let d = Conv1dParams::default();
     let cases = [
         (2, 3, 4, 11, 3, d, true),

@@ -385,6 +385,7 @@ fn large_sizes<T: Elem>(path: GemmPath) {
         (200, 130, 257),
         (30, 20, 4200),
         (300, 700, 1),
+        (260, 40, 300),
     ];
     for threads in [1, 2] {
         for &size in &sizes {

@@ -230,6 +230,40 @@ impl<T: Element> Var<T> {
         })
     }
 
+    /// Binary cross-entropy of probabilities `p ∈ [0, 1]` against targets `t` of the same
+    /// shape, as PyTorch's `binary_cross_entropy`: `−(t·max(ln p, −100) + (1 − t)·max(ln(1 − p), −100))`
+    /// per element, reduced (mean over all elements by default). Gradient
+    /// `∂/∂p = (p − t) / max(p·(1 − p), 10⁻¹²)` (finite at saturated `p`), `∂/∂t = ln(1 − p) − ln p`
+    /// (with the clamped logs).
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn binary_cross_entropy(&self, target: &Var<T>, reduction: Reduction) -> Var<T> {
+        assert_eq!(self.shape(), target.shape(), "binary_cross_entropy: prediction {:?} and target {:?} differ in shape", self.shape(), target.shape());
+        let (p, t) = (self.value.clone(), target.value.clone());
+        let floor = T::from_f64_lossy(-100.0);
+        let log_p = p.map(|v| v.ln().max(floor));
+        let log_q = p.map(|v| (T::one() - v).ln().max(floor));
+        let per = t.mul(&log_p).add(&t.rsub_scalar(T::one()).mul(&log_q)).neg();
+        let n = T::from_f64_lossy(per.numel() as f64);
+        let value = match reduction {
+            Reduction::None => per,
+            Reduction::Sum => Tensor::scalar(per.sum()),
+            Reduction::Mean => Tensor::scalar(per.sum() / n),
+        };
+        Var::record("binary_cross_entropy", value, &[self, target], move |g, needs| {
+            let eps = T::from_f64_lossy(1e-12);
+            let scale = |d: Tensor<T>| match reduction {
+                Reduction::None => d.mul(g),
+                Reduction::Sum => d.mul_scalar(g.item()),
+                Reduction::Mean => d.mul_scalar(g.item() / n),
+            };
+            let gp = needs[0].then(|| scale(p.zip_map(&t, |p, t| (p - t) / (p * (T::one() - p)).max(eps))));
+            let gt = needs[1].then(|| scale(log_q.sub(&log_p)));
+            vec![gp, gt]
+        })
+    }
+
     /// Binary cross-entropy from logits `x` against targets `t ∈ [0, 1]` of the same shape,
     /// computed stably as `max(x, 0) − x·t + ln(1 + e^{−|x|})` per element, reduced (mean over
     /// all elements by default). `∂/∂x = σ(x) − t`, `∂/∂t = −x`.

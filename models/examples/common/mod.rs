@@ -2,12 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::time::Instant;
-
 use clap::Args;
-use strata_datasets::{ArrayDataset, Mnist, transforms};
-use strata_models::TrainError;
 
 /// Options every example takes.
 #[derive(Args, Debug, Clone)]
@@ -49,52 +44,6 @@ impl CommonArgs {
             None => f(),
         }
     }
-}
-
-/// Loads the dataset `--data` names, with its display name.
-///
-/// # Errors
-/// An unknown name or a directory without the IDX files.
-pub fn load_data(spec: &str) -> Result<(Mnist, String), TrainError> {
-    let start = Instant::now();
-    let (data, name) = match spec {
-        "mnist-sample" => (Mnist::bundled().map_err(|e| TrainError::Data(e.to_string()))?, "mnist-sample".to_string()),
-        "fashion" => (Mnist::fashion(None).map_err(|e| TrainError::Data(e.to_string()))?, "fashion-mnist".to_string()),
-        dir => {
-            let path = PathBuf::from(dir);
-            if !path.is_dir() {
-                return Err(TrainError::Config(format!(
-                    "--data {dir:?}: not `mnist-sample`, `fashion`, or an existing directory with the four MNIST-format IDX files"
-                )));
-            }
-            (Mnist::load(Some(&path)).map_err(|e| TrainError::Data(e.to_string()))?, path.display().to_string())
-        }
-    };
-    eprintln!("data: {name}: {} training and {} test images ({:.2}s to load)", data.train.len(), data.test.len(), start.elapsed().as_secs_f64());
-    Ok((data, name))
-}
-
-/// Inputs scaled to [0, 1], then standardised with one scalar mean and standard deviation of
-/// the training set (the "modern" preprocessing of the reference scripts).
-pub fn globally_standardized(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
-    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
-    let x = train.inputs();
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let std = (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-    transforms::normalize(train.inputs_mut(), mean as f32, std as f32);
-    transforms::normalize(test.inputs_mut(), mean as f32, std as f32);
-    (train, test)
-}
-
-/// Inputs scaled to [0, 1], then z-scored per pixel with the training statistics (the
-/// DeepLearnToolbox `zscore`/`normalize`).
-pub fn zscored(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
-    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
-    let z = transforms::ZScore::fit(train.inputs(), 784);
-    z.apply(train.inputs_mut());
-    z.apply(test.inputs_mut());
-    (train, test)
 }
 
 /// Prints the example's one-line JSON result for scripts: `RESULT {…}`.

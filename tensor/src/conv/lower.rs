@@ -117,7 +117,7 @@ impl Geometry {
                         if lo < hi {
                             let first = lo * self.sw + shift - self.pw;
                             if self.sw == 1 {
-                                seg[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                                copy_row(&mut seg[lo..hi], &src[first..]);
                             } else {
                                 for (d, s) in seg[lo..hi]
                                     .iter_mut()
@@ -185,6 +185,29 @@ impl Geometry {
                 }
             }
         }
+    }
+}
+
+/// `dst[..len] = src[..len]` for the short runs (image rows) the convolution drivers move: inline moves
+/// rather than a call into the C library per row.
+#[inline(always)]
+pub(crate) fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    let len = dst.len();
+    let src = &src[..len];
+    let mut i = 0;
+    while i + 8 <= len {
+        let d: &mut [T; 8] = (&mut dst[i..i + 8]).try_into().expect("8 elements");
+        *d = src[i..i + 8].try_into().expect("8 elements");
+        i += 8;
+    }
+    if i + 4 <= len {
+        let d: &mut [T; 4] = (&mut dst[i..i + 4]).try_into().expect("4 elements");
+        *d = src[i..i + 4].try_into().expect("4 elements");
+        i += 4;
+    }
+    while i < len {
+        dst[i] = src[i];
+        i += 1;
     }
 }
 

@@ -148,10 +148,67 @@ fn backward_input_kernel<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
 
 /// `dw = conv_backward_weight(dy, x)` on NCHW slices.
 fn backward_weight_kernel<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
-    if let Some((tb, wd)) = cv.direct::<T>() {
+    if let Some((tb, wd)) = cv.direct_weight::<T>() {
         return direct::backward_weight(tb, &wd, x, dy);
     }
     lowered::backward_weight(cv, dy, x)
+}
+
+impl Conv {
+    /// As [`Conv::direct`] for the weight gradient, which also needs enough grid positions per
+    /// image batch.
+    fn direct_weight<T: Element>(&self) -> Option<(&'static direct::Table<T>, direct::Wide)> {
+        let (tb, wd) = self.direct::<T>()?;
+        let forced = ALGORITHM.with(|a| a.get()) == ConvAlgorithm::Direct;
+        (forced || direct::worthwhile_weight(tb, &wd)).then_some((tb, wd))
+    }
+}
+
+/// The lowering each kernel of a convolution uses (resolved: `Gemm` or `Direct`, never
+/// `Auto`); see [`conv2d_plan`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConvPlan {
+    /// [`conv2d`] (and [`conv_transpose2d_backward_input`]).
+    pub forward: ConvAlgorithm,
+    /// [`conv2d_backward_input`] (and [`conv_transpose2d`]).
+    pub backward_input: ConvAlgorithm,
+    /// [`conv2d_backward_weight`].
+    pub backward_weight: ConvAlgorithm,
+}
+
+/// Which lowering [`conv2d`] and its gradients use, on this thread, for element type `T`, an
+/// input of `input_shape` and a weight of `weight_shape`: the direct kernels need stride 1 and
+/// a CPU with AVX-512 or AVX2 + FMA; under [`ConvAlgorithm::Auto`] they are also skipped for
+/// 1×1 kernels, planes larger than the L2 cache or mostly dropped grid columns (see
+/// [`with_conv_algorithm`]).
+///
+/// # Panics
+/// As [`conv2d`].
+pub fn conv2d_plan<T: Element>(
+    input_shape: &[usize],
+    weight_shape: &[usize],
+    params: &Conv2dParams,
+) -> ConvPlan {
+    let s = Shown {
+        op: "conv2d_plan",
+        x: input_shape,
+        w: weight_shape,
+        one_d: false,
+    };
+    let cv = plan(s, input_shape, weight_shape, params);
+    let pick = |direct: bool| {
+        if direct {
+            ConvAlgorithm::Direct
+        } else {
+            ConvAlgorithm::Gemm
+        }
+    };
+    let d = cv.direct::<T>().is_some();
+    ConvPlan {
+        forward: pick(d),
+        backward_input: pick(d),
+        backward_weight: pick(cv.direct_weight::<T>().is_some()),
+    }
 }
 
 /// Hyper-parameters of a 2-D convolution, `(height, width)` pairs as in PyTorch's `Conv2d`.
@@ -537,10 +594,7 @@ pub fn conv2d_backward_input<T: Element>(
     let g = cv.geom;
     check_grad_output(s, grad_y.shape(), grad_y.shape(), &[cv.n, cv.o, g.oh, g.ow]);
     let (dy, w) = (slice_of(grad_y), slice_of(w));
-    Tensor::from_vec(
-        backward_input_kernel(&cv, data(&dy), data(&w)),
-        input_shape,
-    )
+    Tensor::from_vec(backward_input_kernel(&cv, data(&dy), data(&w)), input_shape)
 }
 
 /// Gradient of [`conv2d`] with respect to its weight:
@@ -1020,10 +1074,7 @@ pub fn conv1d_backward_input<T: Element>(
         &[cv.n, cv.o, g.oh, g.ow],
     );
     let (dy, w) = (slice_of(grad_y), slice_of(w));
-    Tensor::from_vec(
-        backward_input_kernel(&cv, data(&dy), data(&w)),
-        input_shape,
-    )
+    Tensor::from_vec(backward_input_kernel(&cv, data(&dy), data(&w)), input_shape)
 }
 
 /// Gradient of [`conv1d`] with respect to its weight ([`conv2d_backward_weight`] over a unit

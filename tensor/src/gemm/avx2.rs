@@ -3,8 +3,9 @@
 //! `f32`: the classic 6 × 16 tile (6 rows × 2 vectors of 8 lanes): 12 accumulators, 2 `B`
 //! vectors and one broadcast `A` scalar fill 15 of the 16 registers; each step of the `p` loop
 //! is 2 vector loads, 6 broadcasts and 12 FMAs. `f64` uses the same shape with 4 lanes (6 × 8).
-
-#![allow(clippy::missing_safety_doc)]
+//!
+//! Blocking as for AVX-512 (see `avx512.rs`): `KC = 512` (`f32`, a 12 KiB `A` sliver in L1),
+//! `NC = 2048`; `f64` 256 × 1024.
 
 /// `f32` kernels.
 pub(crate) mod f32 {

@@ -4,10 +4,12 @@
 //! and a broadcast `A` scalar in registers: each step of the `p` loop is 2 vector loads,
 //! 12 broadcasts and 24 FMAs. `f64` uses the same shape with 8 lanes (12 × 16).
 //!
-//! Blocking (per core: L1d 32 KiB, L2 1 MiB): the `A` sliver (`MR × KC`, 12 KiB in `f32`) stays
-//! in L1 while the packed `B` panel (`KC × NC`, 512 KiB in `f32`) streams from L2.
-
-#![allow(clippy::missing_safety_doc)]
+//! Blocking, measured on a 2-core AMD EPYC (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB):
+//! the `A` sliver (`MR × KC`: 18 KiB in `f32` with `KC = 384`, 24 KiB in `f64` with `KC = 256`)
+//! stays in L1 across the whole row of `B` slivers, which stream from L2/L3. `NC` is large
+//! (4096 `f32`, 2048 `f64` columns) because re-packing `A` for every panel of `B` cost more here
+//! than keeping the `B` panel inside L2 saved; the hardware prefetchers keep up with the
+//! `B` stream (≈5 bytes per cycle).
 
 /// `f32` kernels.
 pub(crate) mod f32 {

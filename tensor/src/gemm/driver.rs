@@ -1,24 +1,28 @@
 //! The cache-blocked GEMM driver shared by the SIMD paths (Goto/BLIS loop nest).
 //!
 //! ```text
-//! for jc in 0..n step NC                    B panel columns
-//!   for pc in 0..k step KC                  depth of one rank-KC update
-//!     pack B[pc.., jc..] → B̃ (KC × NC)      stays in L2 for the whole ic loop
-//!     for ir in 0..m step MR
-//!       pack A[ir.., pc..] → Ã (MR × KC)    the A sliver, hot in L1 for the whole jr loop
-//!       for jr in 0..NC step NR             B sliver (streamed from L2)
+//! for jc in 0..n step NC                    panel of B columns
+//!   for pc in 0..k step KC                  one rank-KC update of C
+//!     pack B[pc.., jc..] → B̃ (KC × NC)      slivers of NR columns, shared by all threads
+//!     for ir in 0..m step MR                ─┐ work items, spread over the rayon pool
+//!       pack A[ir.., pc..] → Ã (MR × KC)     │ the A sliver, hot in L1 for the whole jr loop
+//!       for jr in 0..NC step NR             ─┘ (with threads, also split into column groups)
 //!         micro-kernel: C[ir.., jc+jr..] ← α·Ã·B̃_jr + β'·C   (β' = β for pc = 0, else 1)
 //! ```
 //!
 //! The kernel's vectors run along the rows of `C`, so `C` is made row-contiguous first: a `C`
 //! with unit row stride is handled as `Cᵀ = Bᵀ·Aᵀ` (a swap of operands and strides, no copy).
-//! When an operand would be reused too little to pay for its packing (a thin `A` sliver against
-//! few `B` columns, or a `B` sliver against few rows of `A`), the kernels read it in place
-//! through its strides instead (`B` only when its columns are contiguous).
+//! Packing is skipped where it would not pay for itself: `A` is read in place when `n` is small
+//! (each sliver meets few `B` slivers), `B` when its rows are contiguous and `m` is small. The
+//! `x·Wᵀ` layout (rows of `A` and columns of `B` contiguous) with a short side or a long `k`
+//! goes to the inner-product kernels instead, which need no packing at all.
 //!
-//! Threads: above [`PARALLEL_MIN_FLOPS`] the columns (or, for tall and narrow products, the
-//! rows) of `C` are split into one contiguous range per rayon thread, each aligned to the tile
-//! width; every thread packs into its own buffers, so nothing is shared but read-only `A`/`B`.
+//! Threads: products of at least [`PARALLEL_MIN_FLOPS`] run on every thread of the current
+//! rayon pool ([`crate::threads`]); smaller ones stay on the calling thread. Each `B` panel is
+//! packed once, in parallel, then the work items (an `A` sliver against a group of `B`
+//! slivers, about four items per thread at least) are taken by work stealing, so a core that
+//! is slowed down does less of the work. Items write disjoint tiles of `C`; each packs its
+//! `A` sliver into its own thread's buffer.
 
 use std::cell::RefCell;
 
@@ -29,7 +33,7 @@ use super::kernel::{KernelSet, Tile};
 use super::pack::{pack_a, pack_b};
 
 /// Products below this many floating-point operations (`2·m·n·k`) stay on one thread.
-pub(crate) const PARALLEL_MIN_FLOPS: usize = 4 << 20;
+pub(crate) const PARALLEL_MIN_FLOPS: usize = 1 << 19;
 
 /// The element types of the SIMD paths.
 pub(crate) trait GemmElem: Float + Send + Sync + 'static {}
@@ -320,7 +324,11 @@ unsafe fn gemm_dot<T: GemmElem>(ks: &KernelSet<T>, pb: Problem<T>, threads: usiz
 
 /// Pack `A` only when each sliver meets more than this many columns of `B`; below, the
 /// kernels read `A` in place (its packing would not be amortised).
-const PACK_A_MIN_N: usize = 256;
+const PACK_A_MIN_N: usize = 512;
+/// A row-contiguous `B` is read in place when `C` has at most this many rows…
+const DIRECT_B_MAX_M: usize = 256;
+/// …or when the stride between its rows is at most this many bytes.
+const DIRECT_B_MAX_ROW_BYTES: usize = 1024;
 
 /// The blocked loop nest. With `threads > 1`, each `KC × NC` panel of `B` is packed once, in
 /// parallel, into the calling thread's buffer and then shared read-only; the work items
@@ -333,13 +341,15 @@ unsafe fn gemm_blocked<T: GemmElem>(ks: &KernelSet<T>, pb: Problem<T>, threads: 
     let (m, n, k) = (pb.m, pb.n, pb.k);
     let (mr, nr) = (ks.mr, ks.nr);
     let pack_a_block = n > PACK_A_MIN_N;
-    // B is read in place when its rows are contiguous and it meets only a couple of A slivers.
-    let pack_b_block = pb.csb != 1 || m > 2 * mr;
+    // B is read in place when its rows are contiguous, unless it is both reused by many A
+    // slivers and so wide that a sliver's rows lie on many pages (TLB misses).
+    let pack_b_block = pb.csb != 1
+        || (m > DIRECT_B_MAX_M && pb.rsb.unsigned_abs() * size_of::<T>() > DIRECT_B_MAX_ROW_BYTES);
     let pa = pack_a_block as usize;
     let pbk = pack_b_block as usize;
 
-    let kc_blk = block_size(k, knob("STRATA_KC", ks.kc), 1);
-    let nc_blk = block_size(n, knob("STRATA_NC", ks.nc), nr);
+    let kc_blk = block_size(k, ks.kc, 1);
+    let nc_blk = block_size(n, ks.nc, nr);
     let b_len = if pack_b_block { nc_blk * kc_blk } else { 0 };
 
     // Row slivers: full ones of height MR, then one tail sliver of the shortest height that
@@ -461,12 +471,4 @@ unsafe fn gemm_blocked<T: GemmElem>(ks: &KernelSet<T>, pb: Problem<T>, threads: 
             }
         })
     });
-}
-
-/// Temporary tuning knob.
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

@@ -21,6 +21,13 @@
 //! * `B`: row `p` of the sliver is `NR` contiguous elements at `b + p·rsb` — either the packed
 //!   sliver (`rsb = NR`, padded with zeros) or, when `B` itself has unit column stride, `B` read
 //!   in place, in which case columns past `nr` are masked off in the loads.
+//!
+//! Each kernel set also has shorter tiles for the bottom edge of `C` (so a 16-row product runs
+//! as 12 + 4 rows, not 12 + 12), a one-vector-wide tile for a right edge no wider than a vector,
+//! and *inner-product* kernels for the `x·Wᵀ` layout (rows of `A` and columns of `B` both
+//! contiguous along `k`): there every element of an `R × S` tile of `C` owns a vector
+//! accumulator running along `k`, reduced horizontally once at the end, so neither operand
+//! needs packing.
 
 /// One micro-tile invocation: pointers and strides in elements.
 #[derive(Clone, Copy, Debug)]
@@ -73,9 +80,9 @@ pub(crate) struct KernelSet<T> {
     pub nr: usize,
     /// Elements per vector register.
     pub lanes: usize,
-    /// Depth of a packed panel (`kc`): a `B` panel `kc × nc` is sized for the L2 cache.
+    /// Depth of a packed panel (`KC`): bounds the `A` sliver (`MR × KC`) kept in L1.
     pub kc: usize,
-    /// Columns of a packed `B` panel.
+    /// Columns of a packed `B` panel (`NC`): `A` is packed once per `KC × NC` panel.
     pub nc: usize,
     /// Tile heights available, `rows[0] == mr`, decreasing: the bottom edge of `C` uses the
     /// shortest one that covers the rows left, so little work is wasted on padding.
@@ -93,13 +100,14 @@ pub(crate) struct KernelSet<T> {
     pub dot: [KernelFn<T>; DOT_VARIANTS],
 }
 
-/// Writes, inside a module that defines the vector helpers (`Mask`, `LANES`, `zero`, `load`, `loadm`,
-/// `bcast`, `splat`, `fma`, `mul`, `add`, `hsum`, `store`, `storem`, `mask`, `prefetch`, and
-/// the constant `DOT_S`)
-/// for one instruction set and element type, the generic kernel
-/// `kern::<MR, W, PA, PB>` (`W` vectors wide), the inner-product kernel `dot::<R, S>`, and
-/// the `KernelSet` built from them; the module also defines `MR`, `NRV` (full width in
-/// vectors), `KC` and `NC`.
+/// Writes the kernels of one instruction set and element type: the register-tiled kernel
+/// `kern::<MR, W, PA, PB>` (`W` vectors wide, `A`/`B` packed or read in place), the
+/// inner-product kernel `dot::<R, S>`, and `kernel_set()` gathering their instantiations.
+///
+/// The invoking module defines the constants `MR`, `NRV` (full tile width in vectors), `LANES`,
+/// `KC`, `NC`, `DOT_S`, the mask type `Mask`, and `#[inline]` vector helpers compiled with the
+/// same target features: `zero`, `load`, `loadm` (masked), `bcast`, `splat`, `fma`, `mul`,
+/// `add`, `hsum`, `store`, `storem` (masked), `mask(n)` (first `n` lanes) and `prefetch`.
 macro_rules! define_kernel {
     ($feat:literal, $t:ty, rows: [$($rows:literal),*], dot: [$($drows:literal),*]) => {
         use $crate::gemm::kernel::Tile;

@@ -12,10 +12,10 @@
 //!   output gradient on the wide grid, broadcasts `MR` packed weights and issues `MR·NV` FMAs;
 //!   at the end each row is added onto the padded input gradient at `x + offs[i]` (col2im fused
 //!   into the product, in registers).
-//! * `wgt::<MR, NK>` — `MR` output channels × `NK` taps of the weight gradient, over a batch of
-//!   images. Each step loads one vector of `MR` output-gradient rows and of `NK` shifted input
-//!   rows and issues `MR·NK` FMAs; at the end each accumulator is summed across its lanes onto
-//!   the partial gradient.
+//! * `wgt::<MR, NK>` — `MR` output channels × `NK` taps of the weight gradient for one image.
+//!   Each step loads one vector of `MR` output-gradient rows and of `NK` shifted input rows and
+//!   issues `MR·NK` FMAs; the accumulators start from and return to a small buffer of vector
+//!   partial sums, which `reduce` sums across lanes once per batch of images.
 //!
 //! Register budgets (accumulators + loaded vectors + one broadcast):
 //! AVX-512 `fwd`/`bwd` 6 × 4 → 24 + 4 + 1, `wgt` 4 × 6 → 24 + 4 + 1 of 32;
@@ -138,41 +138,63 @@ macro_rules! define_direct {
         /// Weight-gradient tile; see the module documentation.
         ///
         /// # Safety
-        /// The CPU supports the target features; for every image `b < p.images`,
-        /// `p.dy + b·p.dys + i·p.rsd + q` for `i < MR` and `p.x + b·p.xs + p.offs[j] + q` for
-        /// `j < NK` are readable for `q < p.chunks·LANES`; `p.out + i·p.rso + j` is readable and
-        /// writable.
+        /// The CPU supports the target features; `p.dy + i·p.rsd + q` for `i < MR` and
+        /// `p.x + p.offs[j] + q` for `j < NK` are readable for `q < p.chunks·LANES`;
+        /// `p.acc + (i·NK + j)·LANES + l` is readable and writable for `l < LANES`.
         #[target_feature(enable = $feat)]
         pub(crate) unsafe fn wgt<const MR: usize, const NK: usize>(p: &WgtArgs<$t>) {
             // SAFETY: the caller's contract above.
             unsafe {
-                let mut acc = [[zero(); NK]; MR];
-                let mut offs = [0usize; NK];
-                for (j, o) in offs.iter_mut().enumerate() {
-                    *o = *p.offs.add(j);
-                }
                 for b in 0..p.images {
-                    let x = p.x.add(b * p.xs);
-                    let dy = p.dy.add(b * p.dys);
+                    let mut acc = [[zero(); NK]; MR];
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        for (j, a) in row.iter_mut().enumerate() {
+                            *a = load(p.acc.add((i * NK + j) * LANES));
+                        }
+                    }
+                    let x0 = p.x.add(b * p.xs);
+                    let dy0 = p.dy.add(b * p.dys);
+                    let mut xs = [x0; NK];
+                    for (j, x) in xs.iter_mut().enumerate() {
+                        *x = x0.add(*p.offs.add(j));
+                    }
+                    let mut dys = [dy0; MR];
+                    for (i, d) in dys.iter_mut().enumerate() {
+                        *d = dy0.add(i * p.rsd);
+                    }
                     for c in 0..p.chunks {
                         let q = c * LANES;
                         let mut d = [zero(); MR];
-                        for (i, slot) in d.iter_mut().enumerate() {
-                            *slot = load(dy.add(i * p.rsd + q));
+                        for i in 0..MR {
+                            d[i] = load(dys[i].add(q));
                         }
                         for j in 0..NK {
-                            let xv = load(x.add(offs[j] + q));
+                            let xv = load(xs[j].add(q));
                             for i in 0..MR {
                                 acc[i][j] = fma(d[i], xv, acc[i][j]);
                             }
                         }
                     }
-                }
-                for (i, row) in acc.iter().enumerate() {
-                    for (j, &v) in row.iter().enumerate() {
-                        let at = p.out.add(i * p.rso + j);
-                        *at += hsum(v);
+                    for (i, row) in acc.iter().enumerate() {
+                        for (j, &a) in row.iter().enumerate() {
+                            store(p.acc.add((i * NK + j) * LANES), a);
+                        }
                     }
+                }
+            }
+        }
+
+        /// `Σ` of the lanes of `n` vectors at `v`, added to `out[0..n]`.
+        ///
+        /// # Safety
+        /// The CPU supports the target features; `v` holds `n·LANES` readable elements and `out`
+        /// `n` writable ones.
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn reduce(v: *const $t, n: usize, out: *mut $t) {
+            // SAFETY: the caller's contract above.
+            unsafe {
+                for i in 0..n {
+                    *out.add(i) += hsum(load(v.add(i * LANES)));
                 }
             }
         }
@@ -203,6 +225,7 @@ macro_rules! define_direct {
             wgt: [wgt_row!(1), wgt_row!(2), wgt_row!(3), wgt_row!(4)],
             wgt_mr: $wmr,
             wgt_nk: NK_MAX,
+            reduce,
         };
         const _: () = assert!(MR_MAX == 6 && NV_MAX == 4 && NK_MAX == 6);
     };
@@ -337,7 +360,10 @@ pub(crate) mod avx2 {
         fn shift_by(s: usize) -> (__m256i, __m256) {
             let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
             let s = s as i32;
-            let idx = _mm256_and_si256(_mm256_sub_epi32(iota, _mm256_set1_epi32(s)), _mm256_set1_epi32(7));
+            let idx = _mm256_and_si256(
+                _mm256_sub_epi32(iota, _mm256_set1_epi32(s)),
+                _mm256_set1_epi32(7),
+            );
             let take_cur = _mm256_castsi256_ps(_mm256_cmpgt_epi32(iota, _mm256_set1_epi32(s - 1)));
             (idx, take_cur)
         }
@@ -380,8 +406,14 @@ pub(crate) mod avx2 {
         fn shift_by(s: usize) -> (__m256i, __m256d) {
             let s = s as i32;
             let half = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-            let lane = _mm256_and_si256(_mm256_sub_epi32(half, _mm256_set1_epi32(s)), _mm256_set1_epi32(3));
-            let idx = _mm256_add_epi32(_mm256_add_epi32(lane, lane), _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1));
+            let lane = _mm256_and_si256(
+                _mm256_sub_epi32(half, _mm256_set1_epi32(s)),
+                _mm256_set1_epi32(3),
+            );
+            let idx = _mm256_add_epi32(
+                _mm256_add_epi32(lane, lane),
+                _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1),
+            );
             let take_cur = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
                 _mm256_setr_epi64x(0, 1, 2, 3),
                 _mm256_set1_epi64x(s as i64 - 1),

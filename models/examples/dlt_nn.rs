@@ -1,0 +1,65 @@
+//! The six DeepLearnToolbox `test_example_NN` experiments: a 784-100-10 network with the
+//! toolbox's `nnsetup` defaults (scaled tanh hidden units, sigmoid outputs, `½·Σ(y − t)²/m`
+//! loss, learning rate 2, momentum 0.5, per-pixel z-scored inputs, batch 100, 1 epoch), then
+//! the same with L2 weight decay, with dropout, with sigmoid units, and a 784-20-10 softmax
+//! network (batch 1000, 5 epochs) without and with a validation split.
+//!
+//!     cargo run --release -p strata-models --example dlt_nn [-- --experiment N]
+
+mod common;
+
+use std::sync::Arc;
+
+use clap::Parser;
+use common::{CommonArgs, fail, print_result};
+use strata_datasets::{ArrayDataset, Dataset};
+use strata_layers::Module;
+use strata_models::data::{load_mnist, zscored};
+use strata_models::recipes::{NN_EXPERIMENTS, NnExperiment, dlt_nn_trainer};
+
+/// Reproduce the DeepLearnToolbox NN examples.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Run only experiment N (1–6).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
+    experiment: Option<u8>,
+}
+
+fn run(ex: &NnExperiment, args: &CommonArgs, train: &ArrayDataset, test: &ArrayDataset, data_name: &str) {
+    let epochs = args.epochs(ex.epochs);
+    let batch = args.batch_size(ex.batch);
+    let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+    let (fit_set, val_set) = if ex.validation { train.split_at(train.len() - train.len() / 6) } else { (train.clone(), train.select(&[])) };
+    let history = trainer.fit(Arc::new(fit_set), ex.validation.then_some(&val_set)).unwrap_or_else(|e| fail(e)).clone();
+    let eval = trainer.evaluate(test, 1000);
+    let seconds: f64 = history.iter().map(|m| m.seconds).sum();
+    let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
+    println!("ex{} {}: test error {:.2}% after {epochs} epoch(s), {seconds:.2}s", ex.number, ex.name, 100.0 * eval.error());
+    print_result(serde_json::json!({
+        "example": "dlt_nn",
+        "experiment": ex.number,
+        "name": ex.name,
+        "data": data_name,
+        "epochs": epochs,
+        "batch_size": batch,
+        "test_error": eval.error(),
+        "val_error": history.last().and_then(|m| m.val_error),
+        "train_seconds": seconds,
+        "examples_per_second": examples / seconds.max(1e-9),
+        "parameters": trainer.model.num_params(),
+    }));
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let args = cli.common.clone();
+    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
+    let (train, test) = zscored(&data);
+    args.run(|| {
+        for ex in NN_EXPERIMENTS.iter().filter(|e| cli.experiment.is_none_or(|n| n == e.number)) {
+            run(ex, &args, &train, &test, &name);
+        }
+    });
+}

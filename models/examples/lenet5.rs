@@ -1,0 +1,87 @@
+//! LeNet-5 on the bundled MNIST sample or, with `--data fashion`, on full Fashion-MNIST:
+//! softmax cross-entropy, Adam 1e-3, batch 64 (the last partial batch dropped), inputs scaled
+//! to [0, 1] then standardised with the training set's mean and standard deviation.
+//!
+//!     cargo run --release -p strata-models --example lenet5 -- --data fashion --epochs 10
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use common::{CommonArgs, fail, print_result};
+use strata_models::data::{globally_standardized, load_mnist};
+use strata_layers::Module;
+use strata_models::plot::plot_learning_curves;
+use strata_models::LeNetStyle;
+use strata_models::recipes::lenet5_trainer;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Style {
+    /// ReLU and max pooling.
+    Modern,
+    /// LeCun's scaled tanh and average pooling.
+    Classic,
+}
+
+/// Train LeNet-5.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Network style.
+    #[arg(long, value_enum, default_value = "modern")]
+    style: Style,
+    /// Folder for checkpoints, the learning-curve PNG and the metrics CSV.
+    #[arg(long, default_value = "target/examples/lenet5")]
+    out: PathBuf,
+    /// Resume from this checkpoint (written by an earlier run into `<out>/last.ckpt`).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let args = cli.common.clone();
+    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
+    let classes = data.train.class_names().to_vec();
+    let (train, test) = globally_standardized(&data);
+    let epochs = args.epochs(5);
+    let batch = args.batch_size(64);
+    let style = match cli.style {
+        Style::Modern => LeNetStyle::Modern,
+        Style::Classic => LeNetStyle::Classic,
+    };
+    args.run(|| {
+        let mut trainer = lenet5_trainer(style, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        trainer.config_mut().checkpoint_dir = Some(cli.out.clone());
+        println!("LeNet-5 ({style:?}): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
+        if let Some(path) = &cli.resume {
+            trainer.resume(path).unwrap_or_else(|e| fail(e));
+            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+        }
+        let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+        let eval = trainer.evaluate(&test, 1000);
+        let png = cli.out.join("learning_curves.png");
+        plot_learning_curves(&history, &png, &format!("LeNet-5 on {name}")).unwrap_or_else(|e| fail(e));
+        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
+        let confusion = eval.confusion.clone().with_class_names(classes.iter().map(|s| s.to_string()));
+        println!("{confusion}");
+        let seconds: f64 = history.iter().map(|m| m.seconds).sum();
+        let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
+        println!("test error {:.2}% after {} epochs, {seconds:.1}s of training", 100.0 * eval.error(), trainer.epochs_done());
+        print_result(serde_json::json!({
+            "example": "lenet5",
+            "style": format!("{style:?}").to_lowercase(),
+            "data": name,
+            "epochs": trainer.epochs_done(),
+            "batch_size": batch,
+            "test_error": eval.error(),
+            "train_seconds": seconds,
+            "epoch_seconds": history.iter().map(|m| m.seconds).collect::<Vec<_>>(),
+            "examples_per_second": examples / seconds.max(1e-9),
+            "per_class_accuracy": eval.confusion.per_class_accuracy(),
+        }));
+    });
+}

@@ -1,0 +1,70 @@
+//! Loading the image datasets the examples and tests train on, and their customary
+//! preprocessing.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use strata_datasets::{ArrayDataset, Mnist, transforms};
+
+use crate::TrainError;
+
+/// Loads the dataset named by `spec`: `mnist-sample` (bundled, 10k/10k), `fashion` (full
+/// Fashion-MNIST from `STRATA_DATA` or `/usr/share/datasets/fashion-mnist`), or a directory
+/// holding the four MNIST-format IDX files. Returns it with a display name.
+///
+/// # Errors
+/// [`TrainError::Config`] for a `spec` that is none of these; [`TrainError::Data`] when the
+/// files cannot be found or read.
+pub fn load_mnist(spec: &str) -> Result<(Mnist, String), TrainError> {
+    let start = Instant::now();
+    let data_error = |e: strata_datasets::DatasetError| TrainError::Data(e.to_string());
+    let (data, name) = match spec {
+        "mnist-sample" => (Mnist::bundled().map_err(data_error)?, "mnist-sample".to_string()),
+        "fashion" => (Mnist::fashion(None).map_err(data_error)?, "fashion-mnist".to_string()),
+        dir => {
+            let path = PathBuf::from(dir);
+            if !path.is_dir() {
+                return Err(TrainError::Config(format!(
+                    "--data {dir:?}: expected `mnist-sample`, `fashion`, or a directory holding the four MNIST-format IDX files"
+                )));
+            }
+            (Mnist::load(Some(&path)).map_err(data_error)?, path.display().to_string())
+        }
+    };
+    eprintln!(
+        "data: {name}: {} training and {} test images ({:.2}s to load)",
+        data.train.len(),
+        data.test.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok((data, name))
+}
+
+/// Inputs scaled to [0, 1], then standardised with one scalar mean and standard deviation of
+/// the training images (`x ← (x − μ)/σ`), as the modern reference scripts do.
+pub fn globally_standardized(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
+    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
+    let x = train.inputs();
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let std = (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    transforms::normalize(train.inputs_mut(), mean as f32, std as f32);
+    transforms::normalize(test.inputs_mut(), mean as f32, std as f32);
+    (train, test)
+}
+
+/// Inputs scaled to [0, 1], then z-scored per pixel with the training statistics (the
+/// DeepLearnToolbox `zscore` + `normalize`).
+pub fn zscored(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
+    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
+    let features = data.train.image_size();
+    let z = transforms::ZScore::fit(train.inputs(), features);
+    z.apply(train.inputs_mut());
+    z.apply(test.inputs_mut());
+    (train, test)
+}
+
+/// Scaled to [0, 1] only (the DeepLearnToolbox CNN's preprocessing).
+pub fn scaled(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
+    (data.train.to_array_dataset(), data.test.to_array_dataset())
+}

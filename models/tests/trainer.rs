@@ -1,0 +1,109 @@
+//! Trainer behaviour: resuming reproduces an uninterrupted run exactly, a non-finite loss
+//! stops training and keeps the last good checkpoint, bad settings and foreign checkpoints are
+//! refused.
+
+use std::sync::Arc;
+
+use strata_datasets::synthetic;
+use strata_layers::Activation;
+use strata_layers::checkpoint::read_checkpoint;
+use strata_models::{Mlp, MlpConfig, Objective, TrainError, Trainer, TrainerConfig, TrainingState};
+use strata_optim::{Adam, AdamConfig, Sgd, SgdConfig};
+
+fn tmp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("strata-trainer-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn adam_trainer(epochs: usize, dir: Option<std::path::PathBuf>) -> Trainer<Mlp, Adam> {
+    strata_layers::manual_seed(3);
+    let model = Mlp::new(&MlpConfig::new(&[2, 32, 32, 2]).hidden(Activation::Tanh).dropout(0.1));
+    let mut config = TrainerConfig::new(epochs, 16);
+    config.seed = 11;
+    config.verbose = false;
+    config.checkpoint_dir = dir;
+    Trainer::new(model, AdamConfig::new(0.05).build().unwrap(), Objective::CrossEntropy, config, "xor-mlp").unwrap()
+}
+
+fn weights(t: &Trainer<Mlp, Adam>) -> Vec<Vec<f32>> {
+    use strata_layers::Module;
+    t.model.params().iter().map(|(_, p)| p.value().to_vec()).collect()
+}
+
+#[test]
+fn training_learns_and_resuming_repeats_an_uninterrupted_run_exactly() {
+    let data = Arc::new(synthetic::noisy_xor(400, 0.1, 1));
+    let mut straight = adam_trainer(6, None);
+    let history = straight.fit(data.clone(), Some(&*data)).unwrap().clone();
+    let first = history.iter().next().unwrap().train_loss;
+    let last = history.last().unwrap().train_loss;
+    assert!(last < 0.7 * first, "the loss falls: {first} → {last}");
+
+    // Three epochs, stop, then a new trainer resumes from the checkpoint to six.
+    let dir = tmp_dir("resume");
+    let mut part = adam_trainer(3, Some(dir.clone()));
+    part.fit(data.clone(), Some(&*data)).unwrap();
+    let mut resumed = adam_trainer(6, Some(dir.clone()));
+    resumed.resume(&dir.join("last.ckpt")).unwrap();
+    assert_eq!(resumed.epochs_done(), 3);
+    resumed.fit(data.clone(), Some(&*data)).unwrap();
+    assert_eq!(weights(&resumed), weights(&straight), "same model, optimizer state, epoch and random streams");
+    assert_eq!(resumed.history().len(), 6);
+    assert!(dir.join("best.ckpt").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint() {
+    let data = Arc::new(synthetic::noisy_xor(400, 0.1, 1));
+    let dir = tmp_dir("nan");
+    strata_layers::manual_seed(0);
+    let model = Mlp::new(&MlpConfig::new(&[2, 16, 2]));
+    let mut config = TrainerConfig::new(5, 16);
+    config.verbose = false;
+    config.checkpoint_dir = Some(dir.clone());
+    let sgd: Sgd = SgdConfig::new(0.1).build().unwrap();
+    let mut trainer = Trainer::new(model, sgd, Objective::CrossEntropy, config, "mlp").unwrap();
+    // One good epoch, then a learning rate that blows the weights up.
+    trainer.config_mut().epochs = 1;
+    trainer.fit(data.clone(), None).unwrap();
+    trainer.config_mut().epochs = 5;
+    use strata_optim::Optimizer;
+    trainer.optimizer.set_learning_rate(1e30);
+    let err = trainer.fit(data, None).unwrap_err();
+    match &err {
+        TrainError::NonFinite { epoch, batch, .. } => {
+            assert_eq!(*epoch, 2);
+            assert!(*batch >= 1);
+        }
+        other => panic!("expected NonFinite, got {other}"),
+    }
+    assert!(err.to_string().contains("at epoch 2, batch"), "{err}");
+    let kept: TrainingState = read_checkpoint(dir.join("last.ckpt")).unwrap();
+    assert_eq!(kept.epoch, 1, "the checkpoint of the last completed epoch is untouched");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_settings_and_foreign_checkpoints_are_refused() {
+    let model = Mlp::new(&MlpConfig::new(&[2, 4, 2]));
+    let sgd: Sgd = SgdConfig::new(0.1).build().unwrap();
+    let err = Trainer::new(model, sgd, Objective::CrossEntropy, TrainerConfig::new(0, 8), "mlp").err().unwrap();
+    assert!(err.to_string().contains("epochs must be at least 1"), "{err}");
+
+    let dir = tmp_dir("foreign");
+    let data = Arc::new(synthetic::noisy_xor(100, 0.1, 1));
+    let mut a = adam_trainer(1, Some(dir.clone()));
+    a.fit(data, None).unwrap();
+    strata_layers::manual_seed(3);
+    let other = Mlp::new(&MlpConfig::new(&[2, 16, 2]));
+    let mut b = Trainer::new(other, AdamConfig::new(0.01).build().unwrap(), Objective::CrossEntropy, TrainerConfig::new(2, 16), "another-model").unwrap();
+    let before = b.model.layers[0].weight.value().to_vec();
+    let err = b.resume(&dir.join("last.ckpt")).unwrap_err();
+    assert!(matches!(err, TrainError::WrongModel { .. }), "{err}");
+    assert!(err.to_string().contains("holds a xor-mlp model, not a another-model"), "{err}");
+    assert_eq!(b.model.layers[0].weight.value().to_vec(), before, "the model is unchanged");
+    std::fs::remove_dir_all(dir).unwrap();
+}

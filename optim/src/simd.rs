@@ -1,0 +1,178 @@
+//! Running the fused update loops with the widest vectors the CPU offers.
+//!
+//! The update rules are plain loops over slices; built for the baseline x86_64 target the
+//! compiler vectorises them with 128-bit SSE only. [`run`] inlines such a loop (a [`Pass`])
+//! into a function compiled with AVX2+FMA or AVX-512F enabled, following
+//! [`strata_tensor::simd::active_path`] — so `STRATA_SIMD=scalar|avx2|avx512` forces the path
+//! here as it does for the tensor kernels. Every path computes the same bits: Rust never
+//! contracts `a·b + c` into a fused multiply-add, and square root and division are correctly
+//! rounded in every instruction set.
+
+use strata_tensor::simd::SimdPath;
+
+/// The path the update loops run on.
+fn current() -> SimdPath {
+    #[cfg(test)]
+    if let Some(path) = tests::FORCED.with(|f| f.get()) {
+        return path;
+    }
+    strata_tensor::simd::active_path()
+}
+
+/// One fused update loop over slices, with its operands.
+pub(crate) trait Pass {
+    /// Runs the loop. Implementations are `#[inline(always)]`, so that the loop is compiled
+    /// inside [`run`]'s target-feature functions rather than called from them.
+    fn apply(self);
+}
+
+/// Runs `pass` compiled for the active SIMD path.
+#[inline(always)]
+pub(crate) fn run(pass: impl Pass) {
+    match current() {
+        // SAFETY: `active_path` (and the test override) only yields paths `is_supported`
+        // reports this CPU can run, so the target features are present.
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx512 => unsafe { avx512(pass) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        SimdPath::Avx2 => unsafe { avx2(pass) },
+        _ => pass.apply(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn avx2(pass: impl Pass) {
+    pass.apply()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn avx512(pass: impl Pass) {
+    pass.apply()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every optimizer computes the same bits on every supported path.
+
+    use std::cell::Cell;
+
+    use strata_autograd::{Grads, Param};
+    use strata_tensor::Element;
+    use strata_tensor::Tensor;
+    use strata_tensor::simd::{SimdPath, supported_paths};
+
+    use crate::{
+        AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, Optimizer, RmsPropConfig, SgdConfig,
+    };
+
+    thread_local! {
+        pub(super) static FORCED: Cell<Option<SimdPath>> = const { Cell::new(None) };
+    }
+
+    fn optimizers<T: Element>() -> Vec<Box<dyn Optimizer<T>>> {
+        vec![
+            Box::new(SgdConfig::new(0.1).build().unwrap()),
+            Box::new(
+                SgdConfig::new(0.1)
+                    .momentum(0.9)
+                    .nesterov(true)
+                    .weight_decay(0.01)
+                    .build()
+                    .unwrap(),
+            ),
+            Box::new(
+                SgdConfig::new(0.1)
+                    .momentum(0.9)
+                    .dampening(0.1)
+                    .build()
+                    .unwrap(),
+            ),
+            Box::new(AdamConfig::new(0.01).build().unwrap()),
+            Box::new(
+                AdamConfig::new(0.01)
+                    .amsgrad(true)
+                    .weight_decay(0.1)
+                    .build()
+                    .unwrap(),
+            ),
+            Box::new(AdamWConfig::new(0.01).amsgrad(true).build().unwrap()),
+            Box::new(
+                AdagradConfig::new(0.1)
+                    .lr_decay(0.1)
+                    .weight_decay(0.01)
+                    .build()
+                    .unwrap(),
+            ),
+            Box::new(RmsPropConfig::new(0.01).build().unwrap()),
+            Box::new(
+                RmsPropConfig::new(0.01)
+                    .centered(true)
+                    .momentum(0.9)
+                    .weight_decay(0.01)
+                    .build()
+                    .unwrap(),
+            ),
+            Box::new(AdadeltaConfig::new(1.0).weight_decay(0.01).build().unwrap()),
+        ]
+    }
+
+    /// Five steps on a parameter of awkward length (vector bodies plus a tail); the final
+    /// values as bits.
+    fn trajectory<T: Element>(opt: &mut dyn Optimizer<T>, path: SimdPath) -> Vec<u64> {
+        FORCED.with(|f| f.set(Some(path)));
+        let n = 1037;
+        let value = |i: usize, s: f64| T::from_f64_lossy((i as f64 * 0.37 + s).sin());
+        let mut p = Param::new(Tensor::from_vec(
+            (0..n).map(|i| value(i, 0.0)).collect(),
+            &[n],
+        ));
+        for t in 1..=5 {
+            let mut grads = Grads::new();
+            let g = (0..n).map(|i| value(i, t as f64 * 1.3)).collect();
+            grads.insert(p.id(), Tensor::from_vec(g, &[n]));
+            opt.step(&mut [&mut p], &grads);
+        }
+        FORCED.with(|f| f.set(None));
+        p.value()
+            .to_vec()
+            .iter()
+            .map(|x| x.to_f64_lossless().to_bits())
+            .collect()
+    }
+
+    fn same_bits_on_every_path<T: Element>() {
+        let paths = supported_paths();
+        let count = optimizers::<T>().len();
+        for k in 0..count {
+            let mut reference = None;
+            for &path in &paths {
+                let mut opt = optimizers::<T>().swap_remove(k);
+                let bits = trajectory(opt.as_mut(), path);
+                match &reference {
+                    None => reference = Some((path, bits)),
+                    Some((first, want)) => assert!(
+                        &bits == want,
+                        "{} ({}): {:?} and {:?} differ",
+                        opt.kind(),
+                        T::DTYPE,
+                        first,
+                        path
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_path_computes_the_same_bits_f32() {
+        same_bits_on_every_path::<f32>();
+    }
+
+    #[test]
+    fn every_path_computes_the_same_bits_f64() {
+        same_bits_on_every_path::<f64>();
+    }
+}
