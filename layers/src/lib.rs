@@ -37,6 +37,7 @@
 //! ```
 
 mod activation;
+pub mod attention;
 mod batchnorm;
 pub mod checkpoint;
 mod conv;
@@ -50,9 +51,11 @@ mod linear;
 pub mod loss;
 mod module;
 mod pool;
+pub mod recurrent;
 mod residual;
 pub mod safetensors;
 mod sequential;
+pub mod transformer;
 
 pub use activation::{Activation, Maxout, PRelu};
 pub use batchnorm::{BatchNorm, BatchNorm1d, BatchNorm2d};

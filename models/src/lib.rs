@@ -5,7 +5,10 @@
 //! loop and examples. Models are `strata_layers::Module`s built from the layers crate; this
 //! crate re-implements no kernel and no layer.
 
+pub mod autoencoder;
+pub mod conv_autoencoder;
 pub mod data;
+pub mod dbn;
 mod dlt_cnn;
 mod error;
 mod lenet;
@@ -13,7 +16,12 @@ pub mod metrics;
 mod mlp;
 pub mod recipes;
 pub mod plot;
+pub mod rbm;
+pub mod sequence;
+pub mod sparse_coding;
+pub mod stacked_autoencoder;
 mod trainer;
+pub mod visualize;
 
 pub use dlt_cnn::DltCnn;
 pub use error::TrainError;

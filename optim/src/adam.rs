@@ -202,7 +202,8 @@ adam_config!(
     1e-2
 );
 
-/// How weight decay enters the update.
+// How weight decay enters the update (a const parameter of the fused pass).
+/// No weight decay.
 const WD_NONE: u8 = 0;
 /// `g ← g + λθ` (Adam).
 const WD_L2: u8 = 1;

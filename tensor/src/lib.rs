@@ -35,6 +35,7 @@ pub mod linalg;
 mod matmul;
 mod parallel;
 pub mod pool;
+pub mod recurrent;
 mod reduce;
 pub mod shape;
 pub mod simd;

@@ -33,7 +33,7 @@ use super::kernel::{KernelSet, Tile};
 use super::pack::{pack_a, pack_b};
 
 /// Products below this many floating-point operations (`2·m·n·k`) stay on one thread.
-pub(crate) const PARALLEL_MIN_FLOPS: usize = 1 << 19;
+pub(crate) const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
 /// The element types of the SIMD paths.
 pub(crate) trait GemmElem: Float + Send + Sync + 'static {}

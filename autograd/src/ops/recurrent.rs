@@ -1,0 +1,1 @@
+//! Fused recurrent ops (LSTM and GRU sequences).

@@ -1,0 +1,1 @@
+//! Fused recurrent-cell kernels (LSTM and GRU gates).
