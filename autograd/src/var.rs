@@ -132,6 +132,22 @@ impl<T: Element> Var<T> {
         Var::constant(self.value.clone())
     }
 
+    /// Whether `self` and `other` are the same graph value (one is a clone of the other): the
+    /// same node, or for constants the same view of the same storage.
+    pub fn ptr_eq(&self, other: &Var<T>) -> bool {
+        match (&self.node, &other.node) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => {
+                let (a, b) = (&self.value, &other.value);
+                std::sync::Arc::ptr_eq(a.storage(), b.storage())
+                    && a.offset() == b.offset()
+                    && a.shape() == b.shape()
+                    && a.strides() == b.strides()
+            }
+            _ => false,
+        }
+    }
+
     /// The single value of a one-element `Var` (e.g. a loss).
     ///
     /// # Panics

@@ -5,11 +5,11 @@ use strata_tensor::{Element, Tensor};
 
 use crate::{Module, child_seed, prefixed};
 
-/// Modules applied one after another: `y = fₙ(…f₂(f₁(x)))`. Children are named by position
+/// Modules applied one after another (each `Send`, so a model can move to another thread): `y = fₙ(…f₂(f₁(x)))`. Children are named by position
 /// (`0.weight`, `1.bias`, …) like PyTorch's `nn.Sequential`.
 #[derive(Default)]
 pub struct Sequential<T: Element = f32> {
-    layers: Vec<Box<dyn Module<T>>>,
+    layers: Vec<Box<dyn Module<T> + Send>>,
 }
 
 impl<T: Element> Sequential<T> {
@@ -20,13 +20,13 @@ impl<T: Element> Sequential<T> {
 
     /// Appends a module (builder style, as Keras' `model.add`).
     #[allow(clippy::should_implement_trait)]
-    pub fn add(mut self, layer: impl Module<T> + 'static) -> Self {
+    pub fn add(mut self, layer: impl Module<T> + Send + 'static) -> Self {
         self.layers.push(Box::new(layer));
         self
     }
 
     /// Appends a boxed module.
-    pub fn push(&mut self, layer: Box<dyn Module<T>>) {
+    pub fn push(&mut self, layer: Box<dyn Module<T> + Send>) {
         self.layers.push(layer);
     }
 

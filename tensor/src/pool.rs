@@ -266,7 +266,37 @@ impl<T: Element> Argmax<T> {
     }
 }
 
+/// [`max_plane_impl`] compiled for the best instruction set the CPU has, so the compiler can
+/// vectorise the 2×2 loop (the element type's SIMD path decides, as for every kernel).
 fn max_plane<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::simd::{SimdPath, active_path};
+        match active_path() {
+            // SAFETY: the active path is supported by this CPU.
+            SimdPath::Avx512 => return unsafe { max_plane_avx512(win, x, y, idx) },
+            // SAFETY: as above.
+            SimdPath::Avx2 => return unsafe { max_plane_avx2(win, x, y, idx) },
+            _ => {}
+        }
+    }
+    max_plane_impl(win, x, y, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+unsafe fn max_plane_avx512<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
+    max_plane_impl(win, x, y, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn max_plane_avx2<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
+    max_plane_impl(win, x, y, idx)
+}
+
+#[inline(always)]
+fn max_plane_impl<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
     let w = win.w;
     if win.is_2x2() {
         for oh in 0..win.oh {
