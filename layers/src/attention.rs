@@ -214,7 +214,8 @@ impl<T: Element> MultiHeadAttention<T> {
                 .fill(&[3 * embed_dim, embed_dim]),
             ),
             in_proj_bias: Some(Param::new(Tensor::zeros(&[3 * embed_dim]))),
-            out_proj: crate::Linear::new(embed_dim, embed_dim).with_init(Init::PytorchDefault, Init::Zeros),
+            out_proj: crate::Linear::new(embed_dim, embed_dim)
+                .with_init(Init::PytorchDefault, Init::Zeros),
             num_heads,
             dropout: 0.0,
             training: true,
@@ -262,10 +263,18 @@ impl<T: Element> MultiHeadAttention<T> {
         let e = self.embed_dim();
         let (start, len) = (parts.start * e, (parts.end - parts.start) * e);
         let w = self.in_proj_weight.var();
-        let w = if len == 3 * e { w } else { w.narrow(0, start, len) };
+        let w = if len == 3 * e {
+            w
+        } else {
+            w.narrow(0, start, len)
+        };
         let b = self.in_proj_bias.as_ref().map(|b| {
             let b = b.var();
-            if len == 3 * e { b } else { b.narrow(0, start, len) }
+            if len == 3 * e {
+                b
+            } else {
+                b.narrow(0, start, len)
+            }
         });
         x.linear(&w, b.as_ref())
     }

@@ -1,1 +1,678 @@
-//! (in progress)
+//! Restricted Boltzmann machines trained by contrastive divergence.
+//!
+//! An RBM couples visible units `v ∈ ℝ^V` and binary hidden units `h ∈ {0, 1}^H` through the
+//! energy
+//!
+//! - Bernoulli–Bernoulli: `E(v, h) = −bᵀv − cᵀh − hᵀWv`, `v ∈ {0, 1}^V`;
+//! - Gaussian–Bernoulli (unit variance): `E(v, h) = ½‖v − b‖² − cᵀh − hᵀWv`, `v ∈ ℝ^V`;
+//!
+//! with `W: [H, V]` (`weight`), `b: [V]` (`visible_bias`) and `c: [H]` (`hidden_bias`), and
+//! `p(v, h) = e^{−E(v, h)}/Z`. Both conditionals factorise:
+//!
+//! - `p(hⱼ = 1 | v) = σ(cⱼ + Wⱼ·v)`;
+//! - Bernoulli visible: `p(vᵢ = 1 | h) = σ(bᵢ + (Wᵀh)ᵢ)`; Gaussian visible:
+//!   `p(vᵢ | h) = N(bᵢ + (Wᵀh)ᵢ, 1)`.
+//!
+//! The gradient of the negative log-likelihood of a data set is
+//! `−∂ log p(v)/∂W = −(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model)` (likewise `⟨v⟩` for `b` and `⟨h⟩` for `c`).
+//! Contrastive divergence (CD-k) estimates the model term from a Gibbs chain of `k` steps
+//! started at the data; persistent CD (PCD-k) keeps the chain between updates. The estimate is
+//! returned as a [`Grads`] value, so any `strata-optim` optimizer applies it (plain SGD with
+//! learning rate ε gives Hinton's `ΔW = ε·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`; momentum as the
+//! optimizer's).
+
+use std::ops::Deref;
+use std::time::Instant;
+
+use strata_autograd::{Grads, Param, Var};
+use strata_layers::{Init, Module};
+use strata_optim::Optimizer;
+use strata_tensor::Tensor;
+
+/// The random generator behind `Tensor::rand_*`, as used throughout Strata (the generator of
+/// the data loader's input transforms).
+pub(crate) trait GeneratorOf {
+    type Generator;
+}
+
+impl<R> GeneratorOf for dyn Fn(&mut [f32], &mut R) + Send + Sync {
+    type Generator = R;
+}
+
+/// The generator an [`Rbm`] samples with.
+pub(crate) type SampleRng = <<strata_datasets::InputTransform as Deref>::Target as GeneratorOf>::Generator;
+
+/// A generator seeded with `seed` (the initialisation stream of `strata_layers` restarted at
+/// `seed`, which is left as it was).
+pub(crate) fn seeded_rng(seed: u64) -> SampleRng {
+    let saved = strata_layers::init::with_init_rng(|r| r.clone());
+    strata_layers::manual_seed(seed);
+    let rng = strata_layers::init::with_init_rng(|r| r.clone());
+    strata_layers::init::with_init_rng(|r| *r = saved);
+    rng
+}
+
+/// Binary samples `1[p > u]`, `u ~ U[0, 1)`: each unit on with probability `p`.
+pub(crate) fn bernoulli(p: &Tensor, rng: &mut SampleRng) -> Tensor {
+    p.gt_mask(&Tensor::rand_uniform(p.shape(), 0.0, 1.0, rng))
+}
+
+/// `x·Wᵀ + bias` for `x: [N, in]`, `w: [out, in]`, `bias: [out]`, or `x·W + bias` when
+/// `transpose` is false (`w: [in, out]`).
+pub(crate) fn affine(op: &str, x: &Tensor, w: &Tensor, bias: &Tensor, transpose: bool) -> Tensor {
+    let w = if transpose { w.t() } else { w.clone() };
+    assert!(
+        x.ndim() == 2 && x.shape()[1] == w.shape()[0],
+        "{op}: input {:?} does not fit weight {:?} ({} inputs expected)",
+        x.shape(),
+        if transpose { w.t().shape().to_vec() } else { w.shape().to_vec() },
+        w.shape()[0]
+    );
+    let mut y = bias.broadcast_to(&[x.shape()[0], w.shape()[1]]).contiguous();
+    y.gemm_(1.0, x, &w, 1.0);
+    y
+}
+
+/// The kind of visible units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisibleUnits {
+    /// Binary units, `p(vᵢ = 1 | h) = σ(bᵢ + (Wᵀh)ᵢ)` (inputs in `[0, 1]` read as
+    /// probabilities).
+    Bernoulli,
+    /// Real-valued units with unit variance, `vᵢ | h ~ N(bᵢ + (Wᵀh)ᵢ, 1)` (standardise the
+    /// data first).
+    Gaussian,
+}
+
+/// How the model expectation `⟨h vᵀ⟩_model` is estimated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Divergence {
+    /// CD-k: `k` full Gibbs steps `v → h → v` started at the mini-batch.
+    Cd(usize),
+    /// PCD-k (Tieleman 2008): `k` Gibbs steps continuing persistent chains (one per example of
+    /// the first mini-batch), whose visible states are always sampled.
+    Persistent(usize),
+}
+
+impl Divergence {
+    fn steps(self) -> usize {
+        match self {
+            Divergence::Cd(k) | Divergence::Persistent(k) => k,
+        }
+    }
+}
+
+/// How parameters start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RbmInit {
+    /// Hinton's practical guide: `W ~ N(0, 0.01²)` ([`Init::RbmNormal`]), `b = c = 0`; call
+    /// [`Rbm::init_visible_bias_from_data`] for `bᵢ = log(pᵢ/(1 − pᵢ))`.
+    Hinton,
+    /// The DeepLearnToolbox `dbnsetup`: `W = 0`, `b = c = 0`.
+    Zeros,
+}
+
+/// Which hidden states enter the positive statistics `⟨h vᵀ⟩_data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PositiveStatistics {
+    /// `p(h | v)` (Hinton's guide: less sampling noise).
+    Probabilities,
+    /// Binary samples `h ~ p(h | v)` (the DeepLearnToolbox `rbmtrain`).
+    Samples,
+}
+
+/// Hinton's sparsity target (guide, section 11): a running estimate
+/// `q ← λ·q + (1 − λ)·mean_batch p(h | v)` of each hidden unit's activity is pulled towards
+/// the target `ρ` by adding `cost·(q − ρ)` to the hidden-bias gradient and
+/// `cost·(q − ρ)·v̄ᵀ` to the weight gradient (`v̄` the batch mean of `v`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sparsity {
+    /// Target activity ρ ∈ (0, 1), e.g. 0.05.
+    pub target: f64,
+    /// Penalty weight, e.g. 0.1 … 1.
+    pub cost: f64,
+    /// Decay λ ∈ [0, 1) of the running estimate, e.g. 0.95.
+    pub decay: f64,
+}
+
+/// Settings of an [`Rbm`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RbmConfig {
+    /// Number of visible units `V`.
+    pub visible: usize,
+    /// Number of hidden units `H`.
+    pub hidden: usize,
+    /// Bernoulli or Gaussian visible units.
+    pub visible_units: VisibleUnits,
+    /// CD-k or PCD-k.
+    pub divergence: Divergence,
+    /// Initialisation.
+    pub init: RbmInit,
+    /// Probabilities or samples in the positive statistics.
+    pub positive: PositiveStatistics,
+    /// Sample the visible reconstruction in CD (the DeepLearnToolbox does); otherwise use its
+    /// mean `E[v | h]` (Hinton's guide). PCD chains always sample.
+    pub sample_visible: bool,
+    /// L2 weight decay λ on `W` (not the biases): `λ·W` is added to the weight gradient.
+    pub weight_decay: f64,
+    /// Optional sparsity target.
+    pub sparsity: Option<Sparsity>,
+    /// Seed of the weights and of every sample drawn.
+    pub seed: u64,
+}
+
+impl RbmConfig {
+    /// A Bernoulli–Bernoulli RBM trained by CD-1 as Hinton's guide recommends: `W ~ N(0, 0.01²)`,
+    /// probabilities in the positive statistics and for the reconstruction, no weight decay, no
+    /// sparsity, seed 0.
+    pub fn new(visible: usize, hidden: usize) -> Self {
+        RbmConfig {
+            visible,
+            hidden,
+            visible_units: VisibleUnits::Bernoulli,
+            divergence: Divergence::Cd(1),
+            init: RbmInit::Hinton,
+            positive: PositiveStatistics::Probabilities,
+            sample_visible: false,
+            weight_decay: 0.0,
+            sparsity: None,
+            seed: 0,
+        }
+    }
+
+    /// The DeepLearnToolbox `rbmtrain` variant: `W = 0`, sampled hidden states in the positive
+    /// statistics, a sampled visible reconstruction, negative hidden probabilities.
+    pub fn dlt(visible: usize, hidden: usize) -> Self {
+        RbmConfig { init: RbmInit::Zeros, positive: PositiveStatistics::Samples, sample_visible: true, ..Self::new(visible, hidden) }
+    }
+
+    /// Sets the visible units.
+    pub fn visible_units(mut self, units: VisibleUnits) -> Self {
+        self.visible_units = units;
+        self
+    }
+
+    /// Sets CD-k or PCD-k.
+    pub fn divergence(mut self, divergence: Divergence) -> Self {
+        self.divergence = divergence;
+        self
+    }
+
+    /// Sets the initialisation.
+    pub fn init(mut self, init: RbmInit) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Sets the L2 weight decay on `W`.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Sets a sparsity target.
+    pub fn sparsity(mut self, sparsity: Sparsity) -> Self {
+        self.sparsity = Some(sparsity);
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// Sufficient statistics of a phase, averaged over the examples: `⟨h vᵀ⟩ [H, V]`, `⟨v⟩ [V]`,
+/// `⟨h⟩ [H]`.
+#[derive(Clone, Debug)]
+pub struct PhaseStatistics {
+    /// `⟨h vᵀ⟩ = hᵀv / N`, `[H, V]`.
+    pub weight: Tensor,
+    /// `⟨v⟩`, `[V]`.
+    pub visible: Tensor,
+    /// `⟨h⟩`, `[H]`.
+    pub hidden: Tensor,
+}
+
+impl PhaseStatistics {
+    /// The statistics of visible states `v: [N, V]` paired with hidden states `h: [N, H]`.
+    ///
+    /// # Panics
+    /// If `v` and `h` are not 2-D with the same number of rows.
+    pub fn of(v: &Tensor, h: &Tensor) -> Self {
+        assert!(
+            v.ndim() == 2 && h.ndim() == 2 && v.shape()[0] == h.shape()[0] && v.shape()[0] > 0,
+            "PhaseStatistics::of: visible {:?} and hidden {:?} need the same positive number of rows",
+            v.shape(),
+            h.shape()
+        );
+        let n = v.shape()[0] as f32;
+        let mut weight = Tensor::zeros(&[h.shape()[1], v.shape()[1]]);
+        weight.gemm_(1.0 / n, &h.t(), v, 0.0);
+        PhaseStatistics { weight, visible: v.mean_axis(0, false), hidden: h.mean_axis(0, false) }
+    }
+}
+
+/// What one CD update saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CdReport {
+    /// The DeepLearnToolbox reconstruction error of the batch, `Σ(v − v_k)²/N` (summed over
+    /// units, averaged over examples; `v_k` the chain's last visible state).
+    pub batch_error: f64,
+}
+
+/// Mini-batch settings of [`Rbm::fit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RbmTraining {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Examples per update (the last batch of an epoch may be smaller).
+    pub batch_size: usize,
+    /// Print one line per epoch to stderr.
+    pub verbose: bool,
+}
+
+impl RbmTraining {
+    /// `epochs` passes in batches of `batch_size`, quiet.
+    pub fn new(epochs: usize, batch_size: usize) -> Self {
+        RbmTraining { epochs, batch_size, verbose: false }
+    }
+}
+
+/// What one epoch of [`Rbm::fit`] did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RbmEpoch {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean over the epoch's batches of [`CdReport::batch_error`].
+    pub running_error: f64,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+    /// Examples per second.
+    pub examples_per_second: f64,
+}
+
+/// A restricted Boltzmann machine (see the [module docs](self) for the energy and the
+/// conditionals). Parameters: `weight [H, V]`, `visible_bias [V]`, `hidden_bias [H]`; as a
+/// [`Module`], `forward(v) = p(h = 1 | v) = σ(v·Wᵀ + c)`.
+pub struct Rbm {
+    /// `W`, `[hidden, visible]`.
+    pub weight: Param,
+    /// `b`, `[visible]`.
+    pub visible_bias: Param,
+    /// `c`, `[hidden]`.
+    pub hidden_bias: Param,
+    config: RbmConfig,
+    rng: SampleRng,
+    /// PCD chains' hidden states.
+    chains: Option<Tensor>,
+    /// The running activity estimate `q` of the sparsity target.
+    activity: Option<Tensor>,
+}
+
+impl Rbm {
+    /// A new RBM (weights drawn from a stream seeded with `config.seed`).
+    ///
+    /// # Panics
+    /// If a size is zero, `k` is zero, or the sparsity settings are out of range.
+    pub fn new(config: RbmConfig) -> Self {
+        let (v, h) = (config.visible, config.hidden);
+        assert!(v > 0 && h > 0, "Rbm::new: {v} visible and {h} hidden units must both be positive");
+        assert!(config.divergence.steps() > 0, "Rbm::new: {:?} needs at least one Gibbs step", config.divergence);
+        if let Some(s) = config.sparsity {
+            assert!(
+                s.target > 0.0 && s.target < 1.0 && s.cost >= 0.0 && (0.0..1.0).contains(&s.decay),
+                "Rbm::new: sparsity {s:?} needs target in (0, 1), cost ≥ 0, decay in [0, 1)"
+            );
+        }
+        let mut rng = seeded_rng(config.seed);
+        let weight = match config.init {
+            RbmInit::Hinton => Init::RbmNormal.tensor(&[h, v], &mut rng),
+            RbmInit::Zeros => Tensor::zeros(&[h, v]),
+        };
+        Rbm {
+            weight: Param::new(weight),
+            visible_bias: Param::new(Tensor::zeros(&[v])),
+            hidden_bias: Param::new(Tensor::zeros(&[h])),
+            config,
+            rng,
+            chains: None,
+            activity: None,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RbmConfig {
+        &self.config
+    }
+
+    /// Number of visible units.
+    pub fn visible(&self) -> usize {
+        self.config.visible
+    }
+
+    /// Number of hidden units.
+    pub fn hidden(&self) -> usize {
+        self.config.hidden
+    }
+
+    /// Hinton's visible-bias initialisation from training data `[N, V]`: Bernoulli units get
+    /// `bᵢ = log(pᵢ/(1 − pᵢ))` with `pᵢ` the mean of unit `i` (clamped to `[10⁻³, 1 − 10⁻³]`),
+    /// Gaussian units `bᵢ = pᵢ`.
+    ///
+    /// # Panics
+    /// If `data` is not `[N, V]` with `N > 0`.
+    pub fn init_visible_bias_from_data(&mut self, data: &Tensor) {
+        self.check_visible("Rbm::init_visible_bias_from_data", data);
+        let mean = data.mean_axis(0, false);
+        let bias = match self.config.visible_units {
+            VisibleUnits::Bernoulli => {
+                let p = mean.clamp(1e-3, 1.0 - 1e-3);
+                p.div(&p.rsub_scalar(1.0)).ln()
+            }
+            VisibleUnits::Gaussian => mean,
+        };
+        self.visible_bias.set(bias);
+    }
+
+    fn check_visible(&self, op: &str, v: &Tensor) {
+        assert!(
+            v.ndim() == 2 && v.shape()[1] == self.config.visible && v.shape()[0] > 0,
+            "{op}: expected visible states [N, {}], got {:?}",
+            self.config.visible,
+            v.shape()
+        );
+    }
+
+    fn check_hidden(&self, op: &str, h: &Tensor) {
+        assert!(
+            h.ndim() == 2 && h.shape()[1] == self.config.hidden && h.shape()[0] > 0,
+            "{op}: expected hidden states [N, {}], got {:?}",
+            self.config.hidden,
+            h.shape()
+        );
+    }
+
+    /// `p(h = 1 | v) = σ(v·Wᵀ + c)` for `v: [N, V]`, giving `[N, H]`.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn prob_h_given_v(&self, v: &Tensor) -> Tensor {
+        self.check_visible("Rbm::prob_h_given_v", v);
+        affine("Rbm::prob_h_given_v", v, self.weight.value(), self.hidden_bias.value(), true).sigmoid()
+    }
+
+    /// `(p, h)`: `p = p(h = 1 | v)` and a binary sample `h ~ p`.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn sample_h(&mut self, v: &Tensor) -> (Tensor, Tensor) {
+        let p = self.prob_h_given_v(v);
+        let h = bernoulli(&p, &mut self.rng);
+        (p, h)
+    }
+
+    /// The visible mean given `h: [N, H]`: `σ(h·W + b)` for Bernoulli units, `h·W + b` for
+    /// Gaussian ones; `[N, V]`.
+    ///
+    /// # Panics
+    /// If `h` is not `[N, H]`.
+    pub fn prob_v_given_h(&self, h: &Tensor) -> Tensor {
+        self.check_hidden("Rbm::prob_v_given_h", h);
+        let a = affine("Rbm::prob_v_given_h", h, self.weight.value(), self.visible_bias.value(), false);
+        match self.config.visible_units {
+            VisibleUnits::Bernoulli => a.sigmoid(),
+            VisibleUnits::Gaussian => a,
+        }
+    }
+
+    /// `(mean, v)`: the visible mean ([`Rbm::prob_v_given_h`]) and a sample `v ~ p(v | h)`
+    /// (binary for Bernoulli units, `mean + N(0, 1)` for Gaussian ones).
+    ///
+    /// # Panics
+    /// If `h` is not `[N, H]`.
+    pub fn sample_v(&mut self, h: &Tensor) -> (Tensor, Tensor) {
+        let mean = self.prob_v_given_h(h);
+        let v = self.sample_visible_from(&mean);
+        (mean, v)
+    }
+
+    fn sample_visible_from(&mut self, mean: &Tensor) -> Tensor {
+        match self.config.visible_units {
+            VisibleUnits::Bernoulli => bernoulli(mean, &mut self.rng),
+            VisibleUnits::Gaussian => mean.add(&Tensor::rand_normal(mean.shape(), 0.0, 1.0, &mut self.rng)),
+        }
+    }
+
+    /// `k` steps of block Gibbs sampling `h ~ p(h | v)`, `v ~ p(v | h)` started at `v: [N, V]`;
+    /// returns the last visible sample.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn gibbs(&mut self, v: &Tensor, k: usize) -> Tensor {
+        self.check_visible("Rbm::gibbs", v);
+        let mut v = v.clone();
+        for _ in 0..k {
+            let (_, h) = self.sample_h(&v);
+            v = self.sample_v(&h).1;
+        }
+        v
+    }
+
+    /// Free energy `F(v) = −log Σ_h e^{−E(v, h)}` of each row of `v: [N, V]`, `[N]`:
+    /// `F(v) = −bᵀv − Σⱼ softplus(cⱼ + Wⱼ·v)` (Bernoulli) or
+    /// `F(v) = ½‖v − b‖² − Σⱼ softplus(cⱼ + Wⱼ·v)` (Gaussian), so `p(v) = e^{−F(v)}/Z`.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn free_energy(&self, v: &Tensor) -> Tensor {
+        self.check_visible("Rbm::free_energy", v);
+        let hidden_term = affine("Rbm::free_energy", v, self.weight.value(), self.hidden_bias.value(), true).softplus().sum_axis(1, false);
+        let visible_term = match self.config.visible_units {
+            VisibleUnits::Bernoulli => v.matmul(self.visible_bias.value()).neg(),
+            VisibleUnits::Gaussian => v.sub(self.visible_bias.value()).square().sum_axis(1, false).mul_scalar(0.5),
+        };
+        visible_term.sub(&hidden_term)
+    }
+
+    /// Mean-field reconstruction error: the mean over examples and units of
+    /// `(v − E[v | p(h | v)])²`.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn reconstruction_error(&self, v: &Tensor) -> f64 {
+        let mut total = 0.0f64;
+        let n = v.shape().first().copied().unwrap_or(0);
+        self.check_visible("Rbm::reconstruction_error", v);
+        let mut start = 0;
+        while start < n {
+            let len = 5000.min(n - start);
+            let chunk = v.narrow(0, start, len);
+            let r = self.prob_v_given_h(&self.prob_h_given_v(&chunk));
+            total += chunk.sub(&r).square().sum() as f64;
+            start += len;
+        }
+        total / v.numel() as f64
+    }
+
+    /// The positive-phase statistics of a batch `v: [N, V]` with hidden probabilities:
+    /// `⟨p(h | v) vᵀ⟩`, `⟨v⟩`, `⟨p(h | v)⟩` — the exact data term of the log-likelihood
+    /// gradient.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn positive_phase(&self, v: &Tensor) -> PhaseStatistics {
+        PhaseStatistics::of(v, &self.prob_h_given_v(v))
+    }
+
+    /// The CD-k / PCD-k estimate of the gradient of the negative log-likelihood of batch
+    /// `v: [N, V]`, keyed by this RBM's parameter ids:
+    ///
+    /// - `∂W = −(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_k) + λ·W [+ cost·(q − ρ)·v̄ᵀ]`,
+    /// - `∂b = −(⟨v⟩_data − ⟨v⟩_k)`,
+    /// - `∂c = −(⟨h⟩_data − ⟨h⟩_k) [+ cost·(q − ρ)]`,
+    ///
+    /// where the negative statistics pair the chain's last visible state `v_k` with
+    /// `p(h | v_k)`. Advances PCD chains and the sparsity estimate.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn cd_grads(&mut self, v: &Tensor) -> (Grads, CdReport) {
+        let (grads, report, _) = self.cd_grads_with_chain(v);
+        (grads, report)
+    }
+
+    /// [`Rbm::cd_grads`], also returning the chain's last visible state `v_k`.
+    pub(crate) fn cd_grads_with_chain(&mut self, v: &Tensor) -> (Grads, CdReport, Tensor) {
+        self.check_visible("Rbm::cd_grads", v);
+        let k = self.config.divergence.steps();
+        let (ph, h) = self.sample_h(v);
+        let h_pos = match self.config.positive {
+            PositiveStatistics::Probabilities => ph.clone(),
+            PositiveStatistics::Samples => h.clone(),
+        };
+        let (v_neg, ph_neg) = match self.config.divergence {
+            Divergence::Cd(_) => {
+                let mut h = h;
+                let mut v_k = v.clone();
+                let mut ph_k = ph.clone();
+                for step in 0..k {
+                    let mean = self.prob_v_given_h(&h);
+                    v_k = if self.config.sample_visible { self.sample_visible_from(&mean) } else { mean };
+                    ph_k = self.prob_h_given_v(&v_k);
+                    if step + 1 < k {
+                        h = bernoulli(&ph_k, &mut self.rng);
+                    }
+                }
+                (v_k, ph_k)
+            }
+            Divergence::Persistent(_) => {
+                let mut h = self.chains.take().unwrap_or(h);
+                let mut v_k = v.clone();
+                let mut ph_k = ph.clone();
+                for _ in 0..k {
+                    v_k = self.sample_v(&h).1;
+                    let (p, s) = self.sample_h(&v_k);
+                    ph_k = p;
+                    h = s;
+                }
+                self.chains = Some(h);
+                (v_k, ph_k)
+            }
+        };
+        let n = v.shape()[0] as f32;
+        let m = v_neg.shape()[0] as f32;
+        let mut gw = Tensor::zeros(self.weight.shape());
+        gw.gemm_(-1.0 / n, &h_pos.t(), v, 0.0);
+        gw.gemm_(1.0 / m, &ph_neg.t(), &v_neg, 1.0);
+        let mut gb = v_neg.mean_axis(0, false);
+        gb.sub_(&v.mean_axis(0, false));
+        let mut gc = ph_neg.mean_axis(0, false);
+        gc.sub_(&h_pos.mean_axis(0, false));
+        if self.config.weight_decay > 0.0 {
+            gw.axpy_(self.config.weight_decay as f32, self.weight.value());
+        }
+        if let Some(s) = self.config.sparsity {
+            let current = ph.mean_axis(0, false);
+            let q = match self.activity.take() {
+                Some(mut q) => {
+                    q.scale_(s.decay as f32);
+                    q.axpy_(1.0 - s.decay as f32, &current);
+                    q
+                }
+                None => current,
+            };
+            let push = q.sub_scalar(s.target as f32).mul_scalar(s.cost as f32);
+            gc.add_(&push);
+            gw.add_(&push.outer(&v.mean_axis(0, false)));
+            self.activity = Some(q);
+        }
+        let batch_error = if v_neg.shape()[0] == v.shape()[0] { v.sub(&v_neg).square().sum() as f64 / n as f64 } else { f64::NAN };
+        let mut grads = Grads::new();
+        grads.insert(self.weight.id(), gw);
+        grads.insert(self.visible_bias.id(), gb);
+        grads.insert(self.hidden_bias.id(), gc);
+        (grads, CdReport { batch_error }, v_neg)
+    }
+
+    /// One update: [`Rbm::cd_grads`] on `v`, then `optimizer.step`.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]`.
+    pub fn train_batch(&mut self, v: &Tensor, optimizer: &mut impl Optimizer) -> CdReport {
+        let (grads, report) = self.cd_grads(v);
+        optimizer.step(&mut [&mut self.weight, &mut self.visible_bias, &mut self.hidden_bias], &grads);
+        report
+    }
+
+    /// Trains on `data: [N, V]` for `training.epochs` epochs of shuffled mini-batches, one
+    /// [`Rbm::train_batch`] per batch. Returns one record per epoch.
+    ///
+    /// # Panics
+    /// If `data` is not `[N, V]`, or the epoch count or batch size is zero.
+    pub fn fit(&mut self, data: &Tensor, optimizer: &mut impl Optimizer, training: &RbmTraining) -> Vec<RbmEpoch> {
+        self.check_visible("Rbm::fit", data);
+        assert!(training.epochs > 0 && training.batch_size > 0, "Rbm::fit: epochs ({}) and batch size ({}) must be positive", training.epochs, training.batch_size);
+        let n = data.shape()[0];
+        let data = data.contiguous();
+        let mut records = Vec::with_capacity(training.epochs);
+        for epoch in 0..training.epochs {
+            let start = Instant::now();
+            let order = self.permutation(n);
+            let (mut error, mut batches) = (0.0, 0usize);
+            for idx in order.chunks(training.batch_size) {
+                let batch = data.index_select(0, idx);
+                error += self.train_batch(&batch, optimizer).batch_error;
+                batches += 1;
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            let record = RbmEpoch { epoch: epoch + 1, running_error: error / batches as f64, seconds, examples_per_second: n as f64 / seconds.max(1e-9) };
+            if training.verbose {
+                eprintln!(
+                    "rbm {}-{} epoch {}/{}: running reconstruction error {:.4}  {:.2}s  {:.0} ex/s",
+                    self.config.visible, self.config.hidden, record.epoch, training.epochs, record.running_error, record.seconds, record.examples_per_second
+                );
+            }
+            records.push(record);
+        }
+        records
+    }
+
+    /// A uniformly random permutation of `0..n` (Fisher–Yates).
+    pub(crate) fn permutation(&mut self, n: usize) -> Vec<usize> {
+        permutation(n, &mut self.rng)
+    }
+}
+
+/// A uniformly random permutation of `0..n` (Fisher–Yates with uniforms from `rng`).
+pub(crate) fn permutation(n: usize, rng: &mut SampleRng) -> Vec<usize> {
+    let u = Tensor::<f64>::rand_uniform(&[n], 0.0, 1.0, rng).into_vec();
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = ((u[i] * (i + 1) as f64) as usize).min(i);
+        order.swap(i, j);
+    }
+    order
+}
+
+impl Module for Rbm {
+    /// `p(h = 1 | v) = σ(v·Wᵀ + c)`.
+    fn forward(&mut self, x: &Var) -> Var {
+        x.linear(&self.weight.var(), Some(&self.hidden_bias.var())).sigmoid()
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        vec![("weight".into(), &self.weight), ("visible_bias".into(), &self.visible_bias), ("hidden_bias".into(), &self.hidden_bias)]
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        vec![("weight".into(), &mut self.weight), ("visible_bias".into(), &mut self.visible_bias), ("hidden_bias".into(), &mut self.hidden_bias)]
+    }
+
+    /// Restarts the sampling stream from `seed` and forgets PCD chains.
+    fn reseed(&mut self, seed: u64) {
+        self.rng = seeded_rng(seed);
+        self.chains = None;
+    }
+}

@@ -5,11 +5,14 @@
 //! - `lenet_c1_b64`: x `[64, 1, 28, 28]`, padding 2, w `[6, 1, 5, 5]` (LeNet-5 C1);
 //! - `lenet_c3_b64`: x `[64, 6, 14, 14]`, w `[16, 6, 5, 5]` (LeNet-5 C3);
 //! - `dlt_c1_b50`: x `[50, 1, 28, 28]`, w `[6, 1, 5, 5]` (DeepLearnToolbox CNN, layer 1);
-//! - `dlt_c2_b50`: x `[50, 6, 12, 12]`, w `[12, 6, 5, 5]` (DeepLearnToolbox CNN, layer 2).
+//! - `dlt_c2_b50`: x `[50, 6, 12, 12]`, w `[12, 6, 5, 5]` (DeepLearnToolbox CNN, layer 2);
+//! - `ae_enc1_b64`, `ae_enc2_b64`: x `[64, 1, 28, 28]` → w `[16, 1, 3, 3]` and x
+//!   `[64, 16, 14, 14]` → w `[32, 16, 3, 3]`, stride 2, padding 1 (an MNIST convolutional
+//!   autoencoder's encoder; its decoder's transposed convolutions are these kernels swapped).
 //!
 //! Throughput is `Elements(2·N·O·OH·OW·(C/groups)·kh·kw)`, the floating-point operations of
 //! the convolution, so criterion's elements per second read as FLOP/s. The group runs the
-//! default algorithm choice (the direct kernels on AVX2/AVX-512 for these stride-1 layers);
+//! default algorithm choice (the direct kernels on AVX2/AVX-512 for these layers);
 //! group `conv2d_im2col` runs the same ids through im2col + GEMM for comparison.
 //!
 //! Group `pool`: `max_fwd`, `max_bwd`, `avg_fwd`, `avg_bwd` for 2×2 stride-2 pooling of the C1
@@ -43,12 +46,16 @@ fn uniform(shape: &[usize], seed: u64) -> Tensor<f32> {
     Tensor::rand_uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
 }
 
-/// `(id, x shape, w shape, padding)`.
-const LAYERS: [(&str, [usize; 4], [usize; 4], usize); 4] = [
-    ("lenet_c1_b64", [64, 1, 28, 28], [6, 1, 5, 5], 2),
-    ("lenet_c3_b64", [64, 6, 14, 14], [16, 6, 5, 5], 0),
-    ("dlt_c1_b50", [50, 1, 28, 28], [6, 1, 5, 5], 0),
-    ("dlt_c2_b50", [50, 6, 12, 12], [12, 6, 5, 5], 0),
+/// `(id, x shape, w shape, padding, stride)`.
+type Layer = (&'static str, [usize; 4], [usize; 4], usize, usize);
+
+const LAYERS: [Layer; 6] = [
+    ("lenet_c1_b64", [64, 1, 28, 28], [6, 1, 5, 5], 2, 1),
+    ("lenet_c3_b64", [64, 6, 14, 14], [16, 6, 5, 5], 0, 1),
+    ("dlt_c1_b50", [50, 1, 28, 28], [6, 1, 5, 5], 0, 1),
+    ("dlt_c2_b50", [50, 6, 12, 12], [12, 6, 5, 5], 0, 1),
+    ("ae_enc1_b64", [64, 1, 28, 28], [16, 1, 3, 3], 1, 2),
+    ("ae_enc2_b64", [64, 16, 14, 14], [32, 16, 3, 3], 1, 2),
 ];
 
 fn conv(c: &mut Criterion) {
@@ -59,8 +66,10 @@ fn conv(c: &mut Criterion) {
 /// The three kernels of every layer in group `name`, computed by `algorithm`.
 fn layers(c: &mut Criterion, name: &str, algorithm: ConvAlgorithm) {
     let mut group = c.benchmark_group(name);
-    for (i, &(layer, xs, ws, pad)) in LAYERS.iter().enumerate() {
-        let params = Conv2dParams::default().with_padding((pad, pad));
+    for (i, &(layer, xs, ws, pad, stride)) in LAYERS.iter().enumerate() {
+        let params = Conv2dParams::default()
+            .with_padding((pad, pad))
+            .with_stride((stride, stride));
         let x = uniform(&xs, 10 + i as u64);
         let w = uniform(&ws, 20 + i as u64);
         let b = uniform(&[ws[0]], 30 + i as u64);

@@ -1,5 +1,6 @@
 //! The three convolution kernels — forward, input gradient, weight gradient — on raw NCHW
-//! slices, by lowering to GEMM.
+//! slices, by lowering to GEMM: the general path (any shape, element type and CPU); on AVX2 and
+//! AVX-512 most convolutions take the direct kernels instead.
 //!
 //! Work is cut into *tiles*: one image and a band of output rows. A tile lowers its band with
 //! im2col into a thread-local column block `[C·kh·kw, rows·OW]` sized to stay in the L2 cache,

@@ -1,11 +1,12 @@
-//! Direct convolution for stride-1 convolutions: no column matrix, SIMD micro-kernels that read
-//! the (zero-padded) input in place.
+//! Direct convolution: no column matrix, SIMD micro-kernels that read the (zero-padded) input
+//! in place.
 //!
 //! # The wide grid
 //!
 //! Pad one image's channels into a buffer `xp: [C, Hp, Wp]` (`Hp = H + 2·ph`, `Wp = W + 2·pw`)
-//! and number output positions on a grid as wide as the padded input, `q = oh·Wp + ow`. Then
-//! for input channel `c` and kernel tap `(i, j)`, the input read by output `q` is
+//! and number output positions on a grid as wide as the padded input, `q = oh·Wp + ow`. Then,
+//! with stride 1, the input read by output `q` through input channel `c` and kernel tap
+//! `(i, j)` is
 //!
 //! ```text
 //! xp[c·Hp·Wp + i·dh·Wp + j·dw + q] = xp[off(c, i, j) + q]
@@ -18,6 +19,13 @@
 //! row) are computed and dropped, a waste of `dw·(kw − 1)/Wp` of the work that the saved
 //! memory traffic more than pays for on small images.
 //!
+//! A stride `(sh, sw)` is folded into the layout: each padded channel is stored as `sh·sw`
+//! *phase planes* of `⌈Hp/sh⌉ × ⌈Wp/sw⌉` (phase `(a, b)` holds rows `a, a + sh, …` and columns
+//! `b, b + sw, …`). Padded position `(oh·sh + i·dh, ow·sw + j·dw)` is then row `oh + ⌊i·dh/sh⌋`,
+//! column `ow + ⌊j·dw/sw⌋` of phase `(i·dh mod sh, j·dw mod sw)`: again `off(c, i, j) + q` on a
+//! grid `⌈Wp/sw⌉` wide, so the same kernels run strided convolutions, with only
+//! `⌈dw·(kw − 1)/sw⌉` dropped columns per row.
+//!
 //! * Forward: tiles of `MR` output channels × `NV` vectors of `q`, one FMA per weight and
 //!   position; the tile is stored and its valid columns copied to the output rows.
 //! * Input gradient: the transpose of the forward product, `cols[k, q] = Σ_o w[o, k]·dy[o, q]`
@@ -29,13 +37,13 @@
 //!   taps per tile, summed over a batch of images in vector registers before one reduction
 //!   across lanes.
 //!
-//! Used for `f32` and `f64` on AVX-512 and AVX2 + FMA when the stride is 1 (see [`worthwhile`]
-//! and [`worthwhile_weight`] for the rest of the choice); everything else goes through
-//! im2col + GEMM.
+//! Used for `f32` and `f64` on AVX-512 and AVX2 + FMA (see [`worthwhile`] and
+//! [`worthwhile_weight`] for when); everything else goes through im2col + GEMM.
 //!
-//! Measured on this design's target, one core of an AVX-512 Zen 4 (`f32`, LeNet-5 and
-//! DeepLearnToolbox layers at batch 50–64): 45–65 GFLOP/s for all three kernels, against
-//! 15–27 GFLOP/s for im2col + GEMM on the same layers.
+//! Measured on one core of this project's AVX-512 machine (Zen 4, `f32`): 45–65 GFLOP/s on the
+//! LeNet-5 and DeepLearnToolbox layers (batch 50–64) for all three kernels, against 15–27 for
+//! im2col + GEMM; 80–100 GFLOP/s on 3×3 layers of 16–64 channels; on the stride-2 layers of an
+//! MNIST convolutional autoencoder 20–46 against 11–33.
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -161,9 +169,9 @@ pub(crate) fn table<T: Element>() -> Option<&'static Table<T>> {
     }
 }
 
-/// A stride-1 convolution on the wide grid (see the module documentation): `n` images of
-/// `groups·cs` source channels of `hs × ws`, padded by `(ph, pw)`, kernel `(kh, kw)` with
-/// dilation `(dh, dw)`, giving `groups·co` channels of `oh × ow`.
+/// A convolution on the wide grid (see the module documentation): `n` images of `groups·cs`
+/// source channels of `hs × ws`, padded by `(ph, pw)`, kernel `(kh, kw)` with stride `(sh, sw)`
+/// and dilation `(dh, dw)`, giving `groups·co` channels of `oh × ow`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Wide {
     pub n: usize,
@@ -176,62 +184,128 @@ pub(crate) struct Wide {
     pub pw: usize,
     pub kh: usize,
     pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
     pub dh: usize,
     pub dw: usize,
 }
 
 impl Wide {
+    /// Padded input height.
     fn hp(&self) -> usize {
         self.hs + 2 * self.ph
     }
+    /// Padded input width.
     fn wp(&self) -> usize {
         self.ws + 2 * self.pw
     }
+    /// Rows of one phase plane, `⌈Hp / sh⌉`.
+    fn gh(&self) -> usize {
+        self.hp().div_ceil(self.sh)
+    }
+    /// Width of one phase plane and of the grid, `⌈Wp / sw⌉`.
+    fn gw(&self) -> usize {
+        self.wp().div_ceil(self.sw)
+    }
+    /// Elements of one channel in the padded buffer: `sh·sw` phase planes.
+    fn plane(&self) -> usize {
+        self.sh * self.sw * self.gh() * self.gw()
+    }
     pub fn oh(&self) -> usize {
-        self.hp() - self.dh * (self.kh - 1)
+        (self.hp() - self.dh * (self.kh - 1) - 1) / self.sh + 1
     }
     pub fn ow(&self) -> usize {
-        self.wp() - self.dw * (self.kw - 1)
+        (self.wp() - self.dw * (self.kw - 1) - 1) / self.sw + 1
     }
-    /// Grid positions holding outputs: `OH·Wp`.
+    /// Grid positions holding outputs: `OH·gw`.
     fn q_len(&self) -> usize {
-        self.oh() * self.wp()
+        self.oh() * self.gw()
     }
     /// Steps per output: `cs·kh·kw`.
     fn k(&self) -> usize {
         self.cs * self.kh * self.kw
     }
-    /// Elements of a padded buffer: the planes plus slack for the over-reads of the last
-    /// vectors (`dw·(kw − 1)` dropped columns, one vector of rounding, one more tile width).
-    fn padded_len(&self, lanes: usize) -> usize {
-        self.cs * self.hp() * self.wp() + self.dw * (self.kw - 1) + (NV_MAX + 1) * lanes
+    /// Where padded position `(r, col)` of channel `c` lives in the padded buffer: phase
+    /// `(r mod sh, col mod sw)`, row `r / sh`, column `col / sw` of that phase.
+    #[inline]
+    fn pos(&self, c: usize, r: usize, col: usize) -> usize {
+        let (gh, gw) = (self.gh(), self.gw());
+        let phase = (r % self.sh) * self.sw + col % self.sw;
+        c * self.plane() + phase * gh * gw + (r / self.sh) * gw + col / self.sw
     }
-    /// `off(c, i, j)` for every step, in weight order `(c·kh + i)·kw + j`.
+    /// Elements of a padded buffer: the planes plus slack for the over-reads of the last
+    /// vectors (the dropped grid columns, one vector of rounding, one more tile width).
+    fn padded_len(&self, lanes: usize) -> usize {
+        self.cs * self.plane() + self.dw * (self.kw - 1) / self.sw + (NV_MAX + 1) * lanes
+    }
+    /// `off(c, i, j)` for every step, in weight order `(c·kh + i)·kw + j`: output `q` (grid
+    /// row `oh`, column `ow`) reads padded position `(oh·sh + i·dh, ow·sw + j·dw)`, which is
+    /// `off(c, i, j) + q` in the phase layout.
     fn offsets(&self) -> Vec<usize> {
-        let (hp, wp) = (self.hp(), self.wp());
         let mut offs = Vec::with_capacity(self.k());
         for c in 0..self.cs {
             for i in 0..self.kh {
                 for j in 0..self.kw {
-                    offs.push(c * hp * wp + i * self.dh * wp + j * self.dw);
+                    offs.push(self.pos(c, i * self.dh, j * self.dw));
                 }
             }
         }
         offs
     }
     /// Copies `cs` source planes into the interior of `xp` (whose border and slack are zero
-    /// and stay zero).
+    /// and stay zero), split into phase planes when strided.
     fn pad_into<T: Element>(&self, src: &[T], xp: &mut [T]) {
-        let (hs, ws, hp, wp) = (self.hs, self.ws, self.hp(), self.wp());
-        if self.ph == 0 && self.pw == 0 {
+        let (hs, ws) = (self.hs, self.ws);
+        if self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0 {
             xp[..self.cs * hs * ws].copy_from_slice(&src[..self.cs * hs * ws]);
             return;
         }
         for c in 0..self.cs {
             for r in 0..hs {
-                let d = c * hp * wp + (r + self.ph) * wp + self.pw;
-                copy_row(&mut xp[d..d + ws], &src[(c * hs + r) * ws..]);
+                let row = &src[(c * hs + r) * ws..(c * hs + r + 1) * ws];
+                self.for_each_run(c, r, |first, dst, step| {
+                    if step == 1 {
+                        copy_row(&mut xp[dst..dst + ws], row);
+                    } else {
+                        for (d, &v) in xp[dst..].iter_mut().zip(row[first..].iter().step_by(step)) {
+                            *d = v;
+                        }
+                    }
+                });
             }
+        }
+    }
+    /// The inverse of [`Wide::pad_into`] for channels `c0..c1`: the interior of `xp` into
+    /// `dst` (`c1 − c0` planes of `hs × ws`).
+    fn crop_from<T: Element>(&self, xp: &[T], c0: usize, c1: usize, dst: &mut [T]) {
+        let (hs, ws) = (self.hs, self.ws);
+        for c in c0..c1 {
+            for r in 0..hs {
+                let out = &mut dst[((c - c0) * hs + r) * ws..((c - c0) * hs + r + 1) * ws];
+                self.for_each_run(c, r, |first, from, step| {
+                    if step == 1 {
+                        copy_row(out, &xp[from..]);
+                    } else {
+                        for (o, &v) in out[first..].iter_mut().step_by(step).zip(&xp[from..]) {
+                            *o = v;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    /// Row `r` of source channel `c` lands in the padded buffer as `sw` contiguous runs, one
+    /// per column phase: calls `f(first, start, sw)` for each, where source columns
+    /// `first, first + sw, …` go to `start, start + 1, …` (a single run `f(0, start, 1)` without
+    /// a stride).
+    #[inline]
+    fn for_each_run(&self, c: usize, r: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let (gh, gw, sw) = (self.gh(), self.gw(), self.sw);
+        let pr = r + self.ph;
+        let row_base = c * self.plane() + (pr % self.sh) * sw * gh * gw + (pr / self.sh) * gw;
+        for first in 0..sw.min(self.ws) {
+            let col = first + self.pw;
+            f(first, row_base + (col % sw) * gh * gw + col / sw, sw);
         }
     }
     fn macs(&self) -> usize {
@@ -240,16 +314,16 @@ impl Wide {
 }
 
 /// Whether the wide grid wastes little enough, and the buffers stay small enough, for the
-/// direct kernels to beat im2col + GEMM on a stride-1 convolution.
+/// direct kernels to beat im2col + GEMM.
 ///
 /// Measured on AVX-512 (one thread, `f32`): the direct kernels beat im2col + GEMM by 1.5–3× on
 /// 3×3 to 7×7 kernels from 4×4 to 56×56 images and 1 to 512 channels, even with half the grid
 /// dropped; a 1×1 kernel needs no im2col, and GEMM wins there.
 pub(crate) fn worthwhile(wd: &Wide) -> bool {
-    let (wp, ow) = (wd.wp(), wd.ow());
+    let (gw, ow) = (wd.gw(), wd.ow());
     // A real window, at most three quarters of the grid dropped, and the padded planes of one
     // image and group within about the L2 cache.
-    wd.kh * wd.kw > 1 && 4 * (wp - ow) <= 3 * wp && wd.cs * wd.hp() * wp <= 1 << 18
+    wd.kh * wd.kw > 1 && 4 * (gw - ow) <= 3 * gw && wd.cs * wd.plane() <= 1 << 18
 }
 
 /// Weights packed per tile: for each group and each block of `mr` output channels, `k` groups
@@ -331,7 +405,7 @@ pub(crate) fn forward<T: Element>(
     weight: impl Fn(usize, usize, usize) -> T,
     bias: Option<&[T]>,
 ) -> Vec<T> {
-    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.wp());
+    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.gw());
     let (q_len, k, lanes) = (wd.q_len(), wd.k(), tb.lanes);
     let plane_out = oh * ow;
     let src_img = wd.cs * wd.hs * wd.ws;
@@ -427,7 +501,7 @@ pub(crate) fn forward<T: Element>(
 /// `w: [groups·co, cs·kh·kw]`; returns `dx: [n, groups·cs, hs, ws]`,
 /// `dxp[n, g][off(k) + q] += Σ_o w[g·co + o, k] · dy[n, g·co + o, q]` cropped to the interior.
 pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: &[T]) -> Vec<T> {
-    let (oh, ow, wp, hp) = (wd.oh(), wd.ow(), wd.wp(), wd.hp());
+    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.gw());
     let (k, lanes, co, cs) = (wd.k(), tb.lanes, wd.co, wd.cs);
     let (hs, ws) = (wd.hs, wd.ws);
     let src_img = cs * hs * ws;
@@ -438,7 +512,12 @@ pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: 
     let q_len = wd.q_len();
     let q_pad = q_len.div_ceil(lanes) * lanes;
     let plane_out = oh * ow;
-    let offs = wd.offsets();
+    // Kernel rows sorted by offset (a stride interleaves the phases), so each tile's rows
+    // ascend as the kernel's in-register combining expects; channels stay in their own range.
+    let offs0 = wd.offsets();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by_key(|&r| offs0[r]);
+    let offs: Vec<usize> = order.iter().map(|&r| offs0[r]).collect();
     let taps = wd.kh * wd.kw;
     // Kernel-row blocks, never straddling channels when the channels are split over tasks.
     let threads = threads_for(wd.macs());
@@ -465,7 +544,7 @@ pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: 
                 starts.push(packed.len());
                 for o in 0..co {
                     for r in 0..rows {
-                        packed.push(w[(g * co + o) * k + first + r]);
+                        packed.push(w[(g * co + o) * k + order[first + r]]);
                     }
                 }
             }
@@ -521,17 +600,11 @@ pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: 
         }
         // The interior of the padded gradient, for this task's channels.
         let (c0, c1) = (part * cs / cparts, (part + 1) * cs / cparts);
-        let base = (img * wd.groups + g) * src_img;
-        for c in c0..c1 {
-            for r in 0..hs {
-                let from = c * hp * wp + (r + wd.ph) * wp + wd.pw;
-                // SAFETY: channel `c` of group `g` of image `img` belongs to this task alone.
-                let out = unsafe {
-                    std::slice::from_raw_parts_mut(dxp_ptr.get().add(base + (c * hs + r) * ws), ws)
-                };
-                copy_row(out, &xp[from..]);
-            }
-        }
+        let base = (img * wd.groups + g) * src_img + c0 * hs * ws;
+        // SAFETY: channels c0..c1 of group `g` of image `img` belong to this task alone.
+        let out =
+            unsafe { std::slice::from_raw_parts_mut(dxp_ptr.get().add(base), (c1 - c0) * hs * ws) };
+        wd.crop_from(xp, c0, c1, out);
     };
     let ntasks = wd.n * wd.groups * cparts;
     if threads > 1 {
@@ -571,7 +644,7 @@ pub(crate) fn worthwhile_weight<T: Element>(tb: &Table<T>, wd: &Wide) -> bool {
 /// before its vector partial sums are reduced across lanes, so small images still give long
 /// sums. Threads split the images, or the tiles when there are fewer images than threads.
 pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy: &[T]) -> Vec<T> {
-    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.wp());
+    let (oh, ow, wp) = (wd.oh(), wd.ow(), wd.gw());
     let (k, lanes, co) = (wd.k(), tb.lanes, wd.co);
     let len = wd.groups * co * k;
     if len == 0 || wd.n == 0 || oh * ow == 0 {

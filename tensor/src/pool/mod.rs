@@ -17,6 +17,9 @@
 //! assert_eq!(dx.get(&[0, 0, 1, 1]), 1.0);
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+mod simd;
+
 use rayon::prelude::*;
 
 use crate::{Element, Indices, Tensor};
@@ -266,36 +269,28 @@ impl<T: Element> Argmax<T> {
     }
 }
 
-/// [`max_plane_impl`] compiled for the best instruction set the CPU has, so the compiler can
-/// vectorise the 2×2 loop (the element type's SIMD path decides, as for every kernel).
+/// Max pooling of one plane: the SIMD 2×2 kernel for `f32` on AVX2/AVX-512, the portable
+/// loop otherwise.
 fn max_plane<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        use crate::simd::{SimdPath, active_path};
-        match active_path() {
-            // SAFETY: the active path is supported by this CPU.
-            SimdPath::Avx512 => return unsafe { max_plane_avx512(win, x, y, idx) },
-            // SAFETY: as above.
-            SimdPath::Avx2 => return unsafe { max_plane_avx2(win, x, y, idx) },
-            _ => {}
+    if win.is_2x2() && win.h * win.w < 1 << 30 {
+        use std::any::TypeId;
+        if TypeId::of::<T>() == TypeId::of::<f32>() {
+            // SAFETY: `T` is `f32`, so the slices are `f32` slices of the same lengths.
+            let (x, y) = unsafe {
+                (
+                    std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()),
+                    std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f32, y.len()),
+                )
+            };
+            if simd::max2x2_f32(win.w, win.oh, win.ow, x, y, idx) {
+                return;
+            }
         }
     }
     max_plane_impl(win, x, y, idx)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-unsafe fn max_plane_avx512<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
-    max_plane_impl(win, x, y, idx)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn max_plane_avx2<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
-    max_plane_impl(win, x, y, idx)
-}
-
-#[inline(always)]
 fn max_plane_impl<T: Element>(win: &Window, x: &[T], y: &mut [T], idx: &mut [usize]) {
     let w = win.w;
     if win.is_2x2() {
