@@ -102,7 +102,15 @@ fn rnn_reference(v: &[Var<f64>], relu: bool, reverse: bool) -> (Var<f64>, Var<f6
 }
 
 fn lstm_fused(v: &[Var<f64>], reverse: bool) -> (Var<f64>, Var<f64>, Var<f64>) {
-    v[0].lstm_sequence(&v[1], &v[2], &v[3], &v[4], Some(&v[5]), Some(&v[6]), reverse)
+    v[0].lstm_sequence(
+        &v[1],
+        &v[2],
+        &v[3],
+        &v[4],
+        Some(&v[5]),
+        Some(&v[6]),
+        reverse,
+    )
 }
 
 fn gru_fused(v: &[Var<f64>], reverse: bool) -> (Var<f64>, Var<f64>) {
@@ -284,7 +292,8 @@ fn cell_gradients() {
     assert_gradcheck(
         "lstm_cell",
         |v| {
-            let (h, c) = v[0].lstm_cell(Some((&v[1], &v[2])), &v[3], &v[4], Some(&v[5]), Some(&v[6]));
+            let (h, c) =
+                v[0].lstm_cell(Some((&v[1], &v[2])), &v[3], &v[4], Some(&v[5]), Some(&v[6]));
             all(&[&h, &c])
         },
         &step(inputs(4, 80)),
@@ -347,8 +356,15 @@ fn two_layer_bidirectional_lstm_gradients() {
                 let mut outs = Vec::new();
                 for dir in 0..2 {
                     let w = &v[1 + 8 * layer + 4 * dir..];
-                    let (o, h, c) =
-                        input.lstm_sequence(h0, c0, &w[0], &w[1], Some(&w[2]), Some(&w[3]), dir == 1);
+                    let (o, h, c) = input.lstm_sequence(
+                        h0,
+                        c0,
+                        &w[0],
+                        &w[1],
+                        Some(&w[2]),
+                        Some(&w[3]),
+                        dir == 1,
+                    );
                     outs.push(o);
                     finals.push(h);
                     finals.push(c);
@@ -386,7 +402,15 @@ fn bidirectional_gru_and_rnn_gradients() {
                     if g == 3 {
                         v[0].gru_sequence(&v[1], &w[0], &w[1], Some(&w[2]), Some(&w[3]), reverse)
                     } else {
-                        v[0].rnn_sequence(&v[1], &w[0], &w[1], Some(&w[2]), Some(&w[3]), false, reverse)
+                        v[0].rnn_sequence(
+                            &v[1],
+                            &w[0],
+                            &w[1],
+                            Some(&w[2]),
+                            Some(&w[3]),
+                            false,
+                            reverse,
+                        )
                     }
                 };
                 let (of, hf) = run(&v[2..6], false);
@@ -424,4 +448,47 @@ fn mismatched_weights_panic_naming_the_op() {
     let v = consts(&ts);
     let bad = Var::constant(rand(&[4 * H, H + 1], 1));
     let _ = v[0].lstm_sequence(&v[1], &v[2], &v[3], &bad, None, None, false);
+}
+
+/// On two threads a batch of 40 is split into two chunks run in parallel; values and
+/// gradients agree with one thread.
+#[test]
+fn batch_split_over_threads_matches_one_thread() {
+    let (t, n, i, h) = (3, 40, 5, 4);
+    let ts = [
+        rand(&[t, n, i], 130),
+        rand(&[n, h], 131),
+        rand(&[n, h], 132),
+        rand(&[4 * h, i], 133),
+        rand(&[4 * h, h], 134),
+        rand(&[4 * h], 135),
+        rand(&[4 * h], 136),
+    ];
+    let run = |threads: usize| {
+        strata_tensor::threads::with_threads(threads, || {
+            let mut out = Vec::new();
+            for reverse in [false, true] {
+                let v: Vec<Var<f64>> = ts.iter().map(|t| Var::leaf(t.clone())).collect();
+                let (o, hn, cn) = lstm_fused(&v, reverse);
+                let y = all(&[&o, &hn, &cn]);
+                let seed = rand(y.shape(), 137);
+                let grads = y.backward_with(seed);
+                out.extend(y.value().to_vec());
+                for leaf in &v {
+                    out.extend(grads.wrt(leaf).expect("gradient").to_vec());
+                }
+                let (w_ih, w_hh) = (v[3].narrow(0, 0, 3 * h), v[4].narrow(0, 0, 3 * h));
+                let (go, gh) = v[0].gru_sequence(&v[1], &w_ih, &w_hh, None, None, reverse);
+                out.extend(all(&[&go, &gh]).value().to_vec());
+            }
+            out
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    let err = one
+        .iter()
+        .zip(&two)
+        .map(|(a, b)| (a - b).abs() / 1f64.max(a.abs()))
+        .fold(0.0, f64::max);
+    assert!(err < 1e-12, "1 vs 2 threads: {err:e}");
 }

@@ -213,7 +213,11 @@ impl<T: Element> Stack<T> {
     ) -> (Var<T>, Var<T>, Option<Var<T>>) {
         let c = self.config;
         let layer = self.layer_name();
-        let order = if c.batch_first { "[N, T, I]" } else { "[T, N, I]" };
+        let order = if c.batch_first {
+            "[N, T, I]"
+        } else {
+            "[T, N, I]"
+        };
         assert!(
             x.ndim() == 3 && x.shape()[2] == c.input_size,
             "{layer}: input {:?} should be {order} with I = input_size = {}",
@@ -272,14 +276,9 @@ impl<T: Element> Stack<T> {
                         cn.push(c_n);
                         (out, h_n)
                     }
-                    CellKind::Gru => input.gru_sequence(
-                        &hs,
-                        &w_ih,
-                        &w_hh,
-                        b_ih.as_ref(),
-                        b_hh.as_ref(),
-                        reverse,
-                    ),
+                    CellKind::Gru => {
+                        input.gru_sequence(&hs, &w_ih, &w_hh, b_ih.as_ref(), b_hh.as_ref(), reverse)
+                    }
                     kind => input.rnn_sequence(
                         &hs,
                         &w_ih,
@@ -447,9 +446,7 @@ impl<T: Element> Lstm<T> {
         x: &Var<T>,
         state: Option<(&Var<T>, &Var<T>)>,
     ) -> (Var<T>, (Var<T>, Var<T>)) {
-        let (out, h, c) = self
-            .stack
-            .run(x, state.map(|s| s.0), state.map(|s| s.1));
+        let (out, h, c) = self.stack.run(x, state.map(|s| s.0), state.map(|s| s.1));
         (out, (h, c.expect("an LSTM has a cell state")))
     }
 }

@@ -46,7 +46,10 @@ fn pytorch_parameter_names_and_shapes() {
         .collect();
     assert_eq!(names(&lstm), expected);
     assert_eq!(lstm.param("weight_ih_l0").unwrap().shape(), &[80, 10]);
-    assert_eq!(lstm.param("weight_ih_l1_reverse").unwrap().shape(), &[80, 40]);
+    assert_eq!(
+        lstm.param("weight_ih_l1_reverse").unwrap().shape(),
+        &[80, 40]
+    );
     assert_eq!(lstm.param("weight_hh_l1").unwrap().shape(), &[80, 20]);
     assert_eq!(lstm.param("bias_hh_l0_reverse").unwrap().shape(), &[80]);
 
@@ -57,10 +60,16 @@ fn pytorch_parameter_names_and_shapes() {
     assert_eq!(rnn.param("weight_ih_l0").unwrap().shape(), &[4, 3]);
 
     let cell = LstmCell::<f32>::new(3, 4);
-    assert_eq!(names(&cell), ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]);
+    assert_eq!(
+        names(&cell),
+        ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    );
     assert_eq!(cell.weight_ih.shape(), &[16, 3]);
     assert_eq!(GruCell::<f32>::new(3, 4).weight_hh.shape(), &[12, 4]);
-    assert_eq!(RnnCell::<f32>::new(3, 4).bias_ih.as_ref().unwrap().shape(), &[4]);
+    assert_eq!(
+        RnnCell::<f32>::new(3, 4).bias_ih.as_ref().unwrap().shape(),
+        &[4]
+    );
 }
 
 #[test]
@@ -177,7 +186,15 @@ fn check_param_grads<M: Module<f64>>(what: &str, m: &mut M, loss: impl Fn(&mut M
     let analytic: Vec<(String, Vec<f64>)> = m
         .params()
         .into_iter()
-        .map(|(name, p)| (name, grads.get(p).expect("every parameter gets a gradient").to_vec()))
+        .map(|(name, p)| {
+            (
+                name,
+                grads
+                    .get(p)
+                    .expect("every parameter gets a gradient")
+                    .to_vec(),
+            )
+        })
         .collect();
     let eps = 1e-6;
     for (k, (name, a)) in analytic.iter().enumerate() {
@@ -218,7 +235,10 @@ fn stacked_bidirectional_layers_gradients() {
     let mut lstm = Lstm::<f64>::with_config(config);
     check_param_grads("lstm", &mut lstm, |m| {
         let (o, (hn, cn)) = m.forward_with_state(&Var::constant(x.clone()), None);
-        o.mul_tensor(&r).sum().add(&hn.mul_tensor(&rh).sum()).add(&cn.sum())
+        o.mul_tensor(&r)
+            .sum()
+            .add(&hn.mul_tensor(&rh).sum())
+            .add(&cn.sum())
     });
     assert_gradcheck(
         "lstm layer (x, h0, c0)",

@@ -32,17 +32,20 @@ fn lstm(c: &mut Criterion) {
         strata_layers::manual_seed(0);
         let mut model = LstmClassifier::mnist();
         let mut optimizer = AdamConfig::new(1e-3).build().expect("valid Adam settings");
-        group.bench_function(BenchmarkId::new(format!("strata-{threads}t"), "train_step_b64"), |b| {
-            b.iter_custom(|iters| {
-                strata_tensor::threads::with_threads(threads, || {
-                    let start = std::time::Instant::now();
-                    for _ in 0..iters {
-                        step(&mut model, &mut optimizer, &x, &labels);
-                    }
-                    start.elapsed()
+        group.bench_function(
+            BenchmarkId::new(format!("strata-{threads}t"), "train_step_b64"),
+            |b| {
+                b.iter_custom(|iters| {
+                    strata_tensor::threads::with_threads(threads, || {
+                        let start = std::time::Instant::now();
+                        for _ in 0..iters {
+                            step(&mut model, &mut optimizer, &x, &labels);
+                        }
+                        start.elapsed()
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

@@ -4,7 +4,7 @@
 //! sampled with a temperature. A checkpoint (model, optimizer, step) is written after every
 //! epoch; `--resume` continues from one. `--minutes` caps the training time.
 //!
-//! LSTM (PyTorch gates i, f, g, o): `[i f g o] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh`,
+//! LSTM (`strata_layers::recurrent::Lstm`, PyTorch gates i, f, g, o): `[i f g o] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh`,
 //! `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h' = σ(o) ⊙ tanh(c')`.
 //! Transformer: token embedding + learned positions, pre-norm encoder layers with causal
 //! self-attention `softmax(Q·Kᵀ/√d_k + M_causal)·V`, a final LayerNorm and a linear head.
@@ -21,10 +21,10 @@ use strata_autograd::{Var, no_grad};
 use strata_datasets::{CharCorpus, TextSplit};
 use strata_layers::attention::{AttentionMask, LearnedPositionalEncoding};
 use strata_layers::checkpoint::{ModuleState, read_checkpoint, write_checkpoint};
+use strata_layers::recurrent::{Lstm, RecurrentConfig};
 use strata_layers::transformer::{FeedForwardActivation, TransformerConfig, TransformerEncoder};
 use strata_layers::{Embedding, Init, Linear, Module, Param, manual_seed, prefixed};
 use strata_optim::{AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
-use strata_tensor::Tensor;
 
 /// The network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -129,80 +129,14 @@ impl SplitMix {
     }
 }
 
-/// One LSTM layer with PyTorch's parameters `weight_ih [4H, I]`, `weight_hh [4H, H]`,
-/// `bias_ih [4H]`, `bias_hh [4H]`, gates in the order i, f, g, o.
-struct LstmLayer {
-    weight_ih: Param,
-    weight_hh: Param,
-    bias_ih: Param,
-    bias_hh: Param,
-}
-
-/// An LSTM state `(h, c)`, each `[B, H]`.
+/// An LSTM state `(h, c)`, each `[layers, B, H]`.
 type LstmState = (Var, Var);
-
-impl LstmLayer {
-    fn new(input: usize, hidden: usize) -> Self {
-        let b = 1.0 / (hidden as f64).sqrt();
-        let u = Init::Uniform { low: -b, high: b };
-        LstmLayer {
-            weight_ih: Param::new(u.fill(&[4 * hidden, input])),
-            weight_hh: Param::new(u.fill(&[4 * hidden, hidden])),
-            bias_ih: Param::new(u.fill(&[4 * hidden])),
-            bias_hh: Param::new(u.fill(&[4 * hidden])),
-        }
-    }
-
-    fn hidden(&self) -> usize {
-        self.weight_hh.shape()[1]
-    }
-
-    /// Runs over `x: [B, T, I]` from `state`; returns the outputs `[B, T, H]` and the last
-    /// state.
-    fn run(&self, x: &Var, state: LstmState) -> (Var, LstmState) {
-        let hs = self.hidden();
-        let gx = x.linear(&self.weight_ih.var(), Some(&self.bias_ih.var()));
-        let (w_hh, b_hh) = (self.weight_hh.var(), self.bias_hh.var());
-        let (mut h, mut c) = state;
-        let mut outputs = Vec::with_capacity(x.shape()[1]);
-        for t in 0..x.shape()[1] {
-            let gates = gx.select(1, t).add(&h.linear(&w_hh, Some(&b_hh)));
-            let i = gates.narrow(1, 0, hs).sigmoid();
-            let f = gates.narrow(1, hs, hs).sigmoid();
-            let g = gates.narrow(1, 2 * hs, hs).tanh();
-            let o = gates.narrow(1, 3 * hs, hs).sigmoid();
-            c = f.mul(&c).add(&i.mul(&g));
-            h = o.mul(&c.tanh());
-            outputs.push(h.clone());
-        }
-        let refs: Vec<&Var> = outputs.iter().collect();
-        (Var::stack(&refs, 1), (h, c))
-    }
-
-    fn params(&self, layer: usize) -> Vec<(String, &Param)> {
-        vec![
-            (format!("weight_ih_l{layer}"), &self.weight_ih),
-            (format!("weight_hh_l{layer}"), &self.weight_hh),
-            (format!("bias_ih_l{layer}"), &self.bias_ih),
-            (format!("bias_hh_l{layer}"), &self.bias_hh),
-        ]
-    }
-
-    fn params_mut(&mut self, layer: usize) -> Vec<(String, &mut Param)> {
-        vec![
-            (format!("weight_ih_l{layer}"), &mut self.weight_ih),
-            (format!("weight_hh_l{layer}"), &mut self.weight_hh),
-            (format!("bias_ih_l{layer}"), &mut self.bias_ih),
-            (format!("bias_hh_l{layer}"), &mut self.bias_hh),
-        ]
-    }
-}
 
 /// The LSTM language model: embedding → stacked LSTM → linear head (names `embed.weight`,
 /// `lstm.weight_ih_l0`, …, `head.weight`, as PyTorch's `nn.LSTM`).
 struct LstmLm {
     embed: Embedding,
-    layers: Vec<LstmLayer>,
+    lstm: Lstm,
     head: Linear,
 }
 
@@ -225,7 +159,11 @@ impl CharModel {
         match kind {
             ModelKind::Lstm => CharModel::Lstm(Box::new(LstmLm {
                 embed: Embedding::new(vocab, 64),
-                layers: vec![LstmLayer::new(64, hidden), LstmLayer::new(hidden, hidden)],
+                lstm: Lstm::with_config(
+                    RecurrentConfig::new(64, hidden)
+                        .num_layers(2)
+                        .batch_first(true),
+                ),
                 head: Linear::new(hidden, vocab),
             })),
             ModelKind::Transformer => {
@@ -250,24 +188,18 @@ impl CharModel {
         tokens: &[usize],
         b: usize,
         t: usize,
-        state: &mut Option<Vec<LstmState>>,
+        state: &mut Option<LstmState>,
     ) -> Var {
         match self {
             CharModel::Lstm(m) => {
-                let mut x = m.embed.lookup(tokens, &[b, t]);
-                let zero = || Var::constant(Tensor::zeros(&[b, m.layers[0].hidden()]));
-                let init = state
-                    .take()
-                    .unwrap_or_else(|| m.layers.iter().map(|_| (zero(), zero())).collect());
-                let mut next = Vec::with_capacity(m.layers.len());
-                for (layer, s) in m.layers.iter().zip(init) {
-                    let (y, last) = layer.run(&x, s);
-                    next.push((last.0.detach(), last.1.detach()));
-                    x = y;
-                }
-                *state = Some(next);
+                let x = m.embed.lookup(tokens, &[b, t]);
+                let prev = state.take();
+                let (y, (h, c)) = m
+                    .lstm
+                    .forward_with_state(&x, prev.as_ref().map(|(h, c)| (h, c)));
+                *state = Some((h.detach(), c.detach()));
                 let v = m.head.out_features();
-                m.head.forward(&x).reshape(&[b * t, v])
+                m.head.forward(&y).reshape(&[b * t, v])
             }
             CharModel::Transformer(m) => {
                 let x = m.pos.forward(&m.embed.lookup(tokens, &[b, t]));
@@ -289,9 +221,7 @@ impl Module for CharModel {
         match self {
             CharModel::Lstm(m) => {
                 let mut out = prefixed("embed", m.embed.params());
-                for (i, l) in m.layers.iter().enumerate() {
-                    out.extend(prefixed("lstm", l.params(i)));
-                }
+                out.extend(prefixed("lstm", m.lstm.params()));
                 out.extend(prefixed("head", m.head.params()));
                 out
             }
@@ -309,9 +239,7 @@ impl Module for CharModel {
         match self {
             CharModel::Lstm(m) => {
                 let mut out = prefixed("embed", m.embed.params_mut());
-                for (i, l) in m.layers.iter_mut().enumerate() {
-                    out.extend(prefixed("lstm", l.params_mut(i)));
-                }
+                out.extend(prefixed("lstm", m.lstm.params_mut()));
                 out.extend(prefixed("head", m.head.params_mut()));
                 out
             }
@@ -509,6 +437,26 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         );
     }
     let train = corpus.train();
+    let save = |model: &CharModel,
+                opt: &strata_optim::Adam<f32>,
+                step: u64,
+                rng: u64|
+     -> Result<(), String> {
+        let params: Vec<&Param> = model.params().into_iter().map(|(_, p)| p).collect();
+        let ckpt = CharLmCheckpoint {
+            model: args.model,
+            hidden,
+            seq_len,
+            step,
+            rng,
+            weights: ModuleState::capture(model),
+            optimizer: opt.state(&params),
+        };
+        if let Some(dir) = args.checkpoint.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        write_checkpoint(&args.checkpoint, &ckpt).map_err(|e| e.to_string())
+    };
     let start = Instant::now();
     let budget = args.minutes * 60.0;
     let mut train_loss = f64::NAN;
@@ -519,6 +467,7 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
                 if done > 0 {
                     train_loss = total / done as f64;
                 }
+                save(&model, &opt, step, rng.0)?;
                 if !args.quiet {
                     println!("time budget of {} min reached at step {step}", args.minutes);
                 }
@@ -551,22 +500,7 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             step += 1;
         }
         train_loss = total / done.max(1) as f64;
-        let ckpt = CharLmCheckpoint {
-            model: args.model,
-            hidden,
-            seq_len,
-            step,
-            rng: rng.0,
-            weights: ModuleState::capture(&model),
-            optimizer: {
-                let params: Vec<&Param> = model.params().into_iter().map(|(_, p)| p).collect();
-                opt.state(&params)
-            },
-        };
-        if let Some(dir) = args.checkpoint.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        write_checkpoint(&args.checkpoint, &ckpt).map_err(|e| e.to_string())?;
+        save(&model, &opt, step, rng.0)?;
         if !args.quiet {
             println!(
                 "epoch {epoch:>3}: step {step}, train loss {train_loss:.4} nats/char ({:.0} s)",

@@ -40,7 +40,11 @@ fn main() {
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(1);
     let batch = args.batch_size(100);
-    let training = RbmTraining { epochs, batch_size: batch, verbose: true };
+    let training = RbmTraining {
+        epochs,
+        batch_size: batch,
+        verbose: true,
+    };
     args.run(|| {
         // Ex. 1: one RBM 784-100, its filters visualised.
         let mut rbm = Rbm::new(RbmConfig::dlt(784, 100).seed(args.seed));

@@ -1,7 +1,7 @@
 //! Sequence-to-sequence with attention on a synthetic translation task generated in code:
 //! reverse a string of 3–12 digits (`"40917" → "71904"`).
 //!
-//! A GRU encoder reads the source (left-padded, so its last state follows the last digit); a
+//! A GRU encoder (`strata_layers::recurrent::Gru`) reads the source (left-padded, so its last state follows the last digit); a
 //! GRU decoder, started from that state and fed the previous target digit (teacher forcing),
 //! produces one state `h_t` per output step. With attention (Luong et al., 2015, computed
 //! after the decoder RNN) each `h_t` queries the encoder states through a one-head
@@ -22,9 +22,9 @@ use clap::Parser;
 use strata_autograd::{Var, no_grad};
 use strata_datasets::Grid;
 use strata_layers::attention::{AttentionMask, MultiHeadAttention};
+use strata_layers::recurrent::{Gru, RecurrentConfig};
 use strata_layers::{
-    CrossEntropyOptions, Embedding, Init, Linear, Module, Param, Reduction, manual_seed,
-    module_parts,
+    CrossEntropyOptions, Embedding, Linear, Module, Param, Reduction, manual_seed, module_parts,
 };
 use strata_optim::{AdamConfig, Optimizer, clip_grad_norm};
 use strata_tensor::Tensor;
@@ -75,7 +75,8 @@ pub struct Seq2SeqArgs {
     /// Held-out examples for exact-match accuracy.
     #[arg(long, default_value_t = 1000)]
     pub test_size: usize,
-    /// Where to write the attention map of the first held-out example (with attention).
+    /// Where to write the attention map of the first held-out example of at least 8 digits
+    /// (with attention).
     #[arg(long, default_value = "target/examples/seq2seq/attention.png")]
     pub plot: PathBuf,
     /// Print less.
@@ -136,74 +137,6 @@ fn show(tokens: &[usize]) -> String {
             d => char::from(b'0' + (d - 3) as u8),
         })
         .collect()
-}
-
-/// A GRU layer with PyTorch's parameters (gates r, z, n):
-/// `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
-/// `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 − z) ⊙ n + z ⊙ h`.
-struct Gru {
-    weight_ih: Param,
-    weight_hh: Param,
-    bias_ih: Param,
-    bias_hh: Param,
-}
-
-impl Gru {
-    fn new(input: usize, hidden: usize) -> Self {
-        let b = 1.0 / (hidden as f64).sqrt();
-        let u = Init::Uniform { low: -b, high: b };
-        Gru {
-            weight_ih: Param::new(u.fill(&[3 * hidden, input])),
-            weight_hh: Param::new(u.fill(&[3 * hidden, hidden])),
-            bias_ih: Param::new(u.fill(&[3 * hidden])),
-            bias_hh: Param::new(u.fill(&[3 * hidden])),
-        }
-    }
-
-    fn hidden(&self) -> usize {
-        self.weight_hh.shape()[1]
-    }
-
-    /// `x·W_ihᵀ + b_ih` for every step at once: `[B, T, I]` → `[B, T, 3H]`.
-    fn input_projection(&self, x: &Var) -> Var {
-        x.linear(&self.weight_ih.var(), Some(&self.bias_ih.var()))
-    }
-
-    /// One step from the projected input `gx: [B, 3H]` and state `h: [B, H]`.
-    fn step(&self, gx: &Var, h: &Var, w_hh: &Var, b_hh: &Var) -> Var {
-        let hs = self.hidden();
-        let gh = h.linear(w_hh, Some(b_hh));
-        let r = gx.narrow(1, 0, hs).add(&gh.narrow(1, 0, hs)).sigmoid();
-        let z = gx.narrow(1, hs, hs).add(&gh.narrow(1, hs, hs)).sigmoid();
-        let n = gx
-            .narrow(1, 2 * hs, hs)
-            .add(&r.mul(&gh.narrow(1, 2 * hs, hs)))
-            .tanh();
-        n.add(&z.mul(&h.sub(&n)))
-    }
-
-    /// Runs over `x: [B, T, I]` from `h0: [B, H]`; returns all states `[B, T, H]` and the last.
-    fn run(&self, x: &Var, h0: &Var) -> (Var, Var) {
-        let gx = self.input_projection(x);
-        let (w_hh, b_hh) = (self.weight_hh.var(), self.bias_hh.var());
-        let mut h = h0.clone();
-        let mut states = Vec::with_capacity(x.shape()[1]);
-        for t in 0..x.shape()[1] {
-            h = self.step(&gx.select(1, t), &h, &w_hh, &b_hh);
-            states.push(h.clone());
-        }
-        let refs: Vec<&Var> = states.iter().collect();
-        (Var::stack(&refs, 1), h)
-    }
-}
-
-impl Module for Gru {
-    /// All states `[B, T, H]` from a zero initial state.
-    fn forward(&mut self, x: &Var) -> Var {
-        let h0 = Var::constant(Tensor::zeros(&[x.shape()[0], self.hidden()]));
-        self.run(x, &h0).0
-    }
-    module_parts!(f32; params: [weight_ih, weight_hh, bias_ih, bias_hh]);
 }
 
 /// The encoder–decoder.
@@ -281,8 +214,8 @@ impl Seq2Seq {
         Seq2Seq {
             src_embed: Embedding::new(VOCAB, embed),
             tgt_embed: Embedding::new(VOCAB, embed),
-            encoder: Gru::new(embed, hidden),
-            decoder: Gru::new(embed, hidden),
+            encoder: Gru::with_config(RecurrentConfig::new(embed, hidden).batch_first(true)),
+            decoder: Gru::with_config(RecurrentConfig::new(embed, hidden).batch_first(true)),
             attention: MultiHeadAttention::new(hidden, 1),
             combine: Linear::new(if use_attention { 2 * hidden } else { hidden }, hidden),
             out: Linear::new(hidden, VOCAB),
@@ -290,11 +223,10 @@ impl Seq2Seq {
         }
     }
 
-    /// Encoder states `[B, S, H]` and the final state `[B, H]`.
-    fn encode(&self, b: &Batch) -> (Var, Var) {
+    /// Encoder states `[B, S, H]` and the final state `[1, B, H]`.
+    fn encode(&mut self, b: &Batch) -> (Var, Var) {
         let x = self.src_embed.lookup(&b.src, &[b.batch, b.src_len]);
-        let h0 = Var::constant(Tensor::zeros(&[b.batch, self.encoder.hidden()]));
-        self.encoder.run(&x, &h0)
+        self.encoder.forward_with_state(&x, None)
     }
 
     /// Output logits `[B, T, V]` from decoder states `[B, T, H]`, and the attention weights
@@ -317,7 +249,7 @@ impl Seq2Seq {
     fn loss(&mut self, b: &Batch) -> Var {
         let (enc, h) = self.encode(b);
         let y = self.tgt_embed.lookup(&b.dec_in, &[b.batch, b.tgt_len]);
-        let (dec, _) = self.decoder.run(&y, &h);
+        let (dec, _) = self.decoder.forward_with_state(&y, Some(&h));
         let (logits, _) = self.output(&dec, &enc, &b.src_pad);
         let logits = logits.reshape(&[b.batch * b.tgt_len, VOCAB]);
         let options = CrossEntropyOptions {
@@ -343,15 +275,14 @@ impl Seq2Seq {
     fn greedy(&mut self, b: &Batch) -> (Vec<Vec<usize>>, Vec<Vec<Vec<f32>>>) {
         no_grad(|| {
             let (enc, mut h) = self.encode(b);
-            let (w_hh, b_hh) = (self.decoder.weight_hh.var(), self.decoder.bias_hh.var());
             let mut tokens = vec![BOS; b.batch];
             let mut out = vec![Vec::new(); b.batch];
             let mut maps = vec![Vec::new(); b.batch];
             for _ in 0..b.tgt_len {
                 let y = self.tgt_embed.lookup(&tokens, &[b.batch, 1]);
-                let gx = self.decoder.input_projection(&y).select(1, 0);
-                h = self.decoder.step(&gx, &h, &w_hh, &b_hh);
-                let (logits, w) = self.output(&h.unsqueeze(1), &enc, &b.src_pad);
+                let (dec, next) = self.decoder.forward_with_state(&y, Some(&h));
+                h = next;
+                let (logits, w) = self.output(&dec, &enc, &b.src_pad);
                 let logits = logits.value().reshape(&[b.batch, VOCAB]).to_vec();
                 for (i, row) in logits.chunks_exact(VOCAB).enumerate() {
                     let best = (0..VOCAB)
@@ -470,11 +401,15 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
     }
     let mut plot = None;
     if !args.no_attention && !maps.is_empty() && !maps[0].is_empty() {
-        // The first example's map: rows are output steps (up to EOS), columns source tokens.
-        let src = &held_out[0];
+        // One example's map: rows are output steps (up to EOS), columns source tokens.
+        let pick = held_out
+            .iter()
+            .position(|s| s.len() >= 8.min(args.max_len))
+            .unwrap_or(0);
+        let src = &held_out[pick];
         let offset = eval.src_len - src.len();
         let rows = src.len() + 1;
-        let tiles: Vec<f32> = maps[0][..rows]
+        let tiles: Vec<f32> = maps[pick][..rows]
             .iter()
             .flat_map(|row| row[offset..].iter().copied())
             .collect();

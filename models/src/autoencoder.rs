@@ -155,17 +155,40 @@ impl AutoEncoderConfig {
     }
 
     fn validate(&self) {
-        assert!(self.input > 0 && self.hidden > 0, "AutoEncoder: sizes must be positive, got {} → {}", self.input, self.hidden);
+        assert!(
+            self.input > 0 && self.hidden > 0,
+            "AutoEncoder: sizes must be positive, got {} → {}",
+            self.input,
+            self.hidden
+        );
         match self.noise {
-            Noise::Masking(f) => assert!((0.0..1.0).contains(&f), "AutoEncoder: masking fraction must be in [0, 1), got {f}"),
-            Noise::Gaussian(s) => assert!(s >= 0.0 && s.is_finite(), "AutoEncoder: Gaussian noise σ must be finite and ≥ 0, got {s}"),
+            Noise::Masking(f) => assert!(
+                (0.0..1.0).contains(&f),
+                "AutoEncoder: masking fraction must be in [0, 1), got {f}"
+            ),
+            Noise::Gaussian(s) => assert!(
+                s >= 0.0 && s.is_finite(),
+                "AutoEncoder: Gaussian noise σ must be finite and ≥ 0, got {s}"
+            ),
             Noise::None => {}
         }
         if let Some(s) = self.sparsity {
-            assert!(s.target > 0.0 && s.target < 1.0, "AutoEncoder: sparsity target ρ must be in (0, 1), got {}", s.target);
-            assert!(s.weight >= 0.0 && s.weight.is_finite(), "AutoEncoder: sparsity weight β must be finite and ≥ 0, got {}", s.weight);
+            assert!(
+                s.target > 0.0 && s.target < 1.0,
+                "AutoEncoder: sparsity target ρ must be in (0, 1), got {}",
+                s.target
+            );
+            assert!(
+                s.weight >= 0.0 && s.weight.is_finite(),
+                "AutoEncoder: sparsity weight β must be finite and ≥ 0, got {}",
+                s.weight
+            );
         }
-        assert!(self.contractive >= 0.0 && self.contractive.is_finite(), "AutoEncoder: contractive weight λ must be finite and ≥ 0, got {}", self.contractive);
+        assert!(
+            self.contractive >= 0.0 && self.contractive.is_finite(),
+            "AutoEncoder: contractive weight λ must be finite and ≥ 0, got {}",
+            self.contractive
+        );
     }
 }
 
@@ -205,8 +228,20 @@ pub(crate) fn init_linear<T: Element>(fan_in: usize, fan_out: usize, init: MlpIn
     let r = (6.0 / (fan_in + fan_out) as f64).sqrt();
     match init {
         MlpInit::Pytorch => linear,
-        MlpInit::DltSigmoid => linear.with_init(Init::Uniform { low: -4.0 * r, high: 4.0 * r }, Init::Uniform { low: -4.0 * r, high: 4.0 * r }),
-        MlpInit::DltTanh => linear.with_init(Init::Uniform { low: -r, high: r }, Init::Uniform { low: -r, high: r }),
+        MlpInit::DltSigmoid => linear.with_init(
+            Init::Uniform {
+                low: -4.0 * r,
+                high: 4.0 * r,
+            },
+            Init::Uniform {
+                low: -4.0 * r,
+                high: 4.0 * r,
+            },
+        ),
+        MlpInit::DltTanh => linear.with_init(
+            Init::Uniform { low: -r, high: r },
+            Init::Uniform { low: -r, high: r },
+        ),
     }
 }
 
@@ -218,13 +253,25 @@ pub(crate) fn init_linear<T: Element>(fan_in: usize, fan_out: usize, init: MlpIn
 /// # Panics
 /// If `h` is not 2-D or `rho` is outside `(0, 1)`.
 pub fn kl_sparsity_penalty<T: Element>(h: &Var<T>, rho: f64) -> Var<T> {
-    assert!(h.ndim() == 2, "kl_sparsity_penalty: codes must be [N, H], got {:?}", h.shape());
-    assert!(rho > 0.0 && rho < 1.0, "kl_sparsity_penalty: target ρ must be in (0, 1), got {rho}");
+    assert!(
+        h.ndim() == 2,
+        "kl_sparsity_penalty: codes must be [N, H], got {:?}",
+        h.shape()
+    );
+    assert!(
+        rho > 0.0 && rho < 1.0,
+        "kl_sparsity_penalty: target ρ must be in (0, 1), got {rho}"
+    );
     let t = T::from_f64_lossy;
     let eps = 1e-7;
     let rho_hat = h.mean_axis(0, false).clamp(t(eps), t(1.0 - eps));
     let constant = rho * rho.ln() + (1.0 - rho) * (1.0 - rho).ln();
-    let cross = rho_hat.ln().mul_scalar(t(-rho)).add(&rho_hat.rsub_scalar(T::one()).ln().mul_scalar(t(-(1.0 - rho))));
+    let cross = rho_hat.ln().mul_scalar(t(-rho)).add(
+        &rho_hat
+            .rsub_scalar(T::one())
+            .ln()
+            .mul_scalar(t(-(1.0 - rho))),
+    );
     cross.add_scalar(t(constant)).sum()
 }
 
@@ -235,7 +282,11 @@ pub fn kl_sparsity_penalty<T: Element>(h: &Var<T>, rho: f64) -> Var<T> {
 ///
 /// # Panics
 /// If the shapes do not fit (`h: [N, H]`, `W: [H, D]`) or `activation` is none of the three.
-pub fn contractive_penalty<T: Element>(h: &Var<T>, weight: &Var<T>, activation: Activation) -> Var<T> {
+pub fn contractive_penalty<T: Element>(
+    h: &Var<T>,
+    weight: &Var<T>,
+    activation: Activation,
+) -> Var<T> {
     assert!(
         h.ndim() == 2 && weight.ndim() == 2 && h.shape()[1] == weight.shape()[0],
         "contractive_penalty: codes {:?} do not fit encoder weight {:?} (expects [N, H] and [H, D])",
@@ -247,10 +298,16 @@ pub fn contractive_penalty<T: Element>(h: &Var<T>, weight: &Var<T>, activation: 
         Activation::Sigmoid => h.mul(&h.rsub_scalar(T::one())),
         Activation::Tanh => h.square().rsub_scalar(T::one()),
         Activation::Identity => return weight.square().sum(),
-        other => panic!("contractive_penalty: the closed form needs sigmoid, tanh or identity units, got {other:?}"),
+        other => panic!(
+            "contractive_penalty: the closed form needs sigmoid, tanh or identity units, got {other:?}"
+        ),
     };
     let row_norms = weight.square().sum_axis(1, false);
-    slope.square().mul(&row_norms).sum().mul_scalar(T::from_f64_lossy(1.0 / n as f64))
+    slope
+        .square()
+        .mul(&row_norms)
+        .sum()
+        .mul_scalar(T::from_f64_lossy(1.0 / n as f64))
 }
 
 /// The parts of an autoencoder's loss on one batch.
@@ -298,7 +355,14 @@ impl<T: Element> AutoEncoder<T> {
         let decoder_bias = decoder.bias.expect("Linear::new has a bias");
         let decoder_weight = (!config.tied).then_some(decoder.weight);
         let rng = NoiseRng::new(config.seed);
-        AutoEncoder { encoder, decoder_weight, decoder_bias, config, rng, training: true }
+        AutoEncoder {
+            encoder,
+            decoder_weight,
+            decoder_bias,
+            config,
+            rng,
+            training: true,
+        }
     }
 
     /// The configuration.
@@ -317,7 +381,11 @@ impl<T: Element> AutoEncoder<T> {
     }
 
     fn flat(&self, x: &Var<T>) -> Var<T> {
-        let x = if x.ndim() > 2 { x.flatten_from(1) } else { x.clone() };
+        let x = if x.ndim() > 2 {
+            x.flatten_from(1)
+        } else {
+            x.clone()
+        };
         assert!(
             x.ndim() == 2 && x.shape()[1] == self.config.input,
             "AutoEncoder: input {:?} does not fit {} input features (expects [N, {}])",
@@ -335,7 +403,9 @@ impl<T: Element> AutoEncoder<T> {
     pub fn encode(&self, x: &Var<T>) -> Var<T> {
         let x = self.flat(x);
         let bias = self.encoder.bias.as_ref().map(Param::var);
-        self.config.encoder_activation.apply(&x.linear(&self.encoder.weight.var(), bias.as_ref()))
+        self.config
+            .encoder_activation
+            .apply(&x.linear(&self.encoder.weight.var(), bias.as_ref()))
     }
 
     /// The decoder's pre-activation `h·W₂ᵀ + b₂` (`W₂ = W₁ᵀ` when tied): `[N, H]` → `[N, D]`.
@@ -343,7 +413,12 @@ impl<T: Element> AutoEncoder<T> {
     /// # Panics
     /// If `h` is not `[N, H]`.
     pub fn decode_logits(&self, h: &Var<T>) -> Var<T> {
-        assert!(h.ndim() == 2 && h.shape()[1] == self.config.hidden, "AutoEncoder::decode: code {:?} is not [N, {}]", h.shape(), self.config.hidden);
+        assert!(
+            h.ndim() == 2 && h.shape()[1] == self.config.hidden,
+            "AutoEncoder::decode: code {:?} is not [N, {}]",
+            h.shape(),
+            self.config.hidden
+        );
         let w = match &self.decoder_weight {
             Some(w) => w.var(),
             None => self.encoder.weight.var().t(),
@@ -367,11 +442,21 @@ impl<T: Element> AutoEncoder<T> {
         match self.config.noise {
             Noise::None => x.clone(),
             Noise::Masking(fraction) => {
-                let mask: Vec<T> = (0..n).map(|_| if self.rng.uniform() > fraction { T::one() } else { T::zero() }).collect();
+                let mask: Vec<T> = (0..n)
+                    .map(|_| {
+                        if self.rng.uniform() > fraction {
+                            T::one()
+                        } else {
+                            T::zero()
+                        }
+                    })
+                    .collect();
                 x.mul(&Tensor::from_vec(mask, x.shape()))
             }
             Noise::Gaussian(sigma) => {
-                let noise: Vec<T> = (0..n).map(|_| T::from_f64_lossy(sigma * self.rng.normal())).collect();
+                let noise: Vec<T> = (0..n)
+                    .map(|_| T::from_f64_lossy(sigma * self.rng.normal()))
+                    .collect();
                 x.add(&Tensor::from_vec(noise, x.shape()))
             }
         }
@@ -387,18 +472,31 @@ impl<T: Element> AutoEncoder<T> {
     /// sigmoid, tanh or identity units).
     pub fn loss_parts(&mut self, x: &Var<T>) -> AutoEncoderLoss<T> {
         let target = self.flat(&x.detach());
-        let input = if self.training && self.config.noise != Noise::None { Var::constant(self.corrupt(target.value())) } else { self.flat(x) };
+        let input = if self.training && self.config.noise != Noise::None {
+            Var::constant(self.corrupt(target.value()))
+        } else {
+            self.flat(x)
+        };
         let h = self.encode(&input);
         let logits = self.decode_logits(&h);
         let n = target.shape()[0].max(1);
         let reconstruction = match self.config.loss {
-            ReconstructionLoss::Mse => self.config.decoder_activation.apply(&logits).mse_loss(&target, Reduction::Mean),
-            ReconstructionLoss::HalfSse => loss::half_sse(&self.config.decoder_activation.apply(&logits), &target),
+            ReconstructionLoss::Mse => self
+                .config
+                .decoder_activation
+                .apply(&logits)
+                .mse_loss(&target, Reduction::Mean),
+            ReconstructionLoss::HalfSse => {
+                loss::half_sse(&self.config.decoder_activation.apply(&logits), &target)
+            }
             ReconstructionLoss::CrossEntropy => {
                 let sum = if self.config.decoder_activation == Activation::Sigmoid {
                     logits.bce_with_logits(&target, Reduction::Sum)
                 } else {
-                    self.config.decoder_activation.apply(&logits).binary_cross_entropy(&target, Reduction::Sum)
+                    self.config
+                        .decoder_activation
+                        .apply(&logits)
+                        .binary_cross_entropy(&target, Reduction::Sum)
                 };
                 sum.mul_scalar(T::from_f64_lossy(1.0 / n as f64))
             }
@@ -410,11 +508,20 @@ impl<T: Element> AutoEncoder<T> {
             p
         });
         let contractive = (self.config.contractive > 0.0).then(|| {
-            let p = contractive_penalty(&h, &self.encoder.weight.var(), self.config.encoder_activation);
+            let p = contractive_penalty(
+                &h,
+                &self.encoder.weight.var(),
+                self.config.encoder_activation,
+            );
             total = total.add(&p.mul_scalar(T::from_f64_lossy(self.config.contractive)));
             p
         });
-        AutoEncoderLoss { total, reconstruction, sparsity, contractive }
+        AutoEncoderLoss {
+            total,
+            reconstruction,
+            sparsity,
+            contractive,
+        }
     }
 
     /// The training loss on the batch `x`, penalties and noise included (see
@@ -431,7 +538,11 @@ impl<T: Element> AutoEncoder<T> {
     /// # Panics
     /// If the input does not have `D` features per example.
     pub fn mean_activation(&self, x: &Tensor<T>) -> Tensor<T> {
-        no_grad(|| self.encode(&Var::constant(x.clone())).value().mean_axis(0, false))
+        no_grad(|| {
+            self.encode(&Var::constant(x.clone()))
+                .value()
+                .mean_axis(0, false)
+        })
     }
 
     /// The mean squared reconstruction error `Σ(x̂ − x)² / (N·D)` of the clean inputs (no
@@ -454,7 +565,12 @@ impl AutoEncoder<f32> {
     ///
     /// # Errors
     /// As [`train_unsupervised`].
-    pub fn fit<D: Dataset + 'static, O: Optimizer>(&mut self, data: Arc<D>, optimizer: &mut O, config: &UnsupervisedConfig) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
+    pub fn fit<D: Dataset + 'static, O: Optimizer>(
+        &mut self,
+        data: Arc<D>,
+        optimizer: &mut O,
+        config: &UnsupervisedConfig,
+    ) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
         train_unsupervised(self, optimizer, data, config)
     }
 }
@@ -527,7 +643,14 @@ impl UnsupervisedConfig {
     /// `epochs` passes in batches of `batch_size`, seed 0, inputs as the dataset shapes them,
     /// quiet.
     pub fn new(epochs: usize, batch_size: usize) -> Self {
-        UnsupervisedConfig { epochs, batch_size, seed: 0, drop_last: false, flatten_inputs: false, verbose: false }
+        UnsupervisedConfig {
+            epochs,
+            batch_size,
+            seed: 0,
+            drop_last: false,
+            flatten_inputs: false,
+            verbose: false,
+        }
     }
 
     /// Sets the seed.
@@ -565,9 +688,14 @@ pub fn train_unsupervised<M: ReconstructionModel + ?Sized, O: Optimizer, D: Data
     config: &UnsupervisedConfig,
 ) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
     if config.epochs == 0 || config.batch_size == 0 {
-        return Err(TrainError::Config(format!("train_unsupervised: epochs ({}) and batch size ({}) must be at least 1", config.epochs, config.batch_size)));
+        return Err(TrainError::Config(format!(
+            "train_unsupervised: epochs ({}) and batch size ({}) must be at least 1",
+            config.epochs, config.batch_size
+        )));
     }
-    let mut loader = DataLoader::from_arc(data, config.batch_size).shuffle(config.seed).drop_last(config.drop_last);
+    let mut loader = DataLoader::from_arc(data, config.batch_size)
+        .shuffle(config.seed)
+        .drop_last(config.drop_last);
     if config.flatten_inputs {
         loader = loader.layout(InputLayout::Flat);
     }
@@ -582,19 +710,32 @@ pub fn train_unsupervised<M: ReconstructionModel + ?Sized, O: Optimizer, D: Data
             let loss = model.reconstruction_loss(&Var::constant(batch.inputs));
             let value = loss.item() as f64;
             if !value.is_finite() {
-                return Err(TrainError::NonFinite { epoch: epoch + 1, batch: b + 1, loss: value });
+                return Err(TrainError::NonFinite {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    loss: value,
+                });
             }
             let grads = loss.backward();
             drop(loss);
-            let mut params: Vec<&mut Param> = model.params_mut().into_iter().map(|(_, p)| p).collect();
+            let mut params: Vec<&mut Param> =
+                model.params_mut().into_iter().map(|(_, p)| p).collect();
             optimizer.step(&mut params, &grads);
             loss_sum += value * n as f64;
             seen += n;
         }
         let seconds = start.elapsed().as_secs_f64();
-        let stats = UnsupervisedEpoch { epoch: epoch + 1, loss: loss_sum / seen.max(1) as f64, seconds, examples_per_second: seen as f64 / seconds.max(1e-9) };
+        let stats = UnsupervisedEpoch {
+            epoch: epoch + 1,
+            loss: loss_sum / seen.max(1) as f64,
+            seconds,
+            examples_per_second: seen as f64 / seconds.max(1e-9),
+        };
         if config.verbose {
-            eprintln!("epoch {}/{}: reconstruction loss {:.4}  {:.2}s  {:.0} ex/s", stats.epoch, config.epochs, stats.loss, stats.seconds, stats.examples_per_second);
+            eprintln!(
+                "epoch {}/{}: reconstruction loss {:.4}  {:.2}s  {:.0} ex/s",
+                stats.epoch, config.epochs, stats.loss, stats.seconds, stats.examples_per_second
+            );
         }
         out.push(stats);
     }

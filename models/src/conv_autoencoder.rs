@@ -31,7 +31,11 @@ pub struct ConvAutoEncoderConfig {
 impl Default for ConvAutoEncoderConfig {
     /// One input channel, `c₁ = 16`, `c₂ = 8` (a 392-value code for a 28×28 image).
     fn default() -> Self {
-        ConvAutoEncoderConfig { channels: 1, hidden1: 16, hidden2: 8 }
+        ConvAutoEncoderConfig {
+            channels: 1,
+            hidden1: 16,
+            hidden2: 8,
+        }
     }
 }
 
@@ -57,10 +61,22 @@ impl ConvAutoEncoder {
     pub fn new(config: ConvAutoEncoderConfig) -> Self {
         let c = config;
         ConvAutoEncoder {
-            enc1: Conv2d::new(c.channels, c.hidden1, (3, 3)).with_stride((2, 2)).with_padding((1, 1)),
-            enc2: Conv2d::new(c.hidden1, c.hidden2, (3, 3)).with_stride((2, 2)).with_padding((1, 1)),
-            dec1: ConvTranspose2d::new(c.hidden2, c.hidden1, (3, 3)).with_stride_padding((2, 2), (1, 1), (1, 1)),
-            dec2: ConvTranspose2d::new(c.hidden1, c.channels, (3, 3)).with_stride_padding((2, 2), (1, 1), (1, 1)),
+            enc1: Conv2d::new(c.channels, c.hidden1, (3, 3))
+                .with_stride((2, 2))
+                .with_padding((1, 1)),
+            enc2: Conv2d::new(c.hidden1, c.hidden2, (3, 3))
+                .with_stride((2, 2))
+                .with_padding((1, 1)),
+            dec1: ConvTranspose2d::new(c.hidden2, c.hidden1, (3, 3)).with_stride_padding(
+                (2, 2),
+                (1, 1),
+                (1, 1),
+            ),
+            dec2: ConvTranspose2d::new(c.hidden1, c.channels, (3, 3)).with_stride_padding(
+                (2, 2),
+                (1, 1),
+                (1, 1),
+            ),
         }
     }
 
@@ -117,7 +133,13 @@ impl ReconstructionModel for ConvAutoEncoder {
 /// # Panics
 /// If the per-example shapes differ.
 pub fn mean_image_baseline(train: &Tensor, test: &Tensor) -> f64 {
-    assert_eq!(train.shape()[1..], test.shape()[1..], "mean_image_baseline: train {:?} and test {:?} differ per example", train.shape(), test.shape());
+    assert_eq!(
+        train.shape()[1..],
+        test.shape()[1..],
+        "mean_image_baseline: train {:?} and test {:?} differ per example",
+        train.shape(),
+        test.shape()
+    );
     no_grad(|| {
         let mu = train.mean_axis(0, true);
         test.sub(&mu).square().mean() as f64

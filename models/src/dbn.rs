@@ -14,7 +14,10 @@ use strata_layers::{Activation, Module};
 use strata_optim::{Optimizer, Sgd, SgdConfig};
 use strata_tensor::Tensor;
 
-use crate::rbm::{Rbm, RbmConfig, RbmEpoch, RbmTraining, SampleRng, VisibleUnits, affine, bernoulli, permutation, seeded_rng};
+use crate::rbm::{
+    Rbm, RbmConfig, RbmEpoch, RbmTraining, SampleRng, VisibleUnits, affine, bernoulli, permutation,
+    seeded_rng,
+};
 use crate::{Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
 
 /// The untied weights of one directed layer between `sₗ` (below, `V` units) and `sₗ₊₁`
@@ -62,23 +65,39 @@ impl Dbn {
     /// # Panics
     /// With fewer than two sizes, or a config whose sizes differ from the ones given.
     pub fn new(sizes: &[usize], config: impl Fn(usize, usize, usize) -> RbmConfig) -> Self {
-        assert!(sizes.len() >= 2, "Dbn::new: needs at least two layer sizes, got {sizes:?}");
+        assert!(
+            sizes.len() >= 2,
+            "Dbn::new: needs at least two layer sizes, got {sizes:?}"
+        );
         let rbms: Vec<Rbm> = sizes
             .windows(2)
             .enumerate()
             .map(|(l, w)| {
                 let c = config(l, w[0], w[1]);
-                assert!(c.visible == w[0] && c.hidden == w[1], "Dbn::new: RBM {l} config is {}-{}, sizes say {}-{}", c.visible, c.hidden, w[0], w[1]);
+                assert!(
+                    c.visible == w[0] && c.hidden == w[1],
+                    "Dbn::new: RBM {l} config is {}-{}, sizes say {}-{}",
+                    c.visible,
+                    c.hidden,
+                    w[0],
+                    w[1]
+                );
                 Rbm::new(c)
             })
             .collect();
         let seed = rbms[0].config().seed;
-        Dbn { rbms, directed: None, rng: seeded_rng(strata_layers::child_seed(seed, 0xDB)) }
+        Dbn {
+            rbms,
+            directed: None,
+            rng: seeded_rng(strata_layers::child_seed(seed, 0xDB)),
+        }
     }
 
     /// Layer sizes `[n₀, …, n_L]`.
     pub fn sizes(&self) -> Vec<usize> {
-        std::iter::once(self.rbms[0].visible()).chain(self.rbms.iter().map(Rbm::hidden)).collect()
+        std::iter::once(self.rbms[0].visible())
+            .chain(self.rbms.iter().map(Rbm::hidden))
+            .collect()
     }
 
     /// Greedy layer-wise pretraining on `data: [N, n₀]`: RBM 0 is fitted to the data, RBM `l`
@@ -87,7 +106,12 @@ impl Dbn {
     ///
     /// # Panics
     /// As [`Rbm::fit`].
-    pub fn pretrain<O: Optimizer>(&mut self, data: &Tensor, mut optimizer: impl FnMut(usize) -> O, training: &RbmTraining) -> Vec<Vec<RbmEpoch>> {
+    pub fn pretrain<O: Optimizer>(
+        &mut self,
+        data: &Tensor,
+        mut optimizer: impl FnMut(usize) -> O,
+        training: &RbmTraining,
+    ) -> Vec<Vec<RbmEpoch>> {
         let mut x = data.clone();
         let last = self.rbms.len() - 1;
         let mut records = Vec::with_capacity(self.rbms.len());
@@ -106,7 +130,14 @@ impl Dbn {
     /// RBM's `p(h | v)`.
     fn up_layer(&self, l: usize, x: &Tensor) -> Tensor {
         match &self.directed {
-            Some(d) if l < d.len() => affine("Dbn::up", x, d[l].recognition_weight.value(), d[l].recognition_bias.value(), true).sigmoid(),
+            Some(d) if l < d.len() => affine(
+                "Dbn::up",
+                x,
+                d[l].recognition_weight.value(),
+                d[l].recognition_bias.value(),
+                true,
+            )
+            .sigmoid(),
             _ => self.rbms[l].prob_h_given_v(x),
         }
     }
@@ -115,8 +146,18 @@ impl Dbn {
     fn down_layer(&self, l: usize, h: &Tensor) -> Tensor {
         match &self.directed {
             Some(d) if l < d.len() => {
-                let a = affine("Dbn::down", h, d[l].generative_weight.value(), d[l].generative_bias.value(), false);
-                if l == 0 && self.rbms[0].config().visible_units == VisibleUnits::Gaussian { a } else { a.sigmoid() }
+                let a = affine(
+                    "Dbn::down",
+                    h,
+                    d[l].generative_weight.value(),
+                    d[l].generative_bias.value(),
+                    false,
+                );
+                if l == 0 && self.rbms[0].config().visible_units == VisibleUnits::Gaussian {
+                    a
+                } else {
+                    a.sigmoid()
+                }
             }
             _ => self.rbms[l].prob_v_given_h(h),
         }
@@ -160,7 +201,11 @@ impl Dbn {
         }
         for l in (0..top).rev() {
             let mean = self.down_layer(l, &x);
-            x = if l == 0 { mean } else { bernoulli(&mean, &mut self.rng) };
+            x = if l == 0 {
+                mean
+            } else {
+                bernoulli(&mean, &mut self.rng)
+            };
         }
         x
     }
@@ -177,10 +222,18 @@ impl Dbn {
         let mut sizes = self.sizes();
         sizes.push(outputs);
         strata_layers::manual_seed(seed);
-        let mut mlp = Mlp::new(&MlpConfig::new(&sizes).hidden(Activation::Sigmoid).output(output).init(MlpInit::DltSigmoid));
+        let mut mlp = Mlp::new(
+            &MlpConfig::new(&sizes)
+                .hidden(Activation::Sigmoid)
+                .output(output)
+                .init(MlpInit::DltSigmoid),
+        );
         for (l, rbm) in self.rbms.iter().enumerate() {
             let (w, c) = match &self.directed {
-                Some(d) if l < d.len() => (d[l].recognition_weight.value().clone(), d[l].recognition_bias.value().clone()),
+                Some(d) if l < d.len() => (
+                    d[l].recognition_weight.value().clone(),
+                    d[l].recognition_bias.value().clone(),
+                ),
                 _ => (rbm.weight.value().clone(), rbm.hidden_bias.value().clone()),
             };
             mlp.set_layer(l, w, c);
@@ -209,15 +262,26 @@ impl Dbn {
     /// or an invalid learning rate.
     pub fn wake_sleep(&mut self, data: &Tensor, settings: &WakeSleep) -> Vec<f64> {
         let top = self.rbms.len() - 1;
-        assert!(top >= 1, "Dbn::wake_sleep: needs at least two RBMs, got {}", self.rbms.len());
+        assert!(
+            top >= 1,
+            "Dbn::wake_sleep: needs at least two RBMs, got {}",
+            self.rbms.len()
+        );
         assert!(
             data.ndim() == 2 && data.shape()[1] == self.rbms[0].visible() && data.shape()[0] > 0,
             "Dbn::wake_sleep: expected data [N, {}], got {:?}",
             self.rbms[0].visible(),
             data.shape()
         );
-        assert!(settings.epochs > 0 && settings.batch_size > 0, "Dbn::wake_sleep: epochs ({}) and batch size ({}) must be positive", settings.epochs, settings.batch_size);
-        let mut opt = SgdConfig::new(settings.learning_rate).build::<f32>().unwrap_or_else(|e| panic!("Dbn::wake_sleep: {e}"));
+        assert!(
+            settings.epochs > 0 && settings.batch_size > 0,
+            "Dbn::wake_sleep: epochs ({}) and batch size ({}) must be positive",
+            settings.epochs,
+            settings.batch_size
+        );
+        let mut opt = SgdConfig::new(settings.learning_rate)
+            .build::<f32>()
+            .unwrap_or_else(|e| panic!("Dbn::wake_sleep: {e}"));
         if self.directed.is_none() {
             self.directed = Some(
                 self.rbms[..top]
@@ -245,13 +309,30 @@ impl Dbn {
                 // Wake: recognition states bottom-up.
                 let mut s = vec![v];
                 for d in directed {
-                    let p = affine("Dbn::wake_sleep", s.last().expect("non-empty"), d.recognition_weight.value(), d.recognition_bias.value(), true).sigmoid();
+                    let p = affine(
+                        "Dbn::wake_sleep",
+                        s.last().expect("non-empty"),
+                        d.recognition_weight.value(),
+                        d.recognition_bias.value(),
+                        true,
+                    )
+                    .sigmoid();
                     s.push(bernoulli(&p, &mut self.rng));
                 }
                 let mut grads = Grads::new();
                 for (l, d) in directed.iter().enumerate() {
-                    let a = affine("Dbn::wake_sleep", &s[l + 1], d.generative_weight.value(), d.generative_bias.value(), false);
-                    let pred = if l == 0 && gaussian_bottom { a } else { a.sigmoid() };
+                    let a = affine(
+                        "Dbn::wake_sleep",
+                        &s[l + 1],
+                        d.generative_weight.value(),
+                        d.generative_bias.value(),
+                        false,
+                    );
+                    let pred = if l == 0 && gaussian_bottom {
+                        a
+                    } else {
+                        a.sigmoid()
+                    };
                     let err = pred.sub(&s[l]); // −(sₗ − ŝₗ): the descent direction's gradient
                     let mut gw = Tensor::zeros(d.generative_weight.shape());
                     gw.gemm_(1.0 / m, &s[l + 1].t(), &err, 0.0);
@@ -266,7 +347,13 @@ impl Dbn {
                 sp[top] = bernoulli(&v_neg, &mut self.rng);
                 for l in (0..top).rev() {
                     let d = &directed[l];
-                    let a = affine("Dbn::wake_sleep", &sp[l + 1], d.generative_weight.value(), d.generative_bias.value(), false);
+                    let a = affine(
+                        "Dbn::wake_sleep",
+                        &sp[l + 1],
+                        d.generative_weight.value(),
+                        d.generative_bias.value(),
+                        false,
+                    );
                     sp[l] = if l == 0 {
                         if gaussian_bottom { a } else { a.sigmoid() }
                     } else {
@@ -274,7 +361,14 @@ impl Dbn {
                     };
                 }
                 for (l, d) in directed.iter().enumerate() {
-                    let q = affine("Dbn::wake_sleep", &sp[l], d.recognition_weight.value(), d.recognition_bias.value(), true).sigmoid();
+                    let q = affine(
+                        "Dbn::wake_sleep",
+                        &sp[l],
+                        d.recognition_weight.value(),
+                        d.recognition_bias.value(),
+                        true,
+                    )
+                    .sigmoid();
                     let err = q.sub(&sp[l + 1]);
                     let mut gw = Tensor::zeros(d.recognition_weight.shape());
                     gw.gemm_(1.0 / m, &err.t(), &sp[l], 0.0);
@@ -284,15 +378,29 @@ impl Dbn {
                 drop(s);
                 drop(sp);
                 let top_rbm = &mut self.rbms[top];
-                let mut params: Vec<&mut Param> = vec![&mut top_rbm.weight, &mut top_rbm.visible_bias, &mut top_rbm.hidden_bias];
+                let mut params: Vec<&mut Param> = vec![
+                    &mut top_rbm.weight,
+                    &mut top_rbm.visible_bias,
+                    &mut top_rbm.hidden_bias,
+                ];
                 for d in self.directed.as_mut().expect("untied above") {
-                    params.extend([&mut d.recognition_weight, &mut d.recognition_bias, &mut d.generative_weight, &mut d.generative_bias]);
+                    params.extend([
+                        &mut d.recognition_weight,
+                        &mut d.recognition_bias,
+                        &mut d.generative_weight,
+                        &mut d.generative_bias,
+                    ]);
                 }
                 opt.step(&mut params, &grads);
             }
             let error = self.reconstruction_error(&data);
             if settings.verbose {
-                eprintln!("wake-sleep epoch {}/{}: reconstruction error {error:.5}  {:.2}s", epoch + 1, settings.epochs, start.elapsed().as_secs_f64());
+                eprintln!(
+                    "wake-sleep epoch {}/{}: reconstruction error {error:.5}  {:.2}s",
+                    epoch + 1,
+                    settings.epochs,
+                    start.elapsed().as_secs_f64()
+                );
             }
             errors.push(error);
         }
@@ -303,11 +411,18 @@ impl Dbn {
 impl Module for Dbn {
     /// The deterministic upward pass [`Dbn::up`] (through the RBMs' weights).
     fn forward(&mut self, x: &Var) -> Var {
-        self.rbms.iter_mut().fold(x.clone(), |h, rbm| rbm.forward(&h))
+        self.rbms
+            .iter_mut()
+            .fold(x.clone(), |h, rbm| rbm.forward(&h))
     }
 
     fn params(&self) -> Vec<(String, &Param)> {
-        let mut out: Vec<(String, &Param)> = self.rbms.iter().enumerate().flat_map(|(i, r)| strata_layers::prefixed(&format!("rbms.{i}"), r.params())).collect();
+        let mut out: Vec<(String, &Param)> = self
+            .rbms
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| strata_layers::prefixed(&format!("rbms.{i}"), r.params()))
+            .collect();
         if let Some(d) = &self.directed {
             for (i, layer) in d.iter().enumerate() {
                 out.extend(strata_layers::prefixed(
@@ -325,15 +440,26 @@ impl Module for Dbn {
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        let mut out: Vec<(String, &mut Param)> = self.rbms.iter_mut().enumerate().flat_map(|(i, r)| strata_layers::prefixed(&format!("rbms.{i}"), r.params_mut())).collect();
+        let mut out: Vec<(String, &mut Param)> = self
+            .rbms
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, r)| strata_layers::prefixed(&format!("rbms.{i}"), r.params_mut()))
+            .collect();
         if let Some(d) = &mut self.directed {
             for (i, layer) in d.iter_mut().enumerate() {
                 out.extend(strata_layers::prefixed(
                     &format!("directed.{i}"),
                     vec![
-                        ("recognition_weight".to_string(), &mut layer.recognition_weight),
+                        (
+                            "recognition_weight".to_string(),
+                            &mut layer.recognition_weight,
+                        ),
                         ("recognition_bias".to_string(), &mut layer.recognition_bias),
-                        ("generative_weight".to_string(), &mut layer.generative_weight),
+                        (
+                            "generative_weight".to_string(),
+                            &mut layer.generative_weight,
+                        ),
                         ("generative_bias".to_string(), &mut layer.generative_bias),
                     ],
                 ));
@@ -358,7 +484,9 @@ impl Module for Dbn {
 /// # Panics
 /// As [`Dbn::new`].
 pub fn dlt_dbn(sizes: &[usize], seed: u64) -> Dbn {
-    Dbn::new(sizes, |l, v, h| RbmConfig::dlt(v, h).seed(strata_layers::child_seed(seed, l as u64)))
+    Dbn::new(sizes, |l, v, h| {
+        RbmConfig::dlt(v, h).seed(strata_layers::child_seed(seed, l as u64))
+    })
 }
 
 /// The DeepLearnToolbox `rbmtrain` optimizer: plain SGD, `ΔW = α·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`
@@ -368,7 +496,10 @@ pub fn dlt_dbn(sizes: &[usize], seed: u64) -> Dbn {
 /// # Errors
 /// [`TrainError::Config`] for an invalid rate or momentum.
 pub fn dlt_rbm_optimizer(lr: f64, momentum: f64) -> Result<Sgd, TrainError> {
-    SgdConfig::new(lr).momentum(momentum).build().map_err(|e| TrainError::Config(e.to_string()))
+    SgdConfig::new(lr)
+        .momentum(momentum)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))
 }
 
 /// The DeepLearnToolbox fine-tuning of an unfolded DBN (`nntrain` with `nnsetup`'s defaults):
@@ -377,8 +508,16 @@ pub fn dlt_rbm_optimizer(lr: f64, momentum: f64) -> Result<Sgd, TrainError> {
 ///
 /// # Errors
 /// [`TrainError::Config`] for zero epochs or batch size.
-pub fn dlt_finetune_trainer(mlp: Mlp, seed: u64, epochs: usize, batch: usize) -> Result<Trainer<Mlp, Sgd>, TrainError> {
-    let optimizer = SgdConfig::new(2.0).momentum(0.5).build().map_err(|e| TrainError::Config(e.to_string()))?;
+pub fn dlt_finetune_trainer(
+    mlp: Mlp,
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+) -> Result<Trainer<Mlp, Sgd>, TrainError> {
+    let optimizer = SgdConfig::new(2.0)
+        .momentum(0.5)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);
     config.seed = seed;
     config.flatten_inputs = true;
@@ -393,5 +532,10 @@ pub fn dlt_finetune_trainer(mlp: Mlp, seed: u64, epochs: usize, batch: usize) ->
 /// As [`Mlp::new`].
 pub fn dlt_random_mlp(sizes: &[usize], seed: u64) -> Mlp {
     strata_layers::manual_seed(seed);
-    Mlp::new(&MlpConfig::new(sizes).hidden(Activation::Sigmoid).output(MlpOutput::Sigmoid).init(MlpInit::DltSigmoid))
+    Mlp::new(
+        &MlpConfig::new(sizes)
+            .hidden(Activation::Sigmoid)
+            .output(MlpOutput::Sigmoid)
+            .init(MlpInit::DltSigmoid),
+    )
 }

@@ -21,35 +21,21 @@
 //! learning rate ε gives Hinton's `ΔW = ε·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`; momentum as the
 //! optimizer's).
 
-use std::ops::Deref;
 use std::time::Instant;
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use strata_autograd::{Grads, Param, Var};
 use strata_layers::{Init, Module};
 use strata_optim::Optimizer;
 use strata_tensor::Tensor;
 
-/// The random generator behind `Tensor::rand_*`, as used throughout Strata (the generator of
-/// the data loader's input transforms).
-pub(crate) trait GeneratorOf {
-    type Generator;
-}
-
-impl<R> GeneratorOf for dyn Fn(&mut [f32], &mut R) + Send + Sync {
-    type Generator = R;
-}
-
 /// The generator an [`Rbm`] samples with.
-pub(crate) type SampleRng = <<strata_datasets::InputTransform as Deref>::Target as GeneratorOf>::Generator;
+pub(crate) type SampleRng = StdRng;
 
-/// A generator seeded with `seed` (the initialisation stream of `strata_layers` restarted at
-/// `seed`, which is left as it was).
+/// A generator seeded with `seed`.
 pub(crate) fn seeded_rng(seed: u64) -> SampleRng {
-    let saved = strata_layers::init::with_init_rng(|r| r.clone());
-    strata_layers::manual_seed(seed);
-    let rng = strata_layers::init::with_init_rng(|r| r.clone());
-    strata_layers::init::with_init_rng(|r| *r = saved);
-    rng
+    StdRng::seed_from_u64(seed)
 }
 
 /// Binary samples `1[p > u]`, `u ~ U[0, 1)`: each unit on with probability `p`.
@@ -65,10 +51,16 @@ pub(crate) fn affine(op: &str, x: &Tensor, w: &Tensor, bias: &Tensor, transpose:
         x.ndim() == 2 && x.shape()[1] == w.shape()[0],
         "{op}: input {:?} does not fit weight {:?} ({} inputs expected)",
         x.shape(),
-        if transpose { w.t().shape().to_vec() } else { w.shape().to_vec() },
+        if transpose {
+            w.t().shape().to_vec()
+        } else {
+            w.shape().to_vec()
+        },
         w.shape()[0]
     );
-    let mut y = bias.broadcast_to(&[x.shape()[0], w.shape()[1]]).contiguous();
+    let mut y = bias
+        .broadcast_to(&[x.shape()[0], w.shape()[1]])
+        .contiguous();
     y.gemm_(1.0, x, &w, 1.0);
     y
 }
@@ -183,7 +175,12 @@ impl RbmConfig {
     /// The DeepLearnToolbox `rbmtrain` variant: `W = 0`, sampled hidden states in the positive
     /// statistics, a sampled visible reconstruction, negative hidden probabilities.
     pub fn dlt(visible: usize, hidden: usize) -> Self {
-        RbmConfig { init: RbmInit::Zeros, positive: PositiveStatistics::Samples, sample_visible: true, ..Self::new(visible, hidden) }
+        RbmConfig {
+            init: RbmInit::Zeros,
+            positive: PositiveStatistics::Samples,
+            sample_visible: true,
+            ..Self::new(visible, hidden)
+        }
     }
 
     /// Sets the visible units.
@@ -250,7 +247,11 @@ impl PhaseStatistics {
         let n = v.shape()[0] as f32;
         let mut weight = Tensor::zeros(&[h.shape()[1], v.shape()[1]]);
         weight.gemm_(1.0 / n, &h.t(), v, 0.0);
-        PhaseStatistics { weight, visible: v.mean_axis(0, false), hidden: h.mean_axis(0, false) }
+        PhaseStatistics {
+            weight,
+            visible: v.mean_axis(0, false),
+            hidden: h.mean_axis(0, false),
+        }
     }
 }
 
@@ -276,7 +277,11 @@ pub struct RbmTraining {
 impl RbmTraining {
     /// `epochs` passes in batches of `batch_size`, quiet.
     pub fn new(epochs: usize, batch_size: usize) -> Self {
-        RbmTraining { epochs, batch_size, verbose: false }
+        RbmTraining {
+            epochs,
+            batch_size,
+            verbose: false,
+        }
     }
 }
 
@@ -318,8 +323,15 @@ impl Rbm {
     /// If a size is zero, `k` is zero, or the sparsity settings are out of range.
     pub fn new(config: RbmConfig) -> Self {
         let (v, h) = (config.visible, config.hidden);
-        assert!(v > 0 && h > 0, "Rbm::new: {v} visible and {h} hidden units must both be positive");
-        assert!(config.divergence.steps() > 0, "Rbm::new: {:?} needs at least one Gibbs step", config.divergence);
+        assert!(
+            v > 0 && h > 0,
+            "Rbm::new: {v} visible and {h} hidden units must both be positive"
+        );
+        assert!(
+            config.divergence.steps() > 0,
+            "Rbm::new: {:?} needs at least one Gibbs step",
+            config.divergence
+        );
         if let Some(s) = config.sparsity {
             assert!(
                 s.target > 0.0 && s.target < 1.0 && s.cost >= 0.0 && (0.0..1.0).contains(&s.decay),
@@ -400,7 +412,14 @@ impl Rbm {
     /// If `v` is not `[N, V]`.
     pub fn prob_h_given_v(&self, v: &Tensor) -> Tensor {
         self.check_visible("Rbm::prob_h_given_v", v);
-        affine("Rbm::prob_h_given_v", v, self.weight.value(), self.hidden_bias.value(), true).sigmoid()
+        affine(
+            "Rbm::prob_h_given_v",
+            v,
+            self.weight.value(),
+            self.hidden_bias.value(),
+            true,
+        )
+        .sigmoid()
     }
 
     /// `(p, h)`: `p = p(h = 1 | v)` and a binary sample `h ~ p`.
@@ -420,7 +439,13 @@ impl Rbm {
     /// If `h` is not `[N, H]`.
     pub fn prob_v_given_h(&self, h: &Tensor) -> Tensor {
         self.check_hidden("Rbm::prob_v_given_h", h);
-        let a = affine("Rbm::prob_v_given_h", h, self.weight.value(), self.visible_bias.value(), false);
+        let a = affine(
+            "Rbm::prob_v_given_h",
+            h,
+            self.weight.value(),
+            self.visible_bias.value(),
+            false,
+        );
         match self.config.visible_units {
             VisibleUnits::Bernoulli => a.sigmoid(),
             VisibleUnits::Gaussian => a,
@@ -441,7 +466,9 @@ impl Rbm {
     fn sample_visible_from(&mut self, mean: &Tensor) -> Tensor {
         match self.config.visible_units {
             VisibleUnits::Bernoulli => bernoulli(mean, &mut self.rng),
-            VisibleUnits::Gaussian => mean.add(&Tensor::rand_normal(mean.shape(), 0.0, 1.0, &mut self.rng)),
+            VisibleUnits::Gaussian => {
+                mean.add(&Tensor::rand_normal(mean.shape(), 0.0, 1.0, &mut self.rng))
+            }
         }
     }
 
@@ -468,10 +495,22 @@ impl Rbm {
     /// If `v` is not `[N, V]`.
     pub fn free_energy(&self, v: &Tensor) -> Tensor {
         self.check_visible("Rbm::free_energy", v);
-        let hidden_term = affine("Rbm::free_energy", v, self.weight.value(), self.hidden_bias.value(), true).softplus().sum_axis(1, false);
+        let hidden_term = affine(
+            "Rbm::free_energy",
+            v,
+            self.weight.value(),
+            self.hidden_bias.value(),
+            true,
+        )
+        .softplus()
+        .sum_axis(1, false);
         let visible_term = match self.config.visible_units {
             VisibleUnits::Bernoulli => v.matmul(self.visible_bias.value()).neg(),
-            VisibleUnits::Gaussian => v.sub(self.visible_bias.value()).square().sum_axis(1, false).mul_scalar(0.5),
+            VisibleUnits::Gaussian => v
+                .sub(self.visible_bias.value())
+                .square()
+                .sum_axis(1, false)
+                .mul_scalar(0.5),
         };
         visible_term.sub(&hidden_term)
     }
@@ -539,7 +578,11 @@ impl Rbm {
                 let mut ph_k = ph.clone();
                 for step in 0..k {
                     let mean = self.prob_v_given_h(&h);
-                    v_k = if self.config.sample_visible { self.sample_visible_from(&mean) } else { mean };
+                    v_k = if self.config.sample_visible {
+                        self.sample_visible_from(&mean)
+                    } else {
+                        mean
+                    };
                     ph_k = self.prob_h_given_v(&v_k);
                     if step + 1 < k {
                         h = bernoulli(&ph_k, &mut self.rng);
@@ -588,7 +631,11 @@ impl Rbm {
             gw.add_(&push.outer(&v.mean_axis(0, false)));
             self.activity = Some(q);
         }
-        let batch_error = if v_neg.shape()[0] == v.shape()[0] { v.sub(&v_neg).square().sum() as f64 / n as f64 } else { f64::NAN };
+        let batch_error = if v_neg.shape()[0] == v.shape()[0] {
+            v.sub(&v_neg).square().sum() as f64 / n as f64
+        } else {
+            f64::NAN
+        };
         let mut grads = Grads::new();
         grads.insert(self.weight.id(), gw);
         grads.insert(self.visible_bias.id(), gb);
@@ -602,7 +649,14 @@ impl Rbm {
     /// If `v` is not `[N, V]`.
     pub fn train_batch(&mut self, v: &Tensor, optimizer: &mut impl Optimizer) -> CdReport {
         let (grads, report) = self.cd_grads(v);
-        optimizer.step(&mut [&mut self.weight, &mut self.visible_bias, &mut self.hidden_bias], &grads);
+        optimizer.step(
+            &mut [
+                &mut self.weight,
+                &mut self.visible_bias,
+                &mut self.hidden_bias,
+            ],
+            &grads,
+        );
         report
     }
 
@@ -611,9 +665,19 @@ impl Rbm {
     ///
     /// # Panics
     /// If `data` is not `[N, V]`, or the epoch count or batch size is zero.
-    pub fn fit(&mut self, data: &Tensor, optimizer: &mut impl Optimizer, training: &RbmTraining) -> Vec<RbmEpoch> {
+    pub fn fit(
+        &mut self,
+        data: &Tensor,
+        optimizer: &mut impl Optimizer,
+        training: &RbmTraining,
+    ) -> Vec<RbmEpoch> {
         self.check_visible("Rbm::fit", data);
-        assert!(training.epochs > 0 && training.batch_size > 0, "Rbm::fit: epochs ({}) and batch size ({}) must be positive", training.epochs, training.batch_size);
+        assert!(
+            training.epochs > 0 && training.batch_size > 0,
+            "Rbm::fit: epochs ({}) and batch size ({}) must be positive",
+            training.epochs,
+            training.batch_size
+        );
         let n = data.shape()[0];
         let data = data.contiguous();
         let mut records = Vec::with_capacity(training.epochs);
@@ -627,11 +691,22 @@ impl Rbm {
                 batches += 1;
             }
             let seconds = start.elapsed().as_secs_f64();
-            let record = RbmEpoch { epoch: epoch + 1, running_error: error / batches as f64, seconds, examples_per_second: n as f64 / seconds.max(1e-9) };
+            let record = RbmEpoch {
+                epoch: epoch + 1,
+                running_error: error / batches as f64,
+                seconds,
+                examples_per_second: n as f64 / seconds.max(1e-9),
+            };
             if training.verbose {
                 eprintln!(
                     "rbm {}-{} epoch {}/{}: running reconstruction error {:.4}  {:.2}s  {:.0} ex/s",
-                    self.config.visible, self.config.hidden, record.epoch, training.epochs, record.running_error, record.seconds, record.examples_per_second
+                    self.config.visible,
+                    self.config.hidden,
+                    record.epoch,
+                    training.epochs,
+                    record.running_error,
+                    record.seconds,
+                    record.examples_per_second
                 );
             }
             records.push(record);
@@ -659,15 +734,24 @@ pub(crate) fn permutation(n: usize, rng: &mut SampleRng) -> Vec<usize> {
 impl Module for Rbm {
     /// `p(h = 1 | v) = σ(v·Wᵀ + c)`.
     fn forward(&mut self, x: &Var) -> Var {
-        x.linear(&self.weight.var(), Some(&self.hidden_bias.var())).sigmoid()
+        x.linear(&self.weight.var(), Some(&self.hidden_bias.var()))
+            .sigmoid()
     }
 
     fn params(&self) -> Vec<(String, &Param)> {
-        vec![("weight".into(), &self.weight), ("visible_bias".into(), &self.visible_bias), ("hidden_bias".into(), &self.hidden_bias)]
+        vec![
+            ("weight".into(), &self.weight),
+            ("visible_bias".into(), &self.visible_bias),
+            ("hidden_bias".into(), &self.hidden_bias),
+        ]
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
-        vec![("weight".into(), &mut self.weight), ("visible_bias".into(), &mut self.visible_bias), ("hidden_bias".into(), &mut self.hidden_bias)]
+        vec![
+            ("weight".into(), &mut self.weight),
+            ("visible_bias".into(), &mut self.visible_bias),
+            ("hidden_bias".into(), &mut self.hidden_bias),
+        ]
     }
 
     /// Restarts the sampling stream from `seed` and forgets PCD chains.

@@ -18,6 +18,10 @@
 //! FISTA: a⁺ ← S_{λ/L}(y − ∇(y)/L),  t⁺ = (1 + √(1 + 4t²))/2,  y ← a⁺ + ((t − 1)/t⁺)(a⁺ − a)
 //! S_τ(z) = sign(z)·max(|z| − τ, 0)
 //! ```
+//!
+//! FISTA restarts its momentum (`t ← 1`, `y ← a⁺`) whenever `⟨y − a⁺, a⁺ − a⟩ > 0` (the
+//! gradient-based adaptive restart of O'Donoghue & Candès), which keeps the fast rate on
+//! strongly convex problems where plain FISTA oscillates.
 
 use strata_tensor::linalg::qr;
 use strata_tensor::{Element, Tensor};
@@ -29,7 +33,8 @@ use crate::autoencoder::NoiseRng;
 pub enum LassoSolver {
     /// Iterative shrinkage-thresholding, `O(1/t)`.
     Ista,
-    /// Fast ISTA (Beck & Teboulle 2009) with Nesterov momentum, `O(1/t²)`.
+    /// Fast ISTA (Beck & Teboulle 2009) with Nesterov momentum, `O(1/t²)`, and adaptive
+    /// restart.
     Fista,
 }
 
@@ -49,7 +54,12 @@ pub struct LassoOptions {
 impl LassoOptions {
     /// FISTA with `lambda`, at most 500 iterations, tolerance `1e-6`.
     pub fn new(lambda: f64) -> Self {
-        LassoOptions { lambda, solver: LassoSolver::Fista, max_iter: 500, tol: 1e-6 }
+        LassoOptions {
+            lambda,
+            solver: LassoSolver::Fista,
+            max_iter: 500,
+            tol: 1e-6,
+        }
     }
 
     /// Sets the method.
@@ -83,7 +93,10 @@ pub struct LassoSolution<T: Element = f32> {
 /// # Panics
 /// If `tau` is negative.
 pub fn soft_threshold<T: Element>(z: &Tensor<T>, tau: T) -> Tensor<T> {
-    assert!(tau >= T::zero(), "soft_threshold: threshold must be ≥ 0, got {tau}");
+    assert!(
+        tau >= T::zero(),
+        "soft_threshold: threshold must be ≥ 0, got {tau}"
+    );
     z.sub(&z.clamp(-tau, tau))
 }
 
@@ -94,10 +107,17 @@ pub fn soft_threshold<T: Element>(z: &Tensor<T>, tau: T) -> Tensor<T> {
 /// # Panics
 /// If `G` is not square.
 pub fn largest_eigenvalue<T: Element>(g: &Tensor<T>) -> f64 {
-    assert!(g.ndim() == 2 && g.shape()[0] == g.shape()[1], "largest_eigenvalue: expects a square [k, k] matrix, got {:?}", g.shape());
+    assert!(
+        g.ndim() == 2 && g.shape()[0] == g.shape()[1],
+        "largest_eigenvalue: expects a square [k, k] matrix, got {:?}",
+        g.shape()
+    );
     let k = g.shape()[0];
     let mut rng = NoiseRng::new(0x5eed_e16e);
-    let mut v = Tensor::from_vec((0..k).map(|_| T::from_f64_lossy(rng.normal())).collect(), &[k, 1]);
+    let mut v = Tensor::from_vec(
+        (0..k).map(|_| T::from_f64_lossy(rng.normal())).collect(),
+        &[k, 1],
+    );
     let mut lambda = 0.0f64;
     for _ in 0..10_000 {
         let norm = v.square().sum().sqrt();
@@ -121,7 +141,11 @@ pub fn largest_eigenvalue<T: Element>(g: &Tensor<T>) -> f64 {
 /// # Panics
 /// If `D` is not 2-D.
 pub fn lipschitz_constant<T: Element>(dictionary: &Tensor<T>) -> f64 {
-    assert!(dictionary.ndim() == 2, "lipschitz_constant: dictionary must be [k, d], got {:?}", dictionary.shape());
+    assert!(
+        dictionary.ndim() == 2,
+        "lipschitz_constant: dictionary must be [k, d], got {:?}",
+        dictionary.shape()
+    );
     largest_eigenvalue(&dictionary.matmul(&dictionary.t()))
 }
 
@@ -131,29 +155,47 @@ pub fn lipschitz_constant<T: Element>(dictionary: &Tensor<T>) -> f64 {
 ///
 /// # Panics
 /// If the shapes do not fit (`x: [N, d]`, `D: [k, d]`) or `λ` is negative.
-pub fn lasso<T: Element>(x: &Tensor<T>, dictionary: &Tensor<T>, options: &LassoOptions) -> LassoSolution<T> {
+pub fn lasso<T: Element>(
+    x: &Tensor<T>,
+    dictionary: &Tensor<T>,
+    options: &LassoOptions,
+) -> LassoSolution<T> {
     lasso_with_step(x, dictionary, options, lipschitz_constant(dictionary))
 }
 
-fn lasso_with_step<T: Element>(x: &Tensor<T>, dictionary: &Tensor<T>, options: &LassoOptions, l: f64) -> LassoSolution<T> {
+fn lasso_with_step<T: Element>(
+    x: &Tensor<T>,
+    dictionary: &Tensor<T>,
+    options: &LassoOptions,
+    l: f64,
+) -> LassoSolution<T> {
     assert!(
         x.ndim() == 2 && dictionary.ndim() == 2 && x.shape()[1] == dictionary.shape()[1],
         "lasso: inputs {:?} do not fit dictionary {:?} (expects [N, d] and [k, d])",
         x.shape(),
         dictionary.shape()
     );
-    assert!(options.lambda >= 0.0 && options.lambda.is_finite(), "lasso: λ must be finite and ≥ 0, got {}", options.lambda);
+    assert!(
+        options.lambda >= 0.0 && options.lambda.is_finite(),
+        "lasso: λ must be finite and ≥ 0, got {}",
+        options.lambda
+    );
     let (n, k) = (x.shape()[0], dictionary.shape()[0]);
     let mut a = Tensor::<T>::zeros(&[n, k]);
     if l <= 0.0 {
-        return LassoSolution { codes: a, iterations: 0, converged: true };
+        return LassoSolution {
+            codes: a,
+            iterations: 0,
+            converged: true,
+        };
     }
     let step = T::from_f64_lossy(1.0 / l);
     let tau = T::from_f64_lossy(options.lambda / l);
     let gram = dictionary.matmul(&dictionary.t());
     let xd = x.matmul(&dictionary.t());
     // ∇ = (A·D − X)·Dᵀ = A·(D·Dᵀ) − X·Dᵀ
-    let prox = |y: &Tensor<T>| soft_threshold(&y.sub(&y.matmul(&gram).sub(&xd).mul_scalar(step)), tau);
+    let prox =
+        |y: &Tensor<T>| soft_threshold(&y.sub(&y.matmul(&gram).sub(&xd).mul_scalar(step)), tau);
     let mut y = a.clone();
     let mut t = 1.0f64;
     for it in 1..=options.max_iter {
@@ -163,16 +205,31 @@ fn lasso_with_step<T: Element>(x: &Tensor<T>, dictionary: &Tensor<T>, options: &
         };
         let change = next.sub(&a).abs().max().to_f64_lossless();
         if options.solver == LassoSolver::Fista {
-            let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
-            y = next.add(&next.sub(&a).mul_scalar(T::from_f64_lossy((t - 1.0) / t_next)));
-            t = t_next;
+            let step_taken = next.sub(&a);
+            if y.sub(&next).mul(&step_taken).sum() > T::zero() {
+                // Adaptive restart: the momentum points uphill, so drop it.
+                t = 1.0;
+                y = next.clone();
+            } else {
+                let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
+                y = next.add(&step_taken.mul_scalar(T::from_f64_lossy((t - 1.0) / t_next)));
+                t = t_next;
+            }
         }
         a = next;
         if change <= options.tol {
-            return LassoSolution { codes: a, iterations: it, converged: true };
+            return LassoSolution {
+                codes: a,
+                iterations: it,
+                converged: true,
+            };
         }
     }
-    LassoSolution { codes: a, iterations: options.max_iter, converged: false }
+    LassoSolution {
+        codes: a,
+        iterations: options.max_iter,
+        converged: false,
+    }
 }
 
 /// How [`SparseCoding::update_dictionary`] moves the atoms (then renormalised to unit length).
@@ -210,7 +267,12 @@ impl SparseCodingConfig {
     /// `atoms` atoms, FISTA with `lambda` (500 iterations, tolerance `1e-6`), least-squares
     /// dictionary updates with ridge `1e-6`, seed 0.
     pub fn new(atoms: usize, lambda: f64) -> Self {
-        SparseCodingConfig { atoms, lasso: LassoOptions::new(lambda), update: DictionaryUpdate::LeastSquares { ridge: 1e-6 }, seed: 0 }
+        SparseCodingConfig {
+            atoms,
+            lasso: LassoOptions::new(lambda),
+            update: DictionaryUpdate::LeastSquares { ridge: 1e-6 },
+            seed: 0,
+        }
     }
 }
 
@@ -231,10 +293,23 @@ impl<T: Element> SparseCoding<T> {
     /// # Panics
     /// If `dim` or the number of atoms is 0.
     pub fn new(dim: usize, config: SparseCodingConfig) -> Self {
-        assert!(dim > 0 && config.atoms > 0, "SparseCoding::new: needs d > 0 and k > 0 atoms, got d = {dim}, k = {}", config.atoms);
+        assert!(
+            dim > 0 && config.atoms > 0,
+            "SparseCoding::new: needs d > 0 and k > 0 atoms, got d = {dim}, k = {}",
+            config.atoms
+        );
         let mut rng = NoiseRng::new(config.seed);
-        let raw = Tensor::from_vec((0..config.atoms * dim).map(|_| T::from_f64_lossy(rng.normal())).collect(), &[config.atoms, dim]);
-        SparseCoding { dictionary: normalize_rows(&raw), config, rng }
+        let raw = Tensor::from_vec(
+            (0..config.atoms * dim)
+                .map(|_| T::from_f64_lossy(rng.normal()))
+                .collect(),
+            &[config.atoms, dim],
+        );
+        SparseCoding {
+            dictionary: normalize_rows(&raw),
+            config,
+            rng,
+        }
     }
 
     /// A dictionary whose atoms are `k` distinct examples of `x: [N, d]` drawn at random,
@@ -243,7 +318,12 @@ impl<T: Element> SparseCoding<T> {
     /// # Panics
     /// If `x` is not 2-D or has fewer than `k` rows.
     pub fn from_data(x: &Tensor<T>, config: SparseCodingConfig) -> Self {
-        assert!(x.ndim() == 2 && x.shape()[0] >= config.atoms, "SparseCoding::from_data: needs at least {} rows of [N, d], got {:?}", config.atoms, x.shape());
+        assert!(
+            x.ndim() == 2 && x.shape()[0] >= config.atoms,
+            "SparseCoding::from_data: needs at least {} rows of [N, d], got {:?}",
+            config.atoms,
+            x.shape()
+        );
         let mut rng = NoiseRng::new(config.seed);
         let n = x.shape()[0];
         let mut order: Vec<usize> = (0..n).collect();
@@ -252,7 +332,11 @@ impl<T: Element> SparseCoding<T> {
             order.swap(i, j);
         }
         let picked = x.index_select(0, &order[..config.atoms]);
-        let mut sc = SparseCoding { dictionary: normalize_rows(&picked), config, rng };
+        let mut sc = SparseCoding {
+            dictionary: normalize_rows(&picked),
+            config,
+            rng,
+        };
         sc.refill_dead_atoms(x);
         sc
     }
@@ -299,7 +383,10 @@ impl<T: Element> SparseCoding<T> {
     pub fn update_dictionary(&mut self, x: &Tensor<T>, codes: &Tensor<T>) {
         let (k, d) = (self.dictionary.shape()[0], self.dictionary.shape()[1]);
         assert!(
-            x.ndim() == 2 && codes.ndim() == 2 && x.shape()[1] == d && codes.shape() == [x.shape()[0], k],
+            x.ndim() == 2
+                && codes.ndim() == 2
+                && x.shape()[1] == d
+                && codes.shape() == [x.shape()[0], k],
             "SparseCoding::update_dictionary: inputs {:?} and codes {:?} do not fit dictionary {:?}",
             x.shape(),
             codes.shape(),
@@ -318,9 +405,18 @@ impl<T: Element> SparseCoding<T> {
                 dict
             }
             DictionaryUpdate::LeastSquares { ridge } => {
-                assert!(ridge > 0.0, "SparseCoding::update_dictionary: the least-squares ridge must be > 0, got {ridge}");
+                assert!(
+                    ridge > 0.0,
+                    "SparseCoding::update_dictionary: the least-squares ridge must be > 0, got {ridge}"
+                );
                 // [A; √ε·I] = Q·R  ⇒  D = R⁻¹·Q[:N]ᵀ·X.
-                let stacked = Tensor::concat(&[codes, &Tensor::<T>::eye(k).mul_scalar(T::from_f64_lossy(ridge.sqrt()))], 0);
+                let stacked = Tensor::concat(
+                    &[
+                        codes,
+                        &Tensor::<T>::eye(k).mul_scalar(T::from_f64_lossy(ridge.sqrt())),
+                    ],
+                    0,
+                );
                 let (q, r) = qr(&stacked);
                 let rhs = q.narrow(0, 0, n).t().matmul(x);
                 solve_upper(&r, &rhs)
@@ -370,8 +466,20 @@ impl<T: Element> SparseCoding<T> {
 fn normalize_rows<T: Element>(m: &Tensor<T>) -> Tensor<T> {
     let norms = m.square().sum_axis(1, true).sqrt();
     let floor = norms.max() * T::from_f64_lossy(1e-10);
-    let keep = norms.map(|v| if v > floor && v > T::zero() { T::one() } else { T::zero() });
-    let safe = norms.map(|v| if v > floor && v > T::zero() { v } else { T::one() });
+    let keep = norms.map(|v| {
+        if v > floor && v > T::zero() {
+            T::one()
+        } else {
+            T::zero()
+        }
+    });
+    let safe = norms.map(|v| {
+        if v > floor && v > T::zero() {
+            v
+        } else {
+            T::one()
+        }
+    });
     m.div(&safe).mul(&keep)
 }
 

@@ -14,7 +14,10 @@ use strata_layers::{Activation, child_seed};
 use strata_optim::{Optimizer, Sgd, SgdConfig};
 use strata_tensor::Tensor;
 
-use crate::autoencoder::{AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig, UnsupervisedEpoch, train_unsupervised};
+use crate::autoencoder::{
+    AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig,
+    UnsupervisedEpoch, train_unsupervised,
+};
 use crate::{Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
 
 /// Which parameters supervised fine-tuning trains.
@@ -41,11 +44,21 @@ impl StackedAutoEncoder {
     /// # Panics
     /// With fewer than two sizes, or as [`AutoEncoder::new`].
     pub fn new(sizes: &[usize], template: &AutoEncoderConfig) -> Self {
-        assert!(sizes.len() >= 2, "StackedAutoEncoder::new: needs an input and at least one code width, got {sizes:?}");
+        assert!(
+            sizes.len() >= 2,
+            "StackedAutoEncoder::new: needs an input and at least one code width, got {sizes:?}"
+        );
         let layers = sizes
             .windows(2)
             .enumerate()
-            .map(|(k, w)| AutoEncoder::new(AutoEncoderConfig { input: w[0], hidden: w[1], seed: child_seed(template.seed, k as u64), ..template.clone() }))
+            .map(|(k, w)| {
+                AutoEncoder::new(AutoEncoderConfig {
+                    input: w[0],
+                    hidden: w[1],
+                    seed: child_seed(template.seed, k as u64),
+                    ..template.clone()
+                })
+            })
             .collect();
         StackedAutoEncoder { layers }
     }
@@ -63,9 +76,17 @@ impl StackedAutoEncoder {
     /// # Panics
     /// If `depth` exceeds the number of layers or the input does not have `D` features.
     pub fn encode_to(&self, x: &Tensor, depth: usize) -> Tensor {
-        assert!(depth <= self.layers.len(), "StackedAutoEncoder::encode_to: depth {depth} of {} layers", self.layers.len());
+        assert!(
+            depth <= self.layers.len(),
+            "StackedAutoEncoder::encode_to: depth {depth} of {} layers",
+            self.layers.len()
+        );
         no_grad(|| {
-            let mut h = Var::constant(if x.ndim() > 2 { x.flatten_from(1) } else { x.clone() });
+            let mut h = Var::constant(if x.ndim() > 2 {
+                x.flatten_from(1)
+            } else {
+                x.clone()
+            });
             for layer in &self.layers[..depth] {
                 h = layer.encode(&h);
             }
@@ -99,10 +120,23 @@ impl StackedAutoEncoder {
         let mut codes: Option<Arc<ArrayDataset>> = None;
         for k in 0..self.layers.len() {
             let mut optimizer = make_optimizer(k);
-            let layer_config = UnsupervisedConfig { seed: child_seed(config.seed, k as u64), ..config.clone() };
+            let layer_config = UnsupervisedConfig {
+                seed: child_seed(config.seed, k as u64),
+                ..config.clone()
+            };
             let epochs = match &codes {
-                None => train_unsupervised(&mut self.layers[k], &mut optimizer, data.clone(), &layer_config)?,
-                Some(c) => train_unsupervised(&mut self.layers[k], &mut optimizer, c.clone(), &layer_config)?,
+                None => train_unsupervised(
+                    &mut self.layers[k],
+                    &mut optimizer,
+                    data.clone(),
+                    &layer_config,
+                )?,
+                Some(c) => train_unsupervised(
+                    &mut self.layers[k],
+                    &mut optimizer,
+                    c.clone(),
+                    &layer_config,
+                )?,
             };
             history.push(epochs);
             if k + 1 < self.layers.len() {
@@ -132,18 +166,40 @@ impl StackedAutoEncoder {
     ///
     /// # Panics
     /// If the layers' encoder activations differ or `classes` is 0.
-    pub fn to_mlp(&self, classes: usize, output: MlpOutput, init: MlpInit, fine_tune: FineTune) -> Mlp {
+    pub fn to_mlp(
+        &self,
+        classes: usize,
+        output: MlpOutput,
+        init: MlpInit,
+        fine_tune: FineTune,
+    ) -> Mlp {
         let hidden = self.layers[0].config().encoder_activation;
         assert!(
-            self.layers.iter().all(|l| l.config().encoder_activation == hidden),
+            self.layers
+                .iter()
+                .all(|l| l.config().encoder_activation == hidden),
             "StackedAutoEncoder::to_mlp: the layers' encoder activations differ; an Mlp has one hidden activation"
         );
-        assert!(classes > 0, "StackedAutoEncoder::to_mlp: classes must be at least 1");
+        assert!(
+            classes > 0,
+            "StackedAutoEncoder::to_mlp: classes must be at least 1"
+        );
         let mut sizes = self.sizes();
         sizes.push(classes);
-        let mut mlp = Mlp::new(&MlpConfig::new(&sizes).hidden(hidden).output(output).init(init));
+        let mut mlp = Mlp::new(
+            &MlpConfig::new(&sizes)
+                .hidden(hidden)
+                .output(output)
+                .init(init),
+        );
         for (k, layer) in self.layers.iter().enumerate() {
-            let bias = layer.encoder.bias.as_ref().expect("autoencoder encoders have a bias").value().clone();
+            let bias = layer
+                .encoder
+                .bias
+                .as_ref()
+                .expect("autoencoder encoders have a bias")
+                .value()
+                .clone();
             mlp.set_layer(k, layer.encoder.weight.value().clone(), bias);
             if fine_tune == FineTune::TopOnly {
                 mlp.layers[k].weight.set_requires_grad(false);
@@ -177,13 +233,22 @@ pub struct DltSae {
 
 impl Default for DltSae {
     fn default() -> Self {
-        DltSae { lr: 1.0, momentum: 0.5, mask_fraction: 0.5, hidden: 100, batch: 100 }
+        DltSae {
+            lr: 1.0,
+            momentum: 0.5,
+            mask_fraction: 0.5,
+            hidden: 100,
+            batch: 100,
+        }
     }
 }
 
 impl DltSae {
     fn sgd(&self) -> Result<Sgd, TrainError> {
-        SgdConfig::new(self.lr).momentum(self.momentum).build().map_err(|e| TrainError::Config(e.to_string()))
+        SgdConfig::new(self.lr)
+            .momentum(self.momentum)
+            .build()
+            .map_err(|e| TrainError::Config(e.to_string()))
     }
 
     /// The denoising autoencoder `inputs → hidden → inputs`, weights drawn after
@@ -204,7 +269,13 @@ impl DltSae {
     ///
     /// # Errors
     /// [`TrainError::Config`] for zero epochs or batch size; [`TrainError::NonFinite`].
-    pub fn pretrain<D: Dataset + 'static>(&self, ae: &mut AutoEncoder, train: Arc<D>, seed: u64, epochs: usize) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
+    pub fn pretrain<D: Dataset + 'static>(
+        &self,
+        ae: &mut AutoEncoder,
+        train: Arc<D>,
+        seed: u64,
+        epochs: usize,
+    ) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
         let mut optimizer = self.sgd()?;
         let mut config = UnsupervisedConfig::new(epochs, self.batch).seed(seed);
         config.flatten_inputs = true;
@@ -217,9 +288,26 @@ impl DltSae {
     ///
     /// # Errors
     /// [`TrainError::Config`] for zero epochs or batch size.
-    pub fn finetune_trainer(&self, ae: &AutoEncoder, classes: usize, seed: u64, epochs: usize) -> Result<Trainer<Mlp, Sgd>, TrainError> {
-        let mut mlp = Mlp::new(&MlpConfig::new(&[ae.input(), ae.hidden(), classes]).hidden(Activation::Sigmoid).output(MlpOutput::Sigmoid).init(MlpInit::DltSigmoid));
-        let bias = ae.encoder.bias.as_ref().expect("autoencoder encoders have a bias").value().clone();
+    pub fn finetune_trainer(
+        &self,
+        ae: &AutoEncoder,
+        classes: usize,
+        seed: u64,
+        epochs: usize,
+    ) -> Result<Trainer<Mlp, Sgd>, TrainError> {
+        let mut mlp = Mlp::new(
+            &MlpConfig::new(&[ae.input(), ae.hidden(), classes])
+                .hidden(Activation::Sigmoid)
+                .output(MlpOutput::Sigmoid)
+                .init(MlpInit::DltSigmoid),
+        );
+        let bias = ae
+            .encoder
+            .bias
+            .as_ref()
+            .expect("autoencoder encoders have a bias")
+            .value()
+            .clone();
         mlp.set_layer(0, ae.encoder.weight.value().clone(), bias);
         let mut config = TrainerConfig::new(epochs, self.batch);
         config.seed = seed;

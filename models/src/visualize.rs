@@ -22,14 +22,22 @@ pub fn grid_shape(n: usize) -> (usize, usize) {
 ///
 /// # Panics
 /// If `weight` is not 2-D with `height·width` columns, or `zoom` is zero.
-pub fn write_filters_png(path: impl AsRef<Path>, weight: &Tensor, (height, width): (usize, usize), zoom: usize) -> Result<(), DatasetError> {
+pub fn write_filters_png(
+    path: impl AsRef<Path>,
+    weight: &Tensor,
+    (height, width): (usize, usize),
+    zoom: usize,
+) -> Result<(), DatasetError> {
     assert!(
         weight.ndim() == 2 && weight.shape()[1] == height * width && weight.shape()[0] > 0,
         "write_filters_png: weight {:?} is not [H, {height}·{width}]",
         weight.shape()
     );
     let (rows, cols) = grid_shape(weight.shape()[0]);
-    Grid::new(rows, cols, height, width).scaling(GridScaling::PerTile).zoom(zoom).write_png(&weight.to_vec(), path)
+    Grid::new(rows, cols, height, width)
+        .scaling(GridScaling::PerTile)
+        .zoom(zoom)
+        .write_png(&weight.to_vec(), path)
 }
 
 /// Writes images `samples: [N, height·width]` with values in `[0, 1]` (e.g. Gibbs samples or
@@ -41,12 +49,20 @@ pub fn write_filters_png(path: impl AsRef<Path>, weight: &Tensor, (height, width
 ///
 /// # Panics
 /// If `samples` is not 2-D with `height·width` columns, or `zoom` is zero.
-pub fn write_samples_png(path: impl AsRef<Path>, samples: &Tensor, (height, width): (usize, usize), zoom: usize) -> Result<(), DatasetError> {
+pub fn write_samples_png(
+    path: impl AsRef<Path>,
+    samples: &Tensor,
+    (height, width): (usize, usize),
+    zoom: usize,
+) -> Result<(), DatasetError> {
     assert!(
         samples.ndim() == 2 && samples.shape()[1] == height * width && samples.shape()[0] > 0,
         "write_samples_png: samples {:?} are not [N, {height}·{width}]",
         samples.shape()
     );
     let (rows, cols) = grid_shape(samples.shape()[0]);
-    Grid::new(rows, cols, height, width).scaling(GridScaling::Fixed { min: 0.0, max: 1.0 }).zoom(zoom).write_png(&samples.to_vec(), path)
+    Grid::new(rows, cols, height, width)
+        .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
+        .zoom(zoom)
+        .write_png(&samples.to_vec(), path)
 }

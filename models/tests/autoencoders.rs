@@ -8,9 +8,12 @@ use strata_autograd::{Var, assert_gradcheck, no_grad};
 use strata_datasets::{ArrayDataset, Dataset, Mnist};
 use strata_layers::{Activation, Module};
 use strata_models::autoencoder::{
-    AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig, contractive_penalty, kl_sparsity_penalty, train_unsupervised,
+    AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig,
+    contractive_penalty, kl_sparsity_penalty, train_unsupervised,
 };
-use strata_models::conv_autoencoder::{ConvAutoEncoder, ConvAutoEncoderConfig, mean_image_baseline};
+use strata_models::conv_autoencoder::{
+    ConvAutoEncoder, ConvAutoEncoderConfig, mean_image_baseline,
+};
 use strata_models::data::scaled;
 use strata_models::stacked_autoencoder::{DltSae, FineTune, StackedAutoEncoder};
 use strata_models::{MlpInit, MlpOutput, Objective, Trainer, TrainerConfig};
@@ -34,7 +37,9 @@ fn lcg(seed: u64, n: usize, scale: f64) -> Vec<f64> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.0 * scale
         })
         .collect()
@@ -43,30 +48,51 @@ fn lcg(seed: u64, n: usize, scale: f64) -> Vec<f64> {
 #[test]
 fn masking_noise_zeroes_the_stated_fraction() {
     for fraction in [0.1, 0.5, 0.75] {
-        let mut ae = AutoEncoder::<f32>::new(AutoEncoderConfig::new(784, 10).noise(Noise::Masking(fraction)).seed(3));
+        let mut ae = AutoEncoder::<f32>::new(
+            AutoEncoderConfig::new(784, 10)
+                .noise(Noise::Masking(fraction))
+                .seed(3),
+        );
         let x = Tensor::<f32>::ones(&[200, 784]);
         let y = ae.corrupt(&x);
         let zeros = y.to_vec().iter().filter(|&&v| v == 0.0).count() as f64 / y.numel() as f64;
         println!("masking {fraction}: zeroed {zeros:.4}");
-        assert!((zeros - fraction).abs() < 0.01, "masking {fraction}: zeroed {zeros}");
-        assert!(y.to_vec().iter().all(|&v| v == 0.0 || v == 1.0), "masking keeps the survivors unchanged");
+        assert!(
+            (zeros - fraction).abs() < 0.01,
+            "masking {fraction}: zeroed {zeros}"
+        );
+        assert!(
+            y.to_vec().iter().all(|&v| v == 0.0 || v == 1.0),
+            "masking keeps the survivors unchanged"
+        );
     }
 }
 
 #[test]
 fn gaussian_noise_has_the_stated_spread() {
-    let mut ae = AutoEncoder::<f32>::new(AutoEncoderConfig::new(100, 10).noise(Noise::Gaussian(0.3)).seed(5));
+    let mut ae = AutoEncoder::<f32>::new(
+        AutoEncoderConfig::new(100, 10)
+            .noise(Noise::Gaussian(0.3))
+            .seed(5),
+    );
     let x = Tensor::<f32>::zeros(&[500, 100]);
     let y = ae.corrupt(&x).to_vec();
     let n = y.len() as f64;
     let mean = y.iter().map(|&v| v as f64).sum::<f64>() / n;
     let std = (y.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-    assert!(mean.abs() < 0.01 && (std - 0.3).abs() < 0.01, "mean {mean}, std {std}");
+    assert!(
+        mean.abs() < 0.01 && (std - 0.3).abs() < 0.01,
+        "mean {mean}, std {std}"
+    );
 }
 
 #[test]
 fn noise_only_in_training_mode() {
-    let mut ae = AutoEncoder::<f64>::new(AutoEncoderConfig::new(6, 3).noise(Noise::Masking(0.5)).loss(ReconstructionLoss::HalfSse));
+    let mut ae = AutoEncoder::<f64>::new(
+        AutoEncoderConfig::new(6, 3)
+            .noise(Noise::Masking(0.5))
+            .loss(ReconstructionLoss::HalfSse),
+    );
     let x = Var::constant(Tensor::from_vec(lcg(1, 24, 1.0), &[4, 6]));
     ae.eval();
     let a = ae.loss(&x).item();
@@ -85,7 +111,10 @@ fn contractive_penalty_matches_the_explicit_jacobian() {
     let w = Tensor::<f64>::from_vec(lcg(3, hdim * d, 1.0), &[hdim, d]);
     let b = Tensor::<f64>::from_vec(lcg(4, hdim, 0.5), &[hdim]);
     for act in [Activation::Sigmoid, Activation::Tanh] {
-        let h = act.apply(&Var::constant(x.clone()).linear(&Var::constant(w.clone()), Some(&Var::constant(b.clone()))));
+        let h = act.apply(
+            &Var::constant(x.clone())
+                .linear(&Var::constant(w.clone()), Some(&Var::constant(b.clone()))),
+        );
         let penalty = contractive_penalty(&h, &Var::constant(w.clone()), act).item();
         let hv = h.value().to_vec();
         let wv = w.to_vec();
@@ -93,14 +122,21 @@ fn contractive_penalty_matches_the_explicit_jacobian() {
         for e in 0..n {
             for j in 0..hdim {
                 let hj = hv[e * hdim + j];
-                let slope = if act == Activation::Sigmoid { hj * (1.0 - hj) } else { 1.0 - hj * hj };
+                let slope = if act == Activation::Sigmoid {
+                    hj * (1.0 - hj)
+                } else {
+                    1.0 - hj * hj
+                };
                 for i in 0..d {
                     explicit += (slope * wv[j * d + i]).powi(2);
                 }
             }
         }
         explicit /= n as f64;
-        assert!((penalty - explicit).abs() < 1e-12, "{act:?}: closed form {penalty} vs explicit {explicit}");
+        assert!(
+            (penalty - explicit).abs() < 1e-12,
+            "{act:?}: closed form {penalty} vs explicit {explicit}"
+        );
     }
 }
 
@@ -119,16 +155,31 @@ fn contractive_penalty_gradcheck_f64() {
         );
     }
     // The whole loss of a contractive, sparse autoencoder with tied weights.
-    let ae = AutoEncoder::<f64>::new(AutoEncoderConfig::new(d, hdim).tied(true).sparse(0.1, 0.5).contractive(0.3).loss(ReconstructionLoss::CrossEntropy));
-    let target = Tensor::<f64>::from_vec(lcg(8, n * d, 0.5).iter().map(|v| v + 0.5).collect(), &[n, d]);
+    let ae = AutoEncoder::<f64>::new(
+        AutoEncoderConfig::new(d, hdim)
+            .tied(true)
+            .sparse(0.1, 0.5)
+            .contractive(0.3)
+            .loss(ReconstructionLoss::CrossEntropy),
+    );
+    let target = Tensor::<f64>::from_vec(
+        lcg(8, n * d, 0.5).iter().map(|v| v + 0.5).collect(),
+        &[n, d],
+    );
     let c = ae.decoder_bias.value().clone();
     assert_gradcheck(
         "tied contractive sparse autoencoder loss",
         |v| {
             let h = v[0].linear(&v[1], Some(&v[2])).sigmoid();
             let logits = h.linear(&v[1].t(), Some(&v[3]));
-            let rec = logits.bce_with_logits(&Var::constant(target.clone()), strata_autograd::Reduction::Sum).mul_scalar(1.0 / n as f64);
-            rec.add(&kl_sparsity_penalty(&h, 0.1).mul_scalar(0.5)).add(&contractive_penalty(&h, &v[1], Activation::Sigmoid).mul_scalar(0.3))
+            let rec = logits
+                .bce_with_logits(
+                    &Var::constant(target.clone()),
+                    strata_autograd::Reduction::Sum,
+                )
+                .mul_scalar(1.0 / n as f64);
+            rec.add(&kl_sparsity_penalty(&h, 0.1).mul_scalar(0.5))
+                .add(&contractive_penalty(&h, &v[1], Activation::Sigmoid).mul_scalar(0.3))
         },
         &[target.clone(), w.clone(), b.clone(), c],
         1e-6,
@@ -138,21 +189,47 @@ fn contractive_penalty_gradcheck_f64() {
 #[test]
 fn autoencoder_loss_parts_add_up_and_match_the_formulas() {
     let (n, d, hdim) = (4, 6, 3);
-    let mut ae = AutoEncoder::<f64>::new(AutoEncoderConfig::new(d, hdim).sparse(0.2, 2.0).contractive(0.5).loss(ReconstructionLoss::HalfSse));
+    let mut ae = AutoEncoder::<f64>::new(
+        AutoEncoderConfig::new(d, hdim)
+            .sparse(0.2, 2.0)
+            .contractive(0.5)
+            .loss(ReconstructionLoss::HalfSse),
+    );
     ae.eval();
-    let x = Var::constant(Tensor::from_vec(lcg(9, n * d, 0.5).iter().map(|v| v + 0.5).collect(), &[n, d]));
+    let x = Var::constant(Tensor::from_vec(
+        lcg(9, n * d, 0.5).iter().map(|v| v + 0.5).collect(),
+        &[n, d],
+    ));
     let parts = ae.loss_parts(&x);
-    let (rec, kl, cae) = (parts.reconstruction.item(), parts.sparsity.unwrap().item(), parts.contractive.unwrap().item());
+    let (rec, kl, cae) = (
+        parts.reconstruction.item(),
+        parts.sparsity.unwrap().item(),
+        parts.contractive.unwrap().item(),
+    );
     assert!((parts.total.item() - (rec + 2.0 * kl + 0.5 * cae)).abs() < 1e-12);
     // Half-SSE by hand.
     let y = ae.forward(&x).into_value().to_vec();
-    let hand = y.iter().zip(x.value().to_vec()).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 2.0 / n as f64;
+    let hand = y
+        .iter()
+        .zip(x.value().to_vec())
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        / 2.0
+        / n as f64;
     assert!((rec - hand).abs() < 1e-12, "half-SSE {rec} vs {hand}");
     // KL by hand.
     let rho_hat = ae.mean_activation(x.value()).to_vec();
-    let kl_hand: f64 = rho_hat.iter().map(|&q| 0.2 * (0.2 / q).ln() + 0.8 * (0.8 / (1.0 - q)).ln()).sum();
+    let kl_hand: f64 = rho_hat
+        .iter()
+        .map(|&q| 0.2 * (0.2 / q).ln() + 0.8 * (0.8 / (1.0 - q)).ln())
+        .sum();
     assert!((kl - kl_hand).abs() < 1e-12, "KL {kl} vs {kl_hand}");
-    assert_gradcheck("kl_sparsity_penalty", |v| kl_sparsity_penalty(&v[0].sigmoid(), 0.2), &[Tensor::from_vec(lcg(10, 12, 2.0), &[4, 3])], 1e-6);
+    assert_gradcheck(
+        "kl_sparsity_penalty",
+        |v| kl_sparsity_penalty(&v[0].sigmoid(), 0.2),
+        &[Tensor::from_vec(lcg(10, 12, 2.0), &[4, 3])],
+        1e-6,
+    );
 }
 
 #[test]
@@ -184,13 +261,25 @@ fn sparsity_penalty_moves_mean_activation_toward_rho() {
         let mut uc = UnsupervisedConfig::new(4, 50).seed(1);
         uc.flatten_inputs = true;
         ae.fit(data.clone(), &mut opt, &uc).unwrap();
-        (start, ae.mean_activation(&x).mean() as f64, ae.reconstruction_error(&x))
+        (
+            start,
+            ae.mean_activation(&x).mean() as f64,
+            ae.reconstruction_error(&x),
+        )
     };
     let (start, plain, plain_err) = mean_activation(false);
     let (_, sparse, sparse_err) = mean_activation(true);
-    println!("mean hidden activation: initial {start:.4}, plain {plain:.4} (mse {plain_err:.4}), sparse ρ = {rho}: {sparse:.4} (mse {sparse_err:.4})");
-    assert!((sparse - rho).abs() < 0.5 * (plain - rho).abs(), "sparse {sparse} is not much nearer ρ = {rho} than plain {plain}");
-    assert!((sparse - rho).abs() < 0.03, "sparse mean activation {sparse} vs ρ = {rho}");
+    println!(
+        "mean hidden activation: initial {start:.4}, plain {plain:.4} (mse {plain_err:.4}), sparse ρ = {rho}: {sparse:.4} (mse {sparse_err:.4})"
+    );
+    assert!(
+        (sparse - rho).abs() < 0.5 * (plain - rho).abs(),
+        "sparse {sparse} is not much nearer ρ = {rho} than plain {plain}"
+    );
+    assert!(
+        (sparse - rho).abs() < 0.03,
+        "sparse mean activation {sparse} vs ρ = {rho}"
+    );
 }
 
 #[test]
@@ -204,9 +293,15 @@ fn denoising_autoencoder_learns_to_reconstruct() {
     let epochs = sae.pretrain(&mut ae, data, 2, 3).unwrap();
     let after = ae.reconstruction_error(&x_test);
     let baseline = mean_image_baseline(&inputs(&train), &x_test);
-    println!("denoising AE: mse {before:.4} → {after:.4} (mean image {baseline:.4}); losses {:?}", epochs.iter().map(|e| e.loss).collect::<Vec<_>>());
+    println!(
+        "denoising AE: mse {before:.4} → {after:.4} (mean image {baseline:.4}); losses {:?}",
+        epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+    );
     assert!(epochs.last().unwrap().loss < epochs[0].loss);
-    assert!(after < baseline, "mse {after} vs mean-image baseline {baseline}");
+    assert!(
+        after < baseline,
+        "mse {after} vs mean-image baseline {baseline}"
+    );
 }
 
 #[test]
@@ -215,18 +310,35 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
     let data = Arc::new(first(&train, 3000));
     let test = first(&test, 2000);
     strata_layers::manual_seed(4);
-    let template = AutoEncoderConfig::new(1, 1).noise(Noise::Masking(0.3)).loss(ReconstructionLoss::CrossEntropy).init(MlpInit::DltSigmoid).seed(4);
+    let template = AutoEncoderConfig::new(1, 1)
+        .noise(Noise::Masking(0.3))
+        .loss(ReconstructionLoss::CrossEntropy)
+        .init(MlpInit::DltSigmoid)
+        .seed(4);
     let mut stack = StackedAutoEncoder::new(&[784, 100, 50], &template);
     assert_eq!(stack.sizes(), [784, 100, 50]);
-    let history = stack.pretrain(data.clone(), |_| SgdConfig::new(0.1).momentum(0.5).build().unwrap(), &UnsupervisedConfig::new(3, 50).seed(4)).unwrap();
+    let history = stack
+        .pretrain(
+            data.clone(),
+            |_| SgdConfig::new(0.1).momentum(0.5).build().unwrap(),
+            &UnsupervisedConfig::new(3, 50).seed(4),
+        )
+        .unwrap();
     assert_eq!(history.len(), 2);
     for (k, h) in history.iter().enumerate() {
-        println!("layer {k}: losses {:?}", h.iter().map(|e| e.loss).collect::<Vec<_>>());
+        println!(
+            "layer {k}: losses {:?}",
+            h.iter().map(|e| e.loss).collect::<Vec<_>>()
+        );
         assert!(h[2].loss < h[0].loss, "layer {k} loss did not fall: {h:?}");
     }
     assert_eq!(stack.encode(&inputs(&first(&test, 3))).shape(), &[3, 50]);
     let codes = stack.encode(&inputs(&first(&test, 500)));
-    println!("top codes: mean {:.4}, std over examples {:.4}", codes.mean(), codes.var_axis(0, 0, false).sqrt().mean());
+    println!(
+        "top codes: mean {:.4}, std over examples {:.4}",
+        codes.mean(),
+        codes.var_axis(0, 0, false).sqrt().mean()
+    );
 
     for fine_tune in [FineTune::TopOnly, FineTune::Whole] {
         let mlp = stack.to_mlp(10, MlpOutput::Linear, MlpInit::Pytorch, fine_tune);
@@ -235,16 +347,43 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
         let mut tc = TrainerConfig::new(3, 50);
         tc.flatten_inputs = true;
         tc.verbose = false;
-        let mut trainer = Trainer::new(mlp, SgdConfig::new(0.1).momentum(0.9).build().unwrap(), Objective::CrossEntropy, tc, "sae").unwrap();
+        let mut trainer = Trainer::new(
+            mlp,
+            SgdConfig::new(0.1).momentum(0.9).build().unwrap(),
+            Objective::CrossEntropy,
+            tc,
+            "sae",
+        )
+        .unwrap();
         let h = trainer.fit(data.clone(), None).unwrap().clone();
-        println!("{:?}", h.iter().map(|m| (m.train_loss, m.train_error)).collect::<Vec<_>>());
+        println!(
+            "{:?}",
+            h.iter()
+                .map(|m| (m.train_loss, m.train_error))
+                .collect::<Vec<_>>()
+        );
         let error = trainer.evaluate(&test, 1000).error();
-        let lower_moved = !trainer.model.layers[0].weight.value().allclose(&frozen_before, 0.0, 0.0);
-        let top_moved = !trainer.model.layers[2].weight.value().allclose(&top_before, 0.0, 0.0);
+        let lower_moved =
+            !trainer.model.layers[0]
+                .weight
+                .value()
+                .allclose(&frozen_before, 0.0, 0.0);
+        let top_moved = !trainer.model.layers[2]
+            .weight
+            .value()
+            .allclose(&top_before, 0.0, 0.0);
         println!("{fine_tune:?}: test error {:.2}%", 100.0 * error);
         assert!(top_moved, "{fine_tune:?}: the classifier must train");
-        assert_eq!(lower_moved, fine_tune == FineTune::Whole, "{fine_tune:?}: lower layers frozen only for TopOnly");
-        let bar = if fine_tune == FineTune::TopOnly { 0.35 } else { 0.2 };
+        assert_eq!(
+            lower_moved,
+            fine_tune == FineTune::Whole,
+            "{fine_tune:?}: lower layers frozen only for TopOnly"
+        );
+        let bar = if fine_tune == FineTune::TopOnly {
+            0.35
+        } else {
+            0.2
+        };
         assert!(error < bar, "{fine_tune:?}: test error {error}");
     }
 }
@@ -259,12 +398,30 @@ fn conv_autoencoder_beats_the_mean_image_baseline() {
     strata_layers::manual_seed(6);
     let mut cae = ConvAutoEncoder::new(ConvAutoEncoderConfig::default());
     let mut opt = AdamConfig::new(3e-3).build().unwrap();
-    let epochs = train_unsupervised(&mut cae, &mut opt, data, &UnsupervisedConfig::new(3, 32).seed(6)).unwrap();
+    let epochs = train_unsupervised(
+        &mut cae,
+        &mut opt,
+        data,
+        &UnsupervisedConfig::new(3, 32).seed(6),
+    )
+    .unwrap();
     let error = cae.reconstruction_error(&x_test);
     let baseline = mean_image_baseline(&x_train, &x_test);
-    println!("conv AE: test mse {error:.4} vs mean image {baseline:.4}; losses {:?}", epochs.iter().map(|e| e.loss).collect::<Vec<_>>());
-    assert_eq!(no_grad(|| cae.encode(&Var::constant(x_test.narrow(0, 0, 2))).into_value()).shape(), &[2, 8, 7, 7]);
-    assert!(error < 0.35 * baseline, "conv AE mse {error} vs mean-image baseline {baseline}");
+    println!(
+        "conv AE: test mse {error:.4} vs mean image {baseline:.4}; losses {:?}",
+        epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        no_grad(|| cae
+            .encode(&Var::constant(x_test.narrow(0, 0, 2)))
+            .into_value())
+        .shape(),
+        &[2, 8, 7, 7]
+    );
+    assert!(
+        error < 0.35 * baseline,
+        "conv AE mse {error} vs mean-image baseline {baseline}"
+    );
 }
 
 #[test]

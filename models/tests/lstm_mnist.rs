@@ -36,6 +36,9 @@ fn lstm_mnist_three_epochs_beats_9_percent() {
     trainer.config_mut().verbose = false;
     trainer.fit(Arc::new(train), None).unwrap();
     let error = trainer.evaluate(&test, 1000).error();
-    eprintln!("lstm_mnist: test error {:.2}% after 3 epochs", 100.0 * error);
+    eprintln!(
+        "lstm_mnist: test error {:.2}% after 3 epochs",
+        100.0 * error
+    );
     assert!(error < 0.09, "test error {error}");
 }

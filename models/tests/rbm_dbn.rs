@@ -5,11 +5,15 @@ use std::sync::{Arc, OnceLock};
 
 use strata_datasets::{ArrayDataset, Dataset, Mnist};
 use strata_layers::Module;
-use strata_models::data::scaled;
-use strata_models::dbn::{WakeSleep, dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer};
-use strata_models::rbm::{Divergence, PositiveStatistics, Rbm, RbmConfig, RbmTraining, VisibleUnits};
-use strata_models::visualize::{write_filters_png, write_samples_png};
 use strata_models::MlpOutput;
+use strata_models::data::scaled;
+use strata_models::dbn::{
+    WakeSleep, dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer,
+};
+use strata_models::rbm::{
+    Divergence, PositiveStatistics, Rbm, RbmConfig, RbmTraining, VisibleUnits,
+};
+use strata_models::visualize::{write_filters_png, write_samples_png};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
 
@@ -34,25 +38,67 @@ fn sigmoid(x: f64) -> f64 {
 /// A tiny RBM with weights large enough that the model term matters.
 fn tiny_rbm(divergence: Divergence) -> Rbm {
     let (v, h) = (6, 4);
-    let mut rbm = Rbm::new(RbmConfig { positive: PositiveStatistics::Probabilities, sample_visible: true, ..RbmConfig::new(v, h) }.divergence(divergence).seed(7));
-    let w: Vec<f32> = (0..v * h).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3).collect();
+    let mut rbm = Rbm::new(
+        RbmConfig {
+            positive: PositiveStatistics::Probabilities,
+            sample_visible: true,
+            ..RbmConfig::new(v, h)
+        }
+        .divergence(divergence)
+        .seed(7),
+    );
+    let w: Vec<f32> = (0..v * h)
+        .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
+        .collect();
     rbm.weight.set(Tensor::from_vec(w, &[h, v]));
-    rbm.visible_bias.set(Tensor::from_vec(vec![0.5, -0.3, 0.2, -0.8, 0.1, 0.4], &[v]));
-    rbm.hidden_bias.set(Tensor::from_vec(vec![-0.2, 0.3, -0.5, 0.6], &[h]));
+    rbm.visible_bias
+        .set(Tensor::from_vec(vec![0.5, -0.3, 0.2, -0.8, 0.1, 0.4], &[v]));
+    rbm.hidden_bias
+        .set(Tensor::from_vec(vec![-0.2, 0.3, -0.5, 0.6], &[h]));
     rbm
 }
 
 fn tiny_data() -> Vec<Vec<f64>> {
-    [0b000111usize, 0b111000, 0b101010, 0b010101, 0b110011, 0b001100, 0b111111, 0b100001].iter().map(|&x| bits(x, 6)).collect()
+    [
+        0b000111usize,
+        0b111000,
+        0b101010,
+        0b010101,
+        0b110011,
+        0b001100,
+        0b111111,
+        0b100001,
+    ]
+    .iter()
+    .map(|&x| bits(x, 6))
+    .collect()
 }
 
 /// Exact `−∂ log-likelihood / ∂(W, b, c)` (flattened) and the exact positive statistics, by
 /// enumerating all 2⁶·2⁴ joint states.
 fn exact_gradient(rbm: &Rbm, data: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     let (nv, nh) = (6, 4);
-    let w: Vec<f64> = rbm.weight.value().to_vec().iter().map(|&x| x as f64).collect();
-    let b: Vec<f64> = rbm.visible_bias.value().to_vec().iter().map(|&x| x as f64).collect();
-    let c: Vec<f64> = rbm.hidden_bias.value().to_vec().iter().map(|&x| x as f64).collect();
+    let w: Vec<f64> = rbm
+        .weight
+        .value()
+        .to_vec()
+        .iter()
+        .map(|&x| x as f64)
+        .collect();
+    let b: Vec<f64> = rbm
+        .visible_bias
+        .value()
+        .to_vec()
+        .iter()
+        .map(|&x| x as f64)
+        .collect();
+    let c: Vec<f64> = rbm
+        .hidden_bias
+        .value()
+        .to_vec()
+        .iter()
+        .map(|&x| x as f64)
+        .collect();
     let stats = |v: &[f64], h: &[f64], weight: f64, acc: &mut [f64]| {
         for j in 0..nh {
             for i in 0..nv {
@@ -74,7 +120,8 @@ fn exact_gradient(rbm: &Rbm, data: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         let v = bits(vx, nv);
         for hx in 0..1 << nh {
             let h = bits(hx, nh);
-            let mut neg_e = (0..nv).map(|i| b[i] * v[i]).sum::<f64>() + (0..nh).map(|j| c[j] * h[j]).sum::<f64>();
+            let mut neg_e = (0..nv).map(|i| b[i] * v[i]).sum::<f64>()
+                + (0..nh).map(|j| c[j] * h[j]).sum::<f64>();
             for j in 0..nh {
                 for i in 0..nv {
                     neg_e += h[j] * w[j * nv + i] * v[i];
@@ -89,7 +136,9 @@ fn exact_gradient(rbm: &Rbm, data: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     // Data term: E_data[p(h | v)].
     let mut positive = vec![0.0; len];
     for v in data {
-        let ph: Vec<f64> = (0..nh).map(|j| sigmoid(c[j] + (0..nv).map(|i| w[j * nv + i] * v[i]).sum::<f64>())).collect();
+        let ph: Vec<f64> = (0..nh)
+            .map(|j| sigmoid(c[j] + (0..nv).map(|i| w[j * nv + i] * v[i]).sum::<f64>()))
+            .collect();
         stats(v, &ph, 1.0 / data.len() as f64, &mut positive);
     }
     let grad = positive.iter().zip(&model).map(|(p, m)| -(p - m)).collect();
@@ -104,11 +153,22 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn flat_grads(rbm: &Rbm, grads: &strata_autograd::Grads) -> Vec<f64> {
-    [&rbm.weight, &rbm.visible_bias, &rbm.hidden_bias].iter().flat_map(|p| grads.get(p).expect("a gradient for every parameter").to_vec()).map(|x| x as f64).collect()
+    [&rbm.weight, &rbm.visible_bias, &rbm.hidden_bias]
+        .iter()
+        .flat_map(|p| {
+            grads
+                .get(p)
+                .expect("a gradient for every parameter")
+                .to_vec()
+        })
+        .map(|x| x as f64)
+        .collect()
 }
 
 fn replicated(data: &[Vec<f64>], copies: usize) -> Tensor {
-    let rows: Vec<f32> = (0..copies).flat_map(|_| data.iter().flatten().map(|&x| x as f32)).collect();
+    let rows: Vec<f32> = (0..copies)
+        .flat_map(|_| data.iter().flatten().map(|&x| x as f32))
+        .collect();
     Tensor::from_vec(rows, &[copies * data.len(), 6])
 }
 
@@ -118,7 +178,11 @@ fn positive_phase_matches_exact_data_term() {
     let data = tiny_data();
     let (_, positive) = exact_gradient(&rbm, &data);
     let s = rbm.positive_phase(&replicated(&data, 1));
-    let got: Vec<f64> = [s.weight, s.visible, s.hidden].iter().flat_map(|t| t.to_vec()).map(|x| x as f64).collect();
+    let got: Vec<f64> = [s.weight, s.visible, s.hidden]
+        .iter()
+        .flat_map(|t| t.to_vec())
+        .map(|x| x as f64)
+        .collect();
     for (g, e) in got.iter().zip(&positive) {
         assert!((g - e).abs() < 1e-5, "positive statistics {g} vs exact {e}");
     }
@@ -134,12 +198,23 @@ fn long_cd_chains_follow_the_exact_gradient() {
         let cd = flat_grads(&rbm, &grads);
         let cos = cosine(&cd, &exact);
         eprintln!("{divergence:?}: cosine with the exact gradient {cos:.4}");
-        assert!(cos > 0.9, "{divergence:?}: cosine similarity with the exact gradient {cos:.4}");
+        assert!(
+            cos > 0.9,
+            "{divergence:?}: cosine similarity with the exact gradient {cos:.4}"
+        );
         // The positive term is exact, so the bias gradient of CD-k differs from the exact one
         // only by the chains' sampling error.
-        let err: f64 = cd.iter().zip(&exact).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+        let err: f64 = cd
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
         let norm: f64 = exact.iter().map(|x| x * x).sum::<f64>().sqrt();
-        assert!(err < 0.3 * norm, "{divergence:?}: |cd − exact| = {err:.4}, |exact| = {norm:.4}");
+        assert!(
+            err < 0.3 * norm,
+            "{divergence:?}: |cd − exact| = {err:.4}, |exact| = {norm:.4}"
+        );
     }
 }
 
@@ -166,13 +241,20 @@ fn rbm_reconstruction_error_falls_and_free_energy_prefers_data() {
         errors.push(rbm.reconstruction_error(&x));
     }
     for w in errors.windows(2) {
-        assert!(w[1] < w[0], "reconstruction error did not fall every epoch: {errors:?}");
+        assert!(
+            w[1] < w[0],
+            "reconstruction error did not fall every epoch: {errors:?}"
+        );
     }
     strata_layers::manual_seed(99);
-    let random = strata_layers::init::with_init_rng(|r| Tensor::rand_bernoulli(&[1000, 784], 0.5, r));
+    let random =
+        strata_layers::init::with_init_rng(|r| Tensor::rand_bernoulli(&[1000, 784], 0.5, r));
     let f_data = rbm.free_energy(&x.narrow(0, 0, 1000)).mean();
     let f_random = rbm.free_energy(&random).mean();
-    assert!(f_data < f_random, "free energy of data {f_data} is not below that of random vectors {f_random}");
+    assert!(
+        f_data < f_random,
+        "free energy of data {f_data} is not below that of random vectors {f_random}"
+    );
 }
 
 #[test]
@@ -183,7 +265,11 @@ fn gaussian_and_persistent_rbms_train() {
     let mean = x.mean();
     let std = x.sub_scalar(mean).square().mean().sqrt();
     let z = x.sub_scalar(mean).div_scalar(std);
-    let mut g = Rbm::new(RbmConfig::new(784, 64).visible_units(VisibleUnits::Gaussian).seed(3));
+    let mut g = Rbm::new(
+        RbmConfig::new(784, 64)
+            .visible_units(VisibleUnits::Gaussian)
+            .seed(3),
+    );
     g.init_visible_bias_from_data(&z);
     let before = g.reconstruction_error(&z);
     let mut opt = SgdConfig::new(0.001).momentum(0.5).build::<f32>().unwrap();
@@ -191,7 +277,17 @@ fn gaussian_and_persistent_rbms_train() {
     let after = g.reconstruction_error(&z);
     assert!(after < before, "Gaussian RBM: {before} → {after}");
     // PCD-1 with a sparsity target and weight decay.
-    let mut p = Rbm::new(RbmConfig::new(784, 64).divergence(Divergence::Persistent(1)).weight_decay(1e-4).sparsity(strata_models::rbm::Sparsity { target: 0.1, cost: 0.1, decay: 0.9 }).seed(4));
+    let mut p = Rbm::new(
+        RbmConfig::new(784, 64)
+            .divergence(Divergence::Persistent(1))
+            .weight_decay(1e-4)
+            .sparsity(strata_models::rbm::Sparsity {
+                target: 0.1,
+                cost: 0.1,
+                decay: 0.9,
+            })
+            .seed(4),
+    );
     p.init_visible_bias_from_data(&x);
     let before = p.reconstruction_error(&x);
     let mut opt = SgdConfig::new(0.05).build::<f32>().unwrap();
@@ -203,8 +299,19 @@ fn gaussian_and_persistent_rbms_train() {
 #[test]
 fn rbm_is_a_module_with_named_params() {
     let mut rbm = Rbm::new(RbmConfig::new(5, 3));
-    let names: Vec<(String, Vec<usize>)> = rbm.params().into_iter().map(|(n, p)| (n, p.shape().to_vec())).collect();
-    assert_eq!(names, [("weight".to_string(), vec![3, 5]), ("visible_bias".to_string(), vec![5]), ("hidden_bias".to_string(), vec![3])]);
+    let names: Vec<(String, Vec<usize>)> = rbm
+        .params()
+        .into_iter()
+        .map(|(n, p)| (n, p.shape().to_vec()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("weight".to_string(), vec![3, 5]),
+            ("visible_bias".to_string(), vec![5]),
+            ("hidden_bias".to_string(), vec![3])
+        ]
+    );
     let v = strata_layers::init::with_init_rng(|r| Tensor::rand_uniform(&[4, 5], 0.0, 1.0, r));
     let y = rbm.predict(&v);
     assert!(y.allclose(&rbm.prob_h_given_v(&v), 1e-6, 1e-6));
@@ -222,18 +329,36 @@ fn dlt_dbn_beats_random_init() {
     let x = as_matrix(train);
     let (epochs, seed) = (6, 0);
     let mut dbn = dlt_dbn(&[784, 100, 100], seed);
-    dbn.pretrain(&x, |_| dlt_rbm_optimizer(1.0, 0.0).unwrap(), &RbmTraining::new(epochs, 100));
-    let mut tuned = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, seed), seed, epochs, 100).unwrap();
+    dbn.pretrain(
+        &x,
+        |_| dlt_rbm_optimizer(1.0, 0.0).unwrap(),
+        &RbmTraining::new(epochs, 100),
+    );
+    let mut tuned =
+        dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, seed), seed, epochs, 100).unwrap();
     tuned.config_mut().verbose = false;
     tuned.fit(Arc::new(train.clone()), None).unwrap();
     let dbn_error = tuned.evaluate(test, 1000).error();
-    let mut scratch = dlt_finetune_trainer(dlt_random_mlp(&[784, 100, 100, 10], seed), seed, epochs, 100).unwrap();
+    let mut scratch = dlt_finetune_trainer(
+        dlt_random_mlp(&[784, 100, 100, 10], seed),
+        seed,
+        epochs,
+        100,
+    )
+    .unwrap();
     scratch.config_mut().verbose = false;
     scratch.fit(Arc::new(train.clone()), None).unwrap();
     let random_error = scratch.evaluate(test, 1000).error();
-    eprintln!("dlt_dbn: DBN test error {:.2}%, random init {:.2}%", 100.0 * dbn_error, 100.0 * random_error);
+    eprintln!(
+        "dlt_dbn: DBN test error {:.2}%, random init {:.2}%",
+        100.0 * dbn_error,
+        100.0 * random_error
+    );
     assert!(dbn_error < 0.18, "DBN test error {dbn_error}");
-    assert!(dbn_error < random_error, "DBN {dbn_error} is not better than random init {random_error}");
+    assert!(
+        dbn_error < random_error,
+        "DBN {dbn_error} is not better than random init {random_error}"
+    );
 }
 
 #[test]
@@ -241,11 +366,26 @@ fn wake_sleep_runs_and_does_not_increase_reconstruction_error() {
     let (train, _) = mnist();
     let x = as_matrix(train).narrow(0, 0, 2000).contiguous();
     let mut dbn = dlt_dbn(&[784, 100, 50], 5);
-    dbn.pretrain(&x, |_| dlt_rbm_optimizer(0.1, 0.5).unwrap(), &RbmTraining::new(3, 100));
+    dbn.pretrain(
+        &x,
+        |_| dlt_rbm_optimizer(0.1, 0.5).unwrap(),
+        &RbmTraining::new(3, 100),
+    );
     let before = dbn.reconstruction_error(&x);
-    let errors = dbn.wake_sleep(&x, &WakeSleep { epochs: 2, batch_size: 100, learning_rate: 0.01, verbose: false });
+    let errors = dbn.wake_sleep(
+        &x,
+        &WakeSleep {
+            epochs: 2,
+            batch_size: 100,
+            learning_rate: 0.01,
+            verbose: false,
+        },
+    );
     let after = *errors.last().unwrap();
-    assert!(after <= before, "wake-sleep raised the reconstruction error: {before} → {errors:?}");
+    assert!(
+        after <= before,
+        "wake-sleep raised the reconstruction error: {before} → {errors:?}"
+    );
     assert!(dbn.directed.as_ref().is_some_and(|d| d.len() == 1));
     // The untied model still generates and unfolds.
     let samples = dbn.sample(16, 50);
@@ -262,29 +402,16 @@ fn pictures_are_written() {
     std::fs::create_dir_all(&dir).unwrap();
     let rbm = Rbm::new(RbmConfig::new(784, 10));
     write_filters_png(dir.join("filters.png"), rbm.weight.value(), (28, 28), 2).unwrap();
-    write_samples_png(dir.join("samples.png"), &Tensor::full(&[5, 784], 0.5), (28, 28), 1).unwrap();
+    write_samples_png(
+        dir.join("samples.png"),
+        &Tensor::full(&[5, 784], 0.5),
+        (28, 28),
+        1,
+    )
+    .unwrap();
     for f in ["filters.png", "samples.png"] {
         let bytes = std::fs::read(dir.join(f)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
     }
     std::fs::remove_dir_all(&dir).ok();
-}
-
-#[test]
-#[ignore]
-fn debug_stats() {
-    let (train, test) = mnist();
-    let x = as_matrix(train);
-    let mut dbn = dlt_dbn(&[784, 100, 100], 0);
-    dbn.pretrain(&x, |_| dlt_rbm_optimizer(1.0, 0.0).unwrap(), &RbmTraining::new(6, 100));
-    let mut mlp = dbn.unfold(10, MlpOutput::Sigmoid, 0);
-    let h = mlp.layers[0].predict(&x.narrow(0, 0, 5)).sigmoid();
-    eprintln!("hidden equal: {}", h.allclose(&dbn.rbms[0].prob_h_given_v(&x.narrow(0, 0, 5)), 1e-5, 1e-5));
-    for (lr, mom) in [(2.0, 0.5), (1.0, 0.0), (0.5, 0.0)] {
-        let mut tuned = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, 0), 0, 6, 100).unwrap();
-        tuned.optimizer = SgdConfig::new(lr).momentum(mom).build().unwrap();
-        tuned.config_mut().verbose = false;
-        tuned.fit(Arc::new(train.clone()), None).unwrap();
-        eprintln!("lr {lr} mom {mom}: {}", tuned.evaluate(test, 1000).error());
-    }
 }

@@ -31,7 +31,7 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         "--steps-per-epoch",
         "100",
         "--minutes",
-        "1.5",
+        "1.0",
         "--sample-len",
         "100",
         "--quiet",
@@ -117,7 +117,7 @@ fn char_lm_transformer_trains() {
 fn seq2seq_attention_reaches_95_percent_and_beats_the_baseline() {
     let dir = temp_dir("seq2seq");
     let common = |extra: &[&str]| {
-        let mut argv = vec!["seq2seq", "--epochs", "3", "--quiet", "--test-size", "1000"];
+        let mut argv = vec!["seq2seq", "--epochs", "6", "--quiet", "--test-size", "1000"];
         argv.extend_from_slice(extra);
         seq2seq::Seq2SeqArgs::parse_from(argv)
     };

@@ -23,7 +23,62 @@
 //! Weights are PyTorch's: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih`, `b_hh: [G·H]`, the gate
 //! blocks stacked in the order above.
 
+use std::any::Any;
+use std::cell::RefCell;
+
 use crate::{Element, Tensor};
+
+thread_local! {
+    /// Work buffers of finished sequences, reused by the next ones on this thread: the
+    /// per-sequence buffers are megabytes, and fresh pages for them every training step cost
+    /// more than the gate kernels.
+    static FREE_BUFFERS: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most buffers kept per thread.
+const POOL_SIZE: usize = 24;
+
+/// A buffer of `len` elements, reusing a pooled one when one is large enough. Its contents
+/// are unspecified (stale values from an earlier sequence): callers overwrite every element.
+fn take_buffer<T: Element>(len: usize) -> Vec<T> {
+    let reused = FREE_BUFFERS.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.downcast_ref::<Vec<T>>().map(|v| (i, v.capacity())))
+            .filter(|&(_, cap)| cap >= len)
+            .min_by_key(|&(_, cap)| cap)
+            .map(|(i, _)| i);
+        best.map(|i| {
+            *pool
+                .swap_remove(i)
+                .downcast::<Vec<T>>()
+                .expect("type checked")
+        })
+    });
+    match reused {
+        Some(mut v) => {
+            v.truncate(len);
+            v.resize(len, T::zero());
+            v
+        }
+        None => vec![T::zero(); len],
+    }
+}
+
+/// Returns a buffer to this thread's pool (dropped if the pool is full or it is small).
+fn give_buffer<T: Element>(v: Vec<T>) {
+    if v.capacity() < 4096 {
+        return;
+    }
+    FREE_BUFFERS.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOL_SIZE {
+            pool.push(Box::new(v));
+        }
+    });
+}
 
 /// Which recurrent cell a sequence runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -476,6 +531,20 @@ impl<T: Element> SequenceForward<T> {
     }
 }
 
+impl<T: Element> Drop for SequenceForward<T> {
+    /// Returns the saved buffers to this thread's pool for the next sequence.
+    fn drop(&mut self) {
+        for buf in [
+            std::mem::take(&mut self.hbuf),
+            std::mem::take(&mut self.cbuf),
+            std::mem::take(&mut self.acts),
+            std::mem::take(&mut self.tanh_c),
+        ] {
+            give_buffer(buf);
+        }
+    }
+}
+
 /// The gradients returned by [`sequence_backward`], each of its input's shape.
 #[derive(Clone, Debug)]
 pub struct SequenceGrads<T: Element> {
@@ -589,9 +658,9 @@ pub fn sequence_forward<T: Element>(
         }
         b
     };
-    let mut pre = Vec::with_capacity(steps * batch * gh);
-    for _ in 0..steps * batch {
-        pre.extend_from_slice(&bias_row);
+    let mut pre = take_buffer(steps * batch * gh);
+    for r in pre.chunks_exact_mut(gh) {
+        r.copy_from_slice(&bias_row);
     }
     gemm(
         (steps * batch, input, gh),
@@ -612,19 +681,21 @@ pub fn sequence_forward<T: Element>(
         batch,
         input,
         hidden,
-        hbuf: vec![T::zero(); (steps + 1) * row],
+        hbuf: take_buffer((steps + 1) * row),
         cbuf: Vec::new(),
-        acts: vec![T::zero(); steps * batch * hidden * kind.saved()],
+        acts: take_buffer(steps * batch * hidden * kind.saved()),
         tanh_c: Vec::new(),
     };
     let first = if reverse { steps } else { 0 };
     f.hbuf[first * row..(first + 1) * row].copy_from_slice(&h0.to_vec());
     if kind.has_cell_state() {
-        f.cbuf = vec![T::zero(); (steps + 1) * row];
-        if let Some(c0) = c0 {
-            f.cbuf[first * row..(first + 1) * row].copy_from_slice(&c0.to_vec());
+        f.cbuf = take_buffer((steps + 1) * row);
+        let c_first = &mut f.cbuf[first * row..(first + 1) * row];
+        match c0 {
+            Some(c0) => c_first.copy_from_slice(&c0.to_vec()),
+            None => c_first.fill(T::zero()),
         }
-        f.tanh_c = vec![T::zero(); steps * row];
+        f.tanh_c = take_buffer(steps * row);
     }
     let gh_bias: Vec<T> = match (kind, w.b_hh) {
         (CellKind::Gru, Some(b)) => b.to_vec(),
@@ -691,6 +762,7 @@ pub fn sequence_forward<T: Element>(
             }
         }
     }
+    give_buffer(pre);
     f
 }
 
@@ -750,9 +822,9 @@ pub fn sequence_backward<T: Element>(
         w_hh.as_slice().expect("contiguous"),
     );
     let saved = kind.saved() * row;
-    let mut dgi = vec![T::zero(); steps * batch * gh];
+    let mut dgi = take_buffer(steps * batch * gh);
     let mut dgh = if kind == CellKind::Gru {
-        vec![T::zero(); steps * batch * gh]
+        take_buffer(steps * batch * gh)
     } else {
         Vec::new()
     };
@@ -871,6 +943,10 @@ pub fn sequence_backward<T: Element>(
         );
         Tensor::from_vec(dx, &[steps, batch, input])
     });
+    let b_ih = Tensor::from_vec(column_sums(&dgi, gh), &[gh]);
+    let b_hh = Tensor::from_vec(column_sums(dgh_all, gh), &[gh]);
+    give_buffer(dgi);
+    give_buffer(dgh);
     SequenceGrads {
         x: dx,
         h0: Tensor::from_vec(dh_run, &[batch, hidden]),
@@ -879,7 +955,203 @@ pub fn sequence_backward<T: Element>(
             .then(|| Tensor::from_vec(dc_run, &[batch, hidden])),
         w_ih: Tensor::from_vec(dw_ih, &[gh, input]),
         w_hh: Tensor::from_vec(dw_hh, &[gh, hidden]),
-        b_ih: Tensor::from_vec(column_sums(&dgi, gh), &[gh]),
-        b_hh: Tensor::from_vec(column_sums(dgh_all, gh), &[gh]),
+        b_ih,
+        b_hh,
+    }
+}
+
+/// A sequence run by [`fused_sequence_forward`]: the batch split into chunks that ran in
+/// parallel (one chunk on a single thread).
+#[derive(Debug)]
+pub struct FusedSequence<T: Element> {
+    kind: CellKind,
+    steps: usize,
+    batch: usize,
+    hidden: usize,
+    /// `(first batch row, rows, forward state)` per chunk.
+    parts: Vec<(usize, usize, SequenceForward<T>)>,
+}
+
+/// Batch rows per chunk below which a sequence is not split further.
+const MIN_CHUNK_ROWS: usize = 16;
+
+/// [`sequence_forward`] over the thread pool: the batch rows are independent through the
+/// whole recurrence, so the batch is split into one chunk per thread (each at least 16 rows)
+/// and each chunk runs its own sequence — its own GEMMs and gate kernels — with no
+/// synchronisation between steps. On one thread it is exactly [`sequence_forward`].
+///
+/// # Panics
+/// As [`sequence_forward`].
+pub fn fused_sequence_forward<T: Element>(
+    kind: CellKind,
+    x: &Tensor<T>,
+    h0: &Tensor<T>,
+    c0: Option<&Tensor<T>>,
+    w: &SequenceWeights<T>,
+    reverse: bool,
+) -> FusedSequence<T> {
+    use rayon::prelude::*;
+    let name = kind.name();
+    assert!(
+        x.ndim() == 3,
+        "{name}: input {:?} should be [T, N, I] (time-major)",
+        x.shape()
+    );
+    let (steps, batch) = (x.shape()[0], x.shape()[1]);
+    let chunks = crate::threads::num_threads()
+        .min(batch / MIN_CHUNK_ROWS)
+        .max(1);
+    let bounds: Vec<(usize, usize)> = (0..chunks)
+        .map(|c| {
+            let start = c * batch / chunks;
+            (start, (c + 1) * batch / chunks - start)
+        })
+        .collect();
+    let run = |&(start, rows): &(usize, usize)| {
+        let f = if chunks == 1 {
+            sequence_forward(kind, x, h0, c0, w, reverse)
+        } else {
+            assert!(
+                h0.ndim() == 2 && h0.shape()[0] == batch,
+                "{name}: h0 {:?} should be [{batch}, H] for input {:?}",
+                h0.shape(),
+                x.shape()
+            );
+            let c0 = c0.map(|c| {
+                assert!(
+                    c.ndim() == 2 && c.shape()[0] == batch,
+                    "{name}: c0 {:?} should be [{batch}, H] for input {:?}",
+                    c.shape(),
+                    x.shape()
+                );
+                c.narrow(0, start, rows)
+            });
+            sequence_forward(
+                kind,
+                &x.narrow(1, start, rows),
+                &h0.narrow(0, start, rows),
+                c0.as_ref(),
+                w,
+                reverse,
+            )
+        };
+        (start, rows, f)
+    };
+    let parts: Vec<_> = if chunks == 1 {
+        bounds.iter().map(run).collect()
+    } else {
+        bounds.par_iter().map(run).collect()
+    };
+    let hidden = parts[0].2.hidden;
+    FusedSequence {
+        kind,
+        steps,
+        batch,
+        hidden,
+        parts,
+    }
+}
+
+impl<T: Element> FusedSequence<T> {
+    /// `(T, N, H)`.
+    pub fn dims(&self) -> (usize, usize, usize) {
+        (self.steps, self.batch, self.hidden)
+    }
+
+    /// Output, `h_n` and (LSTM) `c_n` packed as `[T + 1 (+ 1), N, H]` (see
+    /// [`SequenceForward::packed`]).
+    pub fn packed(&self) -> Tensor<T> {
+        if self.parts.len() == 1 {
+            return self.parts[0].2.packed();
+        }
+        let packed: Vec<Tensor<T>> = self.parts.iter().map(|(_, _, f)| f.packed()).collect();
+        Tensor::concat(&packed.iter().collect::<Vec<_>>(), 1)
+    }
+
+    /// Back-propagation through time from the gradient `g` of [`FusedSequence::packed`],
+    /// chunk by chunk in parallel (see [`sequence_backward`]); the weight gradients of the
+    /// chunks are summed.
+    ///
+    /// # Panics
+    /// If `g` does not have the packed shape.
+    pub fn backward(
+        &self,
+        x: &Tensor<T>,
+        w: &SequenceWeights<T>,
+        g: &Tensor<T>,
+        need_x: bool,
+    ) -> SequenceGrads<T> {
+        use rayon::prelude::*;
+        let extra = if self.kind.has_cell_state() { 2 } else { 1 };
+        let expected = [self.steps + extra, self.batch, self.hidden];
+        assert!(
+            g.shape() == expected,
+            "{} backward: gradient {:?} should be {expected:?}",
+            self.kind.name(),
+            g.shape()
+        );
+        let single = self.parts.len() == 1;
+        let run = |(start, rows, f): &(usize, usize, SequenceForward<T>)| {
+            let (gp, xp) = if single {
+                (g.contiguous(), x.clone())
+            } else {
+                (
+                    g.narrow(1, *start, *rows).contiguous(),
+                    x.narrow(1, *start, *rows),
+                )
+            };
+            let gs = gp.as_slice().expect("contiguous");
+            let row = rows * self.hidden;
+            let t = self.steps;
+            sequence_backward(
+                f,
+                &xp,
+                w,
+                Some(&gs[..t * row]),
+                Some(&gs[t * row..(t + 1) * row]),
+                self.kind
+                    .has_cell_state()
+                    .then(|| &gs[(t + 1) * row..(t + 2) * row]),
+                need_x,
+            )
+        };
+        let mut grads: Vec<SequenceGrads<T>> = if single {
+            self.parts.iter().map(run).collect()
+        } else {
+            self.parts.par_iter().map(run).collect()
+        };
+        if single {
+            return grads.pop().expect("one part");
+        }
+        let cat = |ts: Vec<&Tensor<T>>, axis: usize| Tensor::concat(&ts, axis);
+        let x_grad = need_x.then(|| {
+            cat(
+                grads
+                    .iter()
+                    .map(|g| g.x.as_ref().expect("requested"))
+                    .collect(),
+                1,
+            )
+        });
+        let h0 = cat(grads.iter().map(|g| &g.h0).collect(), 0);
+        let c0 = self.kind.has_cell_state().then(|| {
+            cat(
+                grads.iter().map(|g| g.c0.as_ref().expect("lstm")).collect(),
+                0,
+            )
+        });
+        let mut first = grads.remove(0);
+        for g in &grads {
+            first.w_ih.add_(&g.w_ih);
+            first.w_hh.add_(&g.w_hh);
+            first.b_ih.add_(&g.b_ih);
+            first.b_hh.add_(&g.b_hh);
+        }
+        SequenceGrads {
+            x: x_grad,
+            h0,
+            c0,
+            ..first
+        }
     }
 }

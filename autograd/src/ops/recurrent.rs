@@ -13,7 +13,7 @@
 //! - GRU (`r, z, n`): `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
 //!   `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 − z) ⊙ n + z ⊙ h`.
 
-use strata_tensor::recurrent::{CellKind, SequenceWeights, sequence_backward, sequence_forward};
+use strata_tensor::recurrent::{CellKind, SequenceWeights, fused_sequence_forward};
 use strata_tensor::{Element, Tensor};
 
 use crate::Var;
@@ -37,7 +37,7 @@ fn fused_sequence<T: Element>(
         b_ih: b_ih.map(|b| &b.value),
         b_hh: b_hh.map(|b| &b.value),
     };
-    let fwd = sequence_forward(
+    let fwd = fused_sequence_forward(
         kind,
         &x.value,
         &h0.value,
@@ -61,30 +61,13 @@ fn fused_sequence<T: Element>(
         CellKind::RnnRelu => "rnn_relu",
     };
     Var::record(op, packed, &parents, move |g, needs| {
-        let (steps, batch, _, hidden) = fwd.dims();
-        let row = batch * hidden;
-        let g = g.contiguous();
-        let gs = g.as_slice().expect("contiguous");
-        let g_out = &gs[..steps * row];
-        let g_hn = &gs[steps * row..(steps + 1) * row];
-        let g_cn = kind
-            .has_cell_state()
-            .then(|| &gs[(steps + 1) * row..(steps + 2) * row]);
         let weights = SequenceWeights {
             w_ih: &wih,
             w_hh: &whh,
             b_ih: bih.as_ref(),
             b_hh: bhh.as_ref(),
         };
-        let grads = sequence_backward(
-            &fwd,
-            &xv,
-            &weights,
-            Some(g_out),
-            Some(g_hn),
-            g_cn,
-            needs[0],
-        );
+        let grads = fwd.backward(&xv, &weights, g, needs[0]);
         let mut out = vec![grads.x, needs[1].then_some(grads.h0)];
         if has_c0 {
             out.push(grads.c0);

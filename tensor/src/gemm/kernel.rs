@@ -223,6 +223,35 @@ macro_rules! define_kernel {
                 // to be fully unrolled: `acc` is then only ever indexed by constants and lives in
                 // registers for the whole `p` loop. The edge-aware update reads the tile.
                 let alpha = splat(t.alpha);
+                if t.mr == MR && t.nr == W * LANES && t.csc == 1 {
+                    // Full tile, row-contiguous C: store straight from the registers (one small
+                    // unrollable loop per kind of β).
+                    let beta = t.beta;
+                    if beta == 0.0 {
+                        for i in 0..MR {
+                            for v in 0..W {
+                                let cp = t.c.offset(i as isize * t.rsc).add(v * LANES);
+                                store(cp, mul(alpha, acc[i][v]));
+                            }
+                        }
+                    } else if beta == 1.0 {
+                        for i in 0..MR {
+                            for v in 0..W {
+                                let cp = t.c.offset(i as isize * t.rsc).add(v * LANES);
+                                store(cp, fma(alpha, acc[i][v], load(cp)));
+                            }
+                        }
+                    } else {
+                        let vbeta = splat(beta);
+                        for i in 0..MR {
+                            for v in 0..W {
+                                let cp = t.c.offset(i as isize * t.rsc).add(v * LANES);
+                                store(cp, fma(alpha, acc[i][v], mul(vbeta, load(cp))));
+                            }
+                        }
+                    }
+                    return;
+                }
                 let mut tile = [[[0.0 as $t; LANES]; W]; MR];
                 for i in 0..MR {
                     for v in 0..W {
