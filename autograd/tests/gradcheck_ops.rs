@@ -437,24 +437,77 @@ fn convolutions_and_pooling() {
     let x = rand(&[2, 4, 6, 5], 40);
     let cases = [
         (Conv2dParams::default(), [3usize, 4, 3, 3]),
-        (Conv2dParams::default().with_stride((2, 1)).with_padding((1, 2)), [2, 4, 3, 2]),
-        (Conv2dParams::default().with_dilation((2, 1)).with_groups(2), [4, 2, 2, 3]),
-        (Conv2dParams::default().with_groups(4).with_padding((1, 1)), [4, 1, 3, 3]),
+        (
+            Conv2dParams::default()
+                .with_stride((2, 1))
+                .with_padding((1, 2)),
+            [2, 4, 3, 2],
+        ),
+        (
+            Conv2dParams::default().with_dilation((2, 1)).with_groups(2),
+            [4, 2, 2, 3],
+        ),
+        (
+            Conv2dParams::default().with_groups(4).with_padding((1, 1)),
+            [4, 1, 3, 3],
+        ),
     ];
     for (i, (params, wshape)) in cases.into_iter().enumerate() {
         let w = rand(&wshape, 41 + i as u64);
         let b = rand(&[wshape[0]], 50 + i as u64);
-        assert_gradcheck("conv2d", |v| v[0].conv2d(&v[1], Some(&v[2]), params), &[x.clone(), w.clone(), b], TOL);
-        assert_gradcheck("conv2d without bias", |v| v[0].conv2d(&v[1], None, params), &[x.clone(), w], TOL);
+        assert_gradcheck(
+            "conv2d",
+            |v| v[0].conv2d(&v[1], Some(&v[2]), params),
+            &[x.clone(), w.clone(), b],
+            TOL,
+        );
+        assert_gradcheck(
+            "conv2d without bias",
+            |v| v[0].conv2d(&v[1], None, params),
+            &[x.clone(), w],
+            TOL,
+        );
     }
     let x1 = rand(&[2, 3, 9], 60);
     let p1 = Conv1dParams::default().with_stride(2).with_padding(1);
-    assert_gradcheck("conv1d", |v| v[0].conv1d(&v[1], Some(&v[2]), p1), &[x1, rand(&[4, 3, 3], 61), rand(&[4], 62)], TOL);
+    assert_gradcheck(
+        "conv1d",
+        |v| v[0].conv1d(&v[1], Some(&v[2]), p1),
+        &[x1, rand(&[4, 3, 3], 61), rand(&[4], 62)],
+        TOL,
+    );
     let xt = rand(&[2, 4, 3, 3], 63);
-    let pt = Conv2dParams::default().with_stride((2, 2)).with_padding((1, 0));
-    assert_gradcheck("conv_transpose2d", |v| v[0].conv_transpose2d(&v[1], Some(&v[2]), pt, (1, 0)), &[xt, rand(&[4, 3, 3, 2], 64), rand(&[3], 65)], TOL);
-    assert_gradcheck("max_pool2d", |v| v[0].max_pool2d((2, 2), (2, 2), (0, 0), (1, 1)), &[x.clone()], TOL);
-    assert_gradcheck("max_pool2d padded, overlapping", |v| v[0].max_pool2d((3, 3), (2, 1), (1, 1), (1, 1)), &[x.clone()], TOL);
-    assert_gradcheck("avg_pool2d", |v| v[0].avg_pool2d((2, 3), (2, 1), (1, 1)), &[x.clone()], TOL);
-    assert_gradcheck("adaptive_avg_pool2d", |v| v[0].adaptive_avg_pool2d((4, 3)), &[x], TOL);
+    let pt = Conv2dParams::default()
+        .with_stride((2, 2))
+        .with_padding((1, 0));
+    assert_gradcheck(
+        "conv_transpose2d",
+        |v| v[0].conv_transpose2d(&v[1], Some(&v[2]), pt, (1, 0)),
+        &[xt, rand(&[4, 3, 3, 2], 64), rand(&[3], 65)],
+        TOL,
+    );
+    assert_gradcheck(
+        "max_pool2d",
+        |v| v[0].max_pool2d((2, 2), (2, 2), (0, 0), (1, 1)),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "max_pool2d padded, overlapping",
+        |v| v[0].max_pool2d((3, 3), (2, 1), (1, 1), (1, 1)),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "avg_pool2d",
+        |v| v[0].avg_pool2d((2, 3), (2, 1), (1, 1)),
+        &[x.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "adaptive_avg_pool2d",
+        |v| v[0].adaptive_avg_pool2d((4, 3)),
+        &[x],
+        TOL,
+    );
 }

@@ -75,7 +75,9 @@ impl<T: Element> PRelu<T> {
     /// If `num_parameters` is 0.
     pub fn new(num_parameters: usize, init: f64) -> Self {
         assert!(num_parameters > 0, "PRelu: needs at least one slope");
-        PRelu { weight: Param::new(Tensor::full(&[num_parameters], T::from_f64_lossy(init))) }
+        PRelu {
+            weight: Param::new(Tensor::full(&[num_parameters], T::from_f64_lossy(init))),
+        }
     }
 }
 
@@ -87,7 +89,11 @@ impl<T: Element> Module<T> for PRelu<T> {
         let a = if c == 1 {
             self.weight.var()
         } else {
-            assert!(x.ndim() >= 2 && x.shape()[1] == c, "PRelu: input {:?} needs {c} channels on axis 1 for {c} slopes", x.shape());
+            assert!(
+                x.ndim() >= 2 && x.shape()[1] == c,
+                "PRelu: input {:?} needs {c} channels on axis 1 for {c} slopes",
+                x.shape()
+            );
             let mut shape = vec![c];
             shape.extend(std::iter::repeat_n(1, x.ndim() - 2));
             self.weight.var().reshape(&shape)
@@ -114,7 +120,10 @@ impl<T: Element> Maxout<T> {
     /// If any size is 0.
     pub fn new(in_features: usize, out_features: usize, pieces: usize) -> Self {
         assert!(pieces > 0, "Maxout: needs at least one piece");
-        Maxout { linear: Linear::new(in_features, out_features * pieces), pieces }
+        Maxout {
+            linear: Linear::new(in_features, out_features * pieces),
+            pieces,
+        }
     }
 
     /// Re-initialises the underlying linear map.
@@ -126,7 +135,11 @@ impl<T: Element> Maxout<T> {
 
 impl<T: Element> Module<T> for Maxout<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        assert!(x.ndim() == 2, "Maxout: expects a 2-D input [N, in], got {:?}", x.shape());
+        assert!(
+            x.ndim() == 2,
+            "Maxout: expects a 2-D input [N, in], got {:?}",
+            x.shape()
+        );
         let z = self.linear.forward(x);
         let n = z.shape()[0];
         let out = z.shape()[1] / self.pieces;

@@ -11,7 +11,16 @@ use crate::{Init, Module, module_parts};
 fn default_params<T: Element>(shape: &[usize], bias: usize) -> (Param<T>, Option<Param<T>>) {
     let fan_in: usize = shape[1..].iter().product();
     let bound = 1.0 / (fan_in as f64).sqrt();
-    (Param::new(Init::PytorchDefault.fill(shape)), Some(Param::new(Init::Uniform { low: -bound, high: bound }.fill(&[bias]))))
+    (
+        Param::new(Init::PytorchDefault.fill(shape)),
+        Some(Param::new(
+            Init::Uniform {
+                low: -bound,
+                high: bound,
+            }
+            .fill(&[bias]),
+        )),
+    )
 }
 
 fn check_groups(layer: &str, in_channels: usize, out_channels: usize, groups: usize) {
@@ -40,9 +49,19 @@ impl<T: Element> Conv2d<T> {
     /// # Panics
     /// If a size is 0.
     pub fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
-        assert!(in_channels > 0 && out_channels > 0 && kernel.0 > 0 && kernel.1 > 0, "Conv2d: sizes must be positive");
-        let (weight, bias) = default_params(&[out_channels, in_channels, kernel.0, kernel.1], out_channels);
-        Conv2d { weight, bias, params: Conv2dParams::default() }
+        assert!(
+            in_channels > 0 && out_channels > 0 && kernel.0 > 0 && kernel.1 > 0,
+            "Conv2d: sizes must be positive"
+        );
+        let (weight, bias) = default_params(
+            &[out_channels, in_channels, kernel.0, kernel.1],
+            out_channels,
+        );
+        Conv2d {
+            weight,
+            bias,
+            params: Conv2dParams::default(),
+        }
     }
 
     /// Sets the stride.
@@ -124,9 +143,16 @@ impl<T: Element> Conv1d<T> {
     /// # Panics
     /// If a size is 0.
     pub fn new(in_channels: usize, out_channels: usize, kernel: usize) -> Self {
-        assert!(in_channels > 0 && out_channels > 0 && kernel > 0, "Conv1d: sizes must be positive");
+        assert!(
+            in_channels > 0 && out_channels > 0 && kernel > 0,
+            "Conv1d: sizes must be positive"
+        );
         let (weight, bias) = default_params(&[out_channels, in_channels, kernel], out_channels);
-        Conv1d { weight, bias, params: Conv1dParams::default() }
+        Conv1d {
+            weight,
+            bias,
+            params: Conv1dParams::default(),
+        }
     }
 
     /// Sets stride and zero padding.
@@ -196,13 +222,29 @@ impl<T: Element> ConvTranspose2d<T> {
     /// # Panics
     /// If a size is 0.
     pub fn new(in_channels: usize, out_channels: usize, kernel: (usize, usize)) -> Self {
-        assert!(in_channels > 0 && out_channels > 0 && kernel.0 > 0 && kernel.1 > 0, "ConvTranspose2d: sizes must be positive");
-        let (weight, bias) = default_params(&[in_channels, out_channels, kernel.0, kernel.1], out_channels);
-        ConvTranspose2d { weight, bias, params: Conv2dParams::default(), output_padding: (0, 0) }
+        assert!(
+            in_channels > 0 && out_channels > 0 && kernel.0 > 0 && kernel.1 > 0,
+            "ConvTranspose2d: sizes must be positive"
+        );
+        let (weight, bias) = default_params(
+            &[in_channels, out_channels, kernel.0, kernel.1],
+            out_channels,
+        );
+        ConvTranspose2d {
+            weight,
+            bias,
+            params: Conv2dParams::default(),
+            output_padding: (0, 0),
+        }
     }
 
     /// Sets stride, padding and output padding.
-    pub fn with_stride_padding(mut self, stride: (usize, usize), padding: (usize, usize), output_padding: (usize, usize)) -> Self {
+    pub fn with_stride_padding(
+        mut self,
+        stride: (usize, usize),
+        padding: (usize, usize),
+        output_padding: (usize, usize),
+    ) -> Self {
         self.params.stride = stride;
         self.params.padding = padding;
         self.output_padding = output_padding;
@@ -219,7 +261,12 @@ impl<T: Element> ConvTranspose2d<T> {
 impl<T: Element> Module<T> for ConvTranspose2d<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let bias = self.bias.as_ref().map(Param::var);
-        x.conv_transpose2d(&self.weight.var(), bias.as_ref(), self.params, self.output_padding)
+        x.conv_transpose2d(
+            &self.weight.var(),
+            bias.as_ref(),
+            self.params,
+            self.output_padding,
+        )
     }
     module_parts!(T; params: [weight]; optional: [bias]);
 }

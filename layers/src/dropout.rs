@@ -22,8 +22,15 @@ impl Dropout {
     /// # Panics
     /// If `p` is outside `[0, 1)`.
     pub fn new(p: f64) -> Self {
-        assert!((0.0..1.0).contains(&p), "Dropout: probability {p} is outside [0, 1)");
-        Dropout { p, training: true, rng: StdRng::seed_from_u64(0x0D20_9047) }
+        assert!(
+            (0.0..1.0).contains(&p),
+            "Dropout: probability {p} is outside [0, 1)"
+        );
+        Dropout {
+            p,
+            training: true,
+            rng: StdRng::seed_from_u64(0x0D20_9047),
+        }
     }
 
     /// The drop probability.

@@ -149,7 +149,8 @@ impl Init {
     /// If a fan-based rule gets a rank-0 shape.
     pub fn tensor<T: Element>(self, shape: &[usize], rng: &mut impl Rng) -> Tensor<T> {
         let t = |x: f64| T::from_f64_lossy(x);
-        let uniform = |bound: f64, rng: &mut _| Tensor::rand_uniform(shape, t(-bound), t(bound), rng);
+        let uniform =
+            |bound: f64, rng: &mut _| Tensor::rand_uniform(shape, t(-bound), t(bound), rng);
         let normal = |std: f64, rng: &mut _| Tensor::rand_normal(shape, T::zero(), t(std), rng);
         let fan = |mode: FanMode| {
             let (fan_in, fan_out) = fans(shape);
@@ -171,8 +172,12 @@ impl Init {
                 let (i, o) = fans(shape);
                 normal(gain * (2.0 / (i + o) as f64).sqrt(), rng)
             }
-            Init::KaimingUniform { mode, nonlinearity } => uniform(nonlinearity.gain() * (3.0 / fan(mode)).sqrt(), rng),
-            Init::KaimingNormal { mode, nonlinearity } => normal(nonlinearity.gain() / fan(mode).sqrt(), rng),
+            Init::KaimingUniform { mode, nonlinearity } => {
+                uniform(nonlinearity.gain() * (3.0 / fan(mode)).sqrt(), rng)
+            }
+            Init::KaimingNormal { mode, nonlinearity } => {
+                normal(nonlinearity.gain() / fan(mode).sqrt(), rng)
+            }
             Init::LecunUniform => uniform((3.0 / fan(FanMode::FanIn)).sqrt(), rng),
             Init::LecunNormal => normal((1.0 / fan(FanMode::FanIn)).sqrt(), rng),
             Init::Orthogonal { gain } => orthogonal(shape, gain, rng),
@@ -191,14 +196,24 @@ impl Init {
 /// signs of `R`'s diagonal folded in, so `Q` is uniformly distributed), as PyTorch's
 /// `orthogonal_`.
 fn orthogonal<T: Element>(shape: &[usize], gain: f64, rng: &mut impl Rng) -> Tensor<T> {
-    assert!(shape.len() >= 2, "init: orthogonal needs at least 2 dimensions, got {shape:?}");
+    assert!(
+        shape.len() >= 2,
+        "init: orthogonal needs at least 2 dimensions, got {shape:?}"
+    );
     let rows = shape[0];
     let cols: usize = shape[1..].iter().product();
     let tall = rows >= cols;
-    let a = Tensor::<f64>::rand_normal(&if tall { [rows, cols] } else { [cols, rows] }, 0.0, 1.0, rng);
+    let a = Tensor::<f64>::rand_normal(
+        &if tall { [rows, cols] } else { [cols, rows] },
+        0.0,
+        1.0,
+        rng,
+    );
     let (q, r) = strata_tensor::linalg::qr(&a);
     let k = q.shape()[1];
-    let signs: Vec<f64> = (0..k).map(|i| if r.get(&[i, i]) < 0.0 { -1.0 } else { 1.0 }).collect();
+    let signs: Vec<f64> = (0..k)
+        .map(|i| if r.get(&[i, i]) < 0.0 { -1.0 } else { 1.0 })
+        .collect();
     let q = q.mul(&Tensor::from_vec(signs, &[k])).mul_scalar(gain);
     let q = if tall { q } else { q.t().contiguous() };
     q.cast::<T>().reshape(shape)

@@ -71,6 +71,6 @@ pub use module::{Module, child_seed, prefixed};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use residual::Residual;
 pub use sequential::Sequential;
-pub use strata_tensor::conv::{Conv1dParams, Conv2dParams};
 pub use strata_autograd::{CrossEntropyOptions, Param, Reduction, Var};
 pub use strata_tensor::Tensor;
+pub use strata_tensor::conv::{Conv1dParams, Conv2dParams};

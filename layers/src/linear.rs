@@ -21,11 +21,20 @@ impl<T: Element> Linear<T> {
     /// # Panics
     /// If either size is 0.
     pub fn new(in_features: usize, out_features: usize) -> Self {
-        assert!(in_features > 0 && out_features > 0, "Linear: sizes must be positive, got {in_features} → {out_features}");
+        assert!(
+            in_features > 0 && out_features > 0,
+            "Linear: sizes must be positive, got {in_features} → {out_features}"
+        );
         let bound = 1.0 / (in_features as f64).sqrt();
         Linear {
             weight: Param::new(Init::PytorchDefault.fill(&[out_features, in_features])),
-            bias: Some(Param::new(Init::Uniform { low: -bound, high: bound }.fill(&[out_features]))),
+            bias: Some(Param::new(
+                Init::Uniform {
+                    low: -bound,
+                    high: bound,
+                }
+                .fill(&[out_features]),
+            )),
         }
     }
 

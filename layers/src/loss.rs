@@ -19,9 +19,14 @@ pub fn mse_loss<T: Element>(prediction: &Var<T>, target: &Var<T>, reduction: Red
 /// # Panics
 /// If the shapes differ or the prediction is rank 0.
 pub fn half_sse<T: Element>(prediction: &Var<T>, target: &Var<T>) -> Var<T> {
-    assert!(prediction.ndim() > 0, "half_sse: needs a batch dimension, got a scalar");
+    assert!(
+        prediction.ndim() > 0,
+        "half_sse: needs a batch dimension, got a scalar"
+    );
     let n = prediction.shape()[0];
-    prediction.mse_loss(target, Reduction::Sum).mul_scalar(T::from_f64_lossy(0.5 / n as f64))
+    prediction
+        .mse_loss(target, Reduction::Sum)
+        .mul_scalar(T::from_f64_lossy(0.5 / n as f64))
 }
 
 /// Cross-entropy from logits `[N, C]` and class indices `[N]`, with optional label smoothing
@@ -29,7 +34,11 @@ pub fn half_sse<T: Element>(prediction: &Var<T>, target: &Var<T>) -> Var<T> {
 ///
 /// # Panics
 /// As `Var::cross_entropy`.
-pub fn cross_entropy<T: Element>(logits: &Var<T>, targets: &[usize], options: &CrossEntropyOptions<T>) -> Var<T> {
+pub fn cross_entropy<T: Element>(
+    logits: &Var<T>,
+    targets: &[usize],
+    options: &CrossEntropyOptions<T>,
+) -> Var<T> {
     logits.cross_entropy(targets, options)
 }
 
@@ -37,7 +46,12 @@ pub fn cross_entropy<T: Element>(logits: &Var<T>, targets: &[usize], options: &C
 ///
 /// # Panics
 /// As `Var::nll_loss`.
-pub fn nll_loss<T: Element>(log_probs: &Var<T>, targets: &[usize], weight: Option<&Tensor<T>>, reduction: Reduction) -> Var<T> {
+pub fn nll_loss<T: Element>(
+    log_probs: &Var<T>,
+    targets: &[usize],
+    weight: Option<&Tensor<T>>,
+    reduction: Reduction,
+) -> Var<T> {
     log_probs.nll_loss(targets, weight, reduction)
 }
 
@@ -45,7 +59,11 @@ pub fn nll_loss<T: Element>(log_probs: &Var<T>, targets: &[usize], weight: Optio
 ///
 /// # Panics
 /// If the shapes differ.
-pub fn bce_with_logits<T: Element>(logits: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
+pub fn bce_with_logits<T: Element>(
+    logits: &Var<T>,
+    target: &Var<T>,
+    reduction: Reduction,
+) -> Var<T> {
     logits.bce_with_logits(target, reduction)
 }
 
@@ -55,7 +73,11 @@ pub fn bce_with_logits<T: Element>(logits: &Var<T>, target: &Var<T>, reduction: 
 ///
 /// # Panics
 /// If the shapes differ.
-pub fn binary_cross_entropy<T: Element>(probs: &Var<T>, target: &Var<T>, reduction: Reduction) -> Var<T> {
+pub fn binary_cross_entropy<T: Element>(
+    probs: &Var<T>,
+    target: &Var<T>,
+    reduction: Reduction,
+) -> Var<T> {
     probs.binary_cross_entropy(target, reduction)
 }
 
@@ -68,7 +90,13 @@ pub fn binary_cross_entropy<T: Element>(probs: &Var<T>, target: &Var<T>, reducti
 /// # Panics
 /// If the shapes differ.
 pub fn kl_div<T: Element>(log_q: &Var<T>, p: &Var<T>, reduction: Reduction) -> Var<T> {
-    assert_eq!(log_q.shape(), p.shape(), "kl_div: input {:?} and target {:?} differ in shape", log_q.shape(), p.shape());
+    assert_eq!(
+        log_q.shape(),
+        p.shape(),
+        "kl_div: input {:?} and target {:?} differ in shape",
+        log_q.shape(),
+        p.shape()
+    );
     // p·ln p with 0·ln 0 = 0: ln of p clamped at the smallest positive normal value.
     let tiny = T::min_positive_value();
     let entropy_term = p.mul(&p.clamp(tiny, T::max_value()).ln());

@@ -66,7 +66,10 @@ pub trait Module<T: Element = f32> {
 
 /// Prepends `prefix.` to every name (`prefixed("fc1", [("weight", w)])` → `fc1.weight`).
 pub fn prefixed<V>(prefix: &str, items: Vec<(String, V)>) -> Vec<(String, V)> {
-    items.into_iter().map(|(name, v)| (format!("{prefix}.{name}"), v)).collect()
+    items
+        .into_iter()
+        .map(|(name, v)| (format!("{prefix}.{name}"), v))
+        .collect()
 }
 
 /// A seed for child `index` derived from a parent's seed (SplitMix64 step), so siblings get

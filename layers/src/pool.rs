@@ -22,7 +22,12 @@ pub struct MaxPool2d {
 impl MaxPool2d {
     /// Non-overlapping `kernel` windows (stride = kernel), no padding.
     pub fn new(kernel: (usize, usize)) -> Self {
-        MaxPool2d { kernel, stride: kernel, padding: (0, 0), dilation: (1, 1) }
+        MaxPool2d {
+            kernel,
+            stride: kernel,
+            padding: (0, 0),
+            dilation: (1, 1),
+        }
     }
 
     /// Sets stride and padding.
@@ -56,7 +61,11 @@ pub struct AvgPool2d {
 impl AvgPool2d {
     /// Non-overlapping `kernel` windows, no padding.
     pub fn new(kernel: (usize, usize)) -> Self {
-        AvgPool2d { kernel, stride: kernel, padding: (0, 0) }
+        AvgPool2d {
+            kernel,
+            stride: kernel,
+            padding: (0, 0),
+        }
     }
 
     /// Sets stride and padding.

@@ -46,7 +46,10 @@ impl<T: Element> Sequential<T> {
     /// If `i` is out of range.
     pub fn layer_mut(&mut self, i: usize) -> &mut dyn Module<T> {
         let n = self.layers.len();
-        self.layers.get_mut(i).unwrap_or_else(|| panic!("Sequential: layer {i} of {n}")).as_mut()
+        self.layers
+            .get_mut(i)
+            .unwrap_or_else(|| panic!("Sequential: layer {i} of {n}"))
+            .as_mut()
     }
 }
 
@@ -60,23 +63,41 @@ impl<T: Element> Module<T> for Sequential<T> {
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
-        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.params())).collect()
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| prefixed(&i.to_string(), l.params()))
+            .collect()
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        self.layers.iter_mut().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.params_mut())).collect()
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, l)| prefixed(&i.to_string(), l.params_mut()))
+            .collect()
     }
 
     fn buffers(&self) -> Vec<(String, &Tensor<T>)> {
-        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.buffers())).collect()
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| prefixed(&i.to_string(), l.buffers()))
+            .collect()
     }
 
     fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor<T>)> {
-        self.layers.iter_mut().enumerate().flat_map(|(i, l)| prefixed(&i.to_string(), l.buffers_mut())).collect()
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, l)| prefixed(&i.to_string(), l.buffers_mut()))
+            .collect()
     }
 
     fn set_training(&mut self, training: bool) {
-        self.layers.iter_mut().for_each(|l| l.set_training(training));
+        self.layers
+            .iter_mut()
+            .for_each(|l| l.set_training(training));
     }
 
     fn reseed(&mut self, seed: u64) {

@@ -9,16 +9,27 @@ use strata_autograd::{Param, Var};
 use strata_layers::Module;
 use strata_layers::loss::half_sse;
 use strata_models::LeNetStyle;
-use strata_models::recipes::{NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer};
+use strata_models::recipes::{
+    NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
+};
 use strata_optim::Optimizer;
 use strata_tensor::{Indices, Tensor};
 
 /// One step of `model` with `optimizer` on a fixed batch; `sse` selects the DeepLearnToolbox
 /// loss (one-hot targets) instead of cross-entropy.
-fn step<M: Module, O: Optimizer>(model: &mut M, optimizer: &mut O, x: &Tensor, labels: &[usize], sse: bool) {
+fn step<M: Module, O: Optimizer>(
+    model: &mut M,
+    optimizer: &mut O,
+    x: &Tensor,
+    labels: &[usize],
+    sse: bool,
+) {
     let out = model.forward(&Var::constant(x.clone()));
     let loss = if sse {
-        half_sse(&out, &Var::constant(Tensor::one_hot(&Indices::from_slice(labels), 10)))
+        half_sse(
+            &out,
+            &Var::constant(Tensor::one_hot(&Indices::from_slice(labels), 10)),
+        )
     } else {
         out.cross_entropy(labels, &Default::default())
     };
@@ -30,7 +41,15 @@ fn step<M: Module, O: Optimizer>(model: &mut M, optimizer: &mut O, x: &Tensor, l
 
 /// Times `iters` steps on a pool of `threads` threads (the pool is entered once, outside the
 /// timed loop).
-fn timed<M: Module + Send, O: Optimizer + Send>(threads: usize, iters: u64, model: &mut M, optimizer: &mut O, x: &Tensor, labels: &[usize], sse: bool) -> std::time::Duration {
+fn timed<M: Module + Send, O: Optimizer + Send>(
+    threads: usize,
+    iters: u64,
+    model: &mut M,
+    optimizer: &mut O,
+    x: &Tensor,
+    labels: &[usize],
+    sse: bool,
+) -> std::time::Duration {
     strata_tensor::threads::with_threads(threads, || {
         let start = std::time::Instant::now();
         for _ in 0..iters {
@@ -56,19 +75,27 @@ fn training_steps(c: &mut Criterion) {
             let (x, y) = batch(&[100, 784]);
             group.throughput(Throughput::Elements(100));
             let mut t = relu_mlp_trainer(0.1, 0, 1, 100).unwrap();
-            group.bench_function(id("mlp_relu_ce_b100"), |b| b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, false)));
+            group.bench_function(id("mlp_relu_ce_b100"), |b| {
+                b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, false))
+            });
             let mut t = dlt_nn_trainer(&NN_EXPERIMENTS[0], 0, 1, 100).unwrap();
-            group.bench_function(id("dlt_nn_tanh_sse_b100"), |b| b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, true)));
+            group.bench_function(id("dlt_nn_tanh_sse_b100"), |b| {
+                b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, true))
+            });
 
             let (x, y) = batch(&[50, 1, 28, 28]);
             group.throughput(Throughput::Elements(50));
             let mut t = dlt_cnn_trainer(0, 1, 50).unwrap();
-            group.bench_function(id("dlt_cnn_b50"), |b| b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, true)));
+            group.bench_function(id("dlt_cnn_b50"), |b| {
+                b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, true))
+            });
 
             let (x, y) = batch(&[64, 1, 28, 28]);
             group.throughput(Throughput::Elements(64));
             let mut t = lenet5_trainer(LeNetStyle::Modern, 0, 1, 64).unwrap();
-            group.bench_function(id("lenet5_adam_b64"), |b| b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, false)));
+            group.bench_function(id("lenet5_adam_b64"), |b| {
+                b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, false))
+            });
         }
     }
     group.finish();

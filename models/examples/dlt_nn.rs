@@ -27,16 +27,37 @@ struct Cli {
     experiment: Option<u8>,
 }
 
-fn run(ex: &NnExperiment, args: &CommonArgs, train: &ArrayDataset, test: &ArrayDataset, data_name: &str) {
+fn run(
+    ex: &NnExperiment,
+    args: &CommonArgs,
+    train: &ArrayDataset,
+    test: &ArrayDataset,
+    data_name: &str,
+) {
     let epochs = args.epochs(ex.epochs);
     let batch = args.batch_size(ex.batch);
     let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
-    let (fit_set, val_set) = if ex.validation { train.split_at(train.len() - train.len() / 6) } else { (train.clone(), train.select(&[])) };
-    let history = trainer.fit(Arc::new(fit_set), ex.validation.then_some(&val_set)).unwrap_or_else(|e| fail(e)).clone();
+    let (fit_set, val_set) = if ex.validation {
+        train.split_at(train.len() - train.len() / 6)
+    } else {
+        (train.clone(), train.select(&[]))
+    };
+    let history = trainer
+        .fit(Arc::new(fit_set), ex.validation.then_some(&val_set))
+        .unwrap_or_else(|e| fail(e))
+        .clone();
     let eval = trainer.evaluate(test, 1000);
     let seconds: f64 = history.iter().map(|m| m.seconds).sum();
-    let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
-    println!("ex{} {}: test error {:.2}% after {epochs} epoch(s), {seconds:.2}s", ex.number, ex.name, 100.0 * eval.error());
+    let examples: f64 = history
+        .iter()
+        .map(|m| m.seconds * m.examples_per_second)
+        .sum();
+    println!(
+        "ex{} {}: test error {:.2}% after {epochs} epoch(s), {seconds:.2}s",
+        ex.number,
+        ex.name,
+        100.0 * eval.error()
+    );
     print_result(serde_json::json!({
         "example": "dlt_nn",
         "experiment": ex.number,
@@ -58,7 +79,10 @@ fn main() {
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = zscored(&data);
     args.run(|| {
-        for ex in NN_EXPERIMENTS.iter().filter(|e| cli.experiment.is_none_or(|n| n == e.number)) {
+        for ex in NN_EXPERIMENTS
+            .iter()
+            .filter(|e| cli.experiment.is_none_or(|n| n == e.number))
+        {
             run(ex, &args, &train, &test, &name);
         }
     });

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
-use strata_models::data::{globally_standardized, load_mnist};
 use strata_layers::Module;
-use strata_models::plot::plot_learning_curves;
 use strata_models::LeNetStyle;
+use strata_models::data::{globally_standardized, load_mnist};
+use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
 
 #[derive(Clone, Copy, ValueEnum)]

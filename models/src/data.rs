@@ -19,8 +19,14 @@ pub fn load_mnist(spec: &str) -> Result<(Mnist, String), TrainError> {
     let start = Instant::now();
     let data_error = |e: strata_datasets::DatasetError| TrainError::Data(e.to_string());
     let (data, name) = match spec {
-        "mnist-sample" => (Mnist::bundled().map_err(data_error)?, "mnist-sample".to_string()),
-        "fashion" => (Mnist::fashion(None).map_err(data_error)?, "fashion-mnist".to_string()),
+        "mnist-sample" => (
+            Mnist::bundled().map_err(data_error)?,
+            "mnist-sample".to_string(),
+        ),
+        "fashion" => (
+            Mnist::fashion(None).map_err(data_error)?,
+            "fashion-mnist".to_string(),
+        ),
         dir => {
             let path = PathBuf::from(dir);
             if !path.is_dir() {
@@ -28,7 +34,10 @@ pub fn load_mnist(spec: &str) -> Result<(Mnist, String), TrainError> {
                     "--data {dir:?}: expected `mnist-sample`, `fashion`, or a directory holding the four MNIST-format IDX files"
                 )));
             }
-            (Mnist::load(Some(&path)).map_err(data_error)?, path.display().to_string())
+            (
+                Mnist::load(Some(&path)).map_err(data_error)?,
+                path.display().to_string(),
+            )
         }
     };
     eprintln!(

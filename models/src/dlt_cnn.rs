@@ -1,7 +1,9 @@
 //! The DeepLearnToolbox CNN (`test_example_CNN`).
 
 use strata_autograd::Var;
-use strata_layers::{Activation, AvgPool2d, Conv2d, Flatten, Init, Linear, Module, Sequential, module_parts};
+use strata_layers::{
+    Activation, AvgPool2d, Conv2d, Flatten, Init, Linear, Module, Sequential, module_parts,
+};
 use strata_tensor::Element;
 
 /// The DeepLearnToolbox `test_example_CNN` network, "6c5-2s-12c5-2s": on `[N, 1, 28, 28]`,

@@ -43,11 +43,22 @@ impl fmt::Display for TrainError {
         match self {
             TrainError::Config(what) => write!(f, "invalid configuration: {what}"),
             TrainError::NonFinite { epoch, batch, loss } => {
-                write!(f, "the loss became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping")
+                write!(
+                    f,
+                    "the loss became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping"
+                )
             }
             TrainError::Checkpoint(e) => write!(f, "{e}"),
-            TrainError::WrongModel { path, found, expected } => {
-                write!(f, "checkpoint {} holds a {found} model, not a {expected}", path.display())
+            TrainError::WrongModel {
+                path,
+                found,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "checkpoint {} holds a {found} model, not a {expected}",
+                    path.display()
+                )
             }
             TrainError::Optimizer(what) => write!(f, "optimizer state: {what}"),
             TrainError::Io(what) => write!(f, "{what}"),

@@ -1,7 +1,9 @@
 //! LeNet-5 (LeCun, Bottou, Bengio & Haffner, 1998).
 
 use strata_autograd::Var;
-use strata_layers::{Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential, module_parts};
+use strata_layers::{
+    Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential, module_parts,
+};
 use strata_tensor::Element;
 
 /// Which LeNet-5.
@@ -31,7 +33,11 @@ pub struct LeNetConfig {
 impl Default for LeNetConfig {
     /// Modern style, 28×28 inputs, 10 classes.
     fn default() -> Self {
-        LeNetConfig { style: LeNetStyle::Modern, input_size: 28, classes: 10 }
+        LeNetConfig {
+            style: LeNetStyle::Modern,
+            input_size: 28,
+            classes: 10,
+        }
     }
 }
 
@@ -56,7 +62,11 @@ impl<T: Element> LeNet5<T> {
     /// # Panics
     /// If `input_size` is not 28 or 32, or `classes` is 0.
     pub fn new(config: LeNetConfig) -> Self {
-        assert!(config.input_size == 28 || config.input_size == 32, "LeNet5: input size must be 28 or 32, got {}", config.input_size);
+        assert!(
+            config.input_size == 28 || config.input_size == 32,
+            "LeNet5: input size must be 28 or 32, got {}",
+            config.input_size
+        );
         assert!(config.classes > 0, "LeNet5: needs at least one class");
         let pad = if config.input_size == 28 { 2 } else { 0 };
         let act = match config.style {
@@ -67,11 +77,21 @@ impl<T: Element> LeNet5<T> {
             LeNetStyle::Classic => features.add(AvgPool2d::new((2, 2))),
             LeNetStyle::Modern => features.add(MaxPool2d::new((2, 2))),
         };
-        let features = Sequential::new().add(Conv2d::new(1, 6, (5, 5)).with_padding((pad, pad))).add(act);
+        let features = Sequential::new()
+            .add(Conv2d::new(1, 6, (5, 5)).with_padding((pad, pad)))
+            .add(act);
         let features = pool(features).add(Conv2d::new(6, 16, (5, 5))).add(act);
         let features = pool(features).add(Flatten);
-        let classifier = Sequential::new().add(Linear::new(400, 120)).add(act).add(Linear::new(120, 84)).add(act).add(Linear::new(84, config.classes));
-        LeNet5 { features, classifier }
+        let classifier = Sequential::new()
+            .add(Linear::new(400, 120))
+            .add(act)
+            .add(Linear::new(120, 84))
+            .add(act)
+            .add(Linear::new(84, config.classes));
+        LeNet5 {
+            features,
+            classifier,
+        }
     }
 }
 

@@ -14,9 +14,9 @@ mod error;
 mod lenet;
 pub mod metrics;
 mod mlp;
-pub mod recipes;
 pub mod plot;
 pub mod rbm;
+pub mod recipes;
 pub mod sequence;
 pub mod sparse_coding;
 pub mod stacked_autoencoder;
@@ -27,4 +27,6 @@ pub use dlt_cnn::DltCnn;
 pub use error::TrainError;
 pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
 pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
-pub use trainer::{Evaluation, GradHook, Objective, Trainer, TrainerConfig, TrainingState, evaluate};
+pub use trainer::{
+    Evaluation, GradHook, Objective, Trainer, TrainerConfig, TrainingState, evaluate,
+};

@@ -45,7 +45,13 @@ pub struct MlpConfig {
 impl MlpConfig {
     /// `sizes` with ReLU hidden units, linear output, no dropout, PyTorch's init.
     pub fn new(sizes: &[usize]) -> Self {
-        MlpConfig { sizes: sizes.to_vec(), hidden: Activation::Relu, output: MlpOutput::Linear, dropout: 0.0, init: MlpInit::Pytorch }
+        MlpConfig {
+            sizes: sizes.to_vec(),
+            hidden: Activation::Relu,
+            output: MlpOutput::Linear,
+            dropout: 0.0,
+            init: MlpInit::Pytorch,
+        }
     }
 
     /// Sets the hidden activation.
@@ -91,7 +97,11 @@ impl<T: Element> Mlp<T> {
     /// # Panics
     /// With fewer than two sizes, a zero size, or dropout outside `[0, 1)`.
     pub fn new(config: &MlpConfig) -> Self {
-        assert!(config.sizes.len() >= 2, "Mlp: needs at least an input and an output size, got {:?}", config.sizes);
+        assert!(
+            config.sizes.len() >= 2,
+            "Mlp: needs at least an input and an output size, got {:?}",
+            config.sizes
+        );
         let layers = config
             .sizes
             .windows(2)
@@ -100,13 +110,36 @@ impl<T: Element> Mlp<T> {
                 let r = (6.0 / (w[0] + w[1]) as f64).sqrt();
                 match config.init {
                     MlpInit::Pytorch => linear,
-                    MlpInit::DltSigmoid => linear.with_init(Init::Uniform { low: -4.0 * r, high: 4.0 * r }, Init::Uniform { low: -4.0 * r, high: 4.0 * r }),
-                    MlpInit::DltTanh => linear.with_init(Init::Uniform { low: -r, high: r }, Init::Uniform { low: -r, high: r }),
+                    MlpInit::DltSigmoid => linear.with_init(
+                        Init::Uniform {
+                            low: -4.0 * r,
+                            high: 4.0 * r,
+                        },
+                        Init::Uniform {
+                            low: -4.0 * r,
+                            high: 4.0 * r,
+                        },
+                    ),
+                    MlpInit::DltTanh => linear.with_init(
+                        Init::Uniform { low: -r, high: r },
+                        Init::Uniform { low: -r, high: r },
+                    ),
                 }
             })
             .collect::<Vec<_>>();
-        let dropout = if config.dropout > 0.0 { (1..layers.len()).map(|_| Dropout::new(config.dropout)).collect() } else { Vec::new() };
-        Mlp { layers, hidden: config.hidden, output: config.output, dropout }
+        let dropout = if config.dropout > 0.0 {
+            (1..layers.len())
+                .map(|_| Dropout::new(config.dropout))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Mlp {
+            layers,
+            hidden: config.hidden,
+            output: config.output,
+            dropout,
+        }
     }
 
     /// Replaces the weights and bias of layer `i` (e.g. with a pretrained encoder's).
@@ -115,9 +148,16 @@ impl<T: Element> Mlp<T> {
     /// If `i` is out of range or the shapes differ.
     pub fn set_layer(&mut self, i: usize, weight: Tensor<T>, bias: Tensor<T>) {
         let n = self.layers.len();
-        let layer = self.layers.get_mut(i).unwrap_or_else(|| panic!("Mlp::set_layer: layer {i} of {n}"));
+        let layer = self
+            .layers
+            .get_mut(i)
+            .unwrap_or_else(|| panic!("Mlp::set_layer: layer {i} of {n}"));
         layer.weight.set(weight);
-        layer.bias.as_mut().expect("Mlp layers have a bias").set(bias);
+        layer
+            .bias
+            .as_mut()
+            .expect("Mlp layers have a bias")
+            .set(bias);
     }
 }
 
@@ -142,15 +182,25 @@ impl<T: Element> Module<T> for Mlp<T> {
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
-        self.layers.iter().enumerate().flat_map(|(i, l)| strata_layers::prefixed(&format!("layers.{i}"), l.params())).collect()
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| strata_layers::prefixed(&format!("layers.{i}"), l.params()))
+            .collect()
     }
 
     fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        self.layers.iter_mut().enumerate().flat_map(|(i, l)| strata_layers::prefixed(&format!("layers.{i}"), l.params_mut())).collect()
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, l)| strata_layers::prefixed(&format!("layers.{i}"), l.params_mut()))
+            .collect()
     }
 
     fn set_training(&mut self, training: bool) {
-        self.dropout.iter_mut().for_each(|d| Module::<T>::set_training(d, training));
+        self.dropout
+            .iter_mut()
+            .for_each(|d| Module::<T>::set_training(d, training));
     }
 
     fn reseed(&mut self, seed: u64) {

@@ -5,7 +5,10 @@
 use strata_layers::Activation;
 use strata_optim::{Adam, AdamConfig, Sgd, SgdConfig};
 
-use crate::{DltCnn, LeNet5, LeNetConfig, LeNetStyle, Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
+use crate::{
+    DltCnn, LeNet5, LeNetConfig, LeNetStyle, Mlp, MlpConfig, MlpInit, MlpOutput, Objective,
+    TrainError, Trainer, TrainerConfig,
+};
 
 /// One experiment of the DeepLearnToolbox `test_example_NN`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,7 +39,19 @@ pub struct NnExperiment {
 }
 
 const fn experiment(number: u8, name: &'static str) -> NnExperiment {
-    NnExperiment { number, name, sizes: &[784, 100, 10], hidden: Activation::LecunTanh, softmax: false, lr: 2.0, weight_decay: 0.0, dropout: 0.0, batch: 100, epochs: 1, validation: false }
+    NnExperiment {
+        number,
+        name,
+        sizes: &[784, 100, 10],
+        hidden: Activation::LecunTanh,
+        softmax: false,
+        lr: 2.0,
+        weight_decay: 0.0,
+        dropout: 0.0,
+        batch: 100,
+        epochs: 1,
+        validation: false,
+    }
 }
 
 /// The six experiments, with `nnsetup`'s defaults (scaled-tanh hidden units, sigmoid outputs,
@@ -44,11 +59,34 @@ const fn experiment(number: u8, name: &'static str) -> NnExperiment {
 /// does.
 pub const NN_EXPERIMENTS: [NnExperiment; 6] = [
     experiment(1, "vanilla"),
-    NnExperiment { weight_decay: 1e-4, ..experiment(2, "L2 weight decay 1e-4") },
-    NnExperiment { dropout: 0.5, ..experiment(3, "dropout 0.5") },
-    NnExperiment { hidden: Activation::Sigmoid, lr: 1.0, ..experiment(4, "sigmoid units, lr 1") },
-    NnExperiment { sizes: &[784, 20, 10], softmax: true, batch: 1000, epochs: 5, ..experiment(5, "softmax output 784-20-10") },
-    NnExperiment { sizes: &[784, 20, 10], softmax: true, batch: 1000, epochs: 5, validation: true, ..experiment(6, "softmax output with validation") },
+    NnExperiment {
+        weight_decay: 1e-4,
+        ..experiment(2, "L2 weight decay 1e-4")
+    },
+    NnExperiment {
+        dropout: 0.5,
+        ..experiment(3, "dropout 0.5")
+    },
+    NnExperiment {
+        hidden: Activation::Sigmoid,
+        lr: 1.0,
+        ..experiment(4, "sigmoid units, lr 1")
+    },
+    NnExperiment {
+        sizes: &[784, 20, 10],
+        softmax: true,
+        batch: 1000,
+        epochs: 5,
+        ..experiment(5, "softmax output 784-20-10")
+    },
+    NnExperiment {
+        sizes: &[784, 20, 10],
+        softmax: true,
+        batch: 1000,
+        epochs: 5,
+        validation: true,
+        ..experiment(6, "softmax output with validation")
+    },
 ];
 
 /// A trainer for a `test_example_NN` experiment on flattened, z-scored inputs (weights from
@@ -56,18 +94,34 @@ pub const NN_EXPERIMENTS: [NnExperiment; 6] = [
 ///
 /// # Errors
 /// [`TrainError::Config`] for zero epochs or batch size.
-pub fn dlt_nn_trainer(ex: &NnExperiment, seed: u64, epochs: usize, batch: usize) -> Result<Trainer<Mlp, Sgd>, TrainError> {
+pub fn dlt_nn_trainer(
+    ex: &NnExperiment,
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+) -> Result<Trainer<Mlp, Sgd>, TrainError> {
     strata_layers::manual_seed(seed);
     let config = MlpConfig::new(ex.sizes)
         .hidden(ex.hidden)
-        .output(if ex.softmax { MlpOutput::Linear } else { MlpOutput::Sigmoid })
+        .output(if ex.softmax {
+            MlpOutput::Linear
+        } else {
+            MlpOutput::Sigmoid
+        })
         .dropout(ex.dropout)
         .init(MlpInit::DltSigmoid);
-    let optimizer = SgdConfig::new(ex.lr).momentum(0.5).build().map_err(|e| TrainError::Config(e.to_string()))?;
+    let optimizer = SgdConfig::new(ex.lr)
+        .momentum(0.5)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut tc = TrainerConfig::new(epochs, batch);
     tc.seed = seed;
     tc.flatten_inputs = true;
-    let objective = if ex.softmax { Objective::CrossEntropy } else { Objective::HalfSse };
+    let objective = if ex.softmax {
+        Objective::CrossEntropy
+    } else {
+        Objective::HalfSse
+    };
     let mut trainer = Trainer::new(Mlp::new(&config), optimizer, objective, tc, "dlt-mlp")?;
     if ex.weight_decay > 0.0 {
         // nnapplygrads: dW += λ·W on the weights, not on the bias column.
@@ -92,12 +146,24 @@ pub fn dlt_nn_trainer(ex: &NnExperiment, seed: u64, epochs: usize, batch: usize)
 ///
 /// # Errors
 /// [`TrainError::Config`] for zero epochs or batch size.
-pub fn dlt_cnn_trainer(seed: u64, epochs: usize, batch: usize) -> Result<Trainer<DltCnn, Sgd>, TrainError> {
+pub fn dlt_cnn_trainer(
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+) -> Result<Trainer<DltCnn, Sgd>, TrainError> {
     strata_layers::manual_seed(seed);
-    let optimizer = SgdConfig::new(1.0).build().map_err(|e| TrainError::Config(e.to_string()))?;
+    let optimizer = SgdConfig::new(1.0)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);
     config.seed = seed;
-    Trainer::new(DltCnn::new(), optimizer, Objective::HalfSse, config, "dlt-cnn")
+    Trainer::new(
+        DltCnn::new(),
+        optimizer,
+        Objective::HalfSse,
+        config,
+        "dlt-cnn",
+    )
 }
 
 /// A trainer for LeNet-5 of `style` on standardised 28×28 inputs: softmax cross-entropy, Adam
@@ -105,9 +171,16 @@ pub fn dlt_cnn_trainer(seed: u64, epochs: usize, batch: usize) -> Result<Trainer
 ///
 /// # Errors
 /// [`TrainError::Config`] for zero epochs or batch size.
-pub fn lenet5_trainer(style: LeNetStyle, seed: u64, epochs: usize, batch: usize) -> Result<Trainer<LeNet5, Adam>, TrainError> {
+pub fn lenet5_trainer(
+    style: LeNetStyle,
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+) -> Result<Trainer<LeNet5, Adam>, TrainError> {
     strata_layers::manual_seed(seed);
-    let optimizer = AdamConfig::new(1e-3).build().map_err(|e| TrainError::Config(e.to_string()))?;
+    let optimizer = AdamConfig::new(1e-3)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);
     config.seed = seed;
     config.drop_last = true;
@@ -115,7 +188,16 @@ pub fn lenet5_trainer(style: LeNetStyle, seed: u64, epochs: usize, batch: usize)
         LeNetStyle::Modern => "lenet5-modern",
         LeNetStyle::Classic => "lenet5-classic",
     };
-    Trainer::new(LeNet5::new(LeNetConfig { style, ..LeNetConfig::default() }), optimizer, Objective::CrossEntropy, config, kind)
+    Trainer::new(
+        LeNet5::new(LeNetConfig {
+            style,
+            ..LeNetConfig::default()
+        }),
+        optimizer,
+        Objective::CrossEntropy,
+        config,
+        kind,
+    )
 }
 
 /// A trainer for a 784-100-10 ReLU MLP with softmax cross-entropy and plain SGD (PyTorch's
@@ -123,11 +205,24 @@ pub fn lenet5_trainer(style: LeNetStyle, seed: u64, epochs: usize, batch: usize)
 ///
 /// # Errors
 /// [`TrainError::Config`] for zero epochs or batch size or a bad learning rate.
-pub fn relu_mlp_trainer(lr: f64, seed: u64, epochs: usize, batch: usize) -> Result<Trainer<Mlp, Sgd>, TrainError> {
+pub fn relu_mlp_trainer(
+    lr: f64,
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+) -> Result<Trainer<Mlp, Sgd>, TrainError> {
     strata_layers::manual_seed(seed);
-    let optimizer = SgdConfig::new(lr).build().map_err(|e| TrainError::Config(e.to_string()))?;
+    let optimizer = SgdConfig::new(lr)
+        .build()
+        .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);
     config.seed = seed;
     config.flatten_inputs = true;
-    Trainer::new(Mlp::new(&MlpConfig::new(&[784, 100, 10])), optimizer, Objective::CrossEntropy, config, "mlp-relu")
+    Trainer::new(
+        Mlp::new(&MlpConfig::new(&[784, 100, 10])),
+        optimizer,
+        Objective::CrossEntropy,
+        config,
+        "mlp-relu",
+    )
 }

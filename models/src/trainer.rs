@@ -33,11 +33,17 @@ impl Objective {
     /// The loss of `output` for a batch with class `labels`.
     fn loss(self, output: &Var, labels: &[usize]) -> Var {
         match self {
-            Objective::CrossEntropy => output.cross_entropy(labels, &CrossEntropyOptions::default()),
+            Objective::CrossEntropy => {
+                output.cross_entropy(labels, &CrossEntropyOptions::default())
+            }
             Objective::HalfSse | Objective::Mse => {
                 let classes = output.shape()[output.ndim() - 1];
                 let target = Var::constant(Tensor::one_hot(&Indices::from_slice(labels), classes));
-                if self == Objective::HalfSse { loss::half_sse(output, &target) } else { output.mse_loss(&target, Default::default()) }
+                if self == Objective::HalfSse {
+                    loss::half_sse(output, &target)
+                } else {
+                    output.mse_loss(&target, Default::default())
+                }
             }
         }
     }
@@ -102,7 +108,9 @@ impl TrainerConfig {
         if let Some(c) = self.clip_grad_norm
             && !(c > 0.0 && c.is_finite())
         {
-            return bad(format!("clip_grad_norm must be positive and finite, got {c}"));
+            return bad(format!(
+                "clip_grad_norm must be positive and finite, got {c}"
+            ));
         }
         Ok(())
     }
@@ -173,9 +181,25 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     ///
     /// # Errors
     /// [`TrainError::Config`] for zero epochs or batch size and other invalid settings.
-    pub fn new(model: M, optimizer: O, objective: Objective, config: TrainerConfig, model_kind: &str) -> Result<Self, TrainError> {
+    pub fn new(
+        model: M,
+        optimizer: O,
+        objective: Objective,
+        config: TrainerConfig,
+        model_kind: &str,
+    ) -> Result<Self, TrainError> {
         config.validate()?;
-        Ok(Trainer { model, optimizer, config, objective, schedule: None, grad_hook: None, model_kind: model_kind.to_string(), history: History::default(), epochs_done: 0 })
+        Ok(Trainer {
+            model,
+            optimizer,
+            config,
+            objective,
+            schedule: None,
+            grad_hook: None,
+            model_kind: model_kind.to_string(),
+            history: History::default(),
+            epochs_done: 0,
+        })
     }
 
     /// Sets the learning rate of epoch `e` (0-based) to `schedule.lr(e)`.
@@ -185,7 +209,10 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     }
 
     /// Runs `hook` on every step's gradients before clipping and the optimizer step.
-    pub fn with_grad_hook(mut self, hook: impl FnMut(&mut Grads, &[(String, &Param)]) + 'static) -> Self {
+    pub fn with_grad_hook(
+        mut self,
+        hook: impl FnMut(&mut Grads, &[(String, &Param)]) + 'static,
+    ) -> Self {
         self.grad_hook = Some(Box::new(hook));
         self
     }
@@ -216,10 +243,17 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     /// # Errors
     /// [`TrainError::Config`] for invalid settings; [`TrainError::NonFinite`] when a loss is NaN
     /// or infinite; [`TrainError::Checkpoint`] when a checkpoint cannot be written.
-    pub fn fit<D: Dataset + 'static>(&mut self, train: Arc<D>, validation: Option<&D>) -> Result<&History, TrainError> {
+    pub fn fit<D: Dataset + 'static>(
+        &mut self,
+        train: Arc<D>,
+        validation: Option<&D>,
+    ) -> Result<&History, TrainError> {
         self.config.validate()?;
         let mut stopper = match self.config.early_stopping_patience {
-            Some(p) => Some(EarlyStopping::new(strata_optim::Mode::Min, p, 0.0).map_err(|e| TrainError::Config(e.to_string()))?),
+            Some(p) => Some(
+                EarlyStopping::new(strata_optim::Mode::Min, p, 0.0)
+                    .map_err(|e| TrainError::Config(e.to_string()))?,
+            ),
             None => None,
         };
         // Replay the restored history so early stopping continues where it was.
@@ -230,7 +264,11 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
                 }
             }
         }
-        let mut best_val = self.history.iter().filter_map(|m| m.val_error).fold(f64::INFINITY, f64::min);
+        let mut best_val = self
+            .history
+            .iter()
+            .filter_map(|m| m.val_error)
+            .fold(f64::INFINITY, f64::min);
         while self.epochs_done < self.config.epochs {
             let epoch = self.epochs_done;
             let metrics = self.train_epoch(&train, epoch)?;
@@ -245,7 +283,11 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
             let val_error = metrics.val_error;
             self.history.push(metrics);
             if let Some(dir) = self.config.checkpoint_dir.clone() {
-                if self.epochs_done.is_multiple_of(self.config.checkpoint_every) || self.epochs_done == self.config.epochs {
+                if self
+                    .epochs_done
+                    .is_multiple_of(self.config.checkpoint_every)
+                    || self.epochs_done == self.config.epochs
+                {
                     self.save_checkpoint(&dir.join("last.ckpt"))?;
                 }
                 if let Some(v) = val_error
@@ -260,7 +302,11 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
                     && s.update(epoch as u64 + 1, v).should_stop()
                 {
                     if self.config.verbose {
-                        eprintln!("early stopping after epoch {}: no improvement for {} epochs", epoch + 1, self.config.early_stopping_patience.unwrap_or(0));
+                        eprintln!(
+                            "early stopping after epoch {}: no improvement for {} epochs",
+                            epoch + 1,
+                            self.config.early_stopping_patience.unwrap_or(0)
+                        );
                     }
                     break;
                 }
@@ -269,8 +315,16 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
         Ok(&self.history)
     }
 
-    fn loader<D: Dataset + 'static>(&self, data: Arc<D>, batch_size: usize, epoch_seed: Option<u64>, drop_last: bool) -> DataLoader<D> {
-        let mut loader = DataLoader::from_arc(data, batch_size).drop_last(drop_last).labels(LabelFormat::Indices);
+    fn loader<D: Dataset + 'static>(
+        &self,
+        data: Arc<D>,
+        batch_size: usize,
+        epoch_seed: Option<u64>,
+        drop_last: bool,
+    ) -> DataLoader<D> {
+        let mut loader = DataLoader::from_arc(data, batch_size)
+            .drop_last(drop_last)
+            .labels(LabelFormat::Indices);
         if self.config.flatten_inputs {
             loader = loader.layout(InputLayout::Flat);
         }
@@ -280,7 +334,11 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
         loader
     }
 
-    fn train_epoch<D: Dataset + 'static>(&mut self, train: &Arc<D>, epoch: usize) -> Result<EpochMetrics, TrainError> {
+    fn train_epoch<D: Dataset + 'static>(
+        &mut self,
+        train: &Arc<D>,
+        epoch: usize,
+    ) -> Result<EpochMetrics, TrainError> {
         let lr = match &self.schedule {
             Some(s) => {
                 let lr = s.lr(epoch as u64);
@@ -292,7 +350,12 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
         let epoch_seed = child_seed(self.config.seed, epoch as u64);
         self.model.train();
         self.model.reseed(child_seed(epoch_seed, 1));
-        let mut loader = self.loader(train.clone(), self.config.batch_size, Some(epoch_seed), self.config.drop_last);
+        let mut loader = self.loader(
+            train.clone(),
+            self.config.batch_size,
+            Some(epoch_seed),
+            self.config.drop_last,
+        );
         let batches = loader.len();
         let bar = self.progress_bar(epoch, batches);
         let start = Instant::now();
@@ -306,9 +369,17 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
                 if let Some(bar) = &bar {
                     bar.abandon();
                 }
-                return Err(TrainError::NonFinite { epoch: epoch + 1, batch: b + 1, loss: value });
+                return Err(TrainError::NonFinite {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    loss: value,
+                });
             }
-            correct += crate::metrics::argmax_rows(output.value()).iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+            correct += crate::metrics::argmax_rows(output.value())
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, l)| p == l)
+                .count();
             drop(output);
             let mut grads = loss.backward();
             drop(loss);
@@ -318,7 +389,12 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
             if let Some(max) = self.config.clip_grad_norm {
                 clip_grad_norm(&mut grads, max);
             }
-            let mut params: Vec<&mut Param> = self.model.params_mut().into_iter().map(|(_, p)| p).collect();
+            let mut params: Vec<&mut Param> = self
+                .model
+                .params_mut()
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect();
             self.optimizer.step(&mut params, &grads);
             loss_sum += value * n as f64;
             seen += n;
@@ -326,7 +402,12 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
                 bar.inc(1);
                 if b % 10 == 0 || b + 1 == batches {
                     let secs = start.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("loss {:.4}  acc {:.2}%  {:.0} ex/s", loss_sum / seen as f64, 100.0 * correct as f64 / seen as f64, seen as f64 / secs));
+                    bar.set_message(format!(
+                        "loss {:.4}  acc {:.2}%  {:.0} ex/s",
+                        loss_sum / seen as f64,
+                        100.0 * correct as f64 / seen as f64,
+                        seen as f64 / secs
+                    ));
                 }
             }
         }
@@ -352,9 +433,13 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
             return None;
         }
         let bar = indicatif::ProgressBar::new(batches as u64);
-        let style = indicatif::ProgressStyle::with_template(&format!("epoch {}/{} [{{bar:30}}] {{pos}}/{{len}} {{msg}} eta {{eta}}", epoch + 1, self.config.epochs))
-            .expect("valid template")
-            .progress_chars("=> ");
+        let style = indicatif::ProgressStyle::with_template(&format!(
+            "epoch {}/{} [{{bar:30}}] {{pos}}/{{len}} {{msg}} eta {{eta}}",
+            epoch + 1,
+            self.config.epochs
+        ))
+        .expect("valid template")
+        .progress_chars("=> ");
         bar.set_style(style);
         Some(bar)
     }
@@ -385,7 +470,13 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     /// # Panics
     /// If `batch_size` is 0.
     pub fn evaluate<D: Dataset + 'static>(&mut self, data: &D, batch_size: usize) -> Evaluation {
-        evaluate(&mut self.model, data, batch_size, self.objective, self.config.flatten_inputs)
+        evaluate(
+            &mut self.model,
+            data,
+            batch_size,
+            self.objective,
+            self.config.flatten_inputs,
+        )
     }
 
     /// Writes the full training state (model, optimizer, epoch, seed, history) to `path`
@@ -395,7 +486,8 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     /// [`TrainError::Checkpoint`] if the file cannot be written.
     pub fn save_checkpoint(&self, path: &Path) -> Result<(), TrainError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| TrainError::Io(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| TrainError::Io(format!("creating {}: {e}", dir.display())))?;
         }
         let named = self.model.params();
         let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
@@ -422,13 +514,22 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
     pub fn resume(&mut self, path: &Path) -> Result<(), TrainError> {
         let state: TrainingState = read_checkpoint(path).map_err(TrainError::Checkpoint)?;
         if state.model_kind != self.model_kind {
-            return Err(TrainError::WrongModel { path: path.to_path_buf(), found: state.model_kind, expected: self.model_kind.clone() });
+            return Err(TrainError::WrongModel {
+                path: path.to_path_buf(),
+                found: state.model_kind,
+                expected: self.model_kind.clone(),
+            });
         }
         let mut model_probe_ok = || -> Result<(), TrainError> {
-            state.model.apply(&mut self.model).map_err(|e| TrainError::Checkpoint(e.with_path(path)))?;
+            state
+                .model
+                .apply(&mut self.model)
+                .map_err(|e| TrainError::Checkpoint(e.with_path(path)))?;
             let named = self.model.params();
             let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
-            self.optimizer.load_state(&params, &state.optimizer).map_err(|e| TrainError::Optimizer(format!("{}: {e}", path.display())))
+            self.optimizer
+                .load_state(&params, &state.optimizer)
+                .map_err(|e| TrainError::Optimizer(format!("{}: {e}", path.display())))
         };
         model_probe_ok()?;
         self.epochs_done = state.epoch;
@@ -443,12 +544,20 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
 ///
 /// # Panics
 /// If `batch_size` is 0.
-pub fn evaluate<M: Module + ?Sized, D: Dataset + 'static>(model: &mut M, data: &D, batch_size: usize, objective: Objective, flatten_inputs: bool) -> Evaluation {
+pub fn evaluate<M: Module + ?Sized, D: Dataset + 'static>(
+    model: &mut M,
+    data: &D,
+    batch_size: usize,
+    objective: Objective,
+    flatten_inputs: bool,
+) -> Evaluation {
     assert!(batch_size > 0, "evaluate: batch size must be at least 1");
     model.eval();
     let classes = match data.target_spec() {
         TargetSpec::Classes(c) => c,
-        TargetSpec::Values(_) => panic!("evaluate: the dataset has real-valued targets, not classes"),
+        TargetSpec::Values(_) => {
+            panic!("evaluate: the dataset has real-valued targets, not classes")
+        }
     };
     let example_shape = data.input_shape();
     let features: usize = example_shape.iter().product();
@@ -477,7 +586,10 @@ pub fn evaluate<M: Module + ?Sized, D: Dataset + 'static>(model: &mut M, data: &
             let loss = objective.loss(&output, &labels).item() as f64;
             (output, loss)
         });
-        for (p, &l) in crate::metrics::argmax_rows(output.value()).iter().zip(&labels) {
+        for (p, &l) in crate::metrics::argmax_rows(output.value())
+            .iter()
+            .zip(&labels)
+        {
             confusion.add(*p, l);
         }
         loss_sum += loss * (end - start) as f64;
@@ -485,5 +597,9 @@ pub fn evaluate<M: Module + ?Sized, D: Dataset + 'static>(model: &mut M, data: &
         start = end;
     }
     model.train();
-    Evaluation { loss: loss_sum / seen.max(1) as f64, accuracy: confusion.accuracy(), confusion }
+    Evaluation {
+        loss: loss_sum / seen.max(1) as f64,
+        accuracy: confusion.accuracy(),
+        confusion,
+    }
 }

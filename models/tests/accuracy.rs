@@ -8,7 +8,9 @@ use std::sync::Arc;
 use strata_datasets::Mnist;
 use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, scaled, zscored};
-use strata_models::recipes::{NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer};
+use strata_models::recipes::{
+    NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
+};
 
 fn sample() -> Mnist {
     Mnist::bundled().expect("the bundled MNIST sample loads")

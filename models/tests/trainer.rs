@@ -19,17 +19,32 @@ fn tmp_dir(name: &str) -> std::path::PathBuf {
 
 fn adam_trainer(epochs: usize, dir: Option<std::path::PathBuf>) -> Trainer<Mlp, Adam> {
     strata_layers::manual_seed(3);
-    let model = Mlp::new(&MlpConfig::new(&[2, 32, 32, 2]).hidden(Activation::Tanh).dropout(0.1));
+    let model = Mlp::new(
+        &MlpConfig::new(&[2, 32, 32, 2])
+            .hidden(Activation::Tanh)
+            .dropout(0.1),
+    );
     let mut config = TrainerConfig::new(epochs, 16);
     config.seed = 11;
     config.verbose = false;
     config.checkpoint_dir = dir;
-    Trainer::new(model, AdamConfig::new(0.05).build().unwrap(), Objective::CrossEntropy, config, "xor-mlp").unwrap()
+    Trainer::new(
+        model,
+        AdamConfig::new(0.05).build().unwrap(),
+        Objective::CrossEntropy,
+        config,
+        "xor-mlp",
+    )
+    .unwrap()
 }
 
 fn weights(t: &Trainer<Mlp, Adam>) -> Vec<Vec<f32>> {
     use strata_layers::Module;
-    t.model.params().iter().map(|(_, p)| p.value().to_vec()).collect()
+    t.model
+        .params()
+        .iter()
+        .map(|(_, p)| p.value().to_vec())
+        .collect()
 }
 
 #[test]
@@ -49,7 +64,11 @@ fn training_learns_and_resuming_repeats_an_uninterrupted_run_exactly() {
     resumed.resume(&dir.join("last.ckpt")).unwrap();
     assert_eq!(resumed.epochs_done(), 3);
     resumed.fit(data.clone(), Some(&*data)).unwrap();
-    assert_eq!(weights(&resumed), weights(&straight), "same model, optimizer state, epoch and random streams");
+    assert_eq!(
+        weights(&resumed),
+        weights(&straight),
+        "same model, optimizer state, epoch and random streams"
+    );
     assert_eq!(resumed.history().len(), 6);
     assert!(dir.join("best.ckpt").exists());
     std::fs::remove_dir_all(dir).unwrap();
@@ -82,7 +101,10 @@ fn a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint() {
     }
     assert!(err.to_string().contains("at epoch 2, batch"), "{err}");
     let kept: TrainingState = read_checkpoint(dir.join("last.ckpt")).unwrap();
-    assert_eq!(kept.epoch, 1, "the checkpoint of the last completed epoch is untouched");
+    assert_eq!(
+        kept.epoch, 1,
+        "the checkpoint of the last completed epoch is untouched"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -90,8 +112,19 @@ fn a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint() {
 fn bad_settings_and_foreign_checkpoints_are_refused() {
     let model = Mlp::new(&MlpConfig::new(&[2, 4, 2]));
     let sgd: Sgd = SgdConfig::new(0.1).build().unwrap();
-    let err = Trainer::new(model, sgd, Objective::CrossEntropy, TrainerConfig::new(0, 8), "mlp").err().unwrap();
-    assert!(err.to_string().contains("epochs must be at least 1"), "{err}");
+    let err = Trainer::new(
+        model,
+        sgd,
+        Objective::CrossEntropy,
+        TrainerConfig::new(0, 8),
+        "mlp",
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("epochs must be at least 1"),
+        "{err}"
+    );
 
     let dir = tmp_dir("foreign");
     let data = Arc::new(synthetic::noisy_xor(100, 0.1, 1));
@@ -99,11 +132,26 @@ fn bad_settings_and_foreign_checkpoints_are_refused() {
     a.fit(data, None).unwrap();
     strata_layers::manual_seed(3);
     let other = Mlp::new(&MlpConfig::new(&[2, 16, 2]));
-    let mut b = Trainer::new(other, AdamConfig::new(0.01).build().unwrap(), Objective::CrossEntropy, TrainerConfig::new(2, 16), "another-model").unwrap();
+    let mut b = Trainer::new(
+        other,
+        AdamConfig::new(0.01).build().unwrap(),
+        Objective::CrossEntropy,
+        TrainerConfig::new(2, 16),
+        "another-model",
+    )
+    .unwrap();
     let before = b.model.layers[0].weight.value().to_vec();
     let err = b.resume(&dir.join("last.ckpt")).unwrap_err();
     assert!(matches!(err, TrainError::WrongModel { .. }), "{err}");
-    assert!(err.to_string().contains("holds a xor-mlp model, not a another-model"), "{err}");
-    assert_eq!(b.model.layers[0].weight.value().to_vec(), before, "the model is unchanged");
+    assert!(
+        err.to_string()
+            .contains("holds a xor-mlp model, not a another-model"),
+        "{err}"
+    );
+    assert_eq!(
+        b.model.layers[0].weight.value().to_vec(),
+        before,
+        "the model is unchanged"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

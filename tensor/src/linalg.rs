@@ -8,7 +8,11 @@ use crate::{Element, Tensor};
 /// # Panics
 /// If `A` is not 2-D or has more columns than rows.
 pub fn qr<T: Element>(a: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
-    assert!(a.ndim() == 2 && a.shape()[0] >= a.shape()[1], "qr: expects a 2-D [m, n] matrix with m ≥ n, got {:?}", a.shape());
+    assert!(
+        a.ndim() == 2 && a.shape()[0] >= a.shape()[1],
+        "qr: expects a 2-D [m, n] matrix with m ≥ n, got {:?}",
+        a.shape()
+    );
     let (m, n) = (a.shape()[0], a.shape()[1]);
     // Work in f64 on a row-major copy; `r` becomes R in its upper triangle.
     let mut r: Vec<f64> = a.to_vec().iter().map(|v| v.to_f64_lossless()).collect();
@@ -45,9 +49,20 @@ pub fn qr<T: Element>(a: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
             }
         }
     }
-    let r_upper: Vec<T> = (0..n * n).map(|k| if k / n <= k % n { T::from_f64_lossy(r[k]) } else { T::zero() }).collect();
+    let r_upper: Vec<T> = (0..n * n)
+        .map(|k| {
+            if k / n <= k % n {
+                T::from_f64_lossy(r[k])
+            } else {
+                T::zero()
+            }
+        })
+        .collect();
     let q: Vec<T> = q.into_iter().map(T::from_f64_lossy).collect();
-    (Tensor::from_vec(q, &[m, n]), Tensor::from_vec(r_upper, &[n, n]))
+    (
+        Tensor::from_vec(q, &[m, n]),
+        Tensor::from_vec(r_upper, &[n, n]),
+    )
 }
 
 #[cfg(test)]
@@ -57,7 +72,12 @@ mod tests {
 
     #[test]
     fn q_is_orthonormal_and_qr_reconstructs_a() {
-        let a = Tensor::<f64>::rand_normal(&[7, 4], 0.0, 1.0, &mut rand::rngs::StdRng::seed_from_u64(3));
+        let a = Tensor::<f64>::rand_normal(
+            &[7, 4],
+            0.0,
+            1.0,
+            &mut rand::rngs::StdRng::seed_from_u64(3),
+        );
         let (q, r) = qr(&a);
         assert!(q.t().matmul(&q).allclose(&Tensor::eye(4), 1e-12, 1e-12));
         assert!(q.matmul(&r).allclose(&a, 1e-12, 1e-12));

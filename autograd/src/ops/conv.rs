@@ -63,7 +63,13 @@ impl<T: Element> Var<T> {
     ///
     /// # Panics
     /// When the shapes do not fit.
-    pub fn conv_transpose2d(&self, weight: &Var<T>, bias: Option<&Var<T>>, params: Conv2dParams, output_padding: (usize, usize)) -> Var<T> {
+    pub fn conv_transpose2d(
+        &self,
+        weight: &Var<T>,
+        bias: Option<&Var<T>>,
+        params: Conv2dParams,
+        output_padding: (usize, usize),
+    ) -> Var<T> {
         let (x, w) = (self.value.clone(), weight.value.clone());
         let y = conv::conv_transpose2d(&x, &w, bias.map(|b| &b.value), &params, output_padding);
         let mut parents = vec![self, weight];
@@ -86,10 +92,18 @@ impl<T: Element> Var<T> {
     ///
     /// # Panics
     /// When the window does not fit (see `strata_tensor::pool::max_pool2d`).
-    pub fn max_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize), dilation: (usize, usize)) -> Var<T> {
+    pub fn max_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+    ) -> Var<T> {
         let (y, indices) = pool::max_pool2d(&self.value, kernel, stride, padding, dilation);
         let shape = self.shape().to_vec();
-        Var::record("max_pool2d", y, &[self], move |g, _| vec![Some(pool::max_pool2d_backward(g, &indices, &shape))])
+        Var::record("max_pool2d", y, &[self], move |g, _| {
+            vec![Some(pool::max_pool2d_backward(g, &indices, &shape))]
+        })
     }
 
     /// 2-D average pooling over `[N, C, H, W]`, zero padding counted in the divisor (PyTorch's
@@ -97,10 +111,19 @@ impl<T: Element> Var<T> {
     ///
     /// # Panics
     /// When the window does not fit.
-    pub fn avg_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Var<T> {
+    pub fn avg_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Var<T> {
         let y = pool::avg_pool2d(&self.value, kernel, stride, padding);
         let shape = self.shape().to_vec();
-        Var::record("avg_pool2d", y, &[self], move |g, _| vec![Some(pool::avg_pool2d_backward(g, &shape, kernel, stride, padding))])
+        Var::record("avg_pool2d", y, &[self], move |g, _| {
+            vec![Some(pool::avg_pool2d_backward(
+                g, &shape, kernel, stride, padding,
+            ))]
+        })
     }
 
     /// Adaptive average pooling to `output = (OH, OW)`: bin `i` averages input rows
@@ -111,6 +134,8 @@ impl<T: Element> Var<T> {
     pub fn adaptive_avg_pool2d(&self, output: (usize, usize)) -> Var<T> {
         let y = pool::adaptive_avg_pool2d(&self.value, output);
         let shape = self.shape().to_vec();
-        Var::record("adaptive_avg_pool2d", y, &[self], move |g, _| vec![Some(pool::adaptive_avg_pool2d_backward(g, &shape))])
+        Var::record("adaptive_avg_pool2d", y, &[self], move |g, _| {
+            vec![Some(pool::adaptive_avg_pool2d_backward(g, &shape))]
+        })
     }
 }

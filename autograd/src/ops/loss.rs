@@ -239,29 +239,44 @@ impl<T: Element> Var<T> {
     /// # Panics
     /// If the shapes differ.
     pub fn binary_cross_entropy(&self, target: &Var<T>, reduction: Reduction) -> Var<T> {
-        assert_eq!(self.shape(), target.shape(), "binary_cross_entropy: prediction {:?} and target {:?} differ in shape", self.shape(), target.shape());
+        assert_eq!(
+            self.shape(),
+            target.shape(),
+            "binary_cross_entropy: prediction {:?} and target {:?} differ in shape",
+            self.shape(),
+            target.shape()
+        );
         let (p, t) = (self.value.clone(), target.value.clone());
         let floor = T::from_f64_lossy(-100.0);
         let log_p = p.map(|v| v.ln().max(floor));
         let log_q = p.map(|v| (T::one() - v).ln().max(floor));
-        let per = t.mul(&log_p).add(&t.rsub_scalar(T::one()).mul(&log_q)).neg();
+        let per = t
+            .mul(&log_p)
+            .add(&t.rsub_scalar(T::one()).mul(&log_q))
+            .neg();
         let n = T::from_f64_lossy(per.numel() as f64);
         let value = match reduction {
             Reduction::None => per,
             Reduction::Sum => Tensor::scalar(per.sum()),
             Reduction::Mean => Tensor::scalar(per.sum() / n),
         };
-        Var::record("binary_cross_entropy", value, &[self, target], move |g, needs| {
-            let eps = T::from_f64_lossy(1e-12);
-            let scale = |d: Tensor<T>| match reduction {
-                Reduction::None => d.mul(g),
-                Reduction::Sum => d.mul_scalar(g.item()),
-                Reduction::Mean => d.mul_scalar(g.item() / n),
-            };
-            let gp = needs[0].then(|| scale(p.zip_map(&t, |p, t| (p - t) / (p * (T::one() - p)).max(eps))));
-            let gt = needs[1].then(|| scale(log_q.sub(&log_p)));
-            vec![gp, gt]
-        })
+        Var::record(
+            "binary_cross_entropy",
+            value,
+            &[self, target],
+            move |g, needs| {
+                let eps = T::from_f64_lossy(1e-12);
+                let scale = |d: Tensor<T>| match reduction {
+                    Reduction::None => d.mul(g),
+                    Reduction::Sum => d.mul_scalar(g.item()),
+                    Reduction::Mean => d.mul_scalar(g.item() / n),
+                };
+                let gp = needs[0]
+                    .then(|| scale(p.zip_map(&t, |p, t| (p - t) / (p * (T::one() - p)).max(eps))));
+                let gt = needs[1].then(|| scale(log_q.sub(&log_p)));
+                vec![gp, gt]
+            },
+        )
     }
 
     /// Binary cross-entropy from logits `x` against targets `t ∈ [0, 1]` of the same shape,
