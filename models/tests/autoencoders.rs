@@ -357,7 +357,7 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
         .unwrap();
         let h = trainer.fit(data.clone(), None).unwrap().clone();
         println!(
-            "{:?}",
+            "{fine_tune:?}: (train loss, train error) per epoch {:?}",
             h.iter()
                 .map(|m| (m.train_loss, m.train_error))
                 .collect::<Vec<_>>()

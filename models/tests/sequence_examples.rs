@@ -1,6 +1,6 @@
 //! The sequence examples reach their accuracy bars: `char_lm` (LSTM) below the bigram
 //! baseline on Tiny Shakespeare's validation split, with checkpoint resume; `seq2seq` with
-//! attention ≥ 95% exact match on held-out strings, and clearly better than without.
+//! attention ≥ 95% exact match on held-out strings, and below 90% without.
 
 #[path = "../examples/char_lm.rs"]
 mod char_lm;
@@ -113,31 +113,42 @@ fn char_lm_transformer_trains() {
     );
 }
 
+fn seq2seq_args(extra: &[&str]) -> seq2seq::Seq2SeqArgs {
+    let mut argv = vec!["seq2seq", "--epochs", "6", "--quiet", "--test-size", "1000"];
+    argv.extend_from_slice(extra);
+    seq2seq::Seq2SeqArgs::parse_from(argv)
+}
+
+/// With attention: ≥ 95% exact match on 1000 held-out strings of 3–12 digits.
 #[test]
-fn seq2seq_attention_reaches_95_percent_and_beats_the_baseline() {
+fn seq2seq_with_attention_reaches_95_percent() {
     let dir = temp_dir("seq2seq");
-    let common = |extra: &[&str]| {
-        let mut argv = vec!["seq2seq", "--epochs", "6", "--quiet", "--test-size", "1000"];
-        argv.extend_from_slice(extra);
-        seq2seq::Seq2SeqArgs::parse_from(argv)
-    };
     let plot = dir.join("attention.png");
-    let with = seq2seq::run(&common(&["--plot", plot.to_str().unwrap()]));
-    let without = seq2seq::run(&common(&["--no-attention"]));
+    let with = seq2seq::run(&seq2seq_args(&["--plot", plot.to_str().unwrap()]));
     println!(
-        "seq2seq exact match: {:.1}% with attention, {:.1}% without ({:.0} s, {:.0} s)",
+        "seq2seq exact match with attention: {:.1}% ({:.0} s)",
         100.0 * with.exact_match,
-        100.0 * without.exact_match,
-        with.seconds,
-        without.seconds
+        with.seconds
     );
     assert!(with.exact_match >= 0.95, "with attention: {with:?}");
-    assert!(
-        with.exact_match >= without.exact_match + 0.15,
-        "attention {with:?} vs none {without:?}"
-    );
     assert_eq!(with.plot.as_deref(), Some(plot.as_path()));
     assert!(std::fs::metadata(&plot).unwrap().len() > 0);
-    assert!(without.plot.is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without attention, the same budget stays well short (about 60–75% exact match).
+#[test]
+fn seq2seq_without_attention_does_measurably_worse() {
+    let without = seq2seq::run(&seq2seq_args(&["--no-attention"]));
+    println!(
+        "seq2seq exact match without attention: {:.1}% ({:.0} s)",
+        100.0 * without.exact_match,
+        without.seconds
+    );
+    assert!(without.exact_match < 0.90, "without attention: {without:?}");
+    assert!(
+        without.token_accuracy > 0.5,
+        "the baseline learns something: {without:?}"
+    );
+    assert!(without.plot.is_none());
 }

@@ -252,7 +252,7 @@ type PeakFn = fn(usize, f32) -> f32;
 fn fma_peak(c: &mut Criterion) {
     #[cfg(target_arch = "x86_64")]
     {
-        let mut group = c.benchmark_group("fma_peak");
+        let mut group = c.benchmark_group("gemm_fma_peak");
         group
             .sample_size(10)
             .warm_up_time(Duration::from_millis(300));
