@@ -277,7 +277,7 @@ fn prelu_gradcheck() {
 }
 
 #[test]
-#[should_panic(expected = "PRelu: input [1, 3, 2] has 3 channels, the layer 2 slopes")]
+#[should_panic(expected = "PRelu: input [1, 3, 2] needs 2 channels on axis 1 for 2 slopes")]
 fn prelu_rejects_wrong_channels() {
     PRelu::<f64>::new(2, 0.25).predict(&Tensor::zeros(&[1, 3, 2]));
 }
