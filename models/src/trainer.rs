@@ -520,18 +520,23 @@ impl<M: Module, O: Optimizer> Trainer<M, O> {
                 expected: self.model_kind.clone(),
             });
         }
-        let mut model_probe_ok = || -> Result<(), TrainError> {
-            state
-                .model
-                .apply(&mut self.model)
-                .map_err(|e| TrainError::Checkpoint(e.with_path(path)))?;
-            let named = self.model.params();
-            let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
-            self.optimizer
-                .load_state(&params, &state.optimizer)
-                .map_err(|e| TrainError::Optimizer(format!("{}: {e}", path.display())))
-        };
-        model_probe_ok()?;
+        // Weights first (validated before anything is written), then the optimizer state; if
+        // the latter is refused, the previous weights are put back so nothing has changed.
+        let previous = ModuleState::capture(&self.model);
+        state
+            .model
+            .apply(&mut self.model)
+            .map_err(|e| TrainError::Checkpoint(e.with_path(path)))?;
+        let named = self.model.params();
+        let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
+        let loaded = self.optimizer.load_state(&params, &state.optimizer);
+        drop(named);
+        if let Err(e) = loaded {
+            previous
+                .apply_owned(&mut self.model)
+                .expect("the model's own state fits it");
+            return Err(TrainError::Optimizer(format!("{}: {e}", path.display())));
+        }
         self.epochs_done = state.epoch;
         self.config.seed = state.seed;
         self.history = state.history;

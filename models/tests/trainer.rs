@@ -155,3 +155,37 @@ fn bad_settings_and_foreign_checkpoints_are_refused() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_refused_optimizer_state_leaves_the_model_unchanged() {
+    let dir = tmp_dir("optimizer-kind");
+    let data = Arc::new(synthetic::noisy_xor(100, 0.1, 1));
+    let mut adam = adam_trainer(1, Some(dir.clone()));
+    adam.fit(data, None).unwrap();
+    // Same model kind and shapes, but an SGD optimizer: the Adam state must be refused.
+    strata_layers::manual_seed(3);
+    let model = Mlp::new(
+        &MlpConfig::new(&[2, 32, 32, 2])
+            .hidden(Activation::Tanh)
+            .dropout(0.1),
+    );
+    let sgd: Sgd = SgdConfig::new(0.1).build().unwrap();
+    let mut trainer = Trainer::new(
+        model,
+        sgd,
+        Objective::CrossEntropy,
+        TrainerConfig::new(2, 16),
+        "xor-mlp",
+    )
+    .unwrap();
+    let before = trainer.model.layers[0].weight.value().to_vec();
+    let err = trainer.resume(&dir.join("last.ckpt")).unwrap_err();
+    assert!(matches!(err, TrainError::Optimizer(_)), "{err}");
+    assert_eq!(
+        trainer.model.layers[0].weight.value().to_vec(),
+        before,
+        "weights restored"
+    );
+    assert_eq!(trainer.epochs_done(), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
