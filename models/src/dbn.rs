@@ -15,8 +15,7 @@ use strata_optim::{Optimizer, Sgd, SgdConfig};
 use strata_tensor::Tensor;
 
 use crate::rbm::{
-    Rbm, RbmConfig, RbmEpoch, RbmTraining, SampleRng, VisibleUnits, affine, bernoulli, permutation,
-    seeded_rng,
+    Rbm, RbmConfig, RbmEpoch, RbmTraining, SampleRng, VisibleUnits, affine, permutation, seeded_rng,
 };
 use crate::{Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
 
@@ -204,7 +203,7 @@ impl Dbn {
             x = if l == 0 {
                 mean
             } else {
-                bernoulli(&mean, &mut self.rng)
+                mean.bernoulli(&mut self.rng)
             };
         }
         x
@@ -317,7 +316,7 @@ impl Dbn {
                         true,
                     )
                     .sigmoid();
-                    s.push(bernoulli(&p, &mut self.rng));
+                    s.push(p.bernoulli(&mut self.rng));
                 }
                 let mut grads = Grads::new();
                 for (l, d) in directed.iter().enumerate() {
@@ -344,7 +343,7 @@ impl Dbn {
                 grads.merge(top_grads);
                 // Sleep: generative states top-down from the top RBM's fantasy.
                 let mut sp = vec![Tensor::zeros(&[0]); top + 1];
-                sp[top] = bernoulli(&v_neg, &mut self.rng);
+                sp[top] = v_neg.bernoulli(&mut self.rng);
                 for l in (0..top).rev() {
                     let d = &directed[l];
                     let a = affine(
@@ -357,7 +356,7 @@ impl Dbn {
                     sp[l] = if l == 0 {
                         if gaussian_bottom { a } else { a.sigmoid() }
                     } else {
-                        bernoulli(&a.sigmoid(), &mut self.rng)
+                        a.sigmoid().bernoulli(&mut self.rng)
                     };
                 }
                 for (l, d) in directed.iter().enumerate() {

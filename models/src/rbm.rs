@@ -38,11 +38,6 @@ pub(crate) fn seeded_rng(seed: u64) -> SampleRng {
     StdRng::seed_from_u64(seed)
 }
 
-/// Binary samples `1[p > u]`, `u ~ U[0, 1)`: each unit on with probability `p`.
-pub(crate) fn bernoulli(p: &Tensor, rng: &mut SampleRng) -> Tensor {
-    p.gt_mask(&Tensor::rand_uniform(p.shape(), 0.0, 1.0, rng))
-}
-
 /// `x·Wᵀ + bias` for `x: [N, in]`, `w: [out, in]`, `bias: [out]`, or `x·W + bias` when
 /// `transpose` is false (`w: [in, out]`).
 pub(crate) fn affine(op: &str, x: &Tensor, w: &Tensor, bias: &Tensor, transpose: bool) -> Tensor {
@@ -428,7 +423,7 @@ impl Rbm {
     /// If `v` is not `[N, V]`.
     pub fn sample_h(&mut self, v: &Tensor) -> (Tensor, Tensor) {
         let p = self.prob_h_given_v(v);
-        let h = bernoulli(&p, &mut self.rng);
+        let h = p.bernoulli(&mut self.rng);
         (p, h)
     }
 
@@ -465,7 +460,7 @@ impl Rbm {
 
     fn sample_visible_from(&mut self, mean: &Tensor) -> Tensor {
         match self.config.visible_units {
-            VisibleUnits::Bernoulli => bernoulli(mean, &mut self.rng),
+            VisibleUnits::Bernoulli => mean.bernoulli(&mut self.rng),
             VisibleUnits::Gaussian => {
                 mean.add(&Tensor::rand_normal(mean.shape(), 0.0, 1.0, &mut self.rng))
             }
@@ -585,7 +580,7 @@ impl Rbm {
                     };
                     ph_k = self.prob_h_given_v(&v_k);
                     if step + 1 < k {
-                        h = bernoulli(&ph_k, &mut self.rng);
+                        h = ph_k.bernoulli(&mut self.rng);
                     }
                 }
                 (v_k, ph_k)

@@ -10,7 +10,10 @@ use crate::{Element, Tensor};
 impl<T: Element> Tensor<T> {
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: T) -> Self {
-        Tensor::from_vec(vec![value; crate::shape::numel(shape)], shape)
+        Tensor::from_vec(
+            crate::storage::filled(crate::shape::numel(shape), value),
+            shape,
+        )
     }
 
     /// A tensor of `shape` filled with 0.
@@ -73,7 +76,7 @@ impl<T: Element> Tensor<T> {
 
     /// The `n × n` identity matrix.
     pub fn eye(n: usize) -> Self {
-        let mut data = vec![T::zero(); n * n];
+        let mut data = crate::storage::zeroed::<T>(n * n);
         for i in 0..n {
             data[i * n + i] = T::one();
         }
@@ -107,7 +110,7 @@ impl<T: Element> Tensor<T> {
         );
         let n = crate::shape::numel(shape);
         let (mean, std) = (mean.to_f64_lossless(), std.to_f64_lossless());
-        let mut data = Vec::with_capacity(n);
+        let mut data = crate::storage::with_capacity::<T>(n);
         while data.len() < n {
             let (z0, z1) = standard_normal_pair(rng);
             data.push(T::from_f64_lossy(mean + std * z0));
@@ -116,6 +119,38 @@ impl<T: Element> Tensor<T> {
             }
         }
         Tensor::from_vec(data, shape)
+    }
+
+    /// Independent Bernoulli draws with per-element probabilities: `1[u < p]` for this tensor's
+    /// elements `p` and fresh `u ~ U[0, 1)` (24-bit), as `torch.bernoulli(p)`. Same shape,
+    /// contiguous. Probabilities ≤ 0 give 0, ≥ 1 give 1. Used for stochastic binary units
+    /// (RBM sampling).
+    ///
+    /// One `u64` is drawn from `rng`; it seeds a xoshiro256++ stream per block of 8192
+    /// elements, and the blocks are sampled in parallel, so the result
+    /// depends on `rng` alone, not on the thread count.
+    pub fn bernoulli(&self, rng: &mut impl Rng) -> Self {
+        use rayon::prelude::*;
+        let seed = rng.next_u64();
+        let mut out = self.to_vec();
+        let sample = |(block, p): (usize, &mut [T])| {
+            let mut stream = Xoshiro256pp::new(seed, block as u64);
+            for pair in p.chunks_mut(2) {
+                let r = stream.next_u64();
+                for (x, bits) in pair.iter_mut().zip([r >> 40, (r >> 8) & 0xff_ffff]) {
+                    let u = T::from_f64_lossy(bits as f64 * UNIT_24);
+                    *x = if u < *x { T::one() } else { T::zero() };
+                }
+            }
+        };
+        if out.len() >= 4 * BERNOULLI_BLOCK && crate::threads::num_threads() > 1 {
+            out.par_chunks_mut(BERNOULLI_BLOCK)
+                .enumerate()
+                .for_each(sample);
+        } else {
+            out.chunks_mut(BERNOULLI_BLOCK).enumerate().for_each(sample);
+        }
+        Tensor::from_vec(out, self.shape())
     }
 
     /// Independent Bernoulli draws: 1 with probability `p`, else 0 (dropout masks, stochastic
@@ -149,4 +184,41 @@ fn standard_normal_pair(rng: &mut impl Rng) -> (f64, f64) {
     let r = (-2.0 * u1.ln()).sqrt();
     let theta = std::f64::consts::TAU * u2;
     (r * theta.cos(), r * theta.sin())
+}
+
+/// Elements per independently seeded stream of [`Tensor::bernoulli`].
+const BERNOULLI_BLOCK: usize = 8192;
+
+/// `2⁻²⁴`: a 24-bit integer times this is a uniform draw from [0, 1) exact in `f32`.
+const UNIT_24: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// The xoshiro256++ generator (Blackman & Vigna), seeded by SplitMix64 from a seed and a
+/// stream number: a small, fast stream for bulk sampling.
+struct Xoshiro256pp([u64; 4]);
+
+impl Xoshiro256pp {
+    fn new(seed: u64, stream: u64) -> Self {
+        let mut z = seed ^ stream.wrapping_mul(0xd1b5_4a32_d192_ed03);
+        let mut split_mix = || {
+            z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut x = z;
+            x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            x ^ (x >> 31)
+        };
+        Xoshiro256pp([split_mix(), split_mix(), split_mix(), split_mix()])
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.0;
+        let out = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        out
+    }
 }

@@ -34,7 +34,7 @@ fn zip_with<T: Element>(
     let sa = broadcast_strides(op, a.shape(), a.strides(), &shape);
     let sb = broadcast_strides(op, b.shape(), b.strides(), &shape);
     let (da, db) = (a.storage(), b.storage());
-    let mut out = Vec::with_capacity(crate::shape::numel(&shape));
+    let mut out = crate::storage::with_capacity::<T>(crate::shape::numel(&shape));
     for_each_offset2(&shape, (&sa, a.offset()), (&sb, b.offset()), |i, j| {
         out.push(f(da[i], db[j]))
     });

@@ -29,7 +29,7 @@ impl<T: Element> Tensor<T> {
         let outer: usize = first[..axis].iter().product();
         let inner: usize = first[axis + 1..].iter().product();
         let parts: Vec<Tensor<T>> = tensors.iter().map(|t| t.contiguous()).collect();
-        let mut out = Vec::with_capacity(crate::shape::numel(&shape));
+        let mut out = crate::storage::with_capacity::<T>(crate::shape::numel(&shape));
         for o in 0..outer {
             for p in &parts {
                 let block = p.shape()[axis] * inner;
@@ -124,7 +124,7 @@ impl<T: Element> Tensor<T> {
         }
         let x = self.contiguous();
         let x = x.as_slice().expect("contiguous");
-        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        let mut out = crate::storage::with_capacity::<T>(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
                 let start = (o * len + i) * inner;
@@ -258,7 +258,7 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If an index is `≥ classes`.
     pub fn one_hot(indices: &Indices, classes: usize) -> Tensor<T> {
-        let mut data = vec![T::zero(); indices.len() * classes];
+        let mut data = crate::storage::zeroed::<T>(indices.len() * classes);
         for (row, &c) in indices.as_slice().iter().enumerate() {
             assert!(
                 c < classes,

@@ -39,6 +39,7 @@ pub mod recurrent;
 mod reduce;
 pub mod shape;
 pub mod simd;
+pub mod storage;
 mod tensor;
 pub mod threads;
 

@@ -23,62 +23,7 @@
 //! Weights are PyTorch's: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih`, `b_hh: [G·H]`, the gate
 //! blocks stacked in the order above.
 
-use std::any::Any;
-use std::cell::RefCell;
-
 use crate::{Element, Tensor};
-
-thread_local! {
-    /// Work buffers of finished sequences, reused by the next ones on this thread: the
-    /// per-sequence buffers are megabytes, and fresh pages for them every training step cost
-    /// more than the gate kernels.
-    static FREE_BUFFERS: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Most buffers kept per thread.
-const POOL_SIZE: usize = 24;
-
-/// A buffer of `len` elements, reusing a pooled one when one is large enough. Its contents
-/// are unspecified (stale values from an earlier sequence): callers overwrite every element.
-fn take_buffer<T: Element>(len: usize) -> Vec<T> {
-    let reused = FREE_BUFFERS.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        let best = pool
-            .iter()
-            .enumerate()
-            .filter_map(|(i, b)| b.downcast_ref::<Vec<T>>().map(|v| (i, v.capacity())))
-            .filter(|&(_, cap)| cap >= len)
-            .min_by_key(|&(_, cap)| cap)
-            .map(|(i, _)| i);
-        best.map(|i| {
-            *pool
-                .swap_remove(i)
-                .downcast::<Vec<T>>()
-                .expect("type checked")
-        })
-    });
-    match reused {
-        Some(mut v) => {
-            v.truncate(len);
-            v.resize(len, T::zero());
-            v
-        }
-        None => vec![T::zero(); len],
-    }
-}
-
-/// Returns a buffer to this thread's pool (dropped if the pool is full or it is small).
-fn give_buffer<T: Element>(v: Vec<T>) {
-    if v.capacity() < 4096 {
-        return;
-    }
-    FREE_BUFFERS.with(|pool| {
-        let mut pool = pool.borrow_mut();
-        if pool.len() < POOL_SIZE {
-            pool.push(Box::new(v));
-        }
-    });
-}
 
 /// Which recurrent cell a sequence runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -319,7 +264,7 @@ pub fn gru_step_forward<T: Element>(
         "gru_step_forward: slices do not fit [{n}, 3·{hs}] gates and [{n}, {hs}] states"
     );
     let k = T::kernels();
-    let mut pre = vec![T::zero(); 3 * hs];
+    let mut pre = crate::storage::zeroed::<T>(3 * hs);
     for r in 0..n {
         let gir = &gi[r * 3 * hs..(r + 1) * 3 * hs];
         let ghr = &gh[r * 3 * hs..(r + 1) * 3 * hs];
@@ -519,7 +464,7 @@ impl<T: Element> SequenceForward<T> {
     pub fn packed(&self) -> Tensor<T> {
         let row = self.row();
         let extra = if self.kind.has_cell_state() { 2 } else { 1 };
-        let mut data = Vec::with_capacity((self.steps + extra) * row);
+        let mut data = crate::storage::with_capacity::<T>((self.steps + extra) * row);
         let start = if self.reverse { 0 } else { row };
         data.extend_from_slice(&self.hbuf[start..start + self.steps * row]);
         let last = if self.reverse { 0 } else { self.steps };
@@ -532,7 +477,7 @@ impl<T: Element> SequenceForward<T> {
 }
 
 impl<T: Element> Drop for SequenceForward<T> {
-    /// Returns the saved buffers to this thread's pool for the next sequence.
+    /// Returns the saved buffers to this thread's buffer cache for the next sequence.
     fn drop(&mut self) {
         for buf in [
             std::mem::take(&mut self.hbuf),
@@ -540,7 +485,7 @@ impl<T: Element> Drop for SequenceForward<T> {
             std::mem::take(&mut self.acts),
             std::mem::take(&mut self.tanh_c),
         ] {
-            give_buffer(buf);
+            crate::storage::recycle(buf);
         }
     }
 }
@@ -644,7 +589,7 @@ pub fn sequence_forward<T: Element>(
 
     // Input projection of every step: pre = x·W_ihᵀ + bias, [T·N, G·H].
     let bias_row: Vec<T> = {
-        let mut b = vec![T::zero(); gh];
+        let mut b = crate::storage::zeroed::<T>(gh);
         let mut add = |t: Option<&Tensor<T>>| {
             if let Some(t) = t {
                 for (o, v) in b.iter_mut().zip(t.to_vec()) {
@@ -658,7 +603,7 @@ pub fn sequence_forward<T: Element>(
         }
         b
     };
-    let mut pre = take_buffer(steps * batch * gh);
+    let mut pre = crate::storage::zeroed(steps * batch * gh);
     for r in pre.chunks_exact_mut(gh) {
         r.copy_from_slice(&bias_row);
     }
@@ -681,27 +626,35 @@ pub fn sequence_forward<T: Element>(
         batch,
         input,
         hidden,
-        hbuf: take_buffer((steps + 1) * row),
+        hbuf: crate::storage::zeroed((steps + 1) * row),
         cbuf: Vec::new(),
-        acts: take_buffer(steps * batch * hidden * kind.saved()),
+        acts: crate::storage::zeroed(steps * batch * hidden * kind.saved()),
         tanh_c: Vec::new(),
     };
     let first = if reverse { steps } else { 0 };
     f.hbuf[first * row..(first + 1) * row].copy_from_slice(&h0.to_vec());
     if kind.has_cell_state() {
-        f.cbuf = take_buffer((steps + 1) * row);
+        f.cbuf = crate::storage::zeroed((steps + 1) * row);
         let c_first = &mut f.cbuf[first * row..(first + 1) * row];
         match c0 {
             Some(c0) => c_first.copy_from_slice(&c0.to_vec()),
             None => c_first.fill(T::zero()),
         }
-        f.tanh_c = take_buffer(steps * row);
+        f.tanh_c = crate::storage::zeroed(steps * row);
     }
     let gh_bias: Vec<T> = match (kind, w.b_hh) {
         (CellKind::Gru, Some(b)) => b.to_vec(),
-        _ => vec![T::zero(); gh],
+        _ => crate::storage::zeroed::<T>(gh),
     };
-    let mut ghbuf = vec![T::zero(); batch * gh];
+    // `W_hhᵀ` as a row-major `[H, G·H]` copy, made once: each step's GEMM then reads it in
+    // place instead of packing (transposing) `W_hh` again at every step.
+    let mut wh_t = crate::storage::zeroed(hidden * gh);
+    for (j, w_row) in wh.chunks_exact(hidden).enumerate() {
+        for (k, &v) in w_row.iter().enumerate() {
+            wh_t[k * gh + j] = v;
+        }
+    }
+    let mut ghbuf = crate::storage::zeroed::<T>(batch * gh);
     let saved = kind.saved() * hidden * batch;
     for s in 0..steps {
         let t = if reverse { steps - 1 - s } else { s };
@@ -717,8 +670,8 @@ pub fn sequence_forward<T: Element>(
                     T::one(),
                     &f.hbuf[p * row..(p + 1) * row],
                     (hidden, 1),
-                    wh,
-                    (1, hidden),
+                    &wh_t,
+                    (gh, 1),
                     T::one(),
                     &mut ghbuf,
                     gh,
@@ -739,8 +692,8 @@ pub fn sequence_forward<T: Element>(
                     T::one(),
                     &f.hbuf[p * row..(p + 1) * row],
                     (hidden, 1),
-                    wh,
-                    (1, hidden),
+                    &wh_t,
+                    (gh, 1),
                     T::one(),
                     pre_t,
                     gh,
@@ -762,13 +715,14 @@ pub fn sequence_forward<T: Element>(
             }
         }
     }
-    give_buffer(pre);
+    crate::storage::recycle(pre);
+    crate::storage::recycle(wh_t);
     f
 }
 
 /// Column sums of a row-major `[rows, cols]` slice.
 fn column_sums<T: Element>(m: &[T], cols: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); cols];
+    let mut out = crate::storage::zeroed::<T>(cols);
     let add = T::kernels().add_assign;
     for r in m.chunks_exact(cols) {
         add(&mut out, r);
@@ -822,19 +776,19 @@ pub fn sequence_backward<T: Element>(
         w_hh.as_slice().expect("contiguous"),
     );
     let saved = kind.saved() * row;
-    let mut dgi = take_buffer(steps * batch * gh);
+    let mut dgi = crate::storage::zeroed(steps * batch * gh);
     let mut dgh = if kind == CellKind::Gru {
-        take_buffer(steps * batch * gh)
+        crate::storage::zeroed(steps * batch * gh)
     } else {
         Vec::new()
     };
-    let mut dh_run = g_hn.map_or_else(|| vec![T::zero(); row], <[T]>::to_vec);
+    let mut dh_run = g_hn.map_or_else(|| crate::storage::zeroed::<T>(row), <[T]>::to_vec);
     let mut dc_run = if kind.has_cell_state() {
-        g_cn.map_or_else(|| vec![T::zero(); row], <[T]>::to_vec)
+        g_cn.map_or_else(|| crate::storage::zeroed::<T>(row), <[T]>::to_vec)
     } else {
         Vec::new()
     };
-    let mut dh = vec![T::zero(); row];
+    let mut dh = crate::storage::zeroed::<T>(row);
     let add = T::kernels().add;
     for s in 0..steps {
         let t = if fwd.reverse { s } else { steps - 1 - s };
@@ -903,7 +857,7 @@ pub fn sequence_backward<T: Element>(
         "{name} backward: input {:?} does not match the forward's [{steps}, {batch}, {input}]",
         x.shape()
     );
-    let mut dw_ih = vec![T::zero(); gh * input];
+    let mut dw_ih = crate::storage::zeroed::<T>(gh * input);
     gemm(
         (gh, rows, input),
         T::one(),
@@ -916,7 +870,7 @@ pub fn sequence_backward<T: Element>(
         input,
     );
     let hstart = if fwd.reverse { row } else { 0 };
-    let mut dw_hh = vec![T::zero(); gh * hidden];
+    let mut dw_hh = crate::storage::zeroed::<T>(gh * hidden);
     gemm(
         (gh, rows, hidden),
         T::one(),
@@ -929,7 +883,7 @@ pub fn sequence_backward<T: Element>(
         hidden,
     );
     let dx = need_x.then(|| {
-        let mut dx = vec![T::zero(); rows * input];
+        let mut dx = crate::storage::zeroed::<T>(rows * input);
         gemm(
             (rows, gh, input),
             T::one(),
@@ -945,8 +899,8 @@ pub fn sequence_backward<T: Element>(
     });
     let b_ih = Tensor::from_vec(column_sums(&dgi, gh), &[gh]);
     let b_hh = Tensor::from_vec(column_sums(dgh_all, gh), &[gh]);
-    give_buffer(dgi);
-    give_buffer(dgh);
+    crate::storage::recycle(dgi);
+    crate::storage::recycle(dgh);
     SequenceGrads {
         x: dx,
         h0: Tensor::from_vec(dh_run, &[batch, hidden]),

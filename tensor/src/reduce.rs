@@ -253,8 +253,8 @@ impl<T: Element> Tensor<T> {
         };
         let len = moved.shape()[last];
         let x = moved.as_slice().expect("contiguous");
-        let mut out = vec![T::zero(); x.len()];
-        let mut scratch = vec![T::zero(); len];
+        let mut out = crate::storage::zeroed::<T>(x.len());
+        let mut scratch = crate::storage::zeroed::<T>(len);
         if len > 0 {
             for (row, o) in x.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
                 f(row, o, &mut scratch);

@@ -105,23 +105,38 @@ pub fn for_each_offset(
     offset: usize,
     mut f: impl FnMut(usize),
 ) {
+    for_each_row(shape, strides, offset, |base, len, stride| {
+        let mut o = base;
+        for _ in 0..len {
+            f(o);
+            o += stride;
+        }
+    });
+}
+
+/// Calls `f(base, len, stride)` for every innermost row of a strided tensor, in row-major
+/// order of `shape`: the row's elements sit at `base + i·stride` for `i < len`. A rank-0
+/// tensor is one row of length 1. Nothing is called for an empty tensor.
+#[inline]
+pub fn for_each_row(
+    shape: &[usize],
+    strides: &[usize],
+    offset: usize,
+    mut f: impl FnMut(usize, usize, usize),
+) {
     if shape.contains(&0) {
         return;
     }
     let rank = shape.len();
     if rank == 0 {
-        f(offset);
+        f(offset, 1, 1);
         return;
     }
     let (inner_len, inner_stride) = (shape[rank - 1], strides[rank - 1]);
     let mut index = vec![0usize; rank - 1];
     let mut base = offset;
     loop {
-        let mut o = base;
-        for _ in 0..inner_len {
-            f(o);
-            o += inner_stride;
-        }
+        f(base, inner_len, inner_stride);
         // Advance the outer multi-index like an odometer.
         let mut d = rank - 1;
         loop {

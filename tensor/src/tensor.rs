@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::Element;
-use crate::shape::{self, check_axis, contiguous_strides, for_each_offset};
+use crate::shape::{self, check_axis, contiguous_strides, for_each_offset, for_each_row};
+use crate::storage::{self, Storage};
 
 /// An n-dimensional array of `T` (`f32` by default, or `f64`).
 ///
@@ -16,7 +17,7 @@ use crate::shape::{self, check_axis, contiguous_strides, for_each_offset};
 /// A rank-0 tensor (shape `[]`) holds one scalar.
 #[derive(Clone)]
 pub struct Tensor<T: Element = f32> {
-    storage: Arc<Vec<T>>,
+    storage: Arc<Storage<T>>,
     shape: Vec<usize>,
     strides: Vec<usize>,
     offset: usize,
@@ -36,7 +37,7 @@ impl<T: Element> Tensor<T> {
             data.len()
         );
         Tensor {
-            storage: Arc::new(data),
+            storage: Arc::new(Storage::new(data)),
             strides: contiguous_strides(shape),
             shape: shape.to_vec(),
             offset: 0,
@@ -53,7 +54,7 @@ impl<T: Element> Tensor<T> {
     /// # Panics
     /// If the view would read past the end of `storage`.
     pub fn from_parts(
-        storage: Arc<Vec<T>>,
+        storage: Arc<Storage<T>>,
         shape: &[usize],
         strides: &[usize],
         offset: usize,
@@ -104,7 +105,7 @@ impl<T: Element> Tensor<T> {
 
     /// The shared storage this tensor views.
     #[inline]
-    pub fn storage(&self) -> &Arc<Vec<T>> {
+    pub fn storage(&self) -> &Arc<Storage<T>> {
         &self.storage
     }
 
@@ -166,10 +167,19 @@ impl<T: Element> Tensor<T> {
         if let Some(s) = self.as_slice() {
             return s.to_vec();
         }
-        let mut out = Vec::with_capacity(self.numel());
-        for_each_offset(&self.shape, &self.strides, self.offset, |o| {
-            out.push(self.storage[o])
-        });
+        // Row by row: contiguous rows are copied whole and broadcast (stride-0) rows filled,
+        // so materialising a view costs about a memcpy.
+        let mut out = storage::with_capacity(self.numel());
+        for_each_row(
+            &self.shape,
+            &self.strides,
+            self.offset,
+            |base, len, stride| match stride {
+                1 => out.extend_from_slice(&self.storage[base..base + len]),
+                0 => out.resize(out.len() + len, self.storage[base]),
+                _ => out.extend((0..len).map(|i| self.storage[base + i * stride])),
+            },
+        );
         out
     }
 
@@ -178,7 +188,7 @@ impl<T: Element> Tensor<T> {
     pub fn into_vec(self) -> Vec<T> {
         if self.is_contiguous() && self.offset == 0 && self.storage.len() == self.numel() {
             match Arc::try_unwrap(self.storage) {
-                Ok(v) => v,
+                Ok(v) => v.into_vec(),
                 Err(shared) => shared.to_vec(),
             }
         } else {
@@ -434,7 +444,7 @@ impl<T: Element> Tensor<T> {
         match self.as_slice() {
             Some(s) => Tensor::from_vec(crate::parallel::map_slice(s, &f), &self.shape),
             None => {
-                let mut out = Vec::with_capacity(self.numel());
+                let mut out = crate::storage::with_capacity::<T>(self.numel());
                 for_each_offset(&self.shape, &self.strides, self.offset, |o| {
                     out.push(f(self.storage[o]))
                 });

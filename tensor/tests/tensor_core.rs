@@ -161,6 +161,33 @@ fn random_fills_are_reproducible_and_have_the_right_moments() {
     assert!((m.mean() - 0.3).abs() < 0.01);
 }
 
+#[test]
+fn bernoulli_samples_each_probability_and_ignores_the_thread_count() {
+    // Probabilities 0, 0.1, …, 1 repeated: each column's mean estimates its probability.
+    let levels = 11;
+    let p = Tensor::<f32>::arange(0.0, levels as f32, 1.0)
+        .div_scalar(10.0)
+        .broadcast_to(&[20_000, levels])
+        .contiguous();
+    let one =
+        strata_tensor::threads::with_threads(1, || p.bernoulli(&mut StdRng::seed_from_u64(3)));
+    let two =
+        strata_tensor::threads::with_threads(2, || p.bernoulli(&mut StdRng::seed_from_u64(3)));
+    assert_eq!(one, two, "the samples depend on the thread count");
+    assert!(one.to_vec().iter().all(|&x| x == 0.0 || x == 1.0));
+    let means = one.mean_axis(0, false).to_vec();
+    for (j, m) in means.iter().enumerate() {
+        let want = j as f32 / 10.0;
+        // 4.5 standard errors of a mean of 20,000 draws.
+        let tolerance = 4.5 * (want * (1.0 - want) / 20_000.0).sqrt();
+        assert!((m - want).abs() <= tolerance, "p = {want}: mean {m}");
+    }
+    assert_eq!(means[0], 0.0);
+    assert_eq!(means[10], 1.0);
+    let other = p.bernoulli(&mut StdRng::seed_from_u64(4));
+    assert_ne!(one, other, "different seeds gave the same samples");
+}
+
 // ---- elementwise ----
 
 #[test]

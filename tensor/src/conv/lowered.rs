@@ -73,7 +73,7 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
     let g = cv.geom;
     let (p, hw) = (g.out_plane(), g.in_plane());
     let (og, kg, k) = (cv.og(), cv.kg(), cv.c * g.taps());
-    let mut y = vec![T::zero(); cv.n * cv.o * p];
+    let mut y = crate::storage::zeroed::<T>(cv.n * cv.o * p);
     if y.is_empty() {
         return y;
     }
@@ -146,7 +146,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
     let g = cv.geom;
     let (p, hw, taps) = (g.out_plane(), g.in_plane(), g.taps());
     let (cg, og, kg) = (cv.cg(), cv.og(), cv.kg());
-    let mut dx = vec![T::zero(); cv.n * cv.c * hw];
+    let mut dx = crate::storage::zeroed::<T>(cv.n * cv.c * hw);
     if dx.is_empty() || p == 0 {
         return dx;
     }
@@ -245,7 +245,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     let (og, kg, k) = (cv.og(), cv.kg(), cv.c * g.taps());
     let len = cv.o * kg;
     if len == 0 || p == 0 || cv.n == 0 {
-        return vec![T::zero(); len];
+        return crate::storage::zeroed::<T>(len);
     }
     let threads = cv.threads();
     let band = cv.band(k, cv.n, threads);
@@ -254,7 +254,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     let pointwise = g.is_pointwise();
     // Each chunk of tiles sums into its own buffer.
     let chunk = |range: std::ops::Range<usize>| -> Vec<T> {
-        let mut dw = vec![T::zero(); len];
+        let mut dw = crate::storage::zeroed::<T>(len);
         let mut cols = Vec::new();
         for t in range {
             let (img, b) = (t / bands, t % bands);
@@ -313,7 +313,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
 /// `db[o] = Σ_{n, pixels} dy[n, o, pixels]` for `dy` of `n` images of `o` planes of `plane`.
 pub(crate) fn backward_bias<T: Element>(dy: &[T], n: usize, o: usize, plane: usize) -> Vec<T> {
     let sum = T::kernels().sum;
-    let mut db = vec![T::zero(); o];
+    let mut db = crate::storage::zeroed::<T>(o);
     for img in 0..n {
         for (oc, d) in db.iter_mut().enumerate() {
             let start = (img * o + oc) * plane;

@@ -705,7 +705,7 @@ pub fn im2col<T: Element>(
     let g = cv.geom;
     let x = slice_of(x);
     let (xs, chw, p) = (data(&x), cv.c * g.in_plane(), g.out_plane());
-    let mut cols = vec![T::zero(); cv.n * rows * p];
+    let mut cols = crate::storage::zeroed::<T>(cv.n * rows * p);
     if p > 0 && rows > 0 {
         for (img, block) in cols.chunks_exact_mut(rows * p).enumerate() {
             g.im2col_rows(&xs[img * chw..(img + 1) * chw], cv.c, 0, g.oh, block);
@@ -743,7 +743,7 @@ pub fn col2im<T: Element>(
     );
     let cols = slice_of(cols);
     let chw = cv.c * g.in_plane();
-    let mut x = vec![T::zero(); cv.n * chw];
+    let mut x = crate::storage::zeroed::<T>(cv.n * chw);
     if p > 0 && rows > 0 {
         for (img, block) in data(&cols).chunks_exact(rows * p).enumerate() {
             g.col2im_rows_add(block, cv.c, 0, g.oh, &mut x[img * chw..(img + 1) * chw]);

@@ -203,7 +203,7 @@ pub fn max_pool2d<T: Element>(
     let (ip, op) = (win.h * win.w, win.oh * win.ow);
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
-    let mut y = vec![T::zero(); planes * op];
+    let mut y = crate::storage::zeroed::<T>(planes * op);
     let mut idx = vec![0usize; planes * op];
     if !y.is_empty() {
         let ppt = planes_per_task(planes, ip.max(op * win.kh * win.kw));
@@ -358,7 +358,7 @@ pub fn max_pool2d_backward<T: Element>(
     let dy = grad_y.contiguous();
     let dys = dy.as_slice().expect("contiguous");
     let ids = indices.as_slice();
-    let mut dx = vec![T::zero(); planes * ip];
+    let mut dx = crate::storage::zeroed::<T>(planes * ip);
     if op > 0 && ip > 0 {
         let run = |dx: &mut [T], dy: &[T], ids: &[usize]| {
             for ((dx, dy), ids) in dx
@@ -422,7 +422,7 @@ pub fn avg_pool2d<T: Element>(
     let (ip, op) = (win.h * win.w, win.oh * win.ow);
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
-    let mut y = vec![T::zero(); planes * op];
+    let mut y = crate::storage::zeroed::<T>(planes * op);
     if !y.is_empty() {
         let run = |x: &[T], y: &mut [T]| {
             for (x, y) in x.chunks_exact(ip).zip(y.chunks_exact_mut(op)) {
@@ -512,7 +512,7 @@ pub fn avg_pool2d_backward<T: Element>(
     let (ip, op) = (win.h * win.w, win.oh * win.ow);
     let dy = grad_y.contiguous();
     let dys = dy.as_slice().expect("contiguous");
-    let mut dx = vec![T::zero(); planes * ip];
+    let mut dx = crate::storage::zeroed::<T>(planes * ip);
     if !dys.is_empty() {
         let run = |dy: &[T], dx: &mut [T]| {
             for (dy, dx) in dy.chunks_exact(op).zip(dx.chunks_exact_mut(ip)) {
@@ -597,7 +597,7 @@ pub fn adaptive_avg_pool2d<T: Element>(x: &Tensor<T>, output: (usize, usize)) ->
     let (ip, op) = (h * w, oh * ow);
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
-    let mut y = vec![T::zero(); planes * op];
+    let mut y = crate::storage::zeroed::<T>(planes * op);
     let plane = |x: &[T], y: &mut [T]| {
         for i in 0..oh {
             let (h0, h1) = bin(i, oh, h);
@@ -653,7 +653,7 @@ pub fn adaptive_avg_pool2d_backward<T: Element>(
     let (ip, op) = (h * w, oh * ow);
     let dy = grad_y.contiguous();
     let dys = dy.as_slice().expect("contiguous");
-    let mut dx = vec![T::zero(); planes * ip];
+    let mut dx = crate::storage::zeroed::<T>(planes * ip);
     let plane = |dy: &[T], dx: &mut [T]| {
         for i in 0..oh {
             let (h0, h1) = bin(i, oh, h);

@@ -409,7 +409,7 @@ pub(crate) fn forward<T: Element>(
     let (q_len, k, lanes) = (wd.q_len(), wd.k(), tb.lanes);
     let plane_out = oh * ow;
     let src_img = wd.cs * wd.hs * wd.ws;
-    let mut y = vec![T::zero(); wd.n * wd.groups * wd.co * plane_out];
+    let mut y = crate::storage::zeroed::<T>(wd.n * wd.groups * wd.co * plane_out);
     if y.is_empty() {
         return y;
     }
@@ -505,7 +505,7 @@ pub(crate) fn backward_input<T: Element>(tb: &Table<T>, wd: &Wide, dy: &[T], w: 
     let (k, lanes, co, cs) = (wd.k(), tb.lanes, wd.co, wd.cs);
     let (hs, ws) = (wd.hs, wd.ws);
     let src_img = cs * hs * ws;
-    let mut dx = vec![T::zero(); wd.n * wd.groups * src_img];
+    let mut dx = crate::storage::zeroed::<T>(wd.n * wd.groups * src_img);
     if dx.is_empty() || oh * ow == 0 {
         return dx;
     }
@@ -648,7 +648,7 @@ pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy:
     let (k, lanes, co) = (wd.k(), tb.lanes, wd.co);
     let len = wd.groups * co * k;
     if len == 0 || wd.n == 0 || oh * ow == 0 {
-        return vec![T::zero(); len];
+        return crate::storage::zeroed::<T>(len);
     }
     let q_pad = wd.q_len().div_ceil(lanes) * lanes;
     let chunks = q_pad / lanes;
@@ -665,12 +665,12 @@ pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy:
     }
     // One part of the work: images `imgs`, tiles `tl` of every group.
     let part = |imgs: std::ops::Range<usize>, tl: &[(usize, usize, usize, usize)]| -> Vec<T> {
-        let mut dw = vec![T::zero(); len];
+        let mut dw = crate::storage::zeroed::<T>(len);
         let nb = batch.min(imgs.len()).max(1);
-        let mut xp = vec![T::zero(); nb * x_len];
+        let mut xp = crate::storage::zeroed::<T>(nb * x_len);
         // The output gradient of one group on the wide grid; the dropped columns stay zero.
-        let mut dyw = vec![T::zero(); nb * dy_len];
-        let mut acc = vec![T::zero(); MRW_MAX * NK_MAX * lanes];
+        let mut dyw = crate::storage::zeroed::<T>(nb * dy_len);
+        let mut acc = crate::storage::zeroed::<T>(MRW_MAX * NK_MAX * lanes);
         let mut img0 = imgs.start;
         while img0 < imgs.end {
             let images = nb.min(imgs.end - img0);
