@@ -170,6 +170,66 @@ fn reductions() {
 }
 
 #[test]
+fn layer_norm_fused() {
+    let x = rand(&[3, 2, 4], 30);
+    let (w, b) = (rand(&[4], 31), rand(&[4], 32));
+    assert_gradcheck(
+        "layer_norm affine",
+        |v| v[0].layer_norm(4, Some(&v[1]), Some(&v[2]), 1e-5),
+        &[x.clone(), w.clone(), b.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "layer_norm weight only",
+        |v| v[0].layer_norm(4, Some(&v[1]), None, 1e-5),
+        &[x.clone(), w.clone()],
+        TOL,
+    );
+    assert_gradcheck(
+        "layer_norm bias only",
+        |v| v[0].layer_norm(4, None, Some(&v[1]), 1e-5),
+        &[x.clone(), b.clone()],
+        TOL,
+    );
+    // Rows of 8 = the last two dimensions, γ shaped [2, 4]; a transposed input.
+    assert_gradcheck(
+        "layer_norm over two dims",
+        |v| v[0].layer_norm(8, Some(&v[1]), None, 1e-3),
+        &[x.clone(), rand(&[2, 4], 33)],
+        TOL,
+    );
+    assert_gradcheck(
+        "layer_norm transposed input",
+        |v| v[0].transpose(0, 2).layer_norm(3, None, None, 1e-5),
+        &[x.clone()],
+        TOL,
+    );
+    // The forward equals the composed definition γ ⊙ (x − μ)/√(σ² + ε) + β, also on rows
+    // spread over parallel blocks.
+    for (rows, d) in [(6, 4), (700, 64)] {
+        let x = rand(&[rows, d], 34);
+        let (w, b) = (rand(&[d], 35), rand(&[d], 36));
+        let fused = Var::leaf(x.clone())
+            .layer_norm(
+                d,
+                Some(&Var::leaf(w.clone())),
+                Some(&Var::leaf(b.clone())),
+                1e-5,
+            )
+            .value()
+            .clone();
+        let mean = x.mean_axis(1, true);
+        let centered = x.sub(&mean);
+        let var = centered.square().mean_axis(1, true);
+        let composed = centered.div(&var.add_scalar(1e-5).sqrt()).mul(&w).add(&b);
+        assert!(
+            fused.allclose(&composed, 1e-12, 1e-12),
+            "rows {rows}, d {d}"
+        );
+    }
+}
+
+#[test]
 fn max_ties_send_the_gradient_to_the_first_maximum() {
     let x = Var::leaf(Tensor::<f64>::from_vec(vec![2.0, 5.0, 5.0, 1.0], &[1, 4]));
     let g = x.max_axis(1, false).sum().backward();

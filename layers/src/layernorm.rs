@@ -13,7 +13,7 @@ use crate::{Module, module_parts};
 /// `x: [.., d₁, …, d_k]` → `y` of the same shape; `weight` (γ) and `bias` (β) have shape
 /// `normalized_shape`. Defaults match PyTorch's `nn.LayerNorm`: `ε = 1e-5`, elementwise affine
 /// with γ = 1 and β = 0. Unlike batch norm, it behaves the same in training and evaluation and
-/// keeps no buffers. The forward pass is composed of differentiable ops.
+/// keeps no buffers. The forward pass is one fused op ([`Var::layer_norm`]).
 ///
 /// ```
 /// use strata_layers::{LayerNorm, Module};
@@ -103,19 +103,12 @@ impl<T: Element> Module<T> for LayerNorm<T> {
             "LayerNorm: input {shape:?} does not end in normalized_shape {:?}",
             self.normalized_shape
         );
-        let axes = shape.len() - k..shape.len();
-        let mean = axes.clone().fold(x.clone(), |m, a| m.mean_axis(a, true));
-        let centered = x.sub(&mean);
-        let var = axes.fold(centered.square(), |v, a| v.mean_axis(a, true));
-        let normalised = centered.div(&var.add_scalar(T::from_f64_lossy(self.eps)).sqrt());
-        let scaled = match &self.weight {
-            Some(w) => normalised.mul(&w.var()),
-            None => normalised,
-        };
-        match &self.bias {
-            Some(b) => scaled.add(&b.var()),
-            None => scaled,
-        }
+        let d = self.normalized_shape.iter().product();
+        let (w, b) = (
+            self.weight.as_ref().map(Param::var),
+            self.bias.as_ref().map(Param::var),
+        );
+        x.layer_norm(d, w.as_ref(), b.as_ref(), self.eps)
     }
     module_parts!(T; optional: [weight, bias]);
 }

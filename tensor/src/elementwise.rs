@@ -2,7 +2,7 @@
 //! in-place updates. Contiguous operands of equal shape run the SIMD kernels of
 //! [`crate::simd`]; every other layout goes through a strided, broadcasting traversal.
 
-use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset2};
+use crate::shape::{broadcast_shapes, broadcast_strides, for_each_row2};
 use crate::{Element, Tensor, parallel};
 
 /// A SIMD binary kernel `out[i] = a[i] ∘ b[i]` from the [`crate::simd::Kernels`] table.
@@ -34,10 +34,39 @@ fn zip_with<T: Element>(
     let sa = broadcast_strides(op, a.shape(), a.strides(), &shape);
     let sb = broadcast_strides(op, b.shape(), b.strides(), &shape);
     let (da, db) = (a.storage(), b.storage());
-    let mut out = crate::storage::with_capacity::<T>(crate::shape::numel(&shape));
-    for_each_offset2(&shape, (&sa, a.offset()), (&sb, b.offset()), |i, j| {
-        out.push(f(da[i], db[j]))
-    });
+    let mut out = crate::storage::zeroed::<T>(crate::shape::numel(&shape));
+    // Row by row: a row where both operands are contiguous runs the SIMD kernel, a row where
+    // one operand is a broadcast scalar runs a loop the compiler vectorises.
+    let mut done = 0;
+    for_each_row2(
+        &shape,
+        (&sa, a.offset()),
+        (&sb, b.offset()),
+        |(i, j), len, strides| {
+            let o = &mut out[done..done + len];
+            done += len;
+            match (strides, kernel) {
+                ((1, 1), Some(k)) => k(&da[i..i + len], &db[j..j + len], o),
+                ((1, 0), _) => {
+                    let v = db[j];
+                    o.iter_mut()
+                        .zip(&da[i..i + len])
+                        .for_each(|(o, &u)| *o = f(u, v));
+                }
+                ((0, 1), _) => {
+                    let u = da[i];
+                    o.iter_mut()
+                        .zip(&db[j..j + len])
+                        .for_each(|(o, &v)| *o = f(u, v));
+                }
+                ((ra, rb), _) => {
+                    for (k, o) in o.iter_mut().enumerate() {
+                        *o = f(da[i + k * ra], db[j + k * rb]);
+                    }
+                }
+            }
+        },
+    );
     Tensor::from_vec(out, &shape)
 }
 

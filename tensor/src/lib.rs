@@ -33,6 +33,7 @@ mod index;
 mod indices;
 pub mod linalg;
 mod matmul;
+pub mod norm;
 mod parallel;
 pub mod pool;
 pub mod recurrent;

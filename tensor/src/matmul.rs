@@ -213,7 +213,7 @@ fn batched<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     );
     let mut shape = batch.clone();
     shape.extend([m, n]);
-    let mut out = crate::storage::zeroed::<T>(crate::shape::numel(&shape));
+    let mut out = crate::storage::stale::<T>(crate::shape::numel(&shape));
     let c = out.as_mut_ptr();
     let mut block = 0usize;
     for_each_offset2(&batch, (&sa, a.offset()), (&sb, b.offset()), |oa, ob| {

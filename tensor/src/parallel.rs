@@ -17,7 +17,7 @@ fn parallel(n: usize) -> bool {
 
 /// `out[i] = f(x[i])`.
 pub(crate) fn map_slice<T: Element>(x: &[T], f: &(impl Fn(T) -> T + Sync)) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(x.len());
+    let mut out = crate::storage::stale::<T>(x.len());
     if parallel(x.len()) {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
@@ -32,7 +32,7 @@ pub(crate) fn map_slice<T: Element>(x: &[T], f: &(impl Fn(T) -> T + Sync)) -> Ve
 
 /// Runs a unary slice kernel `kernel(x, out)` into a new vector.
 pub(crate) fn unary<T: Element>(x: &[T], kernel: fn(&[T], &mut [T])) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(x.len());
+    let mut out = crate::storage::stale::<T>(x.len());
     if parallel(x.len()) {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
@@ -45,7 +45,7 @@ pub(crate) fn unary<T: Element>(x: &[T], kernel: fn(&[T], &mut [T])) -> Vec<T> {
 
 /// Runs a binary slice kernel `kernel(a, b, out)` into a new vector.
 pub(crate) fn binary<T: Element>(a: &[T], b: &[T], kernel: fn(&[T], &[T], &mut [T])) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(a.len());
+    let mut out = crate::storage::stale::<T>(a.len());
     if parallel(a.len()) {
         out.par_chunks_mut(CHUNK)
             .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))

@@ -603,7 +603,7 @@ pub fn sequence_forward<T: Element>(
         }
         b
     };
-    let mut pre = crate::storage::zeroed(steps * batch * gh);
+    let mut pre = crate::storage::stale(steps * batch * gh);
     for r in pre.chunks_exact_mut(gh) {
         r.copy_from_slice(&bias_row);
     }
@@ -626,21 +626,21 @@ pub fn sequence_forward<T: Element>(
         batch,
         input,
         hidden,
-        hbuf: crate::storage::zeroed((steps + 1) * row),
+        hbuf: crate::storage::stale((steps + 1) * row),
         cbuf: Vec::new(),
-        acts: crate::storage::zeroed(steps * batch * hidden * kind.saved()),
+        acts: crate::storage::stale(steps * batch * hidden * kind.saved()),
         tanh_c: Vec::new(),
     };
     let first = if reverse { steps } else { 0 };
     f.hbuf[first * row..(first + 1) * row].copy_from_slice(&h0.to_vec());
     if kind.has_cell_state() {
-        f.cbuf = crate::storage::zeroed((steps + 1) * row);
+        f.cbuf = crate::storage::stale((steps + 1) * row);
         let c_first = &mut f.cbuf[first * row..(first + 1) * row];
         match c0 {
             Some(c0) => c_first.copy_from_slice(&c0.to_vec()),
             None => c_first.fill(T::zero()),
         }
-        f.tanh_c = crate::storage::zeroed(steps * row);
+        f.tanh_c = crate::storage::stale(steps * row);
     }
     let gh_bias: Vec<T> = match (kind, w.b_hh) {
         (CellKind::Gru, Some(b)) => b.to_vec(),
@@ -648,7 +648,7 @@ pub fn sequence_forward<T: Element>(
     };
     // `W_hhᵀ` as a row-major `[H, G·H]` copy, made once: each step's GEMM then reads it in
     // place instead of packing (transposing) `W_hh` again at every step.
-    let mut wh_t = crate::storage::zeroed(hidden * gh);
+    let mut wh_t = crate::storage::stale(hidden * gh);
     for (j, w_row) in wh.chunks_exact(hidden).enumerate() {
         for (k, &v) in w_row.iter().enumerate() {
             wh_t[k * gh + j] = v;
@@ -776,9 +776,9 @@ pub fn sequence_backward<T: Element>(
         w_hh.as_slice().expect("contiguous"),
     );
     let saved = kind.saved() * row;
-    let mut dgi = crate::storage::zeroed(steps * batch * gh);
+    let mut dgi = crate::storage::stale(steps * batch * gh);
     let mut dgh = if kind == CellKind::Gru {
-        crate::storage::zeroed(steps * batch * gh)
+        crate::storage::stale(steps * batch * gh)
     } else {
         Vec::new()
     };
@@ -857,7 +857,7 @@ pub fn sequence_backward<T: Element>(
         "{name} backward: input {:?} does not match the forward's [{steps}, {batch}, {input}]",
         x.shape()
     );
-    let mut dw_ih = crate::storage::zeroed::<T>(gh * input);
+    let mut dw_ih = crate::storage::stale::<T>(gh * input);
     gemm(
         (gh, rows, input),
         T::one(),
@@ -870,7 +870,7 @@ pub fn sequence_backward<T: Element>(
         input,
     );
     let hstart = if fwd.reverse { row } else { 0 };
-    let mut dw_hh = crate::storage::zeroed::<T>(gh * hidden);
+    let mut dw_hh = crate::storage::stale::<T>(gh * hidden);
     gemm(
         (gh, rows, hidden),
         T::one(),
@@ -883,7 +883,7 @@ pub fn sequence_backward<T: Element>(
         hidden,
     );
     let dx = need_x.then(|| {
-        let mut dx = crate::storage::zeroed::<T>(rows * input);
+        let mut dx = crate::storage::stale::<T>(rows * input);
         gemm(
             (rows, gh, input),
             T::one(),

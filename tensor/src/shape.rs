@@ -160,29 +160,41 @@ pub fn for_each_row(
 #[inline]
 pub fn for_each_offset2(
     shape: &[usize],
+    a: (&[usize], usize),
+    b: (&[usize], usize),
+    mut f: impl FnMut(usize, usize),
+) {
+    for_each_row2(shape, a, b, |(mut oa, mut ob), len, (sa, sb)| {
+        for _ in 0..len {
+            f(oa, ob);
+            oa += sa;
+            ob += sb;
+        }
+    });
+}
+
+/// As [`for_each_row`] for two tensors traversed together over one (broadcast) `shape`:
+/// calls `f((base_a, base_b), len, (stride_a, stride_b))` for every innermost row.
+#[inline]
+pub fn for_each_row2(
+    shape: &[usize],
     (strides_a, offset_a): (&[usize], usize),
     (strides_b, offset_b): (&[usize], usize),
-    mut f: impl FnMut(usize, usize),
+    mut f: impl FnMut((usize, usize), usize, (usize, usize)),
 ) {
     if shape.contains(&0) {
         return;
     }
     let rank = shape.len();
     if rank == 0 {
-        f(offset_a, offset_b);
+        f((offset_a, offset_b), 1, (1, 1));
         return;
     }
-    let inner_len = shape[rank - 1];
-    let (sa, sb) = (strides_a[rank - 1], strides_b[rank - 1]);
+    let inner = (strides_a[rank - 1], strides_b[rank - 1]);
     let mut index = vec![0usize; rank - 1];
     let (mut base_a, mut base_b) = (offset_a, offset_b);
     loop {
-        let (mut oa, mut ob) = (base_a, base_b);
-        for _ in 0..inner_len {
-            f(oa, ob);
-            oa += sa;
-            ob += sb;
-        }
+        f((base_a, base_b), shape[rank - 1], inner);
         let mut d = rank - 1;
         loop {
             if d == 0 {

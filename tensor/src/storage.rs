@@ -6,7 +6,7 @@
 //! several thousand faults per step this costs as much as the arithmetic. So a dropped
 //! [`Storage`] of at least [`MIN_CACHED_BYTES`] keeps its vector in a cache of the dropping
 //! thread (at most [`MAX_CACHED_BYTES`] per thread, oldest evicted first), and the tensor
-//! kernels draw their outputs from it ([`zeroed`], [`with_capacity`]). A request takes the
+//! kernels draw their outputs from it ([`zeroed`], [`stale`], [`with_capacity`]). A request takes the
 //! smallest cached buffer that holds it and is at most twice its size. [`clear_cache`] hands
 //! this thread's cached memory back to the system allocator.
 
@@ -77,10 +77,17 @@ fn bytes<T>(capacity: usize) -> usize {
 /// An empty vector with room for at least `len` elements, from this thread's cache when it
 /// holds a fitting buffer.
 pub fn with_capacity<T: Element>(len: usize) -> Vec<T> {
+    let mut v = take(len);
+    v.clear();
+    v
+}
+
+/// A cached buffer of capacity in `[len, 2·len]` with its old contents, or a new empty one.
+fn take<T: Element>(len: usize) -> Vec<T> {
     if bytes::<T>(len) < MIN_CACHED_BYTES {
         return Vec::with_capacity(len);
     }
-    let cached = CACHE
+    CACHE
         .try_with(|cache| {
             let (buffers, total) = &mut *cache.borrow_mut();
             let best = buffers
@@ -95,14 +102,21 @@ pub fn with_capacity<T: Element>(len: usize) -> Vec<T> {
             Some(v)
         })
         .ok()
-        .flatten();
-    match cached {
-        Some(mut v) => {
-            v.clear();
-            v
-        }
-        None => Vec::with_capacity(len),
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(len))
+}
+
+/// `len` elements of unspecified value — stale results of an earlier tensor when the buffer
+/// comes from this thread's cache (always initialised, but not zeroed), zeros otherwise — for
+/// outputs the caller overwrites entirely, sparing the memset of [`zeroed`].
+pub fn stale<T: Element>(len: usize) -> Vec<T> {
+    let mut v = take(len);
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, T::zero());
     }
+    v
 }
 
 /// `len` zeros, in a buffer from this thread's cache when it holds a fitting one.
@@ -180,6 +194,15 @@ mod tests {
         assert_eq!(cached(), 0);
         drop(Storage::new(vec![0f32; 8]));
         assert_eq!(cached(), 0);
+        // A stale buffer keeps the old values it has and zero-fills the rest.
+        let mut v = Vec::with_capacity(n);
+        v.resize(n - 10, 7f32);
+        recycle(v);
+        let s: Vec<f32> = stale(n - 20);
+        assert!(s.len() == n - 20 && s.iter().all(|&x| x == 7.0));
+        recycle(s);
+        let s: Vec<f32> = stale(n);
+        assert_eq!((s[0], s[n - 21], s[n - 20], s[n - 1]), (7.0, 7.0, 0.0, 0.0));
         clear_cache();
     }
 

@@ -9,6 +9,7 @@ mod conv;
 mod dropout;
 mod loss;
 mod matmul;
+mod norm;
 mod recurrent;
 mod reduce;
 mod shape;

@@ -1,0 +1,48 @@
+//! Fused layer normalisation.
+
+use strata_tensor::Element;
+use strata_tensor::norm::{layer_norm, layer_norm_backward};
+
+use crate::Var;
+
+impl<T: Element> Var<T> {
+    /// Layer normalisation over the last `d` elements of each row (one tape node, fused
+    /// kernels from `strata_tensor::norm`):
+    /// `y = γ ⊙ (x − μ)/√(σ² + ε) + β` with the row's mean `μ` and biased variance `σ²`;
+    /// `γ` and `β` hold `d` elements (in any shape) or are absent.
+    ///
+    /// Backward, with `x̂ = (x − μ)/√(σ² + ε)` and `ĝ = g ⊙ γ`:
+    /// `∂L/∂x = (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂))/√(σ² + ε)`, `∂L/∂γ = Σ_rows g ⊙ x̂`,
+    /// `∂L/∂β = Σ_rows g`.
+    ///
+    /// # Panics
+    /// If the input does not split into rows of `d` elements or `γ`/`β` do not hold `d`.
+    pub fn layer_norm(
+        &self,
+        d: usize,
+        weight: Option<&Var<T>>,
+        bias: Option<&Var<T>>,
+        eps: f64,
+    ) -> Var<T> {
+        let w = weight.map(|w| w.value().clone());
+        let (y, saved) = layer_norm(self.value(), d, w.as_ref(), bias.map(|b| b.value()), eps);
+        let mut parents = vec![self];
+        let w_shape = weight.map(|w| w.shape().to_vec());
+        let b_shape = bias.map(|b| b.shape().to_vec());
+        parents.extend(weight);
+        parents.extend(bias);
+        Var::record("layer_norm", y, &parents, move |g, needs| {
+            let need_w = w_shape.is_some() && needs[1];
+            let need_b = b_shape.is_some() && needs[needs.len() - 1];
+            let grads = layer_norm_backward(g, &saved, w.as_ref(), need_w, need_b);
+            let mut out = vec![needs[0].then_some(grads.x)];
+            if let Some(shape) = &w_shape {
+                out.push(grads.weight.map(|t| t.reshape(shape)));
+            }
+            if let Some(shape) = &b_shape {
+                out.push(grads.bias.map(|t| t.reshape(shape)));
+            }
+            out
+        })
+    }
+}
