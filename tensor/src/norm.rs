@@ -12,12 +12,14 @@ use crate::{Element, Tensor};
 /// Rows per parallel work item of at least this many elements.
 const BLOCK_ELEMENTS: usize = 1 << 14;
 
-/// What [`layer_norm`] keeps for its backward: `x̂` (the input's shape) and `1/√(σ² + ε)` per
-/// row.
+/// What [`layer_norm`] keeps for its backward: the input and each row's `μ` and
+/// `1/√(σ² + ε)`, from which `x̂` is recomputed row by row.
 #[derive(Clone, Debug)]
 pub struct LayerNormSaved<T: Element> {
-    /// The normalised input `x̂`.
-    pub normalized: Tensor<T>,
+    /// The input `x` (contiguous).
+    pub input: Tensor<T>,
+    /// `μ` of each row.
+    pub mean: Vec<T>,
     /// `1/√(σ² + ε)` of each row.
     pub inv_std: Vec<T>,
 }
@@ -48,24 +50,25 @@ fn check<T: Element>(op: &str, x: &Tensor<T>, d: usize, param: Option<&Tensor<T>
     }
 }
 
-/// Runs `f(first_row, rows of out, rows of a, rows of b)` over blocks of `d`-element rows, in
-/// parallel when the tensor is large.
-fn for_row_blocks<T: Element>(
-    d: usize,
-    out: &mut [T],
-    a: &[T],
-    b: &[T],
-    f: impl Fn(usize, &mut [T], &[T], &[T]) + Sync,
-) {
+/// Rows per parallel work item, and whether `len` elements are worth splitting at all.
+fn blocking(d: usize, len: usize) -> (usize, bool) {
     let rows_per = BLOCK_ELEMENTS.div_ceil(d).max(1);
-    let block = rows_per * d;
-    if out.len() >= 2 * block && crate::threads::num_threads() > 1 {
-        out.par_chunks_mut(block)
-            .zip(a.par_chunks(block).zip(b.par_chunks(block)))
+    (
+        rows_per,
+        len >= 2 * rows_per * d && crate::threads::num_threads() > 1,
+    )
+}
+
+/// Runs `f(first_row, out_rows)` over blocks of whole `d`-element rows of `out`, in parallel
+/// when `out` is large.
+fn for_row_blocks<T: Element>(d: usize, out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
+    let (rows_per, parallel) = blocking(d, out.len());
+    if parallel {
+        out.par_chunks_mut(rows_per * d)
             .enumerate()
-            .for_each(|(i, (o, (a, b)))| f(i * rows_per, o, a, b));
+            .for_each(|(i, o)| f(i * rows_per, o));
     } else {
-        f(0, out, a, b);
+        f(0, out);
     }
 }
 
@@ -86,55 +89,48 @@ pub fn layer_norm<T: Element>(
     check("layer_norm", x, d, bias, "bias");
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
-    let rows = xs.len() / d;
-    let (w, b) = (weight.map(Tensor::to_vec), bias.map(Tensor::to_vec));
-    let eps = T::from_f64_lossy(eps);
-    let inv_d = T::one() / T::from_f64_lossy(d as f64);
-    let mut inv_std = crate::storage::zeroed::<T>(rows);
-    // Pass 1, per row: the statistics and x̂.
-    let mut xhat = crate::storage::stale::<T>(xs.len());
-    {
-        let stats: Vec<T> = xs
-            .chunks_exact(d)
-            .zip(inv_std.iter_mut())
-            .map(|(row, s)| {
-                let mean = row.iter().fold(T::zero(), |acc, &v| acc + v) * inv_d;
-                let var = row
-                    .iter()
-                    .fold(T::zero(), |acc, &v| acc + (v - mean) * (v - mean))
-                    * inv_d;
-                *s = T::one() / (var + eps).sqrt();
-                mean
-            })
-            .collect();
-        let inv_std = &inv_std;
-        for_row_blocks(d, &mut xhat, xs, xs, |first, out, x, _| {
-            for (r, (o, x)) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)).enumerate() {
-                let (mean, s) = (stats[first + r], inv_std[first + r]);
-                o.iter_mut().zip(x).for_each(|(o, &v)| *o = (v - mean) * s);
-            }
-        });
-    }
-    // Pass 2: the affine part.
-    let mut y = crate::storage::stale::<T>(xs.len());
-    let ones = vec![T::one(); if w.is_none() { d } else { 0 }];
-    let zeros = vec![T::zero(); if b.is_none() { d } else { 0 }];
-    let (gamma, beta) = (
-        w.as_deref().unwrap_or(&ones),
-        b.as_deref().unwrap_or(&zeros),
+    let (eps, inv_d) = (
+        T::from_f64_lossy(eps),
+        T::one() / T::from_f64_lossy(d as f64),
     );
-    for_row_blocks(d, &mut y, &xhat, &xhat, |_, out, xh, _| {
-        for (o, xh) in out.chunks_exact_mut(d).zip(xh.chunks_exact(d)) {
+    // Pass 1: (μ, 1/√(σ² + ε)) of each row, two-pass within the row for accuracy.
+    let row_stats = |row: &[T]| {
+        let mean = row.iter().fold(T::zero(), |acc, &v| acc + v) * inv_d;
+        let var = row
+            .iter()
+            .fold(T::zero(), |acc, &v| acc + (v - mean) * (v - mean))
+            * inv_d;
+        (mean, T::one() / (var + eps).sqrt())
+    };
+    let (rows_per, parallel) = blocking(d, xs.len());
+    let (mean, inv_std): (Vec<T>, Vec<T>) = if parallel {
+        xs.par_chunks(d)
+            .with_min_len(rows_per)
+            .map(row_stats)
+            .unzip()
+    } else {
+        xs.chunks(d).map(row_stats).unzip()
+    };
+    // Pass 2: y = γ ⊙ x̂ + β (γ = 1, β = 0 when absent).
+    let gamma = weight.map_or_else(|| vec![T::one(); d], Tensor::to_vec);
+    let beta = bias.map_or_else(|| vec![T::zero(); d], Tensor::to_vec);
+    let mut y = crate::storage::stale::<T>(xs.len());
+    for_row_blocks(d, &mut y, |first, out| {
+        let rows = xs[first * d..].chunks_exact(d);
+        for (r, (o, x)) in out.chunks_exact_mut(d).zip(rows).enumerate() {
+            let (m, s) = (mean[first + r], inv_std[first + r]);
             for j in 0..d {
-                o[j] = gamma[j] * xh[j] + beta[j];
+                o[j] = gamma[j] * ((x[j] - m) * s) + beta[j];
             }
         }
     });
+    let y = Tensor::from_vec(y, x.shape());
     let saved = LayerNormSaved {
-        normalized: Tensor::from_vec(xhat, x.shape()),
+        input: x,
+        mean,
         inv_std,
     };
-    (Tensor::from_vec(y, x.shape()), saved)
+    (y, saved)
 }
 
 /// The backward of [`layer_norm`] from the output gradient `g` (the input's shape): with
@@ -142,7 +138,7 @@ pub fn layer_norm<T: Element>(
 /// `∂L/∂γ = Σ_rows g ⊙ x̂`, `∂L/∂β = Σ_rows g`; the parameter gradients only when asked for.
 ///
 /// # Panics
-/// If `g` does not have the shape of the saved `x̂`.
+/// If `g` does not have the shape of the saved input.
 pub fn layer_norm_backward<T: Element>(
     g: &Tensor<T>,
     saved: &LayerNormSaved<T>,
@@ -150,71 +146,59 @@ pub fn layer_norm_backward<T: Element>(
     need_weight: bool,
     need_bias: bool,
 ) -> LayerNormGrads<T> {
-    let xhat = &saved.normalized;
+    let x = &saved.input;
     assert!(
-        g.shape() == xhat.shape(),
+        g.shape() == x.shape(),
         "layer_norm backward: gradient {:?} does not match the output {:?}",
         g.shape(),
-        xhat.shape()
+        x.shape()
     );
     let rows = saved.inv_std.len();
-    let d = xhat.numel() / rows.max(1);
-    check("layer_norm backward", xhat, d, weight, "weight");
+    let d = x.numel() / rows.max(1);
+    check("layer_norm backward", x, d, weight, "weight");
     let g = g.contiguous();
     let (gs, xs) = (
         g.as_slice().expect("contiguous"),
-        xhat.as_slice().expect("contiguous"),
+        x.as_slice().expect("contiguous"),
     );
     let w = weight.map(Tensor::to_vec);
     let inv_d = T::one() / T::from_f64_lossy(d as f64);
-    let inv_std = &saved.inv_std;
+    let (mean, inv_std) = (&saved.mean, &saved.inv_std);
     let mut dx = crate::storage::stale::<T>(gs.len());
-    for_row_blocks(d, &mut dx, gs, xs, |first, out, g, xh| {
-        let mut gw = vec![T::zero(); d];
-        for (r, ((o, g), xh)) in out
-            .chunks_exact_mut(d)
-            .zip(g.chunks_exact(d))
-            .zip(xh.chunks_exact(d))
-            .enumerate()
-        {
-            match &w {
-                Some(w) => gw
-                    .iter_mut()
-                    .zip(g)
-                    .zip(w)
-                    .for_each(|((o, &g), &w)| *o = g * w),
-                None => gw.copy_from_slice(g),
-            }
+    for_row_blocks(d, &mut dx, |first, out| {
+        let (mut gw, mut xh) = (vec![T::zero(); d], vec![T::zero(); d]);
+        let rows = gs[first * d..]
+            .chunks_exact(d)
+            .zip(xs[first * d..].chunks_exact(d));
+        for (r, (o, (g, x))) in out.chunks_exact_mut(d).zip(rows).enumerate() {
+            let (m, s) = (mean[first + r], inv_std[first + r]);
             let (mut sum, mut dot) = (T::zero(), T::zero());
             for j in 0..d {
+                xh[j] = (x[j] - m) * s;
+                gw[j] = w.as_ref().map_or(g[j], |w| g[j] * w[j]);
                 sum = sum + gw[j];
                 dot = dot + gw[j] * xh[j];
             }
             let (mean_g, mean_gx) = (sum * inv_d, dot * inv_d);
-            let s = inv_std[first + r];
             for j in 0..d {
                 o[j] = (gw[j] - mean_g - xh[j] * mean_gx) * s;
             }
         }
     });
-    let column_sums = |weighted: bool| {
-        let mut acc = vec![T::zero(); d];
-        for (g, xh) in gs.chunks_exact(d).zip(xs.chunks_exact(d)) {
-            if weighted {
-                for j in 0..d {
-                    acc[j] = acc[j] + g[j] * xh[j];
-                }
-            } else {
-                for j in 0..d {
-                    acc[j] = acc[j] + g[j];
-                }
+    // Parameter gradients: column sums over the rows.
+    let (mut dw, mut db) = (vec![T::zero(); d], vec![T::zero(); d]);
+    if need_weight || need_bias {
+        for (r, (g, x)) in gs.chunks_exact(d).zip(xs.chunks_exact(d)).enumerate() {
+            let (m, s) = (mean[r], inv_std[r]);
+            for j in 0..d {
+                dw[j] = dw[j] + g[j] * (x[j] - m) * s;
+                db[j] = db[j] + g[j];
             }
         }
-        acc
-    };
+    }
     LayerNormGrads {
         x: Tensor::from_vec(dx, g.shape()),
-        weight: need_weight.then(|| Tensor::from_vec(column_sums(true), &[d])),
-        bias: need_bias.then(|| Tensor::from_vec(column_sums(false), &[d])),
+        weight: need_weight.then(|| Tensor::from_vec(dw, &[d])),
+        bias: need_bias.then(|| Tensor::from_vec(db, &[d])),
     }
 }

@@ -581,11 +581,7 @@ pub fn sequence_forward<T: Element>(
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
     let w_ih = w.w_ih.contiguous();
-    let w_hh = w.w_hh.contiguous();
-    let (wi, wh) = (
-        w_ih.as_slice().expect("contiguous"),
-        w_hh.as_slice().expect("contiguous"),
-    );
+    let wi = w_ih.as_slice().expect("contiguous");
 
     // Input projection of every step: pre = x·W_ihᵀ + bias, [T·N, G·H].
     let bias_row: Vec<T> = {
@@ -648,12 +644,8 @@ pub fn sequence_forward<T: Element>(
     };
     // `W_hhᵀ` as a row-major `[H, G·H]` copy, made once: each step's GEMM then reads it in
     // place instead of packing (transposing) `W_hh` again at every step.
-    let mut wh_t = crate::storage::stale(hidden * gh);
-    for (j, w_row) in wh.chunks_exact(hidden).enumerate() {
-        for (k, &v) in w_row.iter().enumerate() {
-            wh_t[k * gh + j] = v;
-        }
-    }
+    let wh_t = w.w_hh.t().contiguous();
+    let wh_t = wh_t.as_slice().expect("contiguous");
     let mut ghbuf = crate::storage::zeroed::<T>(batch * gh);
     let saved = kind.saved() * hidden * batch;
     for s in 0..steps {
@@ -670,7 +662,7 @@ pub fn sequence_forward<T: Element>(
                     T::one(),
                     &f.hbuf[p * row..(p + 1) * row],
                     (hidden, 1),
-                    &wh_t,
+                    wh_t,
                     (gh, 1),
                     T::one(),
                     &mut ghbuf,
@@ -692,7 +684,7 @@ pub fn sequence_forward<T: Element>(
                     T::one(),
                     &f.hbuf[p * row..(p + 1) * row],
                     (hidden, 1),
-                    &wh_t,
+                    wh_t,
                     (gh, 1),
                     T::one(),
                     pre_t,
@@ -716,7 +708,6 @@ pub fn sequence_forward<T: Element>(
         }
     }
     crate::storage::recycle(pre);
-    crate::storage::recycle(wh_t);
     f
 }
 

@@ -43,14 +43,6 @@ impl<T: Element> Storage<T> {
     }
 }
 
-impl<T: Element> Clone for Storage<T> {
-    fn clone(&self) -> Self {
-        let mut v = with_capacity(self.0.len());
-        v.extend_from_slice(&self.0);
-        Storage(v)
-    }
-}
-
 impl<T: Element> Deref for Storage<T> {
     type Target = Vec<T>;
     fn deref(&self) -> &Vec<T> {
