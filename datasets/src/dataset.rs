@@ -10,6 +10,8 @@ pub enum Target {
     /// Real-valued targets (regression, next-step prediction), row-major in the shape given
     /// by [`TargetSpec::Values`].
     Values(Vec<f32>),
+    /// No target: an unlabeled example (what an autoencoder or an RBM learns from).
+    None,
 }
 
 /// What kind of target every example of a dataset carries.
@@ -19,6 +21,8 @@ pub enum TargetSpec {
     Classes(usize),
     /// Real values of the given per-example shape.
     Values(Vec<usize>),
+    /// No target: the examples are unlabeled.
+    None,
 }
 
 /// One example: a real-valued input and its target.
@@ -126,6 +130,11 @@ pub enum ArrayTargets {
         /// Per-example target shape.
         shape: Vec<usize>,
     },
+    /// No targets: unlabeled examples.
+    None {
+        /// Number of examples.
+        len: usize,
+    },
 }
 
 /// An in-memory dataset: `n` inputs of one shape stored contiguously as `f32`, with class
@@ -205,6 +214,48 @@ impl ArrayDataset {
         }
     }
 
+    /// An unlabeled dataset: `inputs` is `[n, input_shape…]` row-major; every example's
+    /// target is [`Target::None`].
+    ///
+    /// # Panics
+    ///
+    /// If `input_shape` has a zero-sized dimension or `inputs.len()` is not a multiple of
+    /// `∏ input_shape`.
+    pub fn unlabeled(inputs: Vec<f32>, input_shape: Vec<usize>) -> Self {
+        let f = features(&input_shape, "ArrayDataset::unlabeled");
+        assert!(
+            inputs.len().is_multiple_of(f),
+            "ArrayDataset::unlabeled: {} input values are not a whole number of examples of shape {input_shape:?}",
+            inputs.len()
+        );
+        let len = inputs.len() / f;
+        Self {
+            inputs,
+            input_shape,
+            targets: ArrayTargets::None { len },
+        }
+    }
+
+    /// An unlabeled dataset of the rows of `x: [n, …]`: example `i` is `x[i]`, of shape
+    /// `x.shape()[1..]` (`[1]` for a 1-D `x`).
+    ///
+    /// # Panics
+    ///
+    /// If `x` is 0-D or has a zero-sized dimension.
+    pub fn from_rows(x: &strata_tensor::Tensor) -> Self {
+        assert!(
+            x.ndim() >= 1,
+            "ArrayDataset::from_rows: needs at least one axis, got shape {:?}",
+            x.shape()
+        );
+        let shape = if x.ndim() == 1 {
+            vec![1]
+        } else {
+            x.shape()[1..].to_vec()
+        };
+        Self::unlabeled(x.to_vec(), shape)
+    }
+
     /// Values per input (the product of the input shape).
     pub fn feature_len(&self) -> usize {
         self.input_shape.iter().product()
@@ -239,7 +290,7 @@ impl ArrayDataset {
     pub fn labels(&self) -> Option<&[usize]> {
         match &self.targets {
             ArrayTargets::Classes { labels, .. } => Some(labels),
-            ArrayTargets::Values { .. } => None,
+            ArrayTargets::Values { .. } | ArrayTargets::None { .. } => None,
         }
     }
 
@@ -295,6 +346,7 @@ impl ArrayDataset {
                     shape: shape.clone(),
                 }
             }
+            ArrayTargets::None { .. } => ArrayTargets::None { len: indices.len() },
         };
         ArrayDataset {
             inputs,
@@ -335,6 +387,7 @@ impl Dataset for ArrayDataset {
             ArrayTargets::Values { values, shape } => {
                 values.len() / shape.iter().product::<usize>()
             }
+            ArrayTargets::None { len } => *len,
         }
     }
 
@@ -346,6 +399,7 @@ impl Dataset for ArrayDataset {
         match &self.targets {
             ArrayTargets::Classes { num_classes, .. } => TargetSpec::Classes(*num_classes),
             ArrayTargets::Values { shape, .. } => TargetSpec::Values(shape.clone()),
+            ArrayTargets::None { .. } => TargetSpec::None,
         }
     }
 
@@ -363,6 +417,7 @@ impl Dataset for ArrayDataset {
                 let t: usize = shape.iter().product();
                 Target::Values(values[index * t..(index + 1) * t].to_vec())
             }
+            ArrayTargets::None { .. } => Target::None,
         }
     }
 }

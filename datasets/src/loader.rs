@@ -348,62 +348,140 @@ impl<D: Dataset> Job<D> {
     }
 
     fn assemble(&self, b: u64, chunk: &[usize]) -> RawBatch {
-        let n = chunk.len();
-        let f = self.features;
-        let mut inputs = vec![0.0f32; n * f];
-        let mut labels = Vec::new();
-        let (mut targets, target_shape) = match &self.spec {
-            TargetSpec::Classes(c) => match self.labels {
-                LabelFormat::Indices => (Vec::with_capacity(n), vec![n]),
-                LabelFormat::OneHot => (vec![0.0; n * c], vec![n, *c]),
-            },
-            TargetSpec::Values(s) => {
-                let mut shape = vec![n];
-                shape.extend_from_slice(s);
-                (Vec::with_capacity(shape.iter().product()), shape)
-            }
-        };
         let mut rng = self
             .transform
             .as_ref()
             .map(|_| StdRng::seed_from_u64(mix(self.seed, self.epoch, b)));
-        for (i, (&index, input)) in chunk.iter().zip(inputs.chunks_exact_mut(f)).enumerate() {
-            let target = self.dataset.get_into(index, input);
-            if let (Some(t), Some(rng)) = (&self.transform, rng.as_mut()) {
-                t(input, rng);
-            }
-            match (&self.spec, target) {
-                (TargetSpec::Classes(c), Target::Class(label)) => {
-                    assert!(
-                        label < *c,
-                        "DataLoader: example {index} has class {label} but the dataset has {c} classes"
-                    );
-                    labels.push(label);
-                    match self.labels {
-                        LabelFormat::Indices => targets.push(label as f32),
-                        LabelFormat::OneHot => targets[i * c + label] = 1.0,
-                    }
-                }
-                (TargetSpec::Values(s), Target::Values(v)) => {
-                    assert_eq!(
-                        v.len(),
-                        s.iter().product::<usize>(),
-                        "DataLoader: example {index} has {} target values, expected shape {s:?}",
-                        v.len()
-                    );
-                    targets.extend_from_slice(&v);
-                }
-                (spec, target) => panic!(
-                    "DataLoader: example {index} has target {target:?} but the dataset declares {spec:?}"
-                ),
-            }
+        let transform = self.transform.as_ref().zip(rng.as_mut());
+        assemble(
+            &*self.dataset,
+            chunk,
+            self.features,
+            &self.spec,
+            self.labels,
+            transform,
+        )
+    }
+}
+
+/// Gathers the examples `chunk` of `dataset` (whose inputs have `features` values and whose
+/// targets are `spec`) into plain vectors, running `transform` on each input.
+fn assemble<D: Dataset + ?Sized>(
+    dataset: &D,
+    chunk: &[usize],
+    features: usize,
+    spec: &TargetSpec,
+    label_format: LabelFormat,
+    mut transform: Option<(&InputTransform, &mut StdRng)>,
+) -> RawBatch {
+    let n = chunk.len();
+    let f = features;
+    let mut inputs = vec![0.0f32; n * f];
+    let mut labels = Vec::new();
+    let (mut targets, target_shape) = match spec {
+        TargetSpec::Classes(c) => match label_format {
+            LabelFormat::Indices => (Vec::with_capacity(n), vec![n]),
+            LabelFormat::OneHot => (vec![0.0; n * c], vec![n, *c]),
+        },
+        TargetSpec::Values(s) => {
+            let mut shape = vec![n];
+            shape.extend_from_slice(s);
+            (Vec::with_capacity(shape.iter().product()), shape)
         }
-        RawBatch {
-            inputs,
-            targets,
-            target_shape,
+        TargetSpec::None => (Vec::new(), vec![n, 0]),
+    };
+    for (i, (&index, input)) in chunk
+        .iter()
+        .zip(inputs.chunks_exact_mut(f.max(1)))
+        .enumerate()
+    {
+        let target = dataset.get_into(index, input);
+        if let Some((t, rng)) = transform.as_mut() {
+            t(input, rng);
+        }
+        match (spec, target) {
+            (TargetSpec::Classes(c), Target::Class(label)) => {
+                assert!(
+                    label < *c,
+                    "DataLoader: example {index} has class {label} but the dataset has {c} classes"
+                );
+                labels.push(label);
+                match label_format {
+                    LabelFormat::Indices => targets.push(label as f32),
+                    LabelFormat::OneHot => targets[i * c + label] = 1.0,
+                }
+            }
+            (TargetSpec::Values(s), Target::Values(v)) => {
+                assert_eq!(
+                    v.len(),
+                    s.iter().product::<usize>(),
+                    "DataLoader: example {index} has {} target values, expected shape {s:?}",
+                    v.len()
+                );
+                targets.extend_from_slice(&v);
+            }
+            (TargetSpec::None, Target::None) => {}
+            (spec, target) => panic!(
+                "DataLoader: example {index} has target {target:?} but the dataset declares {spec:?}"
+            ),
+        }
+    }
+    RawBatch {
+        inputs,
+        targets,
+        target_shape,
+        labels,
+        indices: chunk.to_vec(),
+    }
+}
+
+impl Batch {
+    /// The examples `indices` of `dataset` as one batch, assembled on the calling thread
+    /// exactly as a [`DataLoader`] with `layout` and `labels` assembles it (no transform):
+    /// for evaluation passes over a borrowed dataset.
+    ///
+    /// # Panics
+    ///
+    /// If an index is out of range, `indices` is empty, or a target does not match the
+    /// dataset's [`TargetSpec`].
+    pub fn collate<D: Dataset + ?Sized>(
+        dataset: &D,
+        indices: &[usize],
+        layout: &InputLayout,
+        labels: LabelFormat,
+    ) -> Batch {
+        assert!(
+            !indices.is_empty(),
+            "Batch::collate: no example index given"
+        );
+        let input_shape = dataset.input_shape();
+        let features: usize = input_shape.iter().product();
+        let raw = assemble(
+            dataset,
+            indices,
+            features,
+            &dataset.target_spec(),
             labels,
-            indices: chunk.to_vec(),
+            None,
+        );
+        let mut shape = match layout {
+            InputLayout::AsIs => input_shape,
+            InputLayout::Flat => vec![features],
+            InputLayout::Shape(s) => s.clone(),
+        };
+        shape.insert(0, indices.len());
+        raw.into_batch(shape)
+    }
+}
+
+impl RawBatch {
+    /// The batch as tensors, inputs of `input_shape` (batch axis included).
+    fn into_batch(self, input_shape: Vec<usize>) -> Batch {
+        Batch {
+            inputs: Tensor::from_vec(self.inputs, &input_shape),
+            targets: Tensor::from_vec(self.targets, &self.target_shape),
+            labels: self.labels,
+            indices: self.indices,
         }
     }
 }
@@ -435,12 +513,7 @@ impl Iterator for Epoch {
                 self.remaining -= 1;
                 let mut shape = self.input_shape.clone();
                 shape[0] = raw.indices.len();
-                Some(Batch {
-                    inputs: Tensor::from_vec(raw.inputs, &shape),
-                    targets: Tensor::from_vec(raw.targets, &raw.target_shape),
-                    labels: raw.labels,
-                    indices: raw.indices,
-                })
+                Some(raw.into_batch(shape))
             }
             Err(_) => {
                 // The loader thread ended early: it panicked. Re-raise its panic here.

@@ -1,9 +1,13 @@
 //! Loss functions. Each takes a prediction `Var` and targets and returns a `Var` loss (a scalar
 //! unless the reduction is `None`); the fused ones (cross-entropy, NLL, MSE, BCE with logits)
-//! come from `strata-autograd`, the others are composed from differentiable ops.
+//! come from `strata-autograd`, the others are composed from differentiable ops. The two
+//! autoencoder penalties ([`kl_sparsity_penalty`], [`contractive_penalty`]) are here too, as
+//! terms a loss adds.
 
 use strata_autograd::{CrossEntropyOptions, Reduction, Var};
 use strata_tensor::{Element, Tensor};
+
+use crate::Activation;
 
 /// Mean squared error: `mean((y − t)²)` (or sum / per element).
 ///
@@ -102,6 +106,71 @@ pub fn kl_div<T: Element>(log_q: &Var<T>, p: &Var<T>, reduction: Reduction) -> V
     let entropy_term = p.mul(&p.clamp(tiny, T::max_value()).ln());
     let per = entropy_term.sub(&p.mul(log_q));
     reduce(per, reduction)
+}
+
+/// The KL-divergence sparsity penalty `Σⱼ KL(ρ ‖ ρ̂ⱼ)` of codes `h: [N, H]` with values in
+/// `(0, 1)`, where `ρ̂ⱼ = Σₙ hₙⱼ / N` and
+/// `KL(ρ ‖ ρ̂) = ρ·ln(ρ/ρ̂) + (1 − ρ)·ln((1 − ρ)/(1 − ρ̂))` (`ρ̂` clamped to `[1e-7, 1 − 1e-7]`).
+/// Returns a scalar; multiply by `β` for the weighted penalty.
+///
+/// # Panics
+/// If `h` is not 2-D or `rho` is outside `(0, 1)`.
+pub fn kl_sparsity_penalty<T: Element>(h: &Var<T>, rho: f64) -> Var<T> {
+    assert!(
+        h.ndim() == 2,
+        "kl_sparsity_penalty: codes must be [N, H], got {:?}",
+        h.shape()
+    );
+    assert!(
+        rho > 0.0 && rho < 1.0,
+        "kl_sparsity_penalty: target ρ must be in (0, 1), got {rho}"
+    );
+    let t = T::from_f64_lossy;
+    let eps = 1e-7;
+    let rho_hat = h.mean_axis(0, false).clamp(t(eps), t(1.0 - eps));
+    let constant = rho * rho.ln() + (1.0 - rho) * (1.0 - rho).ln();
+    let cross = rho_hat.ln().mul_scalar(t(-rho)).add(
+        &rho_hat
+            .rsub_scalar(T::one())
+            .ln()
+            .mul_scalar(t(-(1.0 - rho))),
+    );
+    cross.add_scalar(t(constant)).sum()
+}
+
+/// The contractive penalty `‖∂h/∂x‖²_F` of `h = f(x·Wᵀ + b)` averaged over the batch, in
+/// closed form from the codes `h: [N, H]` and the encoder weight `W: [H, D]`:
+/// `Σₙ Σⱼ f′ₙⱼ²·Σᵢ W²ⱼᵢ / N` with `f′ = h(1 − h)` for sigmoid, `1 − h²` for tanh and `1` for
+/// identity units. Returns a scalar; multiply by `λ` for the weighted penalty.
+///
+/// # Panics
+/// If the shapes do not fit (`h: [N, H]`, `W: [H, D]`) or `activation` is none of the three.
+pub fn contractive_penalty<T: Element>(
+    h: &Var<T>,
+    weight: &Var<T>,
+    activation: Activation,
+) -> Var<T> {
+    assert!(
+        h.ndim() == 2 && weight.ndim() == 2 && h.shape()[1] == weight.shape()[0],
+        "contractive_penalty: codes {:?} do not fit encoder weight {:?} (expects [N, H] and [H, D])",
+        h.shape(),
+        weight.shape()
+    );
+    let n = h.shape()[0].max(1);
+    let slope = match activation {
+        Activation::Sigmoid => h.mul(&h.rsub_scalar(T::one())),
+        Activation::Tanh => h.square().rsub_scalar(T::one()),
+        Activation::Identity => return weight.square().sum(),
+        other => panic!(
+            "contractive_penalty: the closed form needs sigmoid, tanh or identity units, got {other:?}"
+        ),
+    };
+    let row_norms = weight.square().sum_axis(1, false);
+    slope
+        .square()
+        .mul(&row_norms)
+        .sum()
+        .mul_scalar(T::from_f64_lossy(1.0 / n as f64))
 }
 
 fn reduce<T: Element>(per: Var<T>, reduction: Reduction) -> Var<T> {

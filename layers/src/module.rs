@@ -64,6 +64,32 @@ pub trait Module<T: Element = f32> {
     }
 }
 
+/// A module borrowed mutably is a module: a training loop that takes its model by value
+/// can train one the caller keeps (`Trainer::new(&mut net, …)`).
+impl<T: Element, M: Module<T> + ?Sized> Module<T> for &mut M {
+    fn forward(&mut self, x: &Var<T>) -> Var<T> {
+        (**self).forward(x)
+    }
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        (**self).params()
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        (**self).params_mut()
+    }
+    fn buffers(&self) -> Vec<(String, &Tensor<T>)> {
+        (**self).buffers()
+    }
+    fn buffers_mut(&mut self) -> Vec<(String, &mut Tensor<T>)> {
+        (**self).buffers_mut()
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training)
+    }
+    fn reseed(&mut self, seed: u64) {
+        (**self).reseed(seed)
+    }
+}
+
 /// Prepends `prefix.` to every name (`prefixed("fc1", [("weight", w)])` → `fc1.weight`).
 pub fn prefixed<V>(prefix: &str, items: Vec<(String, V)>) -> Vec<(String, V)> {
     items

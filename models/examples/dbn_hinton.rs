@@ -14,12 +14,14 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
-use strata_datasets::Dataset;
+use strata_datasets::{ArrayDataset, Dataset};
+use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::dbn::Dbn;
-use strata_models::rbm::{RbmConfig, RbmTraining};
+use strata_models::layerwise::Layerwise;
+use strata_models::rbm::RbmConfig;
 use strata_models::{MlpOutput, Objective, Trainer, TrainerConfig};
-use strata_optim::{Optimizer, SgdConfig};
+use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
 
 /// Pretrain and fine-tune a 784-500-500-2000-10 DBN.
@@ -39,25 +41,17 @@ fn main() {
     args.run(|| {
         let sizes = [784, 500, 500, 2000];
         let seed = args.seed;
-        let mut dbn = Dbn::new(&sizes, |l, v, h| RbmConfig::new(v, h).weight_decay(2e-4).seed(strata_layers::child_seed(seed, l as u64)));
+        let dbn = Dbn::new(&sizes, |l, v, h| RbmConfig::new(v, h).weight_decay(2e-4).seed(strata_layers::child_seed(seed, l as u64)));
         let start = Instant::now();
-        let mut input = x.clone();
-        let mut running = Vec::new();
-        for l in 0..dbn.rbms.len() {
-            let rbm = &mut dbn.rbms[l];
-            rbm.init_visible_bias_from_data(&input);
-            let mut opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
-            for e in 0..epochs {
-                if e == 5 {
-                    // Hinton's schedule: momentum 0.5 for the first five epochs, then 0.9.
-                    opt = SgdConfig::new(opt.learning_rate()).momentum(0.9).build::<f32>().unwrap_or_else(|e| fail(e));
-                }
-                let r = rbm.fit(&input, &mut opt, &RbmTraining { epochs: 1, batch_size: batch, verbose: false });
-                eprintln!("rbm {} ({}-{}) epoch {}/{epochs}: running reconstruction error {:.3}  {:.2}s", l + 1, rbm.visible(), rbm.hidden(), e + 1, r[0].running_error, r[0].seconds);
-                running.push(r[0].running_error);
-            }
-            input = rbm.prob_h_given_v(&input);
-        }
+        let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
+        let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
+        let config = TrainerConfig::new(epochs, batch).with_seed(seed);
+        let mut pretrainer = Trainer::new(dbn, opt, step, config, "dbn-hinton-pretraining")
+            .unwrap_or_else(|e| fail(e))
+            // Hinton's schedule: momentum 0.5 for the first five epochs of each RBM, then 0.9.
+            .with_epoch_hook(|opt, at| opt.set_momentum(if at.epoch < 5 { 0.5 } else { 0.9 }).expect("valid momentum"));
+        pretrainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e));
+        let dbn = pretrainer.model;
         let pretrain_seconds = start.elapsed().as_secs_f64();
         let mlp = dbn.unfold(10, MlpOutput::Linear, seed);
         let optimizer = SgdConfig::new(0.1).momentum(0.9).build().unwrap_or_else(|e| fail(e));

@@ -14,12 +14,14 @@ use std::time::Instant;
 
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
-use strata_datasets::Dataset;
-use strata_models::MlpOutput;
+use strata_datasets::{ArrayDataset, Dataset};
+use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::dbn::{dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer};
-use strata_models::rbm::{Rbm, RbmConfig, RbmTraining};
+use strata_models::layerwise::Layerwise;
+use strata_models::rbm::{Rbm, RbmConfig};
 use strata_models::visualize::write_filters_png;
+use strata_models::{MlpOutput, Trainer, TrainerConfig};
 use strata_tensor::Tensor;
 
 /// Reproduce the DeepLearnToolbox DBN example.
@@ -40,24 +42,27 @@ fn main() {
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(1);
     let batch = args.batch_size(100);
-    let training = RbmTraining {
-        epochs,
-        batch_size: batch,
-        verbose: true,
-    };
+    let data_x = Arc::new(ArrayDataset::from_rows(&x));
+    let training = TrainerConfig::new(epochs, batch).with_seed(args.seed);
     args.run(|| {
         // Ex. 1: one RBM 784-100, its filters visualised.
-        let mut rbm = Rbm::new(RbmConfig::dlt(784, 100).seed(args.seed));
-        let mut opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
-        rbm.fit(&x, &mut opt, &training);
+        let rbm = Rbm::new(RbmConfig::dlt(784, 100).seed(args.seed));
+        let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
+        let mut rbm_trainer = Trainer::new(rbm, opt, ContrastiveDivergence::new(), training.clone(), "rbm").unwrap_or_else(|e| fail(e));
+        rbm_trainer.fit(data_x.clone(), None).unwrap_or_else(|e| fail(e));
+        let rbm = rbm_trainer.model;
         write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2).unwrap_or_else(|e| fail(e));
         println!("RBM 784-100: filters written to {}", cli.filters);
 
         // Ex. 2: DBN 784-100-100, unfolded and fine-tuned.
         let start = Instant::now();
-        let mut dbn = dlt_dbn(&[784, 100, 100], args.seed);
-        let records = dbn.pretrain(&x, |_| dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e)), &training);
+        let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
+        let step = Layerwise::new(ContrastiveDivergence::new());
+        let mut pretrainer = Trainer::new(dlt_dbn(&[784, 100, 100], args.seed), opt, step, training, "dbn").unwrap_or_else(|e| fail(e));
+        let records = pretrainer.fit(data_x, None).unwrap_or_else(|e| fail(e)).clone();
+        let dbn = pretrainer.model;
         let pretrain_seconds = start.elapsed().as_secs_f64();
+        let layers = dbn.rbms.len();
         let mut trainer = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
         let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
@@ -70,7 +75,9 @@ fn main() {
         println!("same MLP from random init: test error {:.2}%", 100.0 * random_error);
 
         let train_seconds = pretrain_seconds + finetune_seconds;
-        let examples = (train.len() * epochs * (records.len() + 1)) as f64;
+        let examples = (train.len() * epochs * (layers + 1)) as f64;
+        // The last epoch's running reconstruction error of each RBM.
+        let running: Vec<f64> = (0..layers).filter_map(|l| records.iter().rfind(|m| m.stage == Some(l)).map(|m| m.train_loss)).collect();
         print_result(serde_json::json!({
             "example": "dlt_dbn",
             "data": name,
@@ -79,7 +86,7 @@ fn main() {
             "test_error": error,
             "random_init_test_error": random_error,
             "random_init_finetune_seconds": scratch_history.iter().map(|m| m.seconds).sum::<f64>(),
-            "rbm_running_errors": records.iter().map(|r| r.last().map(|e| e.running_error)).collect::<Vec<_>>(),
+            "rbm_running_errors": running,
             "pretrain_seconds": pretrain_seconds,
             "finetune_seconds": finetune_seconds,
             "train_seconds": train_seconds,

@@ -45,11 +45,13 @@ fn main() {
             sae.hidden, sae.mask_fraction, sae.hidden, sae.batch, sae.lr, sae.momentum
         );
         let start = Instant::now();
-        let mut ae = sae.autoencoder(784, args.seed);
-        let pre = sae.pretrain(&mut ae, train.clone(), args.seed, epochs).unwrap_or_else(|e| fail(e));
+        let mut pretrainer = sae.pretrain_trainer(sae.autoencoder(784, args.seed), args.seed, epochs).unwrap_or_else(|e| fail(e));
+        pretrainer.config_mut().verbose = false;
+        let pre = pretrainer.fit(train.clone(), None).unwrap_or_else(|e| fail(e)).clone();
+        let ae = pretrainer.model;
         let pretrain_seconds: f64 = pre.iter().map(|e| e.seconds).sum();
         for e in &pre {
-            println!("pretraining epoch {}: loss {:.4}, {:.2}s", e.epoch, e.loss, e.seconds);
+            println!("pretraining epoch {}: loss {:.4}, {:.2}s", e.epoch, e.train_loss, e.seconds);
         }
         let mut trainer = sae.finetune_trainer(&ae, 10, args.seed, epochs).unwrap_or_else(|e| fail(e));
         trainer.config_mut().verbose = false;
@@ -80,7 +82,7 @@ fn main() {
             "train_seconds": train_seconds,
             "pretrain_seconds": pretrain_seconds,
             "finetune_seconds": finetune_seconds,
-            "pretrain_loss": pre.last().map(|e| e.loss),
+            "pretrain_loss": pre.last().map(|e| e.train_loss),
             "examples_per_second": examples / train_seconds.max(1e-9),
         }));
     });

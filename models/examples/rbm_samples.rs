@@ -8,14 +8,17 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
-use strata_datasets::Dataset;
+use strata_datasets::{ArrayDataset, Dataset};
+use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::{load_mnist, scaled};
-use strata_models::rbm::{Divergence, Rbm, RbmConfig, RbmInit, RbmTraining};
+use strata_models::rbm::{Divergence, Rbm, RbmConfig, RbmInit};
 use strata_models::visualize::{write_filters_png, write_samples_png};
+use strata_models::{Trainer, TrainerConfig};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
 
@@ -84,14 +87,15 @@ fn main() {
             Form::Dlt => RbmConfig::dlt(784, cli.hidden).init(RbmInit::Hinton),
         };
         let divergence = if cli.pcd { Divergence::Persistent(cli.k) } else { Divergence::Cd(cli.k) };
-        let mut rbm = Rbm::new(base.divergence(divergence).seed(args.seed));
-        if matches!(cli.form, Form::Hinton) {
-            rbm.init_visible_bias_from_data(&x);
-        }
-        let mut opt = SgdConfig::new(cli.lr).momentum(cli.momentum).build::<f32>().unwrap_or_else(|e| fail(e));
+        let rbm = Rbm::new(base.divergence(divergence).seed(args.seed));
+        let step = ContrastiveDivergence::new().with_visible_bias_from_data(matches!(cli.form, Form::Hinton));
+        let opt = SgdConfig::new(cli.lr).momentum(cli.momentum).build::<f32>().unwrap_or_else(|e| fail(e));
+        let config = TrainerConfig::new(epochs, batch).with_seed(args.seed).with_flatten_inputs(true);
+        let mut trainer = Trainer::new(rbm, opt, step, config, "rbm").unwrap_or_else(|e| fail(e));
         let start = Instant::now();
-        let records = rbm.fit(&x, &mut opt, &RbmTraining { epochs, batch_size: batch, verbose: true });
+        let records = trainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e)).clone();
         let train_seconds = start.elapsed().as_secs_f64();
+        let mut rbm = trainer.model;
         let (recon_train, recon_test) = (rbm.reconstruction_error(&x), rbm.reconstruction_error(&xt));
         println!("RBM 784-{}: reconstruction error (mean-field, per pixel) train {recon_train:.5}, test {recon_test:.5}", cli.hidden);
         write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2).unwrap_or_else(|e| fail(e));

@@ -1,6 +1,7 @@
 //! Autoencoders: a one-hidden-layer [`AutoEncoder`] with tied or untied weights and its
-//! denoising, sparse and contractive variants, all trained by backpropagation, and
-//! [`train_unsupervised`], the mini-batch loop for any model whose target is its input.
+//! denoising, sparse and contractive variants, all trained by backpropagation through the
+//! [`Trainer`](crate::Trainer) with the [`Reconstruction`](crate::reconstruction::Reconstruction)
+//! step.
 //!
 //! With `x ∈ ℝᴰ` a (row) input, `W₁: [H, D]`, `b₁: [H]`, `W₂: [D, H]` (or `W₁ᵀ` when tied) and
 //! `b₂: [D]`:
@@ -12,16 +13,13 @@
 //! L = rec(x̂, x) + β·Σⱼ KL(ρ ‖ ρ̂ⱼ) + λ·‖∂h/∂x̃‖²_F / N
 //! ```
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use strata_autograd::{Param, Reduction, Var, no_grad};
-use strata_datasets::{DataLoader, Dataset, InputLayout};
-use strata_layers::{Activation, Init, Linear, Module, child_seed, loss};
-use strata_optim::Optimizer;
+use strata_layers::loss::{self, contractive_penalty, kl_sparsity_penalty};
+use strata_layers::{Activation, Init, Linear, Module};
 use strata_tensor::{Element, Tensor};
 
-use crate::{MlpInit, TrainError};
+use crate::MlpInit;
+use crate::reconstruction::ReconstructionModel;
 
 /// The reconstruction term `rec(x̂, x)` of an autoencoder's loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +50,7 @@ pub enum Noise {
 /// The KL-divergence sparsity penalty `β·Σⱼ KL(ρ ‖ ρ̂ⱼ)` on the mean hidden activations
 /// `ρ̂ⱼ = Σₙ hₙⱼ / N` of a batch (see [`kl_sparsity_penalty`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sparsity {
+pub struct KlSparsity {
     /// The target mean activation `ρ ∈ (0, 1)`.
     pub target: f64,
     /// The weight `β ≥ 0`.
@@ -77,7 +75,7 @@ pub struct AutoEncoderConfig {
     /// Input corruption (denoising autoencoder).
     pub noise: Noise,
     /// KL sparsity penalty (sparse autoencoder).
-    pub sparsity: Option<Sparsity>,
+    pub sparsity: Option<KlSparsity>,
     /// Weight `λ` of the contractive penalty `λ·‖∂h/∂x‖²_F` (0 for none).
     pub contractive: f64,
     /// Initialisation of both layers (the [`crate::Mlp`] choices).
@@ -132,7 +130,7 @@ impl AutoEncoderConfig {
 
     /// Adds the sparsity penalty `β·Σⱼ KL(ρ ‖ ρ̂ⱼ)` with target `ρ = target` and `β = weight`.
     pub fn sparse(mut self, target: f64, weight: f64) -> Self {
-        self.sparsity = Some(Sparsity { target, weight });
+        self.sparsity = Some(KlSparsity { target, weight });
         self
     }
 
@@ -243,71 +241,6 @@ pub(crate) fn init_linear<T: Element>(fan_in: usize, fan_out: usize, init: MlpIn
             Init::Uniform { low: -r, high: r },
         ),
     }
-}
-
-/// The KL-divergence sparsity penalty `Σⱼ KL(ρ ‖ ρ̂ⱼ)` of codes `h: [N, H]` with values in
-/// `(0, 1)`, where `ρ̂ⱼ = Σₙ hₙⱼ / N` and
-/// `KL(ρ ‖ ρ̂) = ρ·ln(ρ/ρ̂) + (1 − ρ)·ln((1 − ρ)/(1 − ρ̂))` (`ρ̂` clamped to `[1e-7, 1 − 1e-7]`).
-/// Returns a scalar; multiply by `β` for the weighted penalty.
-///
-/// # Panics
-/// If `h` is not 2-D or `rho` is outside `(0, 1)`.
-pub fn kl_sparsity_penalty<T: Element>(h: &Var<T>, rho: f64) -> Var<T> {
-    assert!(
-        h.ndim() == 2,
-        "kl_sparsity_penalty: codes must be [N, H], got {:?}",
-        h.shape()
-    );
-    assert!(
-        rho > 0.0 && rho < 1.0,
-        "kl_sparsity_penalty: target ρ must be in (0, 1), got {rho}"
-    );
-    let t = T::from_f64_lossy;
-    let eps = 1e-7;
-    let rho_hat = h.mean_axis(0, false).clamp(t(eps), t(1.0 - eps));
-    let constant = rho * rho.ln() + (1.0 - rho) * (1.0 - rho).ln();
-    let cross = rho_hat.ln().mul_scalar(t(-rho)).add(
-        &rho_hat
-            .rsub_scalar(T::one())
-            .ln()
-            .mul_scalar(t(-(1.0 - rho))),
-    );
-    cross.add_scalar(t(constant)).sum()
-}
-
-/// The contractive penalty `‖∂h/∂x‖²_F` of `h = f(x·Wᵀ + b)` averaged over the batch, in
-/// closed form from the codes `h: [N, H]` and the encoder weight `W: [H, D]`:
-/// `Σₙ Σⱼ f′ₙⱼ²·Σᵢ W²ⱼᵢ / N` with `f′ = h(1 − h)` for sigmoid, `1 − h²` for tanh and `1` for
-/// identity units. Returns a scalar; multiply by `λ` for the weighted penalty.
-///
-/// # Panics
-/// If the shapes do not fit (`h: [N, H]`, `W: [H, D]`) or `activation` is none of the three.
-pub fn contractive_penalty<T: Element>(
-    h: &Var<T>,
-    weight: &Var<T>,
-    activation: Activation,
-) -> Var<T> {
-    assert!(
-        h.ndim() == 2 && weight.ndim() == 2 && h.shape()[1] == weight.shape()[0],
-        "contractive_penalty: codes {:?} do not fit encoder weight {:?} (expects [N, H] and [H, D])",
-        h.shape(),
-        weight.shape()
-    );
-    let n = h.shape()[0].max(1);
-    let slope = match activation {
-        Activation::Sigmoid => h.mul(&h.rsub_scalar(T::one())),
-        Activation::Tanh => h.square().rsub_scalar(T::one()),
-        Activation::Identity => return weight.square().sum(),
-        other => panic!(
-            "contractive_penalty: the closed form needs sigmoid, tanh or identity units, got {other:?}"
-        ),
-    };
-    let row_norms = weight.square().sum_axis(1, false);
-    slope
-        .square()
-        .mul(&row_norms)
-        .sum()
-        .mul_scalar(T::from_f64_lossy(1.0 / n as f64))
 }
 
 /// The parts of an autoencoder's loss on one batch.
@@ -559,22 +492,6 @@ impl<T: Element> AutoEncoder<T> {
     }
 }
 
-impl AutoEncoder<f32> {
-    /// Trains on `data` (the targets are ignored: an autoencoder reconstructs its input) with
-    /// `optimizer`, as [`train_unsupervised`]. Returns the epochs' statistics.
-    ///
-    /// # Errors
-    /// As [`train_unsupervised`].
-    pub fn fit<D: Dataset + 'static, O: Optimizer>(
-        &mut self,
-        data: Arc<D>,
-        optimizer: &mut O,
-        config: &UnsupervisedConfig,
-    ) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
-        train_unsupervised(self, optimizer, data, config)
-    }
-}
-
 impl<T: Element> Module<T> for AutoEncoder<T> {
     /// The reconstruction of the clean input, `decode(encode(x))`.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
@@ -609,136 +526,21 @@ impl<T: Element> Module<T> for AutoEncoder<T> {
     }
 }
 
-/// A model trained to reconstruct its input: its loss on a batch of inputs.
-pub trait ReconstructionModel: Module {
-    /// The training loss on the batch `x` (the target is `x` itself).
-    fn reconstruction_loss(&mut self, x: &Var) -> Var;
-}
-
 impl ReconstructionModel for AutoEncoder<f32> {
-    fn reconstruction_loss(&mut self, x: &Var) -> Var {
-        self.loss(x)
-    }
-}
-
-/// Settings of [`train_unsupervised`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct UnsupervisedConfig {
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Examples per optimizer step.
-    pub batch_size: usize,
-    /// Seed of the example order (epoch `e` draws its own permutation) and of the model's
-    /// noise streams (reseeded from `(seed, e)` each epoch).
-    pub seed: u64,
-    /// Drop the last incomplete batch of each epoch.
-    pub drop_last: bool,
-    /// How inputs reach the model: as the dataset shapes them or flattened to `[N, features]`.
-    pub flatten_inputs: bool,
-    /// Print one line per epoch to stderr.
-    pub verbose: bool,
-}
-
-impl UnsupervisedConfig {
-    /// `epochs` passes in batches of `batch_size`, seed 0, inputs as the dataset shapes them,
-    /// quiet.
-    pub fn new(epochs: usize, batch_size: usize) -> Self {
-        UnsupervisedConfig {
-            epochs,
-            batch_size,
-            seed: 0,
-            drop_last: false,
-            flatten_inputs: false,
-            verbose: false,
+    /// [`AutoEncoder::loss_parts`]: the total, with the reconstruction term and each
+    /// configured penalty (unweighted) as named terms when there is a penalty.
+    fn reconstruction_loss(&mut self, x: &Var) -> (Var, Vec<(&'static str, f64)>) {
+        let parts = self.loss_parts(x);
+        let mut terms = Vec::new();
+        if parts.sparsity.is_some() || parts.contractive.is_some() {
+            terms.push(("reconstruction", parts.reconstruction.item() as f64));
         }
-    }
-
-    /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-}
-
-/// Statistics of one epoch of [`train_unsupervised`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct UnsupervisedEpoch {
-    /// Epoch, counting from 1.
-    pub epoch: usize,
-    /// Mean training loss per example.
-    pub loss: f64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
-    /// Training throughput.
-    pub examples_per_second: f64,
-}
-
-/// Trains `model` to reconstruct the inputs of `data`: shuffled mini-batches, one optimizer
-/// step on `∇ model.reconstruction_loss(x)` per batch. The model is put in training mode and
-/// its random streams reseeded from `(seed, epoch)` at the start of every epoch; it is left
-/// in evaluation mode.
-///
-/// # Errors
-/// [`TrainError::Config`] for zero epochs or batch size; [`TrainError::NonFinite`] when a
-/// loss is NaN or infinite (the step is not taken).
-pub fn train_unsupervised<M: ReconstructionModel + ?Sized, O: Optimizer, D: Dataset + 'static>(
-    model: &mut M,
-    optimizer: &mut O,
-    data: Arc<D>,
-    config: &UnsupervisedConfig,
-) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
-    if config.epochs == 0 || config.batch_size == 0 {
-        return Err(TrainError::Config(format!(
-            "train_unsupervised: epochs ({}) and batch size ({}) must be at least 1",
-            config.epochs, config.batch_size
-        )));
-    }
-    let mut loader = DataLoader::from_arc(data, config.batch_size)
-        .shuffle(config.seed)
-        .drop_last(config.drop_last);
-    if config.flatten_inputs {
-        loader = loader.layout(InputLayout::Flat);
-    }
-    let mut out = Vec::with_capacity(config.epochs);
-    for epoch in 0..config.epochs {
-        model.train();
-        model.reseed(child_seed(config.seed, epoch as u64));
-        let start = Instant::now();
-        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
-        for (b, batch) in loader.iter().enumerate() {
-            let n = batch.len();
-            let loss = model.reconstruction_loss(&Var::constant(batch.inputs));
-            let value = loss.item() as f64;
-            if !value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    loss: value,
-                });
-            }
-            let grads = loss.backward();
-            drop(loss);
-            let mut params: Vec<&mut Param> =
-                model.params_mut().into_iter().map(|(_, p)| p).collect();
-            optimizer.step(&mut params, &grads);
-            loss_sum += value * n as f64;
-            seen += n;
+        if let Some(s) = &parts.sparsity {
+            terms.push(("sparsity", s.item() as f64));
         }
-        let seconds = start.elapsed().as_secs_f64();
-        let stats = UnsupervisedEpoch {
-            epoch: epoch + 1,
-            loss: loss_sum / seen.max(1) as f64,
-            seconds,
-            examples_per_second: seen as f64 / seconds.max(1e-9),
-        };
-        if config.verbose {
-            eprintln!(
-                "epoch {}/{}: reconstruction loss {:.4}  {:.2}s  {:.0} ex/s",
-                stats.epoch, config.epochs, stats.loss, stats.seconds, stats.examples_per_second
-            );
+        if let Some(c) = &parts.contractive {
+            terms.push(("contractive", c.item() as f64));
         }
-        out.push(stats);
+        (parts.total, terms)
     }
-    model.eval();
-    Ok(out)
 }

@@ -15,7 +15,7 @@ use strata_autograd::{Reduction, Var, no_grad};
 use strata_layers::{Conv2d, ConvTranspose2d, Module, module_parts};
 use strata_tensor::Tensor;
 
-use crate::autoencoder::ReconstructionModel;
+use crate::reconstruction::ReconstructionModel;
 
 /// Channel widths of a [`ConvAutoEncoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,9 +121,12 @@ impl Module for ConvAutoEncoder {
 
 impl ReconstructionModel for ConvAutoEncoder {
     /// `Σ(x̂ − x)² / (N·C·H·W)` against the clean input.
-    fn reconstruction_loss(&mut self, x: &Var) -> Var {
+    fn reconstruction_loss(&mut self, x: &Var) -> (Var, Vec<(&'static str, f64)>) {
         let target = x.detach();
-        self.forward(x).mse_loss(&target, Reduction::Mean)
+        (
+            self.forward(x).mse_loss(&target, Reduction::Mean),
+            Vec::new(),
+        )
     }
 }
 

@@ -6,21 +6,23 @@
 //! belief net `p(sₗ₋₁ | sₗ) = σ(sₗ·Gₗ + gₗ)` for `l < L` under an undirected top-level RBM over
 //! `(s_{L−1}, s_L)`. Greedy pretraining trains RBM `l` on `p(sₗ₋₁ = 1 | …)` of the one below;
 //! the generative weights start tied to the recognition weights (`Gₗ = Rₗ = Wₗ`).
-
-use std::time::Instant;
+//!
+//! Both trainings run in the [`Trainer`](crate::Trainer) loop: pretraining with the
+//! [`Layerwise`](crate::layerwise::Layerwise) step over
+//! [`ContrastiveDivergence`](crate::contrastive_divergence::ContrastiveDivergence) (a `Dbn` is
+//! a [`LayerStack`]), wake-sleep with the [`WakeSleep`](crate::wake_sleep::WakeSleep) step.
 
 use strata_autograd::{Grads, Param, Var};
 use strata_layers::{Activation, Module};
-use strata_optim::{Optimizer, Sgd, SgdConfig};
+use strata_optim::{Sgd, SgdConfig};
 use strata_tensor::Tensor;
 
-use crate::rbm::{
-    Rbm, RbmConfig, RbmEpoch, RbmTraining, SampleRng, VisibleUnits, affine, permutation, seeded_rng,
-};
+use crate::layerwise::LayerStack;
+use crate::rbm::{Rbm, RbmConfig, SampleRng, VisibleUnits, affine, seeded_rng};
 use crate::{Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
 
 /// The untied weights of one directed layer between `sₗ` (below, `V` units) and `sₗ₊₁`
-/// (above, `H` units), created by [`Dbn::wake_sleep`]: recognition `q(sₗ₊₁ = 1 | sₗ) =
+/// (above, `H` units), created by [`Dbn::untie`]: recognition `q(sₗ₊₁ = 1 | sₗ) =
 /// σ(sₗ·Rᵀ + r)` and generation `p(sₗ = 1 | sₗ₊₁) = σ(sₗ₊₁·G + g)` (linear for Gaussian
 /// visible units).
 pub struct DirectedLayer {
@@ -34,25 +36,12 @@ pub struct DirectedLayer {
     pub generative_bias: Param,
 }
 
-/// Settings of [`Dbn::wake_sleep`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct WakeSleep {
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Examples per update.
-    pub batch_size: usize,
-    /// Learning rate ε of every update (plain SGD).
-    pub learning_rate: f64,
-    /// Print one line per epoch to stderr.
-    pub verbose: bool,
-}
-
 /// A deep belief network: a stack of [`Rbm`]s, `rbms[l]` modelling the hidden units of
 /// `rbms[l − 1]`.
 pub struct Dbn {
     /// The RBMs, bottom first.
     pub rbms: Vec<Rbm>,
-    /// The untied directed layers after [`Dbn::wake_sleep`] (one per RBM but the top).
+    /// The untied directed layers after [`Dbn::untie`] (one per RBM but the top).
     pub directed: Option<Vec<DirectedLayer>>,
     rng: SampleRng,
 }
@@ -97,32 +86,6 @@ impl Dbn {
         std::iter::once(self.rbms[0].visible())
             .chain(self.rbms.iter().map(Rbm::hidden))
             .collect()
-    }
-
-    /// Greedy layer-wise pretraining on `data: [N, n₀]`: RBM 0 is fitted to the data, RBM `l`
-    /// to `p(h = 1 | ·)` of RBM `l − 1` applied to its own inputs (DeepLearnToolbox `rbmup`),
-    /// each with the optimizer `optimizer(l)`. Returns each RBM's epoch records.
-    ///
-    /// # Panics
-    /// As [`Rbm::fit`].
-    pub fn pretrain<O: Optimizer>(
-        &mut self,
-        data: &Tensor,
-        mut optimizer: impl FnMut(usize) -> O,
-        training: &RbmTraining,
-    ) -> Vec<Vec<RbmEpoch>> {
-        let mut x = data.clone();
-        let last = self.rbms.len() - 1;
-        let mut records = Vec::with_capacity(self.rbms.len());
-        for (l, rbm) in self.rbms.iter_mut().enumerate() {
-            let mut opt = optimizer(l);
-            records.push(rbm.fit(&x, &mut opt, training));
-            if l < last {
-                x = rbm.prob_h_given_v(&x);
-            }
-        }
-        self.directed = None;
-        records
     }
 
     /// `q(s₁ = 1 | v)` of the bottom layer: the recognition weights after wake-sleep, else the
@@ -240,10 +203,31 @@ impl Dbn {
         mlp
     }
 
-    /// Generative fine-tuning by the wake-sleep (up-down) algorithm of Hinton, Osindero & Teh
-    /// (2006, appendix B) on `data: [N, n₀]`. On first use the recognition and generative
-    /// weights of every layer but the top are untied (copies of `Wₗ`, `cₗ` and `bₗ`). Per
-    /// mini-batch:
+    /// Unties the recognition and generative weights of every layer but the top (copies of
+    /// `Wₗ`, `cₗ` and `bₗ`), as wake-sleep fine-tuning needs; does nothing if they are
+    /// already untied.
+    pub fn untie(&mut self) {
+        if self.directed.is_some() {
+            return;
+        }
+        let top = self.rbms.len() - 1;
+        self.directed = Some(
+            self.rbms[..top]
+                .iter()
+                .map(|r| DirectedLayer {
+                    recognition_weight: Param::new(r.weight.value().clone()),
+                    recognition_bias: Param::new(r.hidden_bias.value().clone()),
+                    generative_weight: Param::new(r.weight.value().clone()),
+                    generative_bias: Param::new(r.visible_bias.value().clone()),
+                })
+                .collect(),
+        );
+    }
+
+    /// The wake-sleep (up-down) update of Hinton, Osindero & Teh (2006, appendix B) for the
+    /// batch `v: [N, n₀]`, as gradients (the negated updates, for a plain SGD step with
+    /// learning rate ε), and the wake phase's bottom reconstruction error
+    /// `Σ(v − ŝ₀)²/N`. Unties the weights first if needed ([`Dbn::untie`]).
     ///
     /// - wake: `sₗ₊₁ ~ σ(sₗ·Rₗᵀ + rₗ)` from `s₀ = v`; the generative weights learn to predict
     ///   each layer from the one above, `ΔGₗ = ε·sₗ₊₁ᵀ(sₗ − ŝₗ)/N`, `Δgₗ = ε·⟨sₗ − ŝₗ⟩`,
@@ -253,157 +237,129 @@ impl Dbn {
     ///   recognition weights learn to invert it, `ΔRₗ = ε·(s'ₗ₊₁ − q̂ₗ₊₁)ᵀs'ₗ/N`,
     ///   `Δrₗ = ε·⟨s'ₗ₊₁ − q̂ₗ₊₁⟩`, `q̂ₗ₊₁ = σ(s'ₗ·Rₗᵀ + rₗ)`.
     ///
-    /// The updates are handed to a plain SGD step as gradients (their negatives). Returns the
-    /// mean-field [`Dbn::reconstruction_error`] of `data` after each epoch.
-    ///
     /// # Panics
-    /// With fewer than two RBMs, if `data` is not `[N, n₀]`, or for zero epochs or batch size
-    /// or an invalid learning rate.
-    pub fn wake_sleep(&mut self, data: &Tensor, settings: &WakeSleep) -> Vec<f64> {
+    /// With fewer than two RBMs, or if `v` is not `[N, n₀]`.
+    pub fn wake_sleep_grads(&mut self, v: &Tensor) -> (Grads, f64) {
         let top = self.rbms.len() - 1;
         assert!(
             top >= 1,
-            "Dbn::wake_sleep: needs at least two RBMs, got {}",
+            "Dbn::wake_sleep_grads: needs at least two RBMs, got {}",
             self.rbms.len()
         );
         assert!(
-            data.ndim() == 2 && data.shape()[1] == self.rbms[0].visible() && data.shape()[0] > 0,
-            "Dbn::wake_sleep: expected data [N, {}], got {:?}",
+            v.ndim() == 2 && v.shape()[1] == self.rbms[0].visible() && v.shape()[0] > 0,
+            "Dbn::wake_sleep_grads: expected a batch [N, {}], got {:?}",
             self.rbms[0].visible(),
-            data.shape()
+            v.shape()
         );
-        assert!(
-            settings.epochs > 0 && settings.batch_size > 0,
-            "Dbn::wake_sleep: epochs ({}) and batch size ({}) must be positive",
-            settings.epochs,
-            settings.batch_size
-        );
-        let mut opt = SgdConfig::new(settings.learning_rate)
-            .build::<f32>()
-            .unwrap_or_else(|e| panic!("Dbn::wake_sleep: {e}"));
-        if self.directed.is_none() {
-            self.directed = Some(
-                self.rbms[..top]
-                    .iter()
-                    .map(|r| DirectedLayer {
-                        recognition_weight: Param::new(r.weight.value().clone()),
-                        recognition_bias: Param::new(r.hidden_bias.value().clone()),
-                        generative_weight: Param::new(r.weight.value().clone()),
-                        generative_bias: Param::new(r.visible_bias.value().clone()),
-                    })
-                    .collect(),
-            );
-        }
+        self.untie();
         let gaussian_bottom = self.rbms[0].config().visible_units == VisibleUnits::Gaussian;
-        let n = data.shape()[0];
-        let data = data.contiguous();
-        let mut errors = Vec::with_capacity(settings.epochs);
-        for epoch in 0..settings.epochs {
-            let start = Instant::now();
-            let order = permutation(n, &mut self.rng);
-            for idx in order.chunks(settings.batch_size) {
-                let v = data.index_select(0, idx);
-                let m = idx.len() as f32;
-                let directed = self.directed.as_ref().expect("untied above");
-                // Wake: recognition states bottom-up.
-                let mut s = vec![v];
-                for d in directed {
-                    let p = affine(
-                        "Dbn::wake_sleep",
-                        s.last().expect("non-empty"),
-                        d.recognition_weight.value(),
-                        d.recognition_bias.value(),
-                        true,
-                    )
-                    .sigmoid();
-                    s.push(p.bernoulli(&mut self.rng));
-                }
-                let mut grads = Grads::new();
-                for (l, d) in directed.iter().enumerate() {
-                    let a = affine(
-                        "Dbn::wake_sleep",
-                        &s[l + 1],
-                        d.generative_weight.value(),
-                        d.generative_bias.value(),
-                        false,
-                    );
-                    let pred = if l == 0 && gaussian_bottom {
-                        a
-                    } else {
-                        a.sigmoid()
-                    };
-                    let err = pred.sub(&s[l]); // −(sₗ − ŝₗ): the descent direction's gradient
-                    let mut gw = Tensor::zeros(d.generative_weight.shape());
-                    gw.gemm_(1.0 / m, &s[l + 1].t(), &err, 0.0);
-                    grads.insert(d.generative_weight.id(), gw);
-                    grads.insert(d.generative_bias.id(), err.mean_axis(0, false));
-                }
-                // Top RBM: a CD update; its negative visible state starts the sleep phase.
-                let (top_grads, _, v_neg) = self.rbms[top].cd_grads_with_chain(&s[top]);
-                grads.merge(top_grads);
-                // Sleep: generative states top-down from the top RBM's fantasy.
-                let mut sp = vec![Tensor::zeros(&[0]); top + 1];
-                sp[top] = v_neg.bernoulli(&mut self.rng);
-                for l in (0..top).rev() {
-                    let d = &directed[l];
-                    let a = affine(
-                        "Dbn::wake_sleep",
-                        &sp[l + 1],
-                        d.generative_weight.value(),
-                        d.generative_bias.value(),
-                        false,
-                    );
-                    sp[l] = if l == 0 {
-                        if gaussian_bottom { a } else { a.sigmoid() }
-                    } else {
-                        a.sigmoid().bernoulli(&mut self.rng)
-                    };
-                }
-                for (l, d) in directed.iter().enumerate() {
-                    let q = affine(
-                        "Dbn::wake_sleep",
-                        &sp[l],
-                        d.recognition_weight.value(),
-                        d.recognition_bias.value(),
-                        true,
-                    )
-                    .sigmoid();
-                    let err = q.sub(&sp[l + 1]);
-                    let mut gw = Tensor::zeros(d.recognition_weight.shape());
-                    gw.gemm_(1.0 / m, &err.t(), &sp[l], 0.0);
-                    grads.insert(d.recognition_weight.id(), gw);
-                    grads.insert(d.recognition_bias.id(), err.mean_axis(0, false));
-                }
-                drop(s);
-                drop(sp);
-                let top_rbm = &mut self.rbms[top];
-                let mut params: Vec<&mut Param> = vec![
-                    &mut top_rbm.weight,
-                    &mut top_rbm.visible_bias,
-                    &mut top_rbm.hidden_bias,
-                ];
-                for d in self.directed.as_mut().expect("untied above") {
-                    params.extend([
-                        &mut d.recognition_weight,
-                        &mut d.recognition_bias,
-                        &mut d.generative_weight,
-                        &mut d.generative_bias,
-                    ]);
-                }
-                opt.step(&mut params, &grads);
-            }
-            let error = self.reconstruction_error(&data);
-            if settings.verbose {
-                eprintln!(
-                    "wake-sleep epoch {}/{}: reconstruction error {error:.5}  {:.2}s",
-                    epoch + 1,
-                    settings.epochs,
-                    start.elapsed().as_secs_f64()
-                );
-            }
-            errors.push(error);
+        let m = v.shape()[0] as f32;
+        let directed = self.directed.as_ref().expect("untied above");
+        // Wake: recognition states bottom-up.
+        let mut s = vec![v.clone()];
+        for d in directed {
+            let p = affine(
+                "Dbn::wake_sleep_grads",
+                s.last().expect("non-empty"),
+                d.recognition_weight.value(),
+                d.recognition_bias.value(),
+                true,
+            )
+            .sigmoid();
+            s.push(p.bernoulli(&mut self.rng));
         }
-        errors
+        let mut grads = Grads::new();
+        let mut wake_error = 0.0;
+        for (l, d) in directed.iter().enumerate() {
+            let a = affine(
+                "Dbn::wake_sleep_grads",
+                &s[l + 1],
+                d.generative_weight.value(),
+                d.generative_bias.value(),
+                false,
+            );
+            let pred = if l == 0 && gaussian_bottom {
+                a
+            } else {
+                a.sigmoid()
+            };
+            let err = pred.sub(&s[l]); // −(sₗ − ŝₗ): the descent direction's gradient
+            if l == 0 {
+                wake_error = err.square().sum() as f64 / m as f64;
+            }
+            let mut gw = Tensor::zeros(d.generative_weight.shape());
+            gw.gemm_(1.0 / m, &s[l + 1].t(), &err, 0.0);
+            grads.insert(d.generative_weight.id(), gw);
+            grads.insert(d.generative_bias.id(), err.mean_axis(0, false));
+        }
+        // Top RBM: a CD update; its negative visible state starts the sleep phase.
+        let (top_grads, _, v_neg) = self.rbms[top].cd_grads_with_chain(&s[top]);
+        grads.merge(top_grads);
+        // Sleep: generative states top-down from the top RBM's fantasy.
+        let directed = self.directed.as_ref().expect("untied above");
+        let mut sp = vec![Tensor::zeros(&[0]); top + 1];
+        sp[top] = v_neg.bernoulli(&mut self.rng);
+        for l in (0..top).rev() {
+            let d = &directed[l];
+            let a = affine(
+                "Dbn::wake_sleep_grads",
+                &sp[l + 1],
+                d.generative_weight.value(),
+                d.generative_bias.value(),
+                false,
+            );
+            sp[l] = if l == 0 {
+                if gaussian_bottom { a } else { a.sigmoid() }
+            } else {
+                a.sigmoid().bernoulli(&mut self.rng)
+            };
+        }
+        for (l, d) in directed.iter().enumerate() {
+            let q = affine(
+                "Dbn::wake_sleep_grads",
+                &sp[l],
+                d.recognition_weight.value(),
+                d.recognition_bias.value(),
+                true,
+            )
+            .sigmoid();
+            let err = q.sub(&sp[l + 1]);
+            let mut gw = Tensor::zeros(d.recognition_weight.shape());
+            gw.gemm_(1.0 / m, &err.t(), &sp[l], 0.0);
+            grads.insert(d.recognition_weight.id(), gw);
+            grads.insert(d.recognition_bias.id(), err.mean_axis(0, false));
+        }
+        (grads, wake_error)
+    }
+}
+
+impl LayerStack for Dbn {
+    type Layer = Rbm;
+
+    fn depth(&self) -> usize {
+        self.rbms.len()
+    }
+
+    fn layer_mut(&mut self, l: usize) -> &mut Rbm {
+        &mut self.rbms[l]
+    }
+
+    /// `p(h = 1 | ·)` through RBMs `0..l` (the DeepLearnToolbox `rbmup`; the RBMs' own
+    /// weights even after wake-sleep).
+    fn codes(&self, x: &Tensor, l: usize) -> Tensor {
+        let x = if x.ndim() == 2 {
+            x.clone()
+        } else {
+            x.flatten_from(1)
+        };
+        self.rbms[..l]
+            .iter()
+            .fold(x, |x, rbm| rbm.prob_h_given_v(&x))
+    }
+
+    fn layer_name(&self, l: usize) -> String {
+        format!("{}-{}", self.rbms[l].visible(), self.rbms[l].hidden())
     }
 }
 

@@ -10,13 +10,16 @@ use strata_layers::checkpoint::CheckpointError;
 pub enum TrainError {
     /// An invalid setting (what, and what is accepted).
     Config(String),
-    /// The loss became NaN or infinite (1-based epoch and batch).
+    /// The loss, or a metric the step reported, became NaN or infinite (1-based epoch and
+    /// batch).
     NonFinite {
         /// Epoch, counting from 1.
         epoch: usize,
         /// Batch within the epoch, counting from 1.
         batch: usize,
-        /// The loss value.
+        /// What became non-finite: `"loss"` or the name of a metric (`"free_energy"`).
+        quantity: &'static str,
+        /// Its value.
         loss: f64,
     },
     /// A checkpoint could not be written or read.
@@ -42,10 +45,15 @@ impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrainError::Config(what) => write!(f, "invalid configuration: {what}"),
-            TrainError::NonFinite { epoch, batch, loss } => {
+            TrainError::NonFinite {
+                epoch,
+                batch,
+                quantity,
+                loss,
+            } => {
                 write!(
                     f,
-                    "the loss became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping"
+                    "the {quantity} became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping"
                 )
             }
             TrainError::Checkpoint(e) => write!(f, "{e}"),

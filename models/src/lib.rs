@@ -1,32 +1,45 @@
 //! # strata-models
 //!
-//! Ready-to-train models for Strata: [`Mlp`], [`LeNet5`], the DeepLearnToolbox CNN
-//! ([`DltCnn`]), and (coming) autoencoders, RBMs, DBNs and sequence models, plus the training
-//! loop and examples. Models are `strata_layers::Module`s built from the layers crate; this
-//! crate re-implements no kernel and no layer.
+//! Ready-to-train models for Strata — [`Mlp`], [`LeNet5`], the DeepLearnToolbox CNN
+//! ([`DltCnn`]), autoencoders, RBMs, DBNs, sparse coding and sequence models — and the one
+//! training loop, the [`Trainer`], that trains every one of them through a [`Step`]
+//! (supervised [`Objective`], [`Reconstruction`](reconstruction::Reconstruction),
+//! [`ContrastiveDivergence`](contrastive_divergence::ContrastiveDivergence),
+//! [`Layerwise`](layerwise::Layerwise), [`WakeSleep`](wake_sleep::WakeSleep)). Models are
+//! `strata_layers::Module`s built from the layers crate; this crate re-implements no kernel
+//! and no layer.
 
 pub mod autoencoder;
+pub mod contrastive_divergence;
 pub mod conv_autoencoder;
 pub mod data;
 pub mod dbn;
 mod dlt_cnn;
 mod error;
+pub mod layerwise;
 mod lenet;
 pub mod metrics;
 mod mlp;
 pub mod plot;
 pub mod rbm;
 pub mod recipes;
+pub mod reconstruction;
 pub mod sequence;
 pub mod sparse_coding;
 pub mod stacked_autoencoder;
+mod step;
+mod supervised;
 mod trainer;
 pub mod visualize;
+pub mod wake_sleep;
 
 pub use dlt_cnn::DltCnn;
 pub use error::TrainError;
 pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
 pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
+pub use step::{Step, StepOutput};
+pub use supervised::Objective;
 pub use trainer::{
-    Evaluation, GradHook, Objective, Trainer, TrainerConfig, TrainingState, evaluate,
+    EpochHook, Evaluation, GradHook, Position, Trainer, TrainerConfig, TrainingState, Validation,
+    evaluate,
 };

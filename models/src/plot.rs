@@ -20,6 +20,7 @@
 //! standard error; [`plot_font`] reports the same. On Debian and Ubuntu, `fonts-dejavu-core`
 //! provides the default font.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -70,6 +71,14 @@ pub struct EpochMetrics {
     /// Learning rate in effect during the epoch (the last one, if a schedule changed it).
     #[serde(default, with = "json_f64")]
     pub learning_rate: f64,
+    /// The stage of a multi-stage run (0-based: the layer a layer-wise schedule trained);
+    /// `None` for a single-stage run.
+    #[serde(default)]
+    pub stage: Option<usize>,
+    /// Further metrics by name, epoch means: a learner's own (`free_energy`,
+    /// `reconstruction`, …) and their validation values (`val_free_energy`, …).
+    #[serde(default, with = "json_f64_map")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 impl EpochMetrics {
@@ -97,7 +106,7 @@ pub struct History {
 }
 
 /// CSV columns, in the order [`History::to_csv`] writes them.
-const CSV_COLUMNS: [&str; 8] = [
+const CSV_COLUMNS: [&str; 9] = [
     "epoch",
     "train_loss",
     "train_error",
@@ -106,6 +115,7 @@ const CSV_COLUMNS: [&str; 8] = [
     "seconds",
     "examples_per_second",
     "learning_rate",
+    "stage",
 ];
 
 impl History {
@@ -169,8 +179,8 @@ impl History {
     }
 
     /// Writes the history as CSV: a header line naming the columns `epoch, train_loss,
-    /// train_error, val_loss, val_error, seconds, examples_per_second, learning_rate`, then one
-    /// line per epoch. A `None` field is empty; numbers use the shortest text that reads back
+    /// train_error, val_loss, val_error, seconds, examples_per_second, learning_rate, stage`
+    /// and then every metric name that occurs (sorted), then one line per epoch. A `None` field is empty; numbers use the shortest text that reads back
     /// to the same `f64`, and non-finite ones are `NaN`, `inf` or `-inf`.
     ///
     /// The file is written atomically (temporary file, sync, rename); missing parent
@@ -189,8 +199,9 @@ impl History {
     /// Reads a history written by [`History::to_csv`].
     ///
     /// Columns are matched by their header name, in any order; `epoch` and `train_loss` are
-    /// required, a missing optional column reads as `None` (error rates, validation loss) or
-    /// 0 (timing, learning rate), and columns of other names are ignored. Blank lines are
+    /// required, a missing optional column reads as `None` (error rates, validation loss,
+    /// stage) or 0 (timing, learning rate), and columns of other names are read as
+    /// [`EpochMetrics::metrics`] (an empty field: no value that epoch). Blank lines are
     /// skipped.
     ///
     /// # Errors
@@ -250,14 +261,23 @@ impl History {
 
     fn csv_text(&self) -> String {
         use std::fmt::Write as _;
+        let names: std::collections::BTreeSet<&str> = self
+            .epochs
+            .iter()
+            .flat_map(|m| m.metrics.keys().map(String::as_str))
+            .collect();
         let mut out = CSV_COLUMNS.join(",");
+        for name in &names {
+            out.push(',');
+            out.push_str(name);
+        }
         out.push('\n');
         let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         for m in &self.epochs {
             // Writing to a String cannot fail.
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{}",
                 m.epoch,
                 m.train_loss,
                 opt(m.train_error),
@@ -265,8 +285,14 @@ impl History {
                 opt(m.val_error),
                 m.seconds,
                 m.examples_per_second,
-                m.learning_rate
+                m.learning_rate,
+                m.stage.map(|s| s.to_string()).unwrap_or_default()
             );
+            for name in &names {
+                out.push(',');
+                out.push_str(&opt(m.metrics.get(*name).copied()));
+            }
+            out.push('\n');
         }
         out
     }
@@ -285,12 +311,20 @@ fn parse_csv(text: &str) -> Result<History, (usize, String)> {
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     // column[k] = position of CSV_COLUMNS[k] in the file, if present.
     let mut column = [None; CSV_COLUMNS.len()];
+    // (name, position) of every other column: a metric.
+    let mut metric_columns: Vec<(&str, usize)> = Vec::new();
     for (pos, name) in names.iter().enumerate() {
+        let twice = || Err((header_line, format!("column `{name}` appears twice")));
         if let Some(k) = CSV_COLUMNS.iter().position(|c| c == name) {
             if column[k].is_some() {
-                return Err((header_line, format!("column `{name}` appears twice")));
+                return twice();
             }
             column[k] = Some(pos);
+        } else if !name.is_empty() {
+            if metric_columns.iter().any(|(n, _)| n == name) {
+                return twice();
+            }
+            metric_columns.push((name, pos));
         }
     }
     for required in [0, 1] {
@@ -340,6 +374,27 @@ fn parse_csv(text: &str) -> Result<History, (usize, String)> {
         })?;
         let train_loss =
             float(1)?.ok_or_else(|| (line_no, "column `train_loss` is empty".to_string()))?;
+        let stage = field(8)
+            .map(|f| {
+                f.parse::<usize>().map_err(|_| {
+                    (
+                        line_no,
+                        format!("column `stage`: `{f}` is not a non-negative integer"),
+                    )
+                })
+            })
+            .transpose()?;
+        let mut metrics = BTreeMap::new();
+        for (name, pos) in &metric_columns {
+            let f = fields[*pos];
+            if f.is_empty() {
+                continue;
+            }
+            let value = f
+                .parse::<f64>()
+                .map_err(|_| (line_no, format!("column `{name}`: `{f}` is not a number")))?;
+            metrics.insert(name.to_string(), value);
+        }
         history.push(EpochMetrics {
             epoch,
             train_loss,
@@ -349,6 +404,8 @@ fn parse_csv(text: &str) -> Result<History, (usize, String)> {
             seconds: float(5)?.unwrap_or(0.0),
             examples_per_second: float(6)?.unwrap_or(0.0),
             learning_rate: float(7)?.unwrap_or(0.0),
+            stage,
+            metrics,
         });
     }
     Ok(history)
@@ -541,6 +598,28 @@ mod json_opt_f64 {
         deserializer: D,
     ) -> Result<Option<f64>, D::Error> {
         Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|w| w.0))
+    }
+}
+
+/// Serde adapter for maps of `f64`: each value goes through [`json_f64`], so non-finite
+/// metrics survive a JSON round trip.
+mod json_f64_map {
+    use super::json_f64::Wrapped;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<String, f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(value.iter().map(|(k, v)| (k, Wrapped(*v))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, f64>, D::Error> {
+        let map = BTreeMap::<String, Wrapped>::deserialize(deserializer)?;
+        Ok(map.into_iter().map(|(k, w)| (k, w.0)).collect())
     }
 }
 
@@ -920,7 +999,8 @@ const PALETTE: [RGBColor; 10] = [
 
 /// Draws a history as a 900 × 400 PNG with two panels — loss (training and validation) and
 /// error rate in percent (training and validation) against epoch — with tick labels, axis
-/// titles, a legend in each panel and `title` above both.
+/// titles, a legend in each panel and `title` above both. A history without error rates but
+/// with [`EpochMetrics::metrics`] (an autoencoder, an RBM) shows those in the second panel.
 ///
 /// Curves whose values are all `None` are left out (no validation set, no error rate); a panel
 /// with no curve at all shows empty axes. NaN and infinite values are skipped, breaking the
@@ -1054,20 +1134,44 @@ fn learning_curve_panels(history: &History) -> [Panel; 2] {
         integer_x: true,
         y_scale: YScale::Free,
     };
-    let error = Panel {
-        x_label: "Epoch".into(),
-        y_label: "Error rate (%)".into(),
-        curves: [
-            curve("training", TRAIN_COLOR, &|m| {
-                m.train_error.map(|e| 100.0 * e)
-            }),
-            curve("validation", VAL_COLOR, &|m| m.val_error.map(|e| 100.0 * e)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        integer_x: true,
-        y_scale: YScale::FromZero,
+    let error_curves: Vec<Curve> = [
+        curve("training", TRAIN_COLOR, &|m| {
+            m.train_error.map(|e| 100.0 * e)
+        }),
+        curve("validation", VAL_COLOR, &|m| m.val_error.map(|e| 100.0 * e)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let metric_names: std::collections::BTreeSet<&str> = history
+        .iter()
+        .flat_map(|m| m.metrics.keys().map(String::as_str))
+        .collect();
+    // A learner without error rates (autoencoder, RBM) shows its own metrics instead.
+    let error = if error_curves.is_empty() && !metric_names.is_empty() {
+        Panel {
+            x_label: "Epoch".into(),
+            y_label: "Metric".into(),
+            curves: metric_names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| {
+                    curve(name, PALETTE[(i + 2) % PALETTE.len()], &|m| {
+                        m.metrics.get(*name).copied()
+                    })
+                })
+                .collect(),
+            integer_x: true,
+            y_scale: YScale::Free,
+        }
+    } else {
+        Panel {
+            x_label: "Epoch".into(),
+            y_label: "Error rate (%)".into(),
+            curves: error_curves,
+            integer_x: true,
+            y_scale: YScale::FromZero,
+        }
     };
     [loss, error]
 }

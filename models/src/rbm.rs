@@ -21,8 +21,6 @@
 //! learning rate ε gives Hinton's `ΔW = ε·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`; momentum as the
 //! optimizer's).
 
-use std::time::Instant;
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_autograd::{Grads, Param, Var};
@@ -113,7 +111,7 @@ pub enum PositiveStatistics {
 /// the target `ρ` by adding `cost·(q − ρ)` to the hidden-bias gradient and
 /// `cost·(q − ρ)·v̄ᵀ` to the weight gradient (`v̄` the batch mean of `v`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sparsity {
+pub struct SparsityTarget {
     /// Target activity ρ ∈ (0, 1), e.g. 0.05.
     pub target: f64,
     /// Penalty weight, e.g. 0.1 … 1.
@@ -143,7 +141,7 @@ pub struct RbmConfig {
     /// L2 weight decay λ on `W` (not the biases): `λ·W` is added to the weight gradient.
     pub weight_decay: f64,
     /// Optional sparsity target.
-    pub sparsity: Option<Sparsity>,
+    pub sparsity: Option<SparsityTarget>,
     /// Seed of the weights and of every sample drawn.
     pub seed: u64,
 }
@@ -203,7 +201,7 @@ impl RbmConfig {
     }
 
     /// Sets a sparsity target.
-    pub fn sparsity(mut self, sparsity: Sparsity) -> Self {
+    pub fn sparsity(mut self, sparsity: SparsityTarget) -> Self {
         self.sparsity = Some(sparsity);
         self
     }
@@ -254,43 +252,13 @@ impl PhaseStatistics {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CdReport {
     /// The DeepLearnToolbox reconstruction error of the batch, `Σ(v − v_k)²/N` (summed over
-    /// units, averaged over examples; `v_k` the chain's last visible state).
+    /// units, averaged over examples; `v_k` the CD chain's last visible state). For PCD, whose
+    /// chains are not the batch's, `Σ(v − E[v | h])²/N` with `h ~ p(h | v)` the batch's own
+    /// hidden sample.
     pub batch_error: f64,
-}
-
-/// Mini-batch settings of [`Rbm::fit`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RbmTraining {
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Examples per update (the last batch of an epoch may be smaller).
-    pub batch_size: usize,
-    /// Print one line per epoch to stderr.
-    pub verbose: bool,
-}
-
-impl RbmTraining {
-    /// `epochs` passes in batches of `batch_size`, quiet.
-    pub fn new(epochs: usize, batch_size: usize) -> Self {
-        RbmTraining {
-            epochs,
-            batch_size,
-            verbose: false,
-        }
-    }
-}
-
-/// What one epoch of [`Rbm::fit`] did.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RbmEpoch {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean over the epoch's batches of [`CdReport::batch_error`].
-    pub running_error: f64,
-    /// Wall-clock seconds of the epoch.
-    pub seconds: f64,
-    /// Examples per second.
-    pub examples_per_second: f64,
+    /// The mean free energy `F(v)` of the batch before the update (see
+    /// [`Rbm::free_energy`]), from the positive phase's pre-activations at no extra product.
+    pub free_energy: f64,
 }
 
 /// A restricted Boltzmann machine (see the [module docs](self) for the energy and the
@@ -372,7 +340,22 @@ impl Rbm {
     /// If `data` is not `[N, V]` with `N > 0`.
     pub fn init_visible_bias_from_data(&mut self, data: &Tensor) {
         self.check_visible("Rbm::init_visible_bias_from_data", data);
-        let mean = data.mean_axis(0, false);
+        self.init_visible_bias_from_mean(&data.mean_axis(0, false));
+    }
+
+    /// [`Rbm::init_visible_bias_from_data`] given the mean `p: [V]` of each visible unit over
+    /// the training data.
+    ///
+    /// # Panics
+    /// If `mean` is not `[V]`.
+    pub fn init_visible_bias_from_mean(&mut self, mean: &Tensor) {
+        assert!(
+            mean.shape() == [self.config.visible],
+            "Rbm::init_visible_bias_from_mean: expected a mean of shape [{}], got {:?}",
+            self.config.visible,
+            mean.shape()
+        );
+        let mean = mean.clone();
         let bias = match self.config.visible_units {
             VisibleUnits::Bernoulli => {
                 let p = mean.clamp(1e-3, 1.0 - 1e-3);
@@ -490,15 +473,19 @@ impl Rbm {
     /// If `v` is not `[N, V]`.
     pub fn free_energy(&self, v: &Tensor) -> Tensor {
         self.check_visible("Rbm::free_energy", v);
-        let hidden_term = affine(
+        let pre = affine(
             "Rbm::free_energy",
             v,
             self.weight.value(),
             self.hidden_bias.value(),
             true,
-        )
-        .softplus()
-        .sum_axis(1, false);
+        );
+        self.free_energy_from(v, &pre)
+    }
+
+    /// `F(v)` given the hidden pre-activations `v·Wᵀ + c` of `v`.
+    fn free_energy_from(&self, v: &Tensor, pre: &Tensor) -> Tensor {
+        let hidden_term = pre.softplus().sum_axis(1, false);
         let visible_term = match self.config.visible_units {
             VisibleUnits::Bernoulli => v.matmul(self.visible_bias.value()).neg(),
             VisibleUnits::Gaussian => v
@@ -561,12 +548,22 @@ impl Rbm {
     pub(crate) fn cd_grads_with_chain(&mut self, v: &Tensor) -> (Grads, CdReport, Tensor) {
         self.check_visible("Rbm::cd_grads", v);
         let k = self.config.divergence.steps();
-        let (ph, h) = self.sample_h(v);
+        let pre = affine(
+            "Rbm::cd_grads",
+            v,
+            self.weight.value(),
+            self.hidden_bias.value(),
+            true,
+        );
+        let free_energy = self.free_energy_from(v, &pre).mean() as f64;
+        let ph = pre.sigmoid();
+        drop(pre);
+        let h = ph.bernoulli(&mut self.rng);
         let h_pos = match self.config.positive {
             PositiveStatistics::Probabilities => ph.clone(),
             PositiveStatistics::Samples => h.clone(),
         };
-        let (v_neg, ph_neg) = match self.config.divergence {
+        let (v_neg, ph_neg, batch_error) = match self.config.divergence {
             Divergence::Cd(_) => {
                 let mut h = h;
                 let mut v_k = v.clone();
@@ -583,9 +580,15 @@ impl Rbm {
                         h = ph_k.bernoulli(&mut self.rng);
                     }
                 }
-                (v_k, ph_k)
+                let error = v.sub(&v_k).square().sum() as f64 / v.shape()[0] as f64;
+                (v_k, ph_k, error)
             }
             Divergence::Persistent(_) => {
+                // The chains are unrelated to the batch: its error is that of a one-step
+                // reconstruction from its own hidden sample.
+                let recon = self.prob_v_given_h(&h);
+                let error = v.sub(&recon).square().sum() as f64 / v.shape()[0] as f64;
+                drop(recon);
                 let mut h = self.chains.take().unwrap_or(h);
                 let mut v_k = v.clone();
                 let mut ph_k = ph.clone();
@@ -596,7 +599,7 @@ impl Rbm {
                     h = s;
                 }
                 self.chains = Some(h);
-                (v_k, ph_k)
+                (v_k, ph_k, error)
             }
         };
         let n = v.shape()[0] as f32;
@@ -626,16 +629,18 @@ impl Rbm {
             gw.add_(&push.outer(&v.mean_axis(0, false)));
             self.activity = Some(q);
         }
-        let batch_error = if v_neg.shape()[0] == v.shape()[0] {
-            v.sub(&v_neg).square().sum() as f64 / n as f64
-        } else {
-            f64::NAN
-        };
         let mut grads = Grads::new();
         grads.insert(self.weight.id(), gw);
         grads.insert(self.visible_bias.id(), gb);
         grads.insert(self.hidden_bias.id(), gc);
-        (grads, CdReport { batch_error }, v_neg)
+        (
+            grads,
+            CdReport {
+                batch_error,
+                free_energy,
+            },
+            v_neg,
+        )
     }
 
     /// One update: [`Rbm::cd_grads`] on `v`, then `optimizer.step`.
@@ -654,76 +659,6 @@ impl Rbm {
         );
         report
     }
-
-    /// Trains on `data: [N, V]` for `training.epochs` epochs of shuffled mini-batches, one
-    /// [`Rbm::train_batch`] per batch. Returns one record per epoch.
-    ///
-    /// # Panics
-    /// If `data` is not `[N, V]`, or the epoch count or batch size is zero.
-    pub fn fit(
-        &mut self,
-        data: &Tensor,
-        optimizer: &mut impl Optimizer,
-        training: &RbmTraining,
-    ) -> Vec<RbmEpoch> {
-        self.check_visible("Rbm::fit", data);
-        assert!(
-            training.epochs > 0 && training.batch_size > 0,
-            "Rbm::fit: epochs ({}) and batch size ({}) must be positive",
-            training.epochs,
-            training.batch_size
-        );
-        let n = data.shape()[0];
-        let data = data.contiguous();
-        let mut records = Vec::with_capacity(training.epochs);
-        for epoch in 0..training.epochs {
-            let start = Instant::now();
-            let order = self.permutation(n);
-            let (mut error, mut batches) = (0.0, 0usize);
-            for idx in order.chunks(training.batch_size) {
-                let batch = data.index_select(0, idx);
-                error += self.train_batch(&batch, optimizer).batch_error;
-                batches += 1;
-            }
-            let seconds = start.elapsed().as_secs_f64();
-            let record = RbmEpoch {
-                epoch: epoch + 1,
-                running_error: error / batches as f64,
-                seconds,
-                examples_per_second: n as f64 / seconds.max(1e-9),
-            };
-            if training.verbose {
-                eprintln!(
-                    "rbm {}-{} epoch {}/{}: running reconstruction error {:.4}  {:.2}s  {:.0} ex/s",
-                    self.config.visible,
-                    self.config.hidden,
-                    record.epoch,
-                    training.epochs,
-                    record.running_error,
-                    record.seconds,
-                    record.examples_per_second
-                );
-            }
-            records.push(record);
-        }
-        records
-    }
-
-    /// A uniformly random permutation of `0..n` (Fisher–Yates).
-    pub(crate) fn permutation(&mut self, n: usize) -> Vec<usize> {
-        permutation(n, &mut self.rng)
-    }
-}
-
-/// A uniformly random permutation of `0..n` (Fisher–Yates with uniforms from `rng`).
-pub(crate) fn permutation(n: usize, rng: &mut SampleRng) -> Vec<usize> {
-    let u = Tensor::<f64>::rand_uniform(&[n], 0.0, 1.0, rng).into_vec();
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = ((u[i] * (i + 1) as f64) as usize).min(i);
-        order.swap(i, j);
-    }
-    order
 }
 
 impl Module for Rbm {
@@ -749,9 +684,14 @@ impl Module for Rbm {
         ]
     }
 
-    /// Restarts the sampling stream from `seed` and forgets PCD chains.
+    /// Restarts the sampling stream from `seed` and forgets the PCD chains and the running
+    /// sparsity estimate: the [`Trainer`](crate::Trainer) reseeds at every epoch, so an epoch
+    /// boundary (where checkpoints are taken) carries no hidden state and a resumed run
+    /// repeats an uninterrupted one. Persistent chains therefore live for one epoch, starting
+    /// from its first mini-batch.
     fn reseed(&mut self, seed: u64) {
         self.rng = seeded_rng(seed);
         self.chains = None;
+        self.activity = None;
     }
 }

@@ -1,23 +1,21 @@
-//! Stacked autoencoders: greedy layer-wise pretraining, unfolding into an [`Mlp`] for
-//! supervised fine-tuning, and the DeepLearnToolbox `test_example_SAE` set-up.
+//! Stacked autoencoders: greedy layer-wise pretraining (the [`Trainer`] with the
+//! [`Layerwise`](crate::layerwise::Layerwise) step over
+//! [`Reconstruction`]; a stack is a [`LayerStack`]), unfolding into an [`Mlp`] for supervised
+//! fine-tuning, and the DeepLearnToolbox `test_example_SAE` set-up.
 //!
 //! Pretraining trains autoencoder `k` on the codes `h⁽ᵏ⁾ = f(h⁽ᵏ⁻¹⁾·W₁⁽ᵏ⁾ᵀ + b₁⁽ᵏ⁾)` of the
 //! clean data through the layers below (`h⁽⁰⁾ = x`). Unfolding keeps the encoders
 //! `(W₁⁽ᵏ⁾, b₁⁽ᵏ⁾)` as the hidden layers of an MLP `D-H₁-…-H_K-C` and adds a freshly
 //! initialised classifier layer on top.
 
-use std::sync::Arc;
-
-use strata_autograd::{Var, no_grad};
-use strata_datasets::{ArrayDataset, DataLoader, Dataset, InputLayout};
-use strata_layers::{Activation, child_seed};
-use strata_optim::{Optimizer, Sgd, SgdConfig};
+use strata_autograd::{Param, Var, no_grad};
+use strata_layers::{Activation, Module, child_seed};
+use strata_optim::{Sgd, SgdConfig};
 use strata_tensor::Tensor;
 
-use crate::autoencoder::{
-    AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig,
-    UnsupervisedEpoch, train_unsupervised,
-};
+use crate::autoencoder::{AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss};
+use crate::layerwise::LayerStack;
+use crate::reconstruction::Reconstruction;
 use crate::{Mlp, MlpConfig, MlpInit, MlpOutput, Objective, TrainError, Trainer, TrainerConfig};
 
 /// Which parameters supervised fine-tuning trains.
@@ -102,63 +100,6 @@ impl StackedAutoEncoder {
         self.encode_to(x, self.layers.len())
     }
 
-    /// Greedy layer-wise pretraining: layer `k` is trained with [`train_unsupervised`] and the
-    /// optimizer `make_optimizer(k)` on the codes of `data` through layers `0..k` (computed
-    /// once, clean, after layer `k − 1` is trained). Returns each layer's epochs.
-    ///
-    /// # Errors
-    /// As [`train_unsupervised`].
-    pub fn pretrain<D: Dataset + 'static, O: Optimizer>(
-        &mut self,
-        data: Arc<D>,
-        mut make_optimizer: impl FnMut(usize) -> O,
-        config: &UnsupervisedConfig,
-    ) -> Result<Vec<Vec<UnsupervisedEpoch>>, TrainError> {
-        let mut config = config.clone();
-        config.flatten_inputs = true;
-        let mut history = Vec::with_capacity(self.layers.len());
-        let mut codes: Option<Arc<ArrayDataset>> = None;
-        for k in 0..self.layers.len() {
-            let mut optimizer = make_optimizer(k);
-            let layer_config = UnsupervisedConfig {
-                seed: child_seed(config.seed, k as u64),
-                ..config.clone()
-            };
-            let epochs = match &codes {
-                None => train_unsupervised(
-                    &mut self.layers[k],
-                    &mut optimizer,
-                    data.clone(),
-                    &layer_config,
-                )?,
-                Some(c) => train_unsupervised(
-                    &mut self.layers[k],
-                    &mut optimizer,
-                    c.clone(),
-                    &layer_config,
-                )?,
-            };
-            history.push(epochs);
-            if k + 1 < self.layers.len() {
-                codes = Some(Arc::new(self.codes_of(data.clone(), k + 1)));
-            }
-        }
-        Ok(history)
-    }
-
-    /// The codes through the first `depth` layers of every example of `data`, as a dataset
-    /// (with zero targets).
-    fn codes_of<D: Dataset + 'static>(&self, data: Arc<D>, depth: usize) -> ArrayDataset {
-        let width = self.layers[depth - 1].hidden();
-        let mut loader = DataLoader::from_arc(data, 1000).layout(InputLayout::Flat);
-        let mut codes = Vec::new();
-        for batch in loader.iter() {
-            codes.extend(self.encode_to(&batch.inputs, depth).into_vec());
-        }
-        let n = codes.len() / width;
-        ArrayDataset::regression(codes, vec![width], vec![0.0; n], vec![1])
-    }
-
     /// Unfolds the stack into an MLP `D-H₁-…-H_K-classes` whose hidden layers are the
     /// pretrained encoders (`set_layer(k, W₁⁽ᵏ⁾, b₁⁽ᵏ⁾)`) with their activation, and whose
     /// classifier layer (with `output`) is initialised with `init` (drawn from the
@@ -209,6 +150,68 @@ impl StackedAutoEncoder {
             }
         }
         mlp
+    }
+}
+
+impl Module for StackedAutoEncoder {
+    /// The top codes `h⁽ᴷ⁾` of the input, through every encoder.
+    fn forward(&mut self, x: &Var) -> Var {
+        let x = if x.ndim() > 2 {
+            x.flatten_from(1)
+        } else {
+            x.clone()
+        };
+        self.layers.iter().fold(x, |h, layer| layer.encode(&h))
+    }
+
+    fn params(&self) -> Vec<(String, &Param)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(k, l)| strata_layers::prefixed(&format!("layers.{k}"), l.params()))
+            .collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(k, l)| strata_layers::prefixed(&format!("layers.{k}"), l.params_mut()))
+            .collect()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        for layer in &mut self.layers {
+            layer.set_training(training);
+        }
+    }
+
+    /// Restarts layer `k`'s noise stream from `child_seed(seed, k)`.
+    fn reseed(&mut self, seed: u64) {
+        for (k, layer) in self.layers.iter_mut().enumerate() {
+            layer.reseed(child_seed(seed, k as u64));
+        }
+    }
+}
+
+impl LayerStack for StackedAutoEncoder {
+    type Layer = AutoEncoder;
+
+    fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn layer_mut(&mut self, l: usize) -> &mut AutoEncoder {
+        &mut self.layers[l]
+    }
+
+    /// The clean codes through encoders `0..l` ([`StackedAutoEncoder::encode_to`]).
+    fn codes(&self, x: &Tensor, l: usize) -> Tensor {
+        self.encode_to(x, l)
+    }
+
+    fn layer_name(&self, l: usize) -> String {
+        format!("{}-{}", self.layers[l].input(), self.layers[l].hidden())
     }
 }
 
@@ -265,21 +268,22 @@ impl DltSae {
         )
     }
 
-    /// Pretrains `ae` on the inputs of `train` for `epochs` epochs (SGD with momentum).
+    /// A trainer pretraining `ae` to reconstruct its inputs for `epochs` epochs (SGD with
+    /// momentum, flattened inputs, batches shuffled with `seed`); run it with
+    /// [`Trainer::fit`] and take the autoencoder back from `trainer.model`.
     ///
     /// # Errors
-    /// [`TrainError::Config`] for zero epochs or batch size; [`TrainError::NonFinite`].
-    pub fn pretrain<D: Dataset + 'static>(
+    /// [`TrainError::Config`] for zero epochs or batch size.
+    pub fn pretrain_trainer(
         &self,
-        ae: &mut AutoEncoder,
-        train: Arc<D>,
+        ae: AutoEncoder,
         seed: u64,
         epochs: usize,
-    ) -> Result<Vec<UnsupervisedEpoch>, TrainError> {
-        let mut optimizer = self.sgd()?;
-        let mut config = UnsupervisedConfig::new(epochs, self.batch).seed(seed);
-        config.flatten_inputs = true;
-        train_unsupervised(ae, &mut optimizer, train, &config)
+    ) -> Result<Trainer<AutoEncoder, Sgd, Reconstruction>, TrainError> {
+        let config = TrainerConfig::new(epochs, self.batch)
+            .with_seed(seed)
+            .with_flatten_inputs(true);
+        Trainer::new(ae, self.sgd()?, Reconstruction, config, "dlt-sae-ae")
     }
 
     /// A trainer fine-tuning the MLP `inputs-hidden-classes` (sigmoid units and outputs,

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use strata_autograd::{Var, assert_gradcheck, no_grad};
 use strata_datasets::{ArrayDataset, Dataset, Mnist};
+use strata_layers::loss::{contractive_penalty, kl_sparsity_penalty};
 use strata_layers::{Activation, Module};
-use strata_models::autoencoder::{
-    AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss, UnsupervisedConfig,
-    contractive_penalty, kl_sparsity_penalty, train_unsupervised,
-};
+use strata_models::autoencoder::{AutoEncoder, AutoEncoderConfig, Noise, ReconstructionLoss};
 use strata_models::conv_autoencoder::{
     ConvAutoEncoder, ConvAutoEncoderConfig, mean_image_baseline,
 };
 use strata_models::data::scaled;
+use strata_models::layerwise::Layerwise;
+use strata_models::reconstruction::Reconstruction;
 use strata_models::stacked_autoencoder::{DltSae, FineTune, StackedAutoEncoder};
 use strata_models::{MlpInit, MlpOutput, Objective, Trainer, TrainerConfig};
 use strata_optim::{AdamConfig, SgdConfig};
@@ -22,6 +22,11 @@ use strata_tensor::Tensor;
 
 fn sample() -> (ArrayDataset, ArrayDataset) {
     scaled(&Mnist::bundled().expect("the bundled MNIST sample loads"))
+}
+
+/// A quiet trainer configuration.
+fn quiet(epochs: usize, batch_size: usize) -> TrainerConfig {
+    TrainerConfig::new(epochs, batch_size).with_verbose(false)
 }
 
 fn first(data: &ArrayDataset, n: usize) -> ArrayDataset {
@@ -257,10 +262,12 @@ fn sparsity_penalty_moves_mean_activation_toward_rho() {
         }
         let mut ae = AutoEncoder::new(config);
         let start = ae.mean_activation(&x).mean() as f64;
-        let mut opt = AdamConfig::new(3e-3).build().unwrap();
-        let mut uc = UnsupervisedConfig::new(4, 50).seed(1);
-        uc.flatten_inputs = true;
-        ae.fit(data.clone(), &mut opt, &uc).unwrap();
+        let opt = AdamConfig::new(3e-3).build().unwrap();
+        let uc = quiet(4, 50).with_seed(1).with_flatten_inputs(true);
+        Trainer::new(&mut ae, opt, Reconstruction, uc, "ae")
+            .unwrap()
+            .fit(data.clone(), None)
+            .unwrap();
         (
             start,
             ae.mean_activation(&x).mean() as f64,
@@ -288,16 +295,19 @@ fn denoising_autoencoder_learns_to_reconstruct() {
     let data = Arc::new(first(&train, 2000));
     let x_test = inputs(&first(&test, 1000));
     let sae = DltSae::default();
-    let mut ae = sae.autoencoder(784, 2);
+    let ae = sae.autoencoder(784, 2);
     let before = ae.reconstruction_error(&x_test);
-    let epochs = sae.pretrain(&mut ae, data, 2, 3).unwrap();
+    let mut pretrainer = sae.pretrain_trainer(ae, 2, 3).unwrap();
+    pretrainer.config_mut().verbose = false;
+    let epochs = pretrainer.fit(data, None).unwrap().clone();
+    let ae = pretrainer.model;
     let after = ae.reconstruction_error(&x_test);
     let baseline = mean_image_baseline(&inputs(&train), &x_test);
     println!(
         "denoising AE: mse {before:.4} → {after:.4} (mean image {baseline:.4}); losses {:?}",
-        epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+        epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>()
     );
-    assert!(epochs.last().unwrap().loss < epochs[0].loss);
+    assert!(epochs.last().unwrap().train_loss < epochs.as_slice()[0].train_loss);
     assert!(
         after < baseline,
         "mse {after} vs mean-image baseline {baseline}"
@@ -317,20 +327,30 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
         .seed(4);
     let mut stack = StackedAutoEncoder::new(&[784, 100, 50], &template);
     assert_eq!(stack.sizes(), [784, 100, 50]);
-    let history = stack
-        .pretrain(
-            data.clone(),
-            |_| SgdConfig::new(0.1).momentum(0.5).build().unwrap(),
-            &UnsupervisedConfig::new(3, 50).seed(4),
-        )
-        .unwrap();
-    assert_eq!(history.len(), 2);
-    for (k, h) in history.iter().enumerate() {
-        println!(
-            "layer {k}: losses {:?}",
-            h.iter().map(|e| e.loss).collect::<Vec<_>>()
+    let history = Trainer::new(
+        &mut stack,
+        SgdConfig::new(0.1).momentum(0.5).build().unwrap(),
+        Layerwise::new(Reconstruction),
+        quiet(3, 50).with_seed(4).with_flatten_inputs(true),
+        "sae",
+    )
+    .unwrap()
+    .fit(data.clone(), None)
+    .unwrap()
+    .clone();
+    assert_eq!(history.len(), 6);
+    for k in 0..2 {
+        let losses: Vec<f64> = history
+            .iter()
+            .filter(|m| m.stage == Some(k))
+            .map(|m| m.train_loss)
+            .collect();
+        println!("layer {k}: losses {losses:?}");
+        assert_eq!(losses.len(), 3);
+        assert!(
+            losses[2] < losses[0],
+            "layer {k} loss did not fall: {losses:?}"
         );
-        assert!(h[2].loss < h[0].loss, "layer {k} loss did not fall: {h:?}");
     }
     assert_eq!(stack.encode(&inputs(&first(&test, 3))).shape(), &[3, 50]);
     let codes = stack.encode(&inputs(&first(&test, 500)));
@@ -397,19 +417,23 @@ fn conv_autoencoder_beats_the_mean_image_baseline() {
     let (x_train, x_test) = (to_images(&train), to_images(&test));
     strata_layers::manual_seed(6);
     let mut cae = ConvAutoEncoder::new(ConvAutoEncoderConfig::default());
-    let mut opt = AdamConfig::new(3e-3).build().unwrap();
-    let epochs = train_unsupervised(
+    let opt = AdamConfig::new(3e-3).build().unwrap();
+    let epochs = Trainer::new(
         &mut cae,
-        &mut opt,
-        data,
-        &UnsupervisedConfig::new(3, 32).seed(6),
+        opt,
+        Reconstruction,
+        quiet(3, 32).with_seed(6),
+        "cae",
     )
-    .unwrap();
+    .unwrap()
+    .fit(data, None)
+    .unwrap()
+    .clone();
     let error = cae.reconstruction_error(&x_test);
     let baseline = mean_image_baseline(&x_train, &x_test);
     println!(
         "conv AE: test mse {error:.4} vs mean image {baseline:.4}; losses {:?}",
-        epochs.iter().map(|e| e.loss).collect::<Vec<_>>()
+        epochs.iter().map(|e| e.train_loss).collect::<Vec<_>>()
     );
     assert_eq!(
         no_grad(|| cae
@@ -430,9 +454,10 @@ fn dlt_sae_six_epochs_beats_21_percent() {
     let (train, test) = sample();
     let train = Arc::new(train);
     let sae = DltSae::default();
-    let mut ae = sae.autoencoder(784, 0);
-    sae.pretrain(&mut ae, train.clone(), 0, 6).unwrap();
-    let mut trainer = sae.finetune_trainer(&ae, 10, 0, 6).unwrap();
+    let mut pretrainer = sae.pretrain_trainer(sae.autoencoder(784, 0), 0, 6).unwrap();
+    pretrainer.config_mut().verbose = false;
+    pretrainer.fit(train.clone(), None).unwrap();
+    let mut trainer = sae.finetune_trainer(&pretrainer.model, 10, 0, 6).unwrap();
     trainer.config_mut().verbose = false;
     trainer.fit(train, None).unwrap();
     let error = trainer.evaluate(&test, 1000).error();

@@ -220,6 +220,8 @@ fn history(epochs: usize) -> History {
                 seconds: 1.25 + 0.1 * t,
                 examples_per_second: 48_000.0 / (1.25 + 0.1 * t),
                 learning_rate: 0.1 * 0.9f64.powi(e as i32 - 1),
+                stage: None,
+                metrics: Default::default(),
             }
         })
         .collect()
@@ -243,6 +245,12 @@ fn same(a: &History, b: &History) -> bool {
                 && f(x.seconds, y.seconds)
                 && f(x.examples_per_second, y.examples_per_second)
                 && f(x.learning_rate, y.learning_rate)
+                && x.stage == y.stage
+                && x.metrics.len() == y.metrics.len()
+                && x.metrics
+                    .iter()
+                    .zip(&y.metrics)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && f(*vx, *vy))
         })
 }
 
@@ -253,8 +261,14 @@ fn awkward_history() -> History {
     extra.val_loss = Some(f64::INFINITY);
     extra.val_error = Some(f64::NAN);
     extra.seconds = f64::NEG_INFINITY;
+    extra.stage = Some(1);
+    extra.metrics.insert("free_energy".into(), f64::NAN);
     h.push(extra);
-    h.push(EpochMetrics::new(6, 0.1));
+    let mut last = EpochMetrics::new(6, 0.1);
+    last.stage = Some(2);
+    last.metrics.insert("free_energy".into(), -312.5);
+    last.metrics.insert("val_free_energy".into(), f64::INFINITY);
+    h.push(last);
     h
 }
 
@@ -294,9 +308,13 @@ fn history_csv_round_trip() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with(
         "epoch,train_loss,train_error,val_loss,val_error,seconds,examples_per_second,\
-         learning_rate\n1,"
+         learning_rate,stage,free_energy,val_free_energy\n1,"
     ));
-    assert!(text.contains("\n5,NaN,,inf,NaN,-inf,0,0\n"), "{text}");
+    assert!(
+        text.contains("\n5,NaN,,inf,NaN,-inf,0,0,1,NaN,\n"),
+        "{text}"
+    );
+    assert!(text.contains(",2,-312.5,inf\n"), "{text}");
     let back = History::from_csv(&path).unwrap();
     assert!(same(&h, &back), "{h:?}\n{back:?}");
     // No temporary file is left behind.

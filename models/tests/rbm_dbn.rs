@@ -5,15 +5,14 @@ use std::sync::{Arc, OnceLock};
 
 use strata_datasets::{ArrayDataset, Dataset, Mnist};
 use strata_layers::Module;
-use strata_models::MlpOutput;
+use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::scaled;
-use strata_models::dbn::{
-    WakeSleep, dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer,
-};
-use strata_models::rbm::{
-    Divergence, PositiveStatistics, Rbm, RbmConfig, RbmTraining, VisibleUnits,
-};
+use strata_models::dbn::{Dbn, dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer};
+use strata_models::layerwise::Layerwise;
+use strata_models::rbm::{Divergence, PositiveStatistics, Rbm, RbmConfig, VisibleUnits};
 use strata_models::visualize::{write_filters_png, write_samples_png};
+use strata_models::wake_sleep::WakeSleep;
+use strata_models::{MlpOutput, Trainer, TrainerConfig};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
 
@@ -228,24 +227,34 @@ fn cd1_descends_the_exact_gradient_on_average() {
     assert!(cosine(&flat_grads(&rbm, &grads), &exact) > 0.0);
 }
 
+/// A quiet trainer configuration: `epochs` epochs of batches of 100.
+fn quiet(epochs: usize) -> TrainerConfig {
+    TrainerConfig::new(epochs, 100).with_verbose(false)
+}
+
 #[test]
 fn rbm_reconstruction_error_falls_and_free_energy_prefers_data() {
     let (train, _) = mnist();
     let x = as_matrix(train);
-    let mut rbm = Rbm::new(RbmConfig::new(784, 100).seed(1));
-    rbm.init_visible_bias_from_data(&x);
-    let mut opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap();
-    let mut errors = vec![rbm.reconstruction_error(&x)];
-    for _ in 0..5 {
-        rbm.fit(&x, &mut opt, &RbmTraining::new(1, 100));
-        errors.push(rbm.reconstruction_error(&x));
-    }
+    let data = ArrayDataset::from_rows(&x);
+    let rbm = Rbm::new(RbmConfig::new(784, 100).seed(1));
+    let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap();
+    let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
+    let mut trainer = Trainer::new(rbm, opt, step, quiet(5), "rbm").unwrap();
+    // Validation on the training data: the mean-field reconstruction error after each epoch.
+    let errors: Vec<f64> = trainer
+        .fit(Arc::new(data.clone()), Some(&data))
+        .unwrap()
+        .iter()
+        .map(|m| m.val_loss.unwrap())
+        .collect();
     for w in errors.windows(2) {
         assert!(
             w[1] < w[0],
             "reconstruction error did not fall every epoch: {errors:?}"
         );
     }
+    let rbm = trainer.model;
     strata_layers::manual_seed(99);
     let random =
         strata_layers::init::with_init_rng(|r| Tensor::rand_bernoulli(&[1000, 784], 0.5, r));
@@ -273,7 +282,16 @@ fn gaussian_and_persistent_rbms_train() {
     g.init_visible_bias_from_data(&z);
     let before = g.reconstruction_error(&z);
     let mut opt = SgdConfig::new(0.001).momentum(0.5).build::<f32>().unwrap();
-    g.fit(&z, &mut opt, &RbmTraining::new(3, 100));
+    Trainer::new(
+        &mut g,
+        &mut opt,
+        ContrastiveDivergence::new(),
+        quiet(3),
+        "rbm",
+    )
+    .unwrap()
+    .fit(Arc::new(ArrayDataset::from_rows(&z)), None)
+    .unwrap();
     let after = g.reconstruction_error(&z);
     assert!(after < before, "Gaussian RBM: {before} → {after}");
     // PCD-1 with a sparsity target and weight decay.
@@ -281,7 +299,7 @@ fn gaussian_and_persistent_rbms_train() {
         RbmConfig::new(784, 64)
             .divergence(Divergence::Persistent(1))
             .weight_decay(1e-4)
-            .sparsity(strata_models::rbm::Sparsity {
+            .sparsity(strata_models::rbm::SparsityTarget {
                 target: 0.1,
                 cost: 0.1,
                 decay: 0.9,
@@ -291,7 +309,16 @@ fn gaussian_and_persistent_rbms_train() {
     p.init_visible_bias_from_data(&x);
     let before = p.reconstruction_error(&x);
     let mut opt = SgdConfig::new(0.05).build::<f32>().unwrap();
-    p.fit(&x, &mut opt, &RbmTraining::new(3, 100));
+    Trainer::new(
+        &mut p,
+        &mut opt,
+        ContrastiveDivergence::new(),
+        quiet(3),
+        "rbm",
+    )
+    .unwrap()
+    .fit(Arc::new(ArrayDataset::from_rows(&x)), None)
+    .unwrap();
     let after = p.reconstruction_error(&x);
     assert!(after < before, "PCD RBM: {before} → {after}");
 }
@@ -323,17 +350,38 @@ fn rbm_is_a_module_with_named_params() {
     assert_eq!(rbm.gibbs(&v, 3).shape(), &[4, 5]);
 }
 
+/// The DeepLearnToolbox DBN `sizes` pretrained layer by layer on `x` for `epochs` epochs per
+/// layer with SGD (learning rate `lr`, momentum `momentum`).
+fn pretrained_dlt_dbn(
+    sizes: &[usize],
+    seed: u64,
+    x: &Tensor,
+    epochs: usize,
+    lr: f64,
+    momentum: f64,
+) -> Dbn {
+    let step = Layerwise::new(ContrastiveDivergence::new());
+    let opt = dlt_rbm_optimizer(lr, momentum).unwrap();
+    let mut trainer = Trainer::new(
+        dlt_dbn(sizes, seed),
+        opt,
+        step,
+        quiet(epochs).with_seed(seed),
+        "dbn",
+    )
+    .unwrap();
+    trainer
+        .fit(Arc::new(ArrayDataset::from_rows(x)), None)
+        .unwrap();
+    trainer.model
+}
+
 #[test]
 fn dlt_dbn_beats_random_init() {
     let (train, test) = mnist();
     let x = as_matrix(train);
     let (epochs, seed) = (6, 0);
-    let mut dbn = dlt_dbn(&[784, 100, 100], seed);
-    dbn.pretrain(
-        &x,
-        |_| dlt_rbm_optimizer(1.0, 0.0).unwrap(),
-        &RbmTraining::new(epochs, 100),
-    );
+    let dbn = pretrained_dlt_dbn(&[784, 100, 100], seed, &x, epochs, 1.0, 0.0);
     let mut tuned =
         dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, seed), seed, epochs, 100).unwrap();
     tuned.config_mut().verbose = false;
@@ -365,26 +413,26 @@ fn dlt_dbn_beats_random_init() {
 fn wake_sleep_runs_and_does_not_increase_reconstruction_error() {
     let (train, _) = mnist();
     let x = as_matrix(train).narrow(0, 0, 2000).contiguous();
-    let mut dbn = dlt_dbn(&[784, 100, 50], 5);
-    dbn.pretrain(
-        &x,
-        |_| dlt_rbm_optimizer(0.1, 0.5).unwrap(),
-        &RbmTraining::new(3, 100),
-    );
+    let mut dbn = pretrained_dlt_dbn(&[784, 100, 50], 5, &x, 3, 0.1, 0.5);
     let before = dbn.reconstruction_error(&x);
-    let errors = dbn.wake_sleep(
-        &x,
-        &WakeSleep {
-            epochs: 2,
-            batch_size: 100,
-            learning_rate: 0.01,
-            verbose: false,
-        },
+    let opt = SgdConfig::new(0.01).build::<f32>().unwrap();
+    let data = ArrayDataset::from_rows(&x);
+    let mut trainer = Trainer::new(&mut dbn, opt, WakeSleep, quiet(2), "dbn-wake-sleep").unwrap();
+    let history = trainer
+        .fit(Arc::new(data.clone()), Some(&data))
+        .unwrap()
+        .clone();
+    drop(trainer);
+    let after = dbn.reconstruction_error(&x);
+    // The validation loss is the same figure, summed over the 784 units.
+    let last = history.last().unwrap().val_loss.unwrap();
+    assert!(
+        (last - after * 784.0).abs() < 1e-3 * last,
+        "validation loss {last} vs reconstruction error {after} × 784"
     );
-    let after = *errors.last().unwrap();
     assert!(
         after <= before,
-        "wake-sleep raised the reconstruction error: {before} → {errors:?}"
+        "wake-sleep raised the reconstruction error: {before} → {after}"
     );
     assert!(dbn.directed.as_ref().is_some_and(|d| d.len() == 1));
     // The untied model still generates and unfolds.

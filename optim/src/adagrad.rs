@@ -238,6 +238,12 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
         self.steps
     }
 
+    fn reset(&mut self) {
+        self.slots.clear();
+
+        self.steps = 0;
+    }
+
     fn state(&self, params: &[&Param<T>]) -> OptimizerState {
         state::export(
             KIND,

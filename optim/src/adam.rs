@@ -391,6 +391,15 @@ macro_rules! adam_optimizer {
                 self.steps
             }
 
+
+            fn reset(&mut self) {
+
+                self.slots.clear();
+
+                self.steps = 0;
+
+            }
+
             fn state(&self, params: &[&Param<T>]) -> OptimizerState {
                 let h = self.config.hyper();
                 state::export(

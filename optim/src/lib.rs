@@ -119,6 +119,11 @@ pub trait Optimizer<T: Element = f32> {
     /// Number of `step` calls so far.
     fn step_count(&self) -> u64;
 
+    /// Forgets every per-parameter buffer (momentum, moment estimates, …) and the step count,
+    /// keeping the hyper-parameters (the current learning rate included): the optimizer then
+    /// behaves as a new one. A layer-wise schedule calls it when it moves to the next layer.
+    fn reset(&mut self);
+
     /// The optimizer's state — kind, step count, hyper-parameters and per-parameter buffers —
     /// with parameter entries in the order of `params`.
     fn state(&self, params: &[&Param<T>]) -> OptimizerState;
@@ -135,6 +140,39 @@ pub trait Optimizer<T: Element = f32> {
         params: &[&Param<T>],
         state: &OptimizerState,
     ) -> Result<(), OptimError>;
+}
+
+/// An optimizer borrowed mutably is an optimizer, so a training loop that owns its optimizer
+/// can drive one the caller keeps.
+impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
+    fn kind(&self) -> &'static str {
+        (**self).kind()
+    }
+    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
+        (**self).step(params, grads)
+    }
+    fn learning_rate(&self) -> f64 {
+        (**self).learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        (**self).set_learning_rate(lr)
+    }
+    fn step_count(&self) -> u64 {
+        (**self).step_count()
+    }
+    fn reset(&mut self) {
+        (**self).reset()
+    }
+    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
+        (**self).state(params)
+    }
+    fn load_state(
+        &mut self,
+        params: &[&Param<T>],
+        state: &OptimizerState,
+    ) -> Result<(), OptimError> {
+        (**self).load_state(params, state)
+    }
 }
 
 /// Checks a learning rate given to [`Optimizer::set_learning_rate`].

@@ -167,6 +167,26 @@ impl<T: Element> Sgd<T> {
         &self.config
     }
 
+    /// Changes the momentum μ mid-run (Hinton's RBM schedule raises it from 0.5 to 0.9),
+    /// keeping the momentum buffers; switching momentum on or off forgets them, as a new
+    /// optimizer would start.
+    ///
+    /// # Errors
+    /// As [`SgdConfig::validate`] for the changed configuration; the optimizer is unchanged
+    /// on error.
+    pub fn set_momentum(&mut self, momentum: f64) -> Result<(), OptimError> {
+        let config = SgdConfig {
+            momentum,
+            ..self.config
+        };
+        config.validate()?;
+        if (momentum == 0.0) != (self.config.momentum == 0.0) {
+            self.slots.clear();
+        }
+        self.config = config;
+        Ok(())
+    }
+
     fn hyper_parameters(&self) -> BTreeMap<String, f64> {
         let c = &self.config;
         [
@@ -324,6 +344,12 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
 
     fn step_count(&self) -> u64 {
         self.steps
+    }
+
+    fn reset(&mut self) {
+        self.slots.clear();
+
+        self.steps = 0;
     }
 
     fn state(&self, params: &[&Param<T>]) -> OptimizerState {

@@ -1,0 +1,473 @@
+//! The [`Trainer`]: the one training loop every learner runs through.
+//!
+//! Per epoch the loop draws the example order from `(seed, epoch)`, reseeds the model's random
+//! streams, and for each mini-batch asks the [`Step`] for loss, gradients and metrics, watches
+//! the loss for NaN/Inf, runs the gradient hook and clipping, and steps the optimizer. After the
+//! epoch it validates, records [`EpochMetrics`] in the [`History`], prints, redraws the logs,
+//! writes checkpoints and consults early stopping. A multi-stage step (a layer-wise schedule)
+//! runs `epochs` epochs per stage, each stage on its own data and with a fresh optimizer
+//! state; a checkpoint records the stage and the epoch within it.
+
+mod checkpoint;
+mod config;
+mod evaluate;
+mod progress;
+mod tally;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use strata_autograd::{Grads, Param};
+use strata_datasets::{ArrayDataset, DataLoader, Dataset, InputLayout, LabelFormat};
+use strata_layers::{Module, child_seed};
+use strata_optim::{EarlyStopping, LrSchedule, Optimizer, clip_grad_norm};
+
+pub use checkpoint::TrainingState;
+pub use config::TrainerConfig;
+pub use evaluate::{Evaluation, Validation, evaluate};
+
+use crate::plot::{EpochMetrics, History, plot_learning_curves};
+use crate::step::Step;
+use crate::{Objective, TrainError};
+use progress::{Progress, epoch_line};
+use tally::Tally;
+
+/// A hook run on the gradients before clipping and the optimizer step (e.g. an L2 penalty on
+/// weights but not biases, as the DeepLearnToolbox applies it).
+pub type GradHook = Box<dyn FnMut(&mut Grads, &[(String, &Param)])>;
+
+/// A hook run on the optimizer before every epoch, given the run's [`Position`]: a schedule of
+/// a hyper-parameter other than the learning rate (Hinton's momentum 0.5 → 0.9).
+pub type EpochHook<O> = Box<dyn FnMut(&mut O, Position)>;
+
+/// Where a run stands: the stage (0-based; the layer of a layer-wise schedule, 0 for a
+/// single-stage step) and the epochs completed within it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The current stage.
+    pub stage: usize,
+    /// Epochs completed in the current stage.
+    pub epoch: usize,
+}
+
+/// Trains model `M` with optimizer `O`, one [`Step`] `S` per mini-batch (by default a
+/// supervised [`Objective`]): shuffled mini-batches, one optimizer step per batch, metrics per
+/// epoch, optional validation, learning-rate schedule, gradient clipping, early stopping,
+/// resumable checkpoints and learning-curve logs. A non-finite loss (or metric) stops training
+/// with [`TrainError::NonFinite`] naming the epoch and batch; checkpoints are written only after an
+/// epoch completes, so the last good one is kept.
+///
+/// ```
+/// use std::sync::Arc;
+/// use strata_datasets::synthetic;
+/// use strata_models::{Mlp, MlpConfig, Objective, Trainer, TrainerConfig};
+/// use strata_optim::SgdConfig;
+///
+/// let data = Arc::new(synthetic::two_spirals(100, 0.05, 1));
+/// let model = Mlp::new(&MlpConfig::new(&[2, 16, 2]));
+/// let optimizer = SgdConfig::new(0.1).momentum(0.9).build().unwrap();
+/// let config = TrainerConfig::new(3, 20).with_verbose(false);
+/// let mut trainer = Trainer::new(model, optimizer, Objective::CrossEntropy, config, "mlp").unwrap();
+/// let history = trainer.fit(data, None).unwrap();
+/// assert_eq!(history.len(), 3);
+/// ```
+pub struct Trainer<M, O, S = Objective> {
+    /// The model being trained.
+    pub model: M,
+    /// Its optimizer.
+    pub optimizer: O,
+    /// What one mini-batch does.
+    pub step: S,
+    config: TrainerConfig,
+    schedule: Option<Box<dyn LrSchedule>>,
+    grad_hook: Option<GradHook>,
+    epoch_hook: Option<EpochHook<O>>,
+    model_kind: String,
+    history: History,
+    position: Position,
+    epochs_done: usize,
+}
+
+/// The data one stage trains and validates on: the caller's, or the step's stand-in for it.
+struct StageData {
+    train: Option<Arc<ArrayDataset>>,
+    validation: Option<ArrayDataset>,
+}
+
+impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
+    /// A trainer of `model` named `model_kind` (stored in checkpoints) with `step`.
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] for zero epochs or batch size and other invalid settings.
+    pub fn new(
+        model: M,
+        optimizer: O,
+        step: S,
+        config: TrainerConfig,
+        model_kind: &str,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let (mut model, mut step) = (model, step);
+        step.prepare(&mut model);
+        Ok(Trainer {
+            model,
+            optimizer,
+            step,
+            config,
+            schedule: None,
+            grad_hook: None,
+            epoch_hook: None,
+            model_kind: model_kind.to_string(),
+            history: History::default(),
+            position: Position::default(),
+            epochs_done: 0,
+        })
+    }
+
+    /// Sets the learning rate of epoch `e` of each stage (0-based) to `schedule.lr(e)`.
+    pub fn with_schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// Runs `hook` on every step's gradients before clipping and the optimizer step.
+    pub fn with_grad_hook(
+        mut self,
+        hook: impl FnMut(&mut Grads, &[(String, &Param)]) + 'static,
+    ) -> Self {
+        self.grad_hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Runs `hook` on the optimizer before every epoch (after the learning-rate schedule).
+    /// It should depend on the position only, so a resumed run sets the same values.
+    pub fn with_epoch_hook(mut self, hook: impl FnMut(&mut O, Position) + 'static) -> Self {
+        self.epoch_hook = Some(Box::new(hook));
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrainerConfig {
+        &self.config
+    }
+
+    /// The settings, to adjust before [`Trainer::fit`] (e.g. a checkpoint folder).
+    pub fn config_mut(&mut self) -> &mut TrainerConfig {
+        &mut self.config
+    }
+
+    /// Metrics of every completed epoch.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Epochs completed over all stages (including those restored by [`Trainer::resume`]).
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Where the run stands (stage and epoch within it).
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// The model, optimizer and step, ending the trainer.
+    pub fn into_parts(self) -> (M, O, S) {
+        (self.model, self.optimizer, self.step)
+    }
+
+    /// Trains until every stage has run `config.epochs` epochs (continuing after a resume),
+    /// validating on `validation` after each epoch if given. Returns the history.
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] for invalid settings; [`TrainError::NonFinite`] when a loss or a
+    /// metric is NaN or infinite; [`TrainError::Checkpoint`] or [`TrainError::Io`] when a checkpoint or log
+    /// cannot be written.
+    pub fn fit<D: Dataset + 'static>(
+        &mut self,
+        train: Arc<D>,
+        validation: Option<&D>,
+    ) -> Result<&History, TrainError> {
+        self.config.validate()?;
+        let stages = self.step.stages(&self.model);
+        let mut entered = None;
+        let mut data = StageData {
+            train: None,
+            validation: None,
+        };
+        let mut stopper = None;
+        let mut best = f64::INFINITY;
+        while self.position.stage < stages {
+            let Position { stage, epoch } = self.position;
+            if epoch >= self.config.epochs {
+                if stage + 1 == stages {
+                    break; // done (a later `fit` with more epochs continues from here)
+                }
+                self.position = Position {
+                    stage: stage + 1,
+                    epoch: 0,
+                };
+                continue;
+            }
+            if entered != Some(stage) {
+                entered = Some(stage);
+                data = self.enter_stage(stage, epoch == 0, &train, validation);
+                (stopper, best) = self.stage_watch(stage)?;
+                if stopper
+                    .as_ref()
+                    .is_some_and(|s: &EarlyStopping| s.should_stop())
+                {
+                    // A resumed run that had already stopped this stage early.
+                    self.position.epoch = self.config.epochs;
+                    continue;
+                }
+            }
+            let mut metrics = match &data.train {
+                Some(codes) => self.train_epoch(codes.clone(), stages)?,
+                None => self.train_epoch(train.clone(), stages)?,
+            };
+            if let Some(val) = validation {
+                let v = match &data.validation {
+                    Some(codes) => self.validate(codes),
+                    None => self.validate(val),
+                };
+                metrics.val_loss = Some(v.loss);
+                metrics.val_error = v.error;
+                metrics
+                    .metrics
+                    .extend(v.metrics.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+            }
+            self.position.epoch += 1;
+            self.epochs_done += 1;
+            if self.config.verbose {
+                eprintln!(
+                    "{}",
+                    epoch_line(&self.label(stages, self.position.epoch), &metrics)
+                );
+            }
+            let watched = metrics.val_error.or(metrics.val_loss);
+            self.history.push(metrics);
+            self.write_logs()?;
+            self.write_checkpoints(stages, watched.filter(|&v| v < best))?;
+            if let Some(v) = watched {
+                best = best.min(v);
+                if let Some(s) = &mut stopper
+                    && s.update(self.position.epoch as u64, v).should_stop()
+                {
+                    if self.config.verbose {
+                        eprintln!(
+                            "early stopping after {}: no improvement for {} epochs",
+                            self.label(stages, self.position.epoch),
+                            self.config.early_stopping_patience.unwrap_or(0)
+                        );
+                    }
+                    self.position.epoch = self.config.epochs;
+                }
+            }
+        }
+        Ok(&self.history)
+    }
+
+    /// Enters `stage`: tells the step, builds the stage's data and, at a fresh start of the
+    /// stage, lets the step initialise from the data and resets the optimizer (stages after
+    /// the first).
+    fn enter_stage<D: Dataset + 'static>(
+        &mut self,
+        stage: usize,
+        fresh: bool,
+        train: &Arc<D>,
+        validation: Option<&D>,
+    ) -> StageData {
+        self.step.enter_stage(&mut self.model, stage);
+        let data = StageData {
+            train: self.step.stage_data(&self.model, &**train).map(Arc::new),
+            validation: validation.and_then(|v| self.step.stage_data(&self.model, v)),
+        };
+        if fresh {
+            let stage_train: &dyn Dataset = match &data.train {
+                Some(codes) => &**codes,
+                None => &**train,
+            };
+            self.step.init_stage(&mut self.model, stage_train);
+            if stage > 0 {
+                self.optimizer.reset();
+            }
+        }
+        data
+    }
+
+    /// Early stopping for `stage`, with the stage's recorded epochs replayed, and the best
+    /// watched figure so far.
+    fn stage_watch(&self, stage: usize) -> Result<(Option<EarlyStopping>, f64), TrainError> {
+        let watched: Vec<f64> = self
+            .history
+            .iter()
+            .filter(|m| m.stage.unwrap_or(0) == stage)
+            .filter_map(|m| m.val_error.or(m.val_loss))
+            .collect();
+        let best = watched.iter().copied().fold(f64::INFINITY, f64::min);
+        let Some(patience) = self.config.early_stopping_patience else {
+            return Ok((None, best));
+        };
+        let mut stopper = EarlyStopping::new(strata_optim::Mode::Min, patience, 0.0)
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        for (i, &v) in watched.iter().enumerate() {
+            stopper.update(i as u64 + 1, v);
+        }
+        Ok((Some(stopper), best))
+    }
+
+    /// `"epoch 3/10"`, or `"layer 2/3 (500-500), epoch 3/10"` for a multi-stage step, for
+    /// epoch `epoch` (1-based) of the current stage.
+    fn label(&self, stages: usize, epoch: usize) -> String {
+        let epochs = format!("epoch {epoch}/{}", self.config.epochs);
+        if stages > 1 {
+            let stage = self.position.stage;
+            let mut name = self.step.stage_name(&self.model, stage);
+            if name.is_empty() {
+                name = format!("stage {}/{stages}", stage + 1);
+            }
+            format!("{name}, {epochs}")
+        } else {
+            epochs
+        }
+    }
+
+    fn layout(&self) -> InputLayout {
+        if self.config.flatten_inputs {
+            InputLayout::Flat
+        } else {
+            InputLayout::AsIs
+        }
+    }
+
+    /// One epoch over `data` at the current position.
+    fn train_epoch<E: Dataset + 'static>(
+        &mut self,
+        data: Arc<E>,
+        stages: usize,
+    ) -> Result<EpochMetrics, TrainError> {
+        let Position { stage, epoch } = self.position;
+        if let Some(s) = &self.schedule {
+            self.optimizer.set_learning_rate(s.lr(epoch as u64));
+        }
+        if let Some(hook) = &mut self.epoch_hook {
+            hook(&mut self.optimizer, self.position);
+        }
+        let lr = self.optimizer.learning_rate();
+        let epoch_seed = child_seed(self.config.seed, self.epochs_done as u64);
+        self.model.train();
+        self.model.reseed(child_seed(epoch_seed, 1));
+        let mut loader = DataLoader::from_arc(data, self.config.batch_size)
+            .drop_last(self.config.drop_last)
+            .labels(LabelFormat::Indices)
+            .layout(self.layout())
+            .shuffle(epoch_seed);
+        let label = self.label(stages, epoch + 1);
+        let progress = Progress::start(self.config.verbose, &label, loader.len());
+        let mut tally = Tally::default();
+        for (b, batch) in loader.iter().enumerate() {
+            let out = self.step.train_step(&mut self.model, &batch);
+            if let Some((quantity, value)) = out.first_non_finite() {
+                progress.abandon();
+                return Err(TrainError::NonFinite {
+                    epoch: self.epochs_done + 1,
+                    batch: b + 1,
+                    quantity,
+                    loss: value,
+                });
+            }
+            tally.add(&batch, &out);
+            let mut grads = out.grads;
+            if let Some(hook) = &mut self.grad_hook {
+                hook(&mut grads, &self.model.params());
+            }
+            if let Some(max) = self.config.clip_grad_norm {
+                clip_grad_norm(&mut grads, max);
+            }
+            let mut params: Vec<&mut Param> = self
+                .model
+                .params_mut()
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect();
+            self.optimizer.step(&mut params, &grads);
+            progress.batch_done(b, &tally);
+        }
+        let seconds = progress.seconds();
+        progress.finish();
+        Ok(EpochMetrics {
+            epoch: self.epochs_done + 1,
+            train_loss: tally.loss(),
+            train_error: tally.error(),
+            val_loss: None,
+            val_error: None,
+            seconds,
+            examples_per_second: tally.seen as f64 / seconds.max(1e-9),
+            learning_rate: lr,
+            stage: (stages > 1).then_some(stage),
+            metrics: tally.metrics(""),
+        })
+    }
+
+    /// Writes `last.ckpt` when due (every `checkpoint_every` epochs and at the end of the
+    /// run) and `best.ckpt` when `improved`.
+    fn write_checkpoints(&self, stages: usize, improved: Option<f64>) -> Result<(), TrainError> {
+        let Some(dir) = &self.config.checkpoint_dir else {
+            return Ok(());
+        };
+        let last_epoch =
+            self.position.stage + 1 == stages && self.position.epoch == self.config.epochs;
+        if self
+            .epochs_done
+            .is_multiple_of(self.config.checkpoint_every)
+            || last_epoch
+        {
+            self.save_checkpoint(&dir.join("last.ckpt"))?;
+        }
+        if improved.is_some() {
+            self.save_checkpoint(&dir.join("best.ckpt"))?;
+        }
+        Ok(())
+    }
+
+    /// Redraws `history.csv` and `learning_curves.png` in the log folder, if one is set.
+    fn write_logs(&self) -> Result<(), TrainError> {
+        let Some(dir) = &self.config.log_dir else {
+            return Ok(());
+        };
+        self.history
+            .to_csv(dir.join("history.csv"))
+            .map_err(|e| TrainError::Io(e.to_string()))?;
+        plot_learning_curves(
+            &self.history,
+            dir.join("learning_curves.png"),
+            &self.model_kind,
+        )
+        .map_err(|e| TrainError::Io(e.to_string()))
+    }
+
+    /// The loss, error rate (for a classifying step) and metrics of the step on `data`, in
+    /// evaluation mode without a graph, in batches of `config.eval_batch_size`.
+    pub fn validate<E: Dataset + ?Sized>(&mut self, data: &E) -> Validation {
+        let layout = self.layout();
+        evaluate::validate(
+            &mut self.model,
+            &mut self.step,
+            data,
+            self.config.eval_batch_size,
+            &layout,
+        )
+    }
+
+    /// Loss, accuracy and confusion matrix of the model on `data` (evaluation mode, no graph),
+    /// in batches of `batch_size`.
+    ///
+    /// # Panics
+    /// If `batch_size` is 0, the dataset has no class targets, or the step does not predict
+    /// classes.
+    pub fn evaluate<E: Dataset + ?Sized>(&mut self, data: &E, batch_size: usize) -> Evaluation {
+        let layout = self.layout();
+        evaluate::classify(&mut self.model, &mut self.step, data, batch_size, &layout)
+    }
+}
