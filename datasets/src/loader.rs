@@ -97,6 +97,8 @@ pub struct DataLoader<D> {
     prefetch: usize,
     transform: Option<InputTransform>,
     next_epoch: u64,
+    /// `(rank, ranks)`: this process's part of every batch in data-parallel training.
+    shard: (usize, usize),
 }
 
 impl<D: Dataset + 'static> DataLoader<D> {
@@ -129,6 +131,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
             prefetch: 2,
             transform: None,
             next_epoch: 0,
+            shard: (0, 1),
         }
     }
 
@@ -173,6 +176,24 @@ impl<D: Dataset + 'static> DataLoader<D> {
     /// Delivers inputs as `[N, features]`.
     pub fn flatten(self) -> Self {
         self.layout(InputLayout::Flat)
+    }
+
+    /// Data-parallel sharding: every rank of `ranks` runs the same loader (same seed, so the
+    /// same order and the same global batches of `batch_size`), and this one, `rank`, receives
+    /// rows `[⌊rank·m/ranks⌋, ⌊(rank + 1)·m/ranks⌋)` of each global batch of `m` examples: the
+    /// ranks split every batch as evenly as possible, a smaller last batch too. All ranks get
+    /// the same number of batches; one smaller than `ranks` leaves some ranks an empty batch.
+    ///
+    /// # Panics
+    ///
+    /// If `rank ≥ ranks`.
+    pub fn shard(mut self, rank: usize, ranks: usize) -> Self {
+        assert!(
+            rank < ranks,
+            "DataLoader::shard: rank {rank} is not below the {ranks} ranks"
+        );
+        self.shard = (rank, ranks);
+        self
     }
 
     /// Sets the class target format.
@@ -264,6 +285,15 @@ impl<D: Dataset + 'static> DataLoader<D> {
             order.truncate(self.len() * self.batch_size);
         }
         let batches = order.len().div_ceil(self.batch_size);
+        let (rank, ranks) = self.shard;
+        let parts: Vec<std::ops::Range<usize>> = (0..batches)
+            .map(|b| {
+                let start = b * self.batch_size;
+                let m = (order.len() - start).min(self.batch_size);
+                let (lo, hi) = shard_range(m, rank, ranks);
+                start + lo..start + hi
+            })
+            .collect();
         let input_shape = self.dataset.input_shape();
         let features: usize = input_shape.iter().product();
         let mut out_shape = match &self.layout {
@@ -275,7 +305,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
         let job = Job {
             dataset: Arc::clone(&self.dataset),
             order,
-            batch_size: self.batch_size,
+            parts,
             features,
             spec: self.dataset.target_spec(),
             labels: self.labels,
@@ -305,6 +335,27 @@ impl<D: Dataset + 'static> IntoIterator for &mut DataLoader<D> {
     }
 }
 
+/// Rank `rank`'s share `[lo, hi)` of `m` items split over `ranks` as evenly as possible:
+/// `lo = ⌊rank·m/ranks⌋`, `hi = ⌊(rank + 1)·m/ranks⌋`.
+///
+/// ```
+/// use strata_datasets::shard_range;
+///
+/// let parts: Vec<_> = (0..4).map(|r| shard_range(10, r, 4)).collect();
+/// assert_eq!(parts, [(0, 2), (2, 5), (5, 7), (7, 10)]);
+/// ```
+///
+/// # Panics
+///
+/// If `rank ≥ ranks`.
+pub fn shard_range(m: usize, rank: usize, ranks: usize) -> (usize, usize) {
+    assert!(
+        rank < ranks,
+        "shard_range: rank {rank} is not below the {ranks} ranks"
+    );
+    (rank * m / ranks, (rank + 1) * m / ranks)
+}
+
 /// SplitMix64-style mixing of the seed, epoch and batch number into one generator seed.
 fn mix(seed: u64, epoch: u64, batch: u64) -> u64 {
     let mut z = seed
@@ -328,7 +379,8 @@ struct RawBatch {
 struct Job<D> {
     dataset: Arc<D>,
     order: Vec<usize>,
-    batch_size: usize,
+    /// The positions in `order` of this rank's part of each batch.
+    parts: Vec<std::ops::Range<usize>>,
     features: usize,
     spec: TargetSpec,
     labels: LabelFormat,
@@ -339,8 +391,8 @@ struct Job<D> {
 
 impl<D: Dataset> Job<D> {
     fn run(self, tx: &SyncSender<RawBatch>) {
-        for (b, chunk) in self.order.chunks(self.batch_size).enumerate() {
-            let batch = self.assemble(b as u64, chunk);
+        for (b, part) in self.parts.iter().enumerate() {
+            let batch = self.assemble(b as u64, &self.order[part.clone()]);
             if tx.send(batch).is_err() {
                 return; // the consumer dropped the epoch
             }

@@ -14,8 +14,10 @@ use crate::step::{Step, StepOutput};
 
 /// The [`Step`] of an [`Rbm`] (or `&mut Rbm`).
 ///
-/// - Training: loss = the chain's reconstruction error `Σ(v − v_k)²/N` (the DeepLearnToolbox
-///   figure), metric `free_energy` = the mean `F(v)` of the batch.
+/// - Training: [`Rbm::cd_grads_keyed`] with the examples' dataset indices as keys (so
+///   data-parallel ranks reproduce the single-process numbers); loss = the chain's
+///   reconstruction error `Σ(v − v_k)²/N` (the DeepLearnToolbox figure), metric
+///   `free_energy` = the mean `F(v)` of the batch.
 /// - Evaluation: loss = the mean-field reconstruction error `Σ(v − E[v | p(h | v)])²/N`,
 ///   metrics `free_energy` and, for Bernoulli visible units, `pseudo_log_likelihood`: the
 ///   stochastic estimate `V·log σ(F(ṽ) − F(v))` with `ṽ` = `v` with one unit flipped (the
@@ -104,7 +106,8 @@ fn pseudo_log_likelihood(rbm: &Rbm, v: &Tensor, indices: &[usize]) -> f64 {
 
 impl<M: Module + BorrowMut<Rbm>> Step<M> for ContrastiveDivergence {
     fn train_step(&mut self, model: &mut M, batch: &Batch) -> StepOutput {
-        let (grads, report) = model.borrow_mut().cd_grads(&rows(batch));
+        let keys: Vec<u64> = batch.indices.iter().map(|&i| i as u64).collect();
+        let (grads, report) = model.borrow_mut().cd_grads_keyed(&rows(batch), &keys);
         StepOutput::new(report.batch_error, grads).with_metric("free_energy", report.free_energy)
     }
 

@@ -19,13 +19,13 @@
 //! started at the data; persistent CD (PCD-k) keeps the chain between updates. The estimate is
 //! returned as a [`Grads`] value, so any `strata-optim` optimizer applies it (plain SGD with
 //! learning rate ε gives Hinton's `ΔW = ε·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`; momentum as the
-//! optimizer's).
+//! optimizer's). The [`Trainer`](crate::Trainer) trains an RBM with the
+//! [`ContrastiveDivergence`](crate::contrastive_divergence::ContrastiveDivergence) step.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_autograd::{Grads, Param, Var};
 use strata_layers::{Init, Module};
-use strata_optim::Optimizer;
 use strata_tensor::Tensor;
 
 /// The generator an [`Rbm`] samples with.
@@ -273,6 +273,8 @@ pub struct Rbm {
     pub hidden_bias: Param,
     config: RbmConfig,
     rng: SampleRng,
+    /// The seed of the draws keyed by example ([`Rbm::cd_grads_keyed`]).
+    stream: u64,
     /// PCD chains' hidden states.
     chains: Option<Tensor>,
     /// The running activity estimate `q` of the sparsity target.
@@ -310,6 +312,7 @@ impl Rbm {
             weight: Param::new(weight),
             visible_bias: Param::new(Tensor::zeros(&[v])),
             hidden_bias: Param::new(Tensor::zeros(&[h])),
+            stream: config.seed,
             config,
             rng,
             chains: None,
@@ -546,6 +549,41 @@ impl Rbm {
 
     /// [`Rbm::cd_grads`], also returning the chain's last visible state `v_k`.
     pub(crate) fn cd_grads_with_chain(&mut self, v: &Tensor) -> (Grads, CdReport, Tensor) {
+        self.cd(v, None)
+    }
+
+    /// [`Rbm::cd_grads`] with every random draw for row `i` of `v` taken from a stream keyed
+    /// by `keys[i]` (the example's index in its dataset) and the RBM's current seed, so the
+    /// estimate for a batch does not depend on how the batch is split: data-parallel ranks,
+    /// each with part of the batch, reproduce the single-process numbers. Applies to CD-k with
+    /// Bernoulli units (and Gaussian visible means); sampled Gaussian visible states and PCD
+    /// chains, which belong to no example, draw from the RBM's own stream.
+    ///
+    /// # Panics
+    /// If `v` is not `[N, V]` or `keys` does not hold `N` keys.
+    pub fn cd_grads_keyed(&mut self, v: &Tensor, keys: &[u64]) -> (Grads, CdReport) {
+        assert!(
+            keys.len() == v.shape().first().copied().unwrap_or(0),
+            "Rbm::cd_grads_keyed: {} keys for a batch of shape {:?}",
+            keys.len(),
+            v.shape()
+        );
+        let (grads, report, _) = self.cd(v, Some(keys));
+        (grads, report)
+    }
+
+    /// Binary samples of the probabilities `p`: draw number `draw` of the batch, keyed by
+    /// example when `keys` are given, else from the RBM's stream.
+    fn draw(&mut self, p: &Tensor, keys: Option<&[u64]>, draw: u64) -> Tensor {
+        match keys {
+            Some(keys) => p.bernoulli_rows(strata_layers::child_seed(self.stream, draw), keys),
+            None => p.bernoulli(&mut self.rng),
+        }
+    }
+
+    /// The CD-k / PCD-k estimate (see [`Rbm::cd_grads`]), its report and the chain's last
+    /// visible state.
+    fn cd(&mut self, v: &Tensor, keys: Option<&[u64]>) -> (Grads, CdReport, Tensor) {
         self.check_visible("Rbm::cd_grads", v);
         let k = self.config.divergence.steps();
         let pre = affine(
@@ -558,7 +596,7 @@ impl Rbm {
         let free_energy = self.free_energy_from(v, &pre).mean() as f64;
         let ph = pre.sigmoid();
         drop(pre);
-        let h = ph.bernoulli(&mut self.rng);
+        let h = self.draw(&ph, keys, 0);
         let h_pos = match self.config.positive {
             PositiveStatistics::Probabilities => ph.clone(),
             PositiveStatistics::Samples => h.clone(),
@@ -570,14 +608,15 @@ impl Rbm {
                 let mut ph_k = ph.clone();
                 for step in 0..k {
                     let mean = self.prob_v_given_h(&h);
-                    v_k = if self.config.sample_visible {
-                        self.sample_visible_from(&mean)
-                    } else {
-                        mean
+                    let bernoulli = self.config.visible_units == VisibleUnits::Bernoulli;
+                    v_k = match (self.config.sample_visible, bernoulli) {
+                        (false, _) => mean,
+                        (true, true) => self.draw(&mean, keys, 1 + 2 * step as u64),
+                        (true, false) => self.sample_visible_from(&mean),
                     };
                     ph_k = self.prob_h_given_v(&v_k);
                     if step + 1 < k {
-                        h = ph_k.bernoulli(&mut self.rng);
+                        h = self.draw(&ph_k, keys, 2 + 2 * step as u64);
                     }
                 }
                 let error = v.sub(&v_k).square().sum() as f64 / v.shape()[0] as f64;
@@ -642,23 +681,6 @@ impl Rbm {
             v_neg,
         )
     }
-
-    /// One update: [`Rbm::cd_grads`] on `v`, then `optimizer.step`.
-    ///
-    /// # Panics
-    /// If `v` is not `[N, V]`.
-    pub fn train_batch(&mut self, v: &Tensor, optimizer: &mut impl Optimizer) -> CdReport {
-        let (grads, report) = self.cd_grads(v);
-        optimizer.step(
-            &mut [
-                &mut self.weight,
-                &mut self.visible_bias,
-                &mut self.hidden_bias,
-            ],
-            &grads,
-        );
-        report
-    }
 }
 
 impl Module for Rbm {
@@ -691,6 +713,7 @@ impl Module for Rbm {
     /// from its first mini-batch.
     fn reseed(&mut self, seed: u64) {
         self.rng = seeded_rng(seed);
+        self.stream = seed;
         self.chains = None;
         self.activity = None;
     }

@@ -153,6 +153,41 @@ impl<T: Element> Tensor<T> {
         Tensor::from_vec(out, self.shape())
     }
 
+    /// Binary samples of a matrix of probabilities `[N, D]`, row by row: row `i` is drawn
+    /// from a xoshiro256++ stream seeded by `(seed, keys[i])`, so a row's sample depends on its
+    /// key (e.g. the example's index in its dataset) and not on which other rows share the
+    /// batch — splitting a batch over data-parallel ranks draws the same samples.
+    ///
+    /// # Panics
+    /// If the tensor is not 2-D or `keys` does not have one key per row.
+    pub fn bernoulli_rows(&self, seed: u64, keys: &[u64]) -> Self {
+        use rayon::prelude::*;
+        assert!(
+            self.ndim() == 2 && keys.len() == self.shape()[0],
+            "bernoulli_rows: {} keys for probabilities of shape {:?} (expects [N, D] and N keys)",
+            keys.len(),
+            self.shape()
+        );
+        let width = self.shape()[1].max(1);
+        let mut out = self.to_vec();
+        let sample = |(p, &key): (&mut [T], &u64)| {
+            let mut stream = Xoshiro256pp::new(seed, key);
+            for pair in p.chunks_mut(2) {
+                let r = stream.next_u64();
+                for (x, bits) in pair.iter_mut().zip([r >> 40, (r >> 8) & 0xff_ffff]) {
+                    let u = T::from_f64_lossy(bits as f64 * UNIT_24);
+                    *x = if u < *x { T::one() } else { T::zero() };
+                }
+            }
+        };
+        if out.len() >= 4 * BERNOULLI_BLOCK && crate::threads::num_threads() > 1 {
+            out.par_chunks_mut(width).zip(keys).for_each(sample);
+        } else {
+            out.chunks_mut(width).zip(keys).for_each(sample);
+        }
+        Tensor::from_vec(out, self.shape())
+    }
+
     /// Independent Bernoulli draws: 1 with probability `p`, else 0 (dropout masks, stochastic
     /// binarisation, RBM sampling).
     ///

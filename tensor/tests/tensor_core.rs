@@ -188,6 +188,29 @@ fn bernoulli_samples_each_probability_and_ignores_the_thread_count() {
     assert_ne!(one, other, "different seeds gave the same samples");
 }
 
+#[test]
+fn bernoulli_rows_samples_each_row_from_its_key_alone() {
+    let levels = 11;
+    let p = Tensor::<f32>::arange(0.0, levels as f32, 1.0)
+        .div_scalar(10.0)
+        .broadcast_to(&[20_000, levels])
+        .contiguous();
+    let keys: Vec<u64> = (0..20_000u64).map(|i| i * 7 + 3).collect();
+    let whole = strata_tensor::threads::with_threads(2, || p.bernoulli_rows(9, &keys));
+    let means = whole.mean_axis(0, false).to_vec();
+    for (j, m) in means.iter().enumerate() {
+        let want = j as f32 / 10.0;
+        let tolerance = 4.5 * (want * (1.0 - want) / 20_000.0).sqrt();
+        assert!((m - want).abs() <= tolerance, "p = {want}: mean {m}");
+    }
+    // Any split of the rows, on any number of threads, draws the same samples.
+    let part = strata_tensor::threads::with_threads(1, || {
+        p.narrow(0, 5_000, 100).contiguous().bernoulli_rows(9, &keys[5_000..5_100])
+    });
+    assert_eq!(part, whole.narrow(0, 5_000, 100).contiguous());
+    assert_ne!(p.bernoulli_rows(10, &keys), whole, "the seed matters");
+}
+
 // ---- elementwise ----
 
 #[test]

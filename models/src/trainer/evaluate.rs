@@ -2,9 +2,11 @@
 //! validation figures of any step.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use strata_autograd::no_grad;
-use strata_datasets::{Batch, Dataset, InputLayout, LabelFormat, TargetSpec};
+use strata_datasets::{Batch, Dataset, InputLayout, LabelFormat, TargetSpec, shard_range};
+use strata_distributed::Communicator;
 use strata_layers::Module;
 
 use crate::Objective;
@@ -41,20 +43,21 @@ pub struct Validation {
     pub metrics: BTreeMap<String, f64>,
 }
 
-/// Runs `step.eval_step` on `data` in order, in batches of `batch_size` (inputs in `layout`),
-/// with the model in evaluation mode and no graph, handing each batch and its output to
-/// `visit`. The model is back in training mode afterwards.
+/// Runs `step.eval_step` on the examples `range` of `data` in order, in batches of
+/// `batch_size` (inputs in `layout`), with the model in evaluation mode and no graph, handing
+/// each batch and its output to `visit`. The model is back in training mode afterwards.
 pub(crate) fn eval_pass<M: Module, S: Step<M>, E: Dataset + ?Sized>(
     model: &mut M,
     step: &mut S,
     data: &E,
+    range: Range<usize>,
     batch_size: usize,
     layout: &InputLayout,
     mut visit: impl FnMut(&Batch, StepOutput),
 ) {
     assert!(batch_size > 0, "evaluate: batch size must be at least 1");
     model.eval();
-    let indices: Vec<usize> = (0..data.len()).collect();
+    let indices: Vec<usize> = range.collect();
     for chunk in indices.chunks(batch_size) {
         let batch = Batch::collate(data, chunk, layout, LabelFormat::Indices);
         let out = no_grad(|| step.eval_step(model, &batch));
@@ -63,18 +66,31 @@ pub(crate) fn eval_pass<M: Module, S: Step<M>, E: Dataset + ?Sized>(
     model.train();
 }
 
-/// The validation figures of `step` on `data` (see [`eval_pass`]).
+/// The validation figures of `step` on `data` (see [`eval_pass`]). With several ranks (and
+/// at least one example per rank) each evaluates its contiguous share of `data` and the
+/// figures are summed over the ranks.
 pub(crate) fn validate<M: Module, S: Step<M>, E: Dataset + ?Sized>(
     model: &mut M,
     step: &mut S,
     data: &E,
     batch_size: usize,
     layout: &InputLayout,
+    comm: &dyn Communicator,
 ) -> Validation {
+    let sharded = comm.size() > 1 && data.len() >= comm.size();
+    let range = if sharded {
+        let (lo, hi) = shard_range(data.len(), comm.rank(), comm.size());
+        lo..hi
+    } else {
+        0..data.len()
+    };
     let mut tally = Tally::default();
-    eval_pass(model, step, data, batch_size, layout, |batch, out| {
+    eval_pass(model, step, data, range, batch_size, layout, |batch, out| {
         tally.add(batch, &out)
     });
+    if sharded {
+        tally.all_reduce(comm);
+    }
     Validation {
         loss: tally.loss(),
         error: tally.error(),
@@ -99,7 +115,8 @@ pub(crate) fn classify<M: Module, S: Step<M>, E: Dataset + ?Sized>(
     };
     let mut confusion = ConfusionMatrix::new(classes.max(1));
     let mut tally = Tally::default();
-    eval_pass(model, step, data, batch_size, layout, |batch, out| {
+    let all = 0..data.len();
+    eval_pass(model, step, data, all, batch_size, layout, |batch, out| {
         assert!(
             out.predictions.len() == batch.len(),
             "evaluate: the step predicted {} classes for a batch of {} (a step that does not classify has no accuracy; use Trainer::validate)",

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use strata_autograd::{Grads, Param};
 use strata_datasets::{ArrayDataset, DataLoader, Dataset, InputLayout, LabelFormat};
+use strata_distributed::{Communicator, GradReducer, SingleProcess, broadcast_tensors};
 use strata_layers::{Module, child_seed};
 use strata_optim::{EarlyStopping, LrSchedule, Optimizer, clip_grad_norm};
 
@@ -27,7 +28,7 @@ pub use config::TrainerConfig;
 pub use evaluate::{Evaluation, Validation, evaluate};
 
 use crate::plot::{EpochMetrics, History, plot_learning_curves};
-use crate::step::Step;
+use crate::step::{Step, StepOutput};
 use crate::{Objective, TrainError};
 use progress::{Progress, epoch_line};
 use tally::Tally;
@@ -86,6 +87,8 @@ pub struct Trainer<M, O, S = Objective> {
     history: History,
     position: Position,
     epochs_done: usize,
+    comm: Box<dyn Communicator>,
+    reducer: GradReducer,
 }
 
 /// The data one stage trains and validates on: the caller's, or the step's stand-in for it.
@@ -121,7 +124,78 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             history: History::default(),
             position: Position::default(),
             epochs_done: 0,
+            comm: Box::new(SingleProcess),
+            reducer: GradReducer::new(),
         })
+    }
+
+    /// Trains data-parallel over the ranks of `comm` (see `strata_distributed`): every rank
+    /// runs the same program with the same settings; `config.batch_size` is the global batch,
+    /// split over the ranks. At the start of [`Trainer::fit`] rank 0's parameters and buffers
+    /// are broadcast; every epoch each rank takes its share of every global batch of the same
+    /// seeded order, and after each step the gradients are averaged over the ranks (weighted
+    /// by their examples), so every rank takes the same optimizer step. Metrics and validation
+    /// (sharded) are reduced over the ranks; only rank 0 prints, writes logs and writes
+    /// checkpoints, whose state does not depend on the number of ranks: a run resumes on any
+    /// number of them. Every rank reseeds the model's random streams alike each epoch (as
+    /// PyTorch DDP ranks share a seed); draws keyed by example (RBM sampling) thus equal a
+    /// single process's. Buffers (batch-norm statistics) are broadcast from rank 0 after every
+    /// epoch.
+    pub fn with_communicator(mut self, comm: Box<dyn Communicator>) -> Self {
+        self.comm = comm;
+        self
+    }
+
+    /// The communicator (a world of one unless [`Trainer::with_communicator`] set one).
+    pub fn communicator(&self) -> &dyn Communicator {
+        &*self.comm
+    }
+
+    /// Whether this process prints, plots and checkpoints: rank 0.
+    fn is_root(&self) -> bool {
+        self.comm.is_root()
+    }
+
+    /// Whether this process prints progress.
+    fn verbose(&self) -> bool {
+        self.config.verbose && self.is_root()
+    }
+
+    /// Copies rank 0's parameters (with `params`) and buffers to every rank.
+    fn broadcast_state(&mut self, params: bool) {
+        if self.comm.size() == 1 {
+            return;
+        }
+        if params {
+            let mut values: Vec<&mut strata_tensor::Tensor> = self
+                .model
+                .params_mut()
+                .into_iter()
+                .map(|(_, p)| p.value_mut())
+                .collect();
+            broadcast_tensors(&*self.comm, &mut values, 0);
+        }
+        let mut buffers: Vec<&mut strata_tensor::Tensor> =
+            self.model.buffers_mut().into_iter().map(|(_, b)| b).collect();
+        broadcast_tensors(&*self.comm, &mut buffers, 0);
+    }
+
+    /// Refuses settings that leave a rank without examples.
+    fn check_world<D: Dataset>(&self, train: &D) -> Result<(), TrainError> {
+        let ranks = self.comm.size();
+        if ranks > 1 && self.config.batch_size < ranks {
+            return Err(TrainError::Config(format!(
+                "the global batch of {} is smaller than the {ranks} ranks (each rank needs at least one example per step)",
+                self.config.batch_size
+            )));
+        }
+        if ranks > 1 && train.len() < ranks {
+            return Err(TrainError::Config(format!(
+                "the training set has {} examples for {ranks} ranks",
+                train.len()
+            )));
+        }
+        Ok(())
     }
 
     /// Sets the learning rate of epoch `e` of each stage (0-based) to `schedule.lr(e)`.
@@ -189,6 +263,8 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         validation: Option<&D>,
     ) -> Result<&History, TrainError> {
         self.config.validate()?;
+        self.check_world(&*train)?;
+        self.broadcast_state(true);
         let stages = self.step.stages(&self.model);
         let mut entered = None;
         let mut data = StageData {
@@ -237,9 +313,10 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                     .metrics
                     .extend(v.metrics.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
             }
+            self.broadcast_state(false);
             self.position.epoch += 1;
             self.epochs_done += 1;
-            if self.config.verbose {
+            if self.verbose() {
                 eprintln!(
                     "{}",
                     epoch_line(&self.label(stages, self.position.epoch), &metrics)
@@ -254,7 +331,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 if let Some(s) = &mut stopper
                     && s.update(self.position.epoch as u64, v).should_stop()
                 {
-                    if self.config.verbose {
+                    if self.verbose() {
                         eprintln!(
                             "early stopping after {}: no improvement for {} epochs",
                             self.label(stages, self.position.epoch),
@@ -356,29 +433,53 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         }
         let lr = self.optimizer.learning_rate();
         let epoch_seed = child_seed(self.config.seed, self.epochs_done as u64);
+        let (rank, ranks) = (self.comm.rank(), self.comm.size());
         self.model.train();
+        // Every rank reseeds alike (as PyTorch DDP ranks share their seed): streams keyed by
+        // example (RBM sampling) then match a single process.
         self.model.reseed(child_seed(epoch_seed, 1));
         let mut loader = DataLoader::from_arc(data, self.config.batch_size)
             .drop_last(self.config.drop_last)
             .labels(LabelFormat::Indices)
             .layout(self.layout())
-            .shuffle(epoch_seed);
+            .shuffle(epoch_seed)
+            .shard(rank, ranks);
         let label = self.label(stages, epoch + 1);
-        let progress = Progress::start(self.config.verbose, &label, loader.len());
+        let progress = Progress::start(self.verbose(), &label, loader.len());
         let mut tally = Tally::default();
         for (b, batch) in loader.iter().enumerate() {
-            let out = self.step.train_step(&mut self.model, &batch);
-            if let Some((quantity, value)) = out.first_non_finite() {
+            // A rank whose share of a short last batch is empty still joins the exchange.
+            let out = if batch.is_empty() {
+                StepOutput::default()
+            } else {
+                self.step.train_step(&mut self.model, &batch)
+            };
+            let failure = out.first_non_finite();
+            let mut grads = out.grads;
+            let reduced = {
+                let named = self.model.params();
+                let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
+                self.reducer.all_reduce(
+                    &*self.comm,
+                    &params,
+                    &mut grads,
+                    batch.len(),
+                    failure.is_none(),
+                )
+            };
+            if reduced.failed_ranks > 0 {
                 progress.abandon();
+                let (quantity, loss) = failure.unwrap_or(("loss on another rank", f64::NAN));
                 return Err(TrainError::NonFinite {
                     epoch: self.epochs_done + 1,
                     batch: b + 1,
                     quantity,
-                    loss: value,
+                    loss,
                 });
             }
-            tally.add(&batch, &out);
-            let mut grads = out.grads;
+            if !batch.is_empty() {
+                tally.add(&batch, &StepOutput { grads: Default::default(), ..out });
+            }
             if let Some(hook) = &mut self.grad_hook {
                 hook(&mut grads, &self.model.params());
             }
@@ -396,6 +497,15 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         }
         let seconds = progress.seconds();
         progress.finish();
+        tally.all_reduce(&*self.comm);
+        let mut metrics = tally.metrics("");
+        let (exchange, steps) = self.reducer.take_time();
+        if ranks > 1 && steps > 0 {
+            metrics.insert(
+                "allreduce_ms_per_step".into(),
+                1e3 * exchange.as_secs_f64() / steps as f64,
+            );
+        }
         Ok(EpochMetrics {
             epoch: self.epochs_done + 1,
             train_loss: tally.loss(),
@@ -406,7 +516,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             examples_per_second: tally.seen as f64 / seconds.max(1e-9),
             learning_rate: lr,
             stage: (stages > 1).then_some(stage),
-            metrics: tally.metrics(""),
+            metrics,
         })
     }
 
@@ -416,6 +526,9 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         let Some(dir) = &self.config.checkpoint_dir else {
             return Ok(());
         };
+        if !self.is_root() {
+            return Ok(());
+        }
         let last_epoch =
             self.position.stage + 1 == stages && self.position.epoch == self.config.epochs;
         if self
@@ -436,6 +549,9 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         let Some(dir) = &self.config.log_dir else {
             return Ok(());
         };
+        if !self.is_root() {
+            return Ok(());
+        }
         self.history
             .to_csv(dir.join("history.csv"))
             .map_err(|e| TrainError::Io(e.to_string()))?;
@@ -448,7 +564,8 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
     }
 
     /// The loss, error rate (for a classifying step) and metrics of the step on `data`, in
-    /// evaluation mode without a graph, in batches of `config.eval_batch_size`.
+    /// evaluation mode without a graph, in batches of `config.eval_batch_size`. With several
+    /// ranks each evaluates its share and the figures are reduced (collective).
     pub fn validate<E: Dataset + ?Sized>(&mut self, data: &E) -> Validation {
         let layout = self.layout();
         evaluate::validate(
@@ -457,6 +574,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             data,
             self.config.eval_batch_size,
             &layout,
+            &*self.comm,
         )
     }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use strata_datasets::Batch;
+use strata_distributed::Communicator;
 
 use crate::step::StepOutput;
 
@@ -42,6 +43,32 @@ impl Tally {
                 }
                 None => self.metrics.push((name, value * n as f64, n)),
             }
+        }
+    }
+
+    /// Sums every figure over the ranks of `comm` (collective; every rank must have recorded
+    /// the same metrics, which every rank with at least one example has).
+    pub(crate) fn all_reduce(&mut self, comm: &dyn Communicator) {
+        if comm.size() == 1 {
+            return;
+        }
+        let mut flat = vec![
+            self.loss_sum,
+            self.seen as f64,
+            self.correct as f64,
+            self.classified as f64,
+        ];
+        for (_, sum, count) in &self.metrics {
+            flat.extend([*sum, *count as f64]);
+        }
+        comm.all_reduce_sum_f64(&mut flat);
+        self.loss_sum = flat[0];
+        self.seen = flat[1] as usize;
+        self.correct = flat[2] as usize;
+        self.classified = flat[3] as usize;
+        for (m, pair) in self.metrics.iter_mut().zip(flat[4..].chunks_exact(2)) {
+            m.1 = pair[0];
+            m.2 = pair[1] as usize;
         }
     }
 

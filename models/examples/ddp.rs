@@ -1,0 +1,160 @@
+//! Data-parallel training on many processes and machines, over MPI. The same binary runs as
+//! one process or as many; every rank runs it with the same arguments, takes its share of each
+//! global batch (`--batch-size` is the global batch) and averages gradients with the others
+//! after every step, so the weights stay identical on every rank. Models: LeNet-5 (the
+//! `lenet5` recipe: Adam 1e-3, global batch 64), a 784-100-10 ReLU MLP (SGD 0.1, batch 64),
+//! an RBM 784-100 (CD-1, SGD 0.1 with momentum 0.5, batch 100) and the DeepLearnToolbox DBN
+//! 784-100-100 pretrained layer by layer (CD-1, SGD 1, batch 100).
+//!
+//!     cargo build --release -p strata-models --features mpi --example ddp
+//!     mpirun -np 2 target/release/examples/ddp --model lenet --data fashion --epochs 1 --threads 1
+//!
+//! Only rank 0 prints and writes: checkpoints every epoch (`<out>/last.ckpt`), the history and
+//! learning curves, and the final weights (`<out>/weights.safetensors`). A checkpoint resumes
+//! on any number of ranks (`--resume <out>/last.ckpt`, `--epochs` being the total).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, ValueEnum};
+use common::{CommonArgs, fail, print_result};
+use strata_datasets::ArrayDataset;
+use strata_layers::Module;
+use strata_layers::safetensors::export_safetensors;
+use strata_models::contrastive_divergence::ContrastiveDivergence;
+use strata_models::data::{globally_standardized, load_mnist, scaled};
+use strata_models::dbn::{dlt_dbn, dlt_rbm_optimizer};
+use strata_models::layerwise::Layerwise;
+use strata_models::rbm::{Rbm, RbmConfig};
+use strata_models::recipes::{lenet5_trainer, relu_mlp_trainer};
+use strata_models::{LeNetStyle, Step, Trainer, TrainerConfig};
+use strata_optim::{Optimizer, SgdConfig};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Model {
+    /// LeNet-5 (ReLU, max pooling), Adam 1e-3.
+    Lenet,
+    /// A 784-100-10 ReLU MLP, SGD 0.1.
+    Mlp,
+    /// A Bernoulli RBM 784-100, CD-1.
+    Rbm,
+    /// The DeepLearnToolbox DBN 784-100-100, pretrained layer by layer.
+    Dbn,
+}
+
+/// Train one model data-parallel (one process without an MPI launcher).
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The model.
+    #[arg(long, value_enum, default_value = "lenet")]
+    model: Model,
+    /// Folder for checkpoints, logs and the final weights (written by rank 0).
+    #[arg(long, default_value = "target/examples/ddp")]
+    out: PathBuf,
+    /// Resume from this checkpoint (of a run on any number of ranks).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let args = cli.common.clone();
+    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
+    args.run(|| {
+        // MPI is initialised, used and finalised on this one thread.
+        let comm = strata_distributed::init().unwrap_or_else(|e| fail(e));
+        let (ranks, root) = (comm.size(), comm.is_root());
+        if root {
+            println!("{:?} on {name}, {ranks} rank(s)", cli.model);
+        }
+        let seed = args.seed;
+        match cli.model {
+            Model::Lenet => {
+                let (train, test) = globally_standardized(&data);
+                let trainer = lenet5_trainer(LeNetStyle::Modern, seed, args.epochs(1), args.batch_size(64))
+                    .unwrap_or_else(|e| fail(e));
+                run(trainer.with_communicator(comm), &cli, &name, train, test);
+            }
+            Model::Mlp => {
+                let (train, test) = scaled(&data);
+                let trainer = relu_mlp_trainer(0.1, seed, args.epochs(1), args.batch_size(64)).unwrap_or_else(|e| fail(e));
+                run(trainer.with_communicator(comm), &cli, &name, train, test);
+            }
+            Model::Rbm => {
+                let (train, test) = scaled(&data);
+                let rbm = Rbm::new(RbmConfig::new(784, 100).seed(seed));
+                let opt = SgdConfig::new(0.1).momentum(0.5).build().unwrap_or_else(|e| fail(e));
+                let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
+                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100)).with_seed(seed).with_flatten_inputs(true);
+                let trainer = Trainer::new(rbm, opt, step, config, "rbm-784-100").unwrap_or_else(|e| fail(e));
+                run(trainer.with_communicator(comm), &cli, &name, unlabeled(&train), unlabeled(&test));
+            }
+            Model::Dbn => {
+                let (train, test) = scaled(&data);
+                let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
+                let step = Layerwise::new(ContrastiveDivergence::new());
+                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100)).with_seed(seed).with_flatten_inputs(true);
+                let trainer = Trainer::new(dlt_dbn(&[784, 100, 100], seed), opt, step, config, "dbn-784-100-100").unwrap_or_else(|e| fail(e));
+                run(trainer.with_communicator(comm), &cli, &name, unlabeled(&train), unlabeled(&test));
+            }
+        }
+    });
+}
+
+fn unlabeled(d: &ArrayDataset) -> ArrayDataset {
+    ArrayDataset::unlabeled(d.inputs().to_vec(), vec![d.feature_len()])
+}
+
+/// Resumes if asked, trains with checkpoints and logs in `cli.out`, writes the final weights
+/// and, on rank 0, prints the result.
+fn run<M: Module, O: Optimizer, S: Step<M>>(mut trainer: Trainer<M, O, S>, cli: &Cli, name: &str, train: ArrayDataset, test: ArrayDataset) {
+    let root = trainer.communicator().is_root();
+    let config = trainer.config_mut();
+    config.checkpoint_dir = Some(cli.out.clone());
+    config.log_dir = Some(cli.out.clone());
+    if let Some(path) = &cli.resume {
+        trainer.resume(path).unwrap_or_else(|e| fail(e));
+        if root {
+            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+        }
+    }
+    let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+    if !root {
+        return;
+    }
+    let weights = cli.out.join("weights.safetensors");
+    export_safetensors(&trainer.model, &weights).unwrap_or_else(|e| fail(e));
+    let epochs = history.as_slice();
+    let last = epochs.last().expect("at least one epoch");
+    println!(
+        "{} epoch(s): train loss {:.5}, validation loss {:.5}{}; weights in {}",
+        trainer.epochs_done(),
+        last.train_loss,
+        last.val_loss.unwrap_or(f64::NAN),
+        last.val_error.map(|e| format!(", test error {:.2}%", 100.0 * e)).unwrap_or_default(),
+        display(&weights)
+    );
+    print_result(serde_json::json!({
+        "example": "ddp",
+        "model": format!("{:?}", cli.model).to_lowercase(),
+        "data": name,
+        "ranks": trainer.communicator().size(),
+        "epochs": trainer.epochs_done(),
+        "global_batch_size": trainer.config().batch_size,
+        "train_losses": epochs.iter().map(|m| m.train_loss).collect::<Vec<_>>(),
+        "val_losses": epochs.iter().map(|m| m.val_loss).collect::<Vec<_>>(),
+        "test_error": last.val_error,
+        "epoch_seconds": epochs.iter().map(|m| m.seconds).collect::<Vec<_>>(),
+        "examples_per_second": epochs.iter().map(|m| m.examples_per_second).collect::<Vec<_>>(),
+        "allreduce_ms_per_step": epochs.iter().map(|m| m.metrics.get("allreduce_ms_per_step").copied()).collect::<Vec<_>>(),
+        "weights": weights,
+    }));
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
