@@ -51,9 +51,7 @@ pub use error::DatasetError;
 pub use fashion::FASHION_MNIST_CLASSES;
 pub use idx::{IdxArray, IdxData, IdxType, read_idx, read_idx_bytes, read_idx_from, write_idx};
 pub use image_grid::{GreyImage, Grid, GridScaling, write_png_grid};
-pub use loader::{
-    Batch, DataLoader, Epoch, InputLayout, InputTransform, LabelFormat, shard_range,
-};
+pub use loader::{Batch, DataLoader, Epoch, InputLayout, InputTransform, LabelFormat, shard_range};
 pub use locate::{MnistFiles, MnistKind};
 pub use mnist::{ImageSet, MNIST_CLASSES, Mnist};
 pub use split::{Subset, train_val_indices};

@@ -65,7 +65,10 @@ impl GradReducer {
     /// # Panics
     /// If `bucket_len` is 0.
     pub fn with_bucket_len(mut self, bucket_len: usize) -> Self {
-        assert!(bucket_len > 0, "GradReducer: bucket length must be positive");
+        assert!(
+            bucket_len > 0,
+            "GradReducer: bucket length must be positive"
+        );
         self.bucket_len = bucket_len;
         self
     }
@@ -133,7 +136,13 @@ impl GradReducer {
 
     /// Packs `weight·g` of every parameter of `present` (zeros where this rank has none) into
     /// buckets, sums each over the ranks and unpacks the sums into `grads`.
-    fn exchange(&mut self, comm: &dyn Communicator, present: &[&Param], grads: &mut Grads, weight: f32) {
+    fn exchange(
+        &mut self,
+        comm: &dyn Communicator,
+        present: &[&Param],
+        grads: &mut Grads,
+        weight: f32,
+    ) {
         let mut first = 0;
         while first < present.len() {
             // The parameters of this bucket: at least one, then as many as fit.

@@ -139,7 +139,10 @@ mod tests {
         );
         drop(dog.watch("barrier"));
         std::thread::sleep(Duration::from_millis(250));
-        assert!(fired.lock().unwrap().is_empty(), "a finished collective never fires");
+        assert!(
+            fired.lock().unwrap().is_empty(),
+            "a finished collective never fires"
+        );
         let guard = dog.watch("all-reduce");
         std::thread::sleep(Duration::from_millis(400));
         drop(guard);

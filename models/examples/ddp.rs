@@ -21,6 +21,7 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::ArrayDataset;
+use strata_distributed::Communicator;
 use strata_layers::Module;
 use strata_layers::safetensors::export_safetensors;
 use strata_models::contrastive_divergence::ContrastiveDivergence;
@@ -75,31 +76,64 @@ fn main() {
         match cli.model {
             Model::Lenet => {
                 let (train, test) = globally_standardized(&data);
-                let trainer = lenet5_trainer(LeNetStyle::Modern, seed, args.epochs(1), args.batch_size(64))
-                    .unwrap_or_else(|e| fail(e));
+                let trainer = lenet5_trainer(
+                    LeNetStyle::Modern,
+                    seed,
+                    args.epochs(1),
+                    args.batch_size(64),
+                )
+                .unwrap_or_else(|e| fail(e));
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Mlp => {
                 let (train, test) = scaled(&data);
-                let trainer = relu_mlp_trainer(0.1, seed, args.epochs(1), args.batch_size(64)).unwrap_or_else(|e| fail(e));
+                let trainer = relu_mlp_trainer(0.1, seed, args.epochs(1), args.batch_size(64))
+                    .unwrap_or_else(|e| fail(e));
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Rbm => {
                 let (train, test) = scaled(&data);
                 let rbm = Rbm::new(RbmConfig::new(784, 100).seed(seed));
-                let opt = SgdConfig::new(0.1).momentum(0.5).build().unwrap_or_else(|e| fail(e));
+                let opt = SgdConfig::new(0.1)
+                    .momentum(0.5)
+                    .build()
+                    .unwrap_or_else(|e| fail(e));
                 let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
-                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100)).with_seed(seed).with_flatten_inputs(true);
-                let trainer = Trainer::new(rbm, opt, step, config, "rbm-784-100").unwrap_or_else(|e| fail(e));
-                run(trainer.with_communicator(comm), &cli, &name, unlabeled(&train), unlabeled(&test));
+                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100))
+                    .with_seed(seed)
+                    .with_flatten_inputs(true);
+                let trainer =
+                    Trainer::new(rbm, opt, step, config, "rbm-784-100").unwrap_or_else(|e| fail(e));
+                run(
+                    trainer.with_communicator(comm),
+                    &cli,
+                    &name,
+                    unlabeled(&train),
+                    unlabeled(&test),
+                );
             }
             Model::Dbn => {
                 let (train, test) = scaled(&data);
                 let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
                 let step = Layerwise::new(ContrastiveDivergence::new());
-                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100)).with_seed(seed).with_flatten_inputs(true);
-                let trainer = Trainer::new(dlt_dbn(&[784, 100, 100], seed), opt, step, config, "dbn-784-100-100").unwrap_or_else(|e| fail(e));
-                run(trainer.with_communicator(comm), &cli, &name, unlabeled(&train), unlabeled(&test));
+                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100))
+                    .with_seed(seed)
+                    .with_flatten_inputs(true);
+                let trainer = Trainer::new(
+                    dlt_dbn(&[784, 100, 100], seed),
+                    opt,
+                    step,
+                    config,
+                    "dbn-784-100-100",
+                )
+                .unwrap_or_else(|e| fail(e));
+                run(
+                    trainer.with_communicator(comm),
+                    &cli,
+                    &name,
+                    unlabeled(&train),
+                    unlabeled(&test),
+                );
             }
         }
     });
@@ -111,7 +145,13 @@ fn unlabeled(d: &ArrayDataset) -> ArrayDataset {
 
 /// Resumes if asked, trains with checkpoints and logs in `cli.out`, writes the final weights
 /// and, on rank 0, prints the result.
-fn run<M: Module, O: Optimizer, S: Step<M>>(mut trainer: Trainer<M, O, S>, cli: &Cli, name: &str, train: ArrayDataset, test: ArrayDataset) {
+fn run<M: Module, O: Optimizer, S: Step<M>>(
+    mut trainer: Trainer<M, O, S>,
+    cli: &Cli,
+    name: &str,
+    train: ArrayDataset,
+    test: ArrayDataset,
+) {
     let root = trainer.communicator().is_root();
     let config = trainer.config_mut();
     config.checkpoint_dir = Some(cli.out.clone());
@@ -119,10 +159,18 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(mut trainer: Trainer<M, O, S>, cli: 
     if let Some(path) = &cli.resume {
         trainer.resume(path).unwrap_or_else(|e| fail(e));
         if root {
-            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+            println!(
+                "resumed from {} after epoch {}",
+                path.display(),
+                trainer.epochs_done()
+            );
         }
     }
-    let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+    let allreduce_us = allreduce_alone(trainer.communicator(), trainer.model.num_params());
+    let history = trainer
+        .fit(Arc::new(train), Some(&test))
+        .unwrap_or_else(|e| fail(e))
+        .clone();
     if !root {
         return;
     }
@@ -135,7 +183,9 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(mut trainer: Trainer<M, O, S>, cli: 
         trainer.epochs_done(),
         last.train_loss,
         last.val_loss.unwrap_or(f64::NAN),
-        last.val_error.map(|e| format!(", test error {:.2}%", 100.0 * e)).unwrap_or_default(),
+        last.val_error
+            .map(|e| format!(", test error {:.2}%", 100.0 * e))
+            .unwrap_or_default(),
         display(&weights)
     );
     print_result(serde_json::json!({
@@ -151,8 +201,28 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(mut trainer: Trainer<M, O, S>, cli: 
         "epoch_seconds": epochs.iter().map(|m| m.seconds).collect::<Vec<_>>(),
         "examples_per_second": epochs.iter().map(|m| m.examples_per_second).collect::<Vec<_>>(),
         "allreduce_ms_per_step": epochs.iter().map(|m| m.metrics.get("allreduce_ms_per_step").copied()).collect::<Vec<_>>(),
+        "allreduce_us_alone": allreduce_us,
+        "parameters": trainer.model.num_params(),
         "weights": weights,
     }));
+}
+
+/// Microseconds of one all-reduce of `len` floats measured alone (mean of 200 after 10 to warm
+/// up), as the PyTorch DDP reference measures its own; `None` on one rank.
+fn allreduce_alone(comm: &dyn Communicator, len: usize) -> Option<f64> {
+    if comm.size() == 1 {
+        return None;
+    }
+    let mut buf = vec![0.0f32; len];
+    for _ in 0..10 {
+        comm.all_reduce_sum(&mut buf);
+    }
+    comm.barrier();
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        comm.all_reduce_sum(&mut buf);
+    }
+    Some(start.elapsed().as_secs_f64() / 200.0 * 1e6)
 }
 
 fn display(p: &Path) -> String {

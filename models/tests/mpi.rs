@@ -25,7 +25,10 @@ const TOLERANCE: f64 = 1e-4;
 /// The `ddp` example of this build (target/<profile>/examples/ddp).
 fn example() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let path = dir.join("examples").join("ddp");
     assert!(
         path.exists(),
@@ -59,9 +62,7 @@ fn train(ranks: usize, args: &[&str], out: &Path) -> Value {
         c.arg(example());
         c
     };
-    cmd.args(args)
-        .args(["--threads", "1", "--out"])
-        .arg(out);
+    cmd.args(args).args(["--threads", "1", "--out"]).arg(out);
     let output = cmd.output().expect("the example runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -89,13 +90,20 @@ fn assert_close(what: &str, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}: {got:?} vs {want:?}");
     for (g, w) in got.iter().zip(want) {
         let rel = (g - w).abs() / w.abs().max(1e-12);
-        assert!(rel <= TOLERANCE, "{what}: {got:?} vs {want:?} (relative {rel:.2e})");
+        assert!(
+            rel <= TOLERANCE,
+            "{what}: {got:?} vs {want:?} (relative {rel:.2e})"
+        );
     }
 }
 
 /// The relative L2 distance ‖a − b‖ / ‖b‖ between the weights of two saved models (all
 /// parameters as one vector), and the largest per-parameter distance with its name.
-fn weight_distance<M: Module>(mut make: impl FnMut() -> M, a: &Path, b: &Path) -> (f64, (String, f64)) {
+fn weight_distance<M: Module>(
+    mut make: impl FnMut() -> M,
+    a: &Path,
+    b: &Path,
+) -> (f64, (String, f64)) {
     let (mut ma, mut mb) = (make(), make());
     import_safetensors(&mut ma, a).unwrap();
     import_safetensors(&mut mb, b).unwrap();
@@ -103,7 +111,11 @@ fn weight_distance<M: Module>(mut make: impl FnMut() -> M, a: &Path, b: &Path) -
     let mut worst = (String::new(), 0.0f64);
     for ((name, pa), (_, pb)) in ma.params().into_iter().zip(mb.params()) {
         let (va, vb) = (pa.value().to_vec(), pb.value().to_vec());
-        let d: f64 = va.iter().zip(&vb).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+        let d: f64 = va
+            .iter()
+            .zip(&vb)
+            .map(|(x, y)| ((x - y) as f64).powi(2))
+            .sum();
         let n: f64 = vb.iter().map(|y| (*y as f64).powi(2)).sum();
         let relative = (d / n.max(1e-30)).sqrt();
         if relative > worst.1 {
@@ -131,14 +143,24 @@ fn compare<M: Module>(model: &str, epochs: &str, make: impl FnMut() -> M + Copy)
             numbers(&single, "train_losses")
         );
         for key in ["train_losses", "val_losses"] {
-            assert_close(&format!("{model} {key}, {ranks} ranks"), &numbers(&run, key), &numbers(&single, key));
+            assert_close(
+                &format!("{model} {key}, {ranks} ranks"),
+                &numbers(&run, key),
+                &numbers(&single, key),
+            );
         }
-        let (distance, (worst, worst_distance)) =
-            weight_distance(make, &dir.join("weights.safetensors"), &single_dir.join("weights.safetensors"));
+        let (distance, (worst, worst_distance)) = weight_distance(
+            make,
+            &dir.join("weights.safetensors"),
+            &single_dir.join("weights.safetensors"),
+        );
         eprintln!(
             "{model} on {ranks} ranks: weights at relative distance {distance:.2e} (largest for one parameter: {worst} {worst_distance:.2e})"
         );
-        assert!(distance <= TOLERANCE, "{model} weights on {ranks} ranks: relative distance {distance:.2e}");
+        assert!(
+            distance <= TOLERANCE,
+            "{model} weights on {ranks} ranks: relative distance {distance:.2e}"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
     std::fs::remove_dir_all(single_dir).ok();
@@ -159,19 +181,22 @@ fn one_rbm_epoch_on_2_and_4_ranks_matches_one_process() {
 fn rank_pid(rank: usize, out: &Path) -> Option<u32> {
     let marker = out.to_string_lossy().to_string();
     let wanted = format!("OMPI_COMM_WORLD_RANK={rank}");
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        if !cmdline.contains(&marker) || cmdline.contains("mpirun") {
-            return None;
-        }
-        let environ = std::fs::read(entry.path().join("environ")).ok()?;
-        environ
-            .split(|&b| b == 0)
-            .any(|kv| kv == wanted.as_bytes())
-            .then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if !cmdline.contains(&marker) || cmdline.contains("mpirun") {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|&b| b == 0)
+                .any(|kv| kv == wanted.as_bytes())
+                .then_some(pid)
+        })
 }
 
 /// Starts a long 2-rank LeNet run, waits for its first checkpoint, sends `signal` to rank 1
@@ -181,7 +206,15 @@ fn disturb(name: &str, signal: &str, timeout_secs: &str) -> (Output, Duration, P
     let child = mpirun(2)
         .args(["-x", &format!("STRATA_MPI_TIMEOUT={timeout_secs}")])
         .arg(example())
-        .args(["--model", "lenet", "--epochs", "40", "--threads", "1", "--out"])
+        .args([
+            "--model",
+            "lenet",
+            "--epochs",
+            "40",
+            "--threads",
+            "1",
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -190,7 +223,10 @@ fn disturb(name: &str, signal: &str, timeout_secs: &str) -> (Output, Duration, P
     let ckpt = out.join("last.ckpt");
     let start = Instant::now();
     while !ckpt.exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 120 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint after 120 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let pid = rank_pid(1, &out).expect("rank 1 is running");
@@ -202,19 +238,33 @@ fn disturb(name: &str, signal: &str, timeout_secs: &str) -> (Output, Duration, P
     let signalled = Instant::now();
     let output = child.wait_with_output().expect("mpirun ends");
     // A stopped process must not outlive the test.
-    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
     (output, signalled.elapsed(), out)
 }
 
 /// The checkpoint in `out` is intact and resumes to `epochs` on one process.
 fn resumes_elsewhere(out: &Path) {
-    let state: TrainingState = read_checkpoint(out.join("last.ckpt")).expect("the last checkpoint is intact");
-    assert!(state.epoch >= 1 && state.epoch < 40, "checkpoint after epoch {}", state.epoch);
+    let state: TrainingState =
+        read_checkpoint(out.join("last.ckpt")).expect("the last checkpoint is intact");
+    assert!(
+        state.epoch >= 1 && state.epoch < 40,
+        "checkpoint after epoch {}",
+        state.epoch
+    );
     let epochs = (state.epoch + 1).to_string();
     let resume = out.join("last.ckpt");
     let resumed = train(
         1,
-        &["--model", "lenet", "--epochs", &epochs, "--resume", resume.to_str().unwrap()],
+        &[
+            "--model",
+            "lenet",
+            "--epochs",
+            &epochs,
+            "--resume",
+            resume.to_str().unwrap(),
+        ],
         &out.join("resumed"),
     );
     assert_eq!(resumed["epochs"], state.epoch + 1, "{resumed}");
@@ -226,8 +276,14 @@ fn a_killed_rank_stops_the_job_and_the_checkpoint_resumes_on_another_rank_count(
     let (output, after_kill, out) = disturb("killed", "-KILL", "60");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "the job must fail");
-    assert!(after_kill < Duration::from_secs(30), "stopped {after_kill:?} after the kill");
-    assert!(stderr.contains("rank 1"), "the launcher names the dead rank:\n{stderr}");
+    assert!(
+        after_kill < Duration::from_secs(30),
+        "stopped {after_kill:?} after the kill"
+    );
+    assert!(
+        stderr.contains("rank 1"),
+        "the launcher names the dead rank:\n{stderr}"
+    );
     resumes_elsewhere(&out);
     std::fs::remove_dir_all(out).ok();
 }
@@ -237,7 +293,10 @@ fn a_hung_rank_is_stopped_by_the_timeout_with_a_message() {
     let (output, after_stop, out) = disturb("hung", "-STOP", "3");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "the job must fail");
-    assert!(after_stop < Duration::from_secs(30), "stopped {after_stop:?} after the hang");
+    assert!(
+        after_stop < Duration::from_secs(30),
+        "stopped {after_stop:?} after the hang"
+    );
     assert!(
         stderr.contains("rank 0 of 2 waited") && stderr.contains("timeout"),
         "the waiting rank says why it stops:\n{stderr}"

@@ -205,7 +205,9 @@ fn bernoulli_rows_samples_each_row_from_its_key_alone() {
     }
     // Any split of the rows, on any number of threads, draws the same samples.
     let part = strata_tensor::threads::with_threads(1, || {
-        p.narrow(0, 5_000, 100).contiguous().bernoulli_rows(9, &keys[5_000..5_100])
+        p.narrow(0, 5_000, 100)
+            .contiguous()
+            .bernoulli_rows(9, &keys[5_000..5_100])
     });
     assert_eq!(part, whole.narrow(0, 5_000, 100).contiguous());
     assert_ne!(p.bernoulli_rows(10, &keys), whole, "the seed matters");

@@ -11,10 +11,18 @@ use crate::Error;
 pub const HELP: &str = "\
 Run the Strata CI gate from the workspace root, in order, stopping at the first failure:
 
-  [1/4] fmt     cargo fmt --all --check
-  [2/4] clippy  cargo clippy --workspace --all-targets -- -D warnings
-  [3/4] test    cargo test --workspace
-  [4/4] doc     RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
+  [1/7] fmt         cargo fmt --all --check
+  [2/7] clippy      cargo clippy --workspace --all-targets -- -D warnings
+  [3/7] test        cargo test --workspace
+  [4/7] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
+  [5/7] mpi-clippy  cargo clippy -p strata-models --features mpi --all-targets -- -D warnings
+  [6/7] mpi-build   cargo build --profile test -p strata-models --features mpi --example ddp
+  [7/7] mpi-test    cargo test -p strata-models --features mpi --test mpi
+
+Steps 5-7 build Strata with MPI (rsmpi over the system's MPI library) and run the
+multi-process tests under mpirun; they run whenever `mpirun` is on the PATH, and otherwise
+one line says they were skipped and why (install openmpi-bin, libopenmpi-dev and
+libclang-dev to run them).
 
 Each step's output is streamed as it runs; the test step's stderr is merged into stdout so
 that cargo test's summary lines and errors can all be read from stdout. A header announces
@@ -34,15 +42,18 @@ struct Step {
     flags_env: &'static [(&'static str, &'static str)],
     /// Whether the step's stderr goes to our stdout, so its whole output can be read there.
     stderr_to_stdout: bool,
+    /// Whether the step needs MPI (`mpirun` and the MPI library).
+    needs_mpi: bool,
 }
 
 /// The CI steps, in the order they run.
-const STEPS: [Step; 4] = [
+const STEPS: [Step; 7] = [
     Step {
         name: "fmt",
         args: &["fmt", "--all", "--check"],
         flags_env: &[],
         stderr_to_stdout: false,
+        needs_mpi: false,
     },
     Step {
         name: "clippy",
@@ -56,20 +67,80 @@ const STEPS: [Step; 4] = [
         ],
         flags_env: &[],
         stderr_to_stdout: false,
+        needs_mpi: false,
     },
     Step {
         name: "test",
         args: &["test", "--workspace"],
         flags_env: &[],
         stderr_to_stdout: true,
+        needs_mpi: false,
     },
     Step {
         name: "doc",
         args: &["doc", "--workspace", "--no-deps"],
         flags_env: &[("RUSTDOCFLAGS", "-D warnings")],
         stderr_to_stdout: false,
+        needs_mpi: false,
+    },
+    Step {
+        name: "mpi-clippy",
+        args: &[
+            "clippy",
+            "-p",
+            "strata-models",
+            "--features",
+            "mpi",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: false,
+        needs_mpi: true,
+    },
+    Step {
+        name: "mpi-build",
+        args: &[
+            "build",
+            "--profile",
+            "test",
+            "-p",
+            "strata-models",
+            "--features",
+            "mpi",
+            "--example",
+            "ddp",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: false,
+        needs_mpi: true,
+    },
+    Step {
+        name: "mpi-test",
+        args: &[
+            "test",
+            "-p",
+            "strata-models",
+            "--features",
+            "mpi",
+            "--test",
+            "mpi",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: true,
+        needs_mpi: true,
     },
 ];
+
+/// Where `mpirun` is, if it is on the PATH.
+fn find_mpirun() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("mpirun"))
+        .find(|candidate| candidate.is_file())
+}
 
 impl Step {
     /// The step as a shell-style command line, for headers and messages.
@@ -124,8 +195,19 @@ pub fn run(root: &Path) -> Result<(), Error> {
     let total = STEPS.len();
     let started = Instant::now();
     let mut times = Vec::with_capacity(total);
+    let mpirun = find_mpirun();
+    let mut skipped = 0;
     for (i, step) in STEPS.iter().enumerate() {
         let label = format!("[{}/{total}] {}", i + 1, step.name);
+        if step.needs_mpi && mpirun.is_none() {
+            if skipped == 0 {
+                println!(
+                    "==> MPI steps SKIPPED: `mpirun` is not on the PATH, so the multi-process tests did not run (install openmpi-bin, libopenmpi-dev and libclang-dev)"
+                );
+            }
+            skipped += 1;
+            continue;
+        }
         println!("==> {label}: {}", step.display());
         // Our header must come out before the child's output.
         let _ = io::stdout().flush();
@@ -155,10 +237,16 @@ pub fn run(root: &Path) -> Result<(), Error> {
         println!("==> {label} passed in {took}");
         times.push(format!("{} {took}", step.name));
     }
+    let ran = total - skipped;
     println!(
-        "==> ci passed: {total}/{total} steps in {} ({})",
+        "==> ci passed: {ran}/{total} steps in {} ({}){}",
         format_duration(started.elapsed()),
-        times.join(", ")
+        times.join(", "),
+        if skipped > 0 {
+            format!("; {skipped} MPI steps skipped: no mpirun")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
@@ -185,6 +273,9 @@ mod tests {
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+                "cargo clippy -p strata-models --features mpi --all-targets -- -D warnings",
+                "cargo build --profile test -p strata-models --features mpi --example ddp",
+                "cargo test -p strata-models --features mpi --test mpi",
             ]
         );
         for line in &lines {

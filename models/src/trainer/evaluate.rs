@@ -85,9 +85,15 @@ pub(crate) fn validate<M: Module, S: Step<M>, E: Dataset + ?Sized>(
         0..data.len()
     };
     let mut tally = Tally::default();
-    eval_pass(model, step, data, range, batch_size, layout, |batch, out| {
-        tally.add(batch, &out)
-    });
+    eval_pass(
+        model,
+        step,
+        data,
+        range,
+        batch_size,
+        layout,
+        |batch, out| tally.add(batch, &out),
+    );
     if sharded {
         tally.all_reduce(comm);
     }

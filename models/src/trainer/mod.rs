@@ -175,8 +175,12 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 .collect();
             broadcast_tensors(&*self.comm, &mut values, 0);
         }
-        let mut buffers: Vec<&mut strata_tensor::Tensor> =
-            self.model.buffers_mut().into_iter().map(|(_, b)| b).collect();
+        let mut buffers: Vec<&mut strata_tensor::Tensor> = self
+            .model
+            .buffers_mut()
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
         broadcast_tensors(&*self.comm, &mut buffers, 0);
     }
 
@@ -478,7 +482,13 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 });
             }
             if !batch.is_empty() {
-                tally.add(&batch, &StepOutput { grads: Default::default(), ..out });
+                tally.add(
+                    &batch,
+                    &StepOutput {
+                        grads: Default::default(),
+                        ..out
+                    },
+                );
             }
             if let Some(hook) = &mut self.grad_hook {
                 hook(&mut grads, &self.model.params());
