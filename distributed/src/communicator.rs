@@ -5,7 +5,7 @@
 ///
 /// Every method is collective: every rank must call it, in the same order, with buffers of the
 /// same length; a rank that calls something else deadlocks the group (the MPI implementation
-/// stops such a job after its timeout, see [`MpiCommunicator`](crate::MpiCommunicator)).
+/// stops such a job after its timeout, see `MpiCommunicator`, feature `mpi`).
 /// [`SingleProcess`](crate::SingleProcess) is the world of one, where every operation is the
 /// identity, so library code is written once.
 pub trait Communicator {

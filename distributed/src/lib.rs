@@ -53,7 +53,7 @@ pub fn launcher_world_size() -> Option<usize> {
         .find_map(|v| std::env::var(v).ok()?.trim().parse().ok())
 }
 
-/// This process's communicator: [`MpiCommunicator`] when built with the `mpi` feature and
+/// This process's communicator: `MpiCommunicator` when built with the `mpi` feature and
 /// started by an MPI launcher, else [`SingleProcess`].
 ///
 /// # Errors

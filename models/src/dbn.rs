@@ -7,7 +7,7 @@
 //! `(s_{L−1}, s_L)`. Greedy pretraining trains RBM `l` on `p(sₗ₋₁ = 1 | …)` of the one below;
 //! the generative weights start tied to the recognition weights (`Gₗ = Rₗ = Wₗ`).
 //!
-//! Both trainings run in the [`Trainer`](crate::Trainer) loop: pretraining with the
+//! Both trainings run in the [`Trainer`] loop: pretraining with the
 //! [`Layerwise`](crate::layerwise::Layerwise) step over
 //! [`ContrastiveDivergence`](crate::contrastive_divergence::ContrastiveDivergence) (a `Dbn` is
 //! a [`LayerStack`]), wake-sleep with the [`WakeSleep`](crate::wake_sleep::WakeSleep) step.

@@ -27,7 +27,7 @@ pub mod reconstruction;
 pub mod sequence;
 pub mod sparse_coding;
 pub mod stacked_autoencoder;
-mod step;
+pub mod step;
 mod supervised;
 mod trainer;
 pub mod visualize;
