@@ -6,7 +6,7 @@ use std::time::Duration;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
-use mpi::traits::{Communicator as _, CommunicatorCollectives, Root};
+use mpi::traits::{Communicator as _, CommunicatorCollectives, Equivalence, Root};
 
 use crate::Communicator;
 use crate::watchdog::Watchdog;
@@ -79,6 +79,18 @@ impl MpiCommunicator {
     }
 }
 
+impl MpiCommunicator {
+    /// `MPI_Allreduce` with `MPI_SUM` into `buf`, sending a copy kept in `scratch`.
+    fn sum_in_place<T: Equivalence + Copy>(&self, buf: &mut [T], scratch: &RefCell<Vec<T>>) {
+        let mut send = scratch.borrow_mut();
+        send.clear();
+        send.extend_from_slice(buf);
+        let _watch = self.watchdog.watch("all-reduce");
+        self.world
+            .all_reduce_into(&send[..], buf, SystemOperation::sum());
+    }
+}
+
 impl Communicator for MpiCommunicator {
     fn rank(&self) -> usize {
         self.rank
@@ -89,21 +101,11 @@ impl Communicator for MpiCommunicator {
     }
 
     fn all_reduce_sum(&self, buf: &mut [f32]) {
-        let mut send = self.scratch.borrow_mut();
-        send.clear();
-        send.extend_from_slice(buf);
-        let _watch = self.watchdog.watch("all-reduce");
-        self.world
-            .all_reduce_into(&send[..], buf, SystemOperation::sum());
+        self.sum_in_place(buf, &self.scratch);
     }
 
     fn all_reduce_sum_f64(&self, buf: &mut [f64]) {
-        let mut send = self.scratch_f64.borrow_mut();
-        send.clear();
-        send.extend_from_slice(buf);
-        let _watch = self.watchdog.watch("all-reduce");
-        self.world
-            .all_reduce_into(&send[..], buf, SystemOperation::sum());
+        self.sum_in_place(buf, &self.scratch_f64);
     }
 
     fn broadcast(&self, buf: &mut [f32], root: usize) {

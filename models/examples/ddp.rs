@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
-use strata_datasets::ArrayDataset;
+use strata_datasets::{ArrayDataset, Mnist};
 use strata_distributed::Communicator;
 use strata_layers::Module;
 use strata_layers::safetensors::export_safetensors;
@@ -92,33 +92,23 @@ fn main() {
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Rbm => {
-                let (train, test) = scaled(&data);
+                let (train, test) = unlabeled(&data);
                 let rbm = Rbm::new(RbmConfig::new(784, 100).seed(seed));
                 let opt = SgdConfig::new(0.1)
                     .momentum(0.5)
                     .build()
                     .unwrap_or_else(|e| fail(e));
                 let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
-                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100))
-                    .with_seed(seed)
-                    .with_flatten_inputs(true);
+                let config = unsupervised_config(&args);
                 let trainer =
                     Trainer::new(rbm, opt, step, config, "rbm-784-100").unwrap_or_else(|e| fail(e));
-                run(
-                    trainer.with_communicator(comm),
-                    &cli,
-                    &name,
-                    unlabeled(&train),
-                    unlabeled(&test),
-                );
+                run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Dbn => {
-                let (train, test) = scaled(&data);
+                let (train, test) = unlabeled(&data);
                 let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
                 let step = Layerwise::new(ContrastiveDivergence::new());
-                let config = TrainerConfig::new(args.epochs(1), args.batch_size(100))
-                    .with_seed(seed)
-                    .with_flatten_inputs(true);
+                let config = unsupervised_config(&args);
                 let trainer = Trainer::new(
                     dlt_dbn(&[784, 100, 100], seed),
                     opt,
@@ -127,20 +117,25 @@ fn main() {
                     "dbn-784-100-100",
                 )
                 .unwrap_or_else(|e| fail(e));
-                run(
-                    trainer.with_communicator(comm),
-                    &cli,
-                    &name,
-                    unlabeled(&train),
-                    unlabeled(&test),
-                );
+                run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
         }
     });
 }
 
-fn unlabeled(d: &ArrayDataset) -> ArrayDataset {
-    ArrayDataset::unlabeled(d.inputs().to_vec(), vec![d.feature_len()])
+/// The RBM and DBN settings: one epoch (per layer) of batches of 100, flattened inputs.
+fn unsupervised_config(args: &CommonArgs) -> TrainerConfig {
+    TrainerConfig::new(args.epochs(1), args.batch_size(100))
+        .with_seed(args.seed)
+        .with_flatten_inputs(true)
+}
+
+/// The training and test images scaled to [0, 1], without labels, flattened.
+fn unlabeled(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
+    let (train, test) = scaled(data);
+    let strip =
+        |d: &ArrayDataset| ArrayDataset::unlabeled(d.inputs().to_vec(), vec![d.feature_len()]);
+    (strip(&train), strip(&test))
 }
 
 /// Resumes if asked, trains with checkpoints and logs in `cli.out`, writes the final weights
