@@ -43,7 +43,7 @@ pub use communicator::{Communicator, SingleProcess};
 #[cfg(feature = "mpi")]
 pub use mpi::{DEFAULT_TIMEOUT, MpiCommunicator};
 pub use reducer::{DEFAULT_BUCKET_LEN, GradReducer, Reduced, broadcast_tensors};
-pub use watchdog::{Expiry, Guard, Watchdog};
+pub use watchdog::{Expiry, Guard, TIMEOUT_EXIT_CODE, Watchdog};
 
 /// The number of ranks an MPI launcher says this process belongs to (`OMPI_COMM_WORLD_SIZE`,
 /// `PMI_SIZE` or `PMIX_SIZE`), if it was started by one.

@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The exit status of a rank stopped by the watchdog (`EX_TEMPFAIL`: a later run can
+/// resume from the last checkpoint).
+pub const TIMEOUT_EXIT_CODE: i32 = 75;
+
 /// What runs when a collective has waited longer than the timeout: given the message, it
 /// ends the process (or, in tests, records the message).
 pub type Expiry = Box<dyn Fn(String) + Send + Sync>;
@@ -24,7 +28,7 @@ struct Shared {
 
 /// A background thread that watches this rank's collective operations: when one has waited
 /// more than `timeout`, it calls the expiry action with a message naming the rank, the
-/// operation and how long it waited (by default it prints the message and aborts the process,
+/// operation and how long it waited (by default it prints the message and ends the process,
 /// which makes `mpirun` stop every rank).
 pub struct Watchdog {
     shared: Arc<Shared>,
@@ -47,7 +51,7 @@ impl Drop for Guard<'_> {
 
 impl Watchdog {
     /// Watches rank `rank` of `size` with `timeout`; on expiry prints the message to stderr
-    /// and aborts the process.
+    /// and ends the process with [`TIMEOUT_EXIT_CODE`], which makes `mpirun` stop the job.
     pub fn new(rank: usize, size: usize, timeout: Duration) -> Self {
         Self::with_expiry(
             rank,
@@ -55,7 +59,7 @@ impl Watchdog {
             timeout,
             Box::new(|message| {
                 eprintln!("{message}");
-                std::process::abort();
+                std::process::exit(TIMEOUT_EXIT_CODE);
             }),
         )
     }

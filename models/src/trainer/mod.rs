@@ -137,10 +137,19 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
     /// by their examples), so every rank takes the same optimizer step. Metrics and validation
     /// (sharded) are reduced over the ranks; only rank 0 prints, writes logs and writes
     /// checkpoints, whose state does not depend on the number of ranks: a run resumes on any
-    /// number of them. Every rank reseeds the model's random streams alike each epoch (as
-    /// PyTorch DDP ranks share a seed); draws keyed by example (RBM sampling) thus equal a
-    /// single process's. Buffers (batch-norm statistics) are broadcast from rank 0 after every
-    /// epoch.
+    /// number of them (every rank reads the checkpoint, so it must be visible to all). Every
+    /// rank reseeds the model's random streams alike each epoch (as PyTorch DDP ranks share a
+    /// seed); draws keyed by example (RBM contrastive divergence) thus equal a single
+    /// process's. Buffers (batch-norm statistics) are broadcast from rank 0 after every epoch.
+    ///
+    /// What the number of ranks changes: the order of the f32 sums of each gradient (results
+    /// agree to rounding, about 1e-7 relative per step), and the draws of streams that are not
+    /// keyed by example — dropout masks, denoising noise, PCD chains and an RBM's running
+    /// sparsity estimate — which each rank draws for its own share of the batch. The data
+    /// order, the global batch, the learning-rate schedule and the checkpoints do not change.
+    ///
+    /// Each rank needs at least one example per step: `batch_size` and the training set must
+    /// be at least as large as the number of ranks.
     pub fn with_communicator(mut self, comm: Box<dyn Communicator>) -> Self {
         self.comm = comm;
         self
