@@ -111,6 +111,7 @@ pub(crate) fn encode_dataset(
 ) -> ArrayDataset {
     let n = data.len();
     let indices: Vec<usize> = (0..n).collect();
+    let spec = data.target_spec();
     let (mut codes, mut labels, mut values) = (Vec::new(), Vec::new(), Vec::new());
     let mut width = 0;
     for chunk in indices.chunks(1000) {
@@ -119,9 +120,11 @@ pub(crate) fn encode_dataset(
         width = c.shape()[1];
         codes.extend(c.into_vec());
         labels.extend(batch.labels);
-        values.extend(batch.targets.into_vec());
+        if matches!(spec, TargetSpec::Values(_)) {
+            values.extend(batch.targets.into_vec());
+        }
     }
-    match data.target_spec() {
+    match spec {
         TargetSpec::Classes(classes) => {
             ArrayDataset::classification(codes, vec![width], labels, classes)
         }

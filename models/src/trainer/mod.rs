@@ -468,6 +468,9 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 self.step.train_step(&mut self.model, &batch)
             };
             let failure = out.first_non_finite();
+            if !batch.is_empty() {
+                tally.add(&batch, &out);
+            }
             let mut grads = out.grads;
             let reduced = {
                 let named = self.model.params();
@@ -489,15 +492,6 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                     quantity,
                     loss,
                 });
-            }
-            if !batch.is_empty() {
-                tally.add(
-                    &batch,
-                    &StepOutput {
-                        grads: Default::default(),
-                        ..out
-                    },
-                );
             }
             if let Some(hook) = &mut self.grad_hook {
                 hook(&mut grads, &self.model.params());
