@@ -97,6 +97,24 @@ impl GradReducer {
         examples: usize,
         healthy: bool,
     ) -> Reduced {
+        self.all_reduce_with(comm, params, grads, examples, healthy, &mut [])
+    }
+
+    /// As [`GradReducer::all_reduce`], and replaces each of `sums` (a step's own figures, such
+    /// as its summed loss) with its sum over the ranks, in the same message as the example
+    /// counts (no extra exchange). Every rank passes the same number of sums.
+    ///
+    /// # Panics
+    /// If a gradient's shape differs from its parameter's.
+    pub fn all_reduce_with(
+        &mut self,
+        comm: &dyn Communicator,
+        params: &[&Param],
+        grads: &mut Grads,
+        examples: usize,
+        healthy: bool,
+        sums: &mut [f64],
+    ) -> Reduced {
         if comm.size() == 1 {
             return Reduced {
                 examples,
@@ -104,7 +122,7 @@ impl GradReducer {
             };
         }
         let start = Instant::now();
-        // Header: [N, failed ranks, has-a-gradient flag per parameter].
+        // Header: [N, failed ranks, has-a-gradient flag per parameter, sums].
         self.header.clear();
         self.header
             .extend([examples as f64, if healthy { 0.0 } else { 1.0 }]);
@@ -113,7 +131,11 @@ impl GradReducer {
                 .iter()
                 .map(|p| f64::from(u8::from(grads.get(p).is_some()))),
         );
+        self.header.extend_from_slice(sums);
         comm.all_reduce_sum_f64(&mut self.header);
+        let summed = self.header.len() - sums.len();
+        sums.copy_from_slice(&self.header[summed..]);
+        self.header.truncate(summed);
         let total = self.header[0] as usize;
         let failed_ranks = self.header[1] as usize;
         if failed_ranks == 0 && total > 0 {

@@ -25,6 +25,7 @@ use strata_layers::recurrent::{Lstm, RecurrentConfig};
 use strata_layers::transformer::{FeedForwardActivation, TransformerConfig, TransformerEncoder};
 use strata_layers::{Embedding, Init, Linear, Module, Param, manual_seed, prefixed};
 use strata_optim::{AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
+use strata_tensorboard::{HParams, RunStatus, SummaryWriter, trim_run};
 
 /// The network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -91,6 +92,10 @@ pub struct CharLmArgs {
     /// Print less.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a TensorBoard log into DIR/char_lm-<model> (view it with
+    /// `tensorboard --logdir DIR`); every scalar is logged at the optimizer step.
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
 }
 
 /// What a run reached.
@@ -457,6 +462,15 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         }
         write_checkpoint(&args.checkpoint, &ckpt).map_err(|e| e.to_string())
     };
+    let mut log = match &args.logdir {
+        Some(dir) => Some(open_log(
+            dir,
+            args,
+            step,
+            &hparams_of(args, hidden, seq_len, lr, batch),
+        )?),
+        None => None,
+    };
     let start = Instant::now();
     let budget = args.minutes * 60.0;
     let mut train_loss = f64::NAN;
@@ -491,7 +505,16 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
                 ));
             }
             let mut grads = loss.backward();
-            clip_grad_norm(&mut grads, args.clip);
+            let norm = clip_grad_norm(&mut grads, args.clip);
+            if let Some(log) = &mut log {
+                let scalars = [
+                    ("step/loss", value),
+                    ("step/grad_norm", norm),
+                    ("step/learning_rate", lr),
+                ];
+                log.add_scalars(step as i64 + 1, &scalars)
+                    .map_err(|e| e.to_string())?;
+            }
             let mut params: Vec<&mut Param> =
                 model.params_mut().into_iter().map(|(_, p)| p).collect();
             opt.step(&mut params, &grads);
@@ -501,6 +524,11 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         }
         train_loss = total / done.max(1) as f64;
         save(&model, &opt, step, rng.0)?;
+        if let Some(log) = &mut log {
+            log.add_scalar("train/loss", train_loss, step as i64)
+                .map_err(|e| e.to_string())?;
+            log.flush().map_err(|e| e.to_string())?;
+        }
         if !args.quiet {
             println!(
                 "epoch {epoch:>3}: step {step}, train loss {train_loss:.4} nats/char ({:.0} s)",
@@ -523,6 +551,16 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
     } else {
         String::new()
     };
+    if let Some(log) = &mut log {
+        log.add_scalar("val/loss", val_loss, step as i64)
+            .map_err(|e| e.to_string())?;
+        if !text.is_empty() {
+            log.add_text("sample", &format!("```\n{text}\n```"), step as i64)
+                .map_err(|e| e.to_string())?;
+        }
+        log.end_run(RunStatus::Success).map_err(|e| e.to_string())?;
+        log.flush().map_err(|e| e.to_string())?;
+    }
     if !args.quiet {
         println!(
             "validation loss {val_loss:.4} nats/char (bigram baseline 2.48) after {step} steps, {seconds:.0} s"
@@ -541,6 +579,41 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         seconds,
         sample: text,
     })
+}
+
+/// The run's settings for the TensorBoard HParams table.
+fn hparams_of(args: &CharLmArgs, hidden: usize, seq_len: usize, lr: f64, batch: usize) -> HParams {
+    HParams::new()
+        .with("model", format!("{:?}", args.model).to_lowercase())
+        .with("hidden", hidden)
+        .with("seq_len", seq_len)
+        .with("learning_rate", lr)
+        .with("batch_size", batch)
+        .with("clip", args.clip)
+        .with("seed", args.seed)
+        .with_metric("train/loss")
+        .with_metric("val/loss")
+}
+
+/// Opens the TensorBoard log of the run under `dir`, removing what an interrupted run logged
+/// after the checkpoint at step `step` (the steps about to be run again), and logs the
+/// settings.
+fn open_log(
+    dir: &std::path::Path,
+    args: &CharLmArgs,
+    step: u64,
+    hparams: &HParams,
+) -> Result<SummaryWriter, String> {
+    let run = dir.join(format!(
+        "char_lm-{}",
+        format!("{:?}", args.model).to_lowercase()
+    ));
+    let kept = step as i64;
+    trim_run(&run, |tag, s| !tag.starts_with("_hparams_/") && s <= kept)
+        .map_err(|e| e.to_string())?;
+    let mut log = SummaryWriter::create(&run).map_err(|e| e.to_string())?;
+    log.add_hparams(hparams).map_err(|e| e.to_string())?;
+    Ok(log)
 }
 
 #[allow(dead_code)]

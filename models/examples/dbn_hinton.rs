@@ -20,6 +20,7 @@ use strata_models::data::{load_mnist, scaled};
 use strata_models::dbn::Dbn;
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::RbmConfig;
+use strata_models::visualize::rbm_images;
 use strata_models::{MlpOutput, Objective, Trainer, TrainerConfig};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
@@ -45,9 +46,13 @@ fn main() {
         let start = Instant::now();
         let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
-        let config = TrainerConfig::new(epochs, batch).with_seed(seed);
+        let mut config = TrainerConfig::new(epochs, batch).with_seed(seed);
+        args.log_to(&mut config, "pretrain");
+        let probe = x.narrow(0, 0, 64.min(train.len()));
         let mut pretrainer = Trainer::new(dbn, opt, step, config, "dbn-hinton-pretraining")
             .unwrap_or_else(|e| fail(e))
+            .with_hparams(args.hparams(&name))
+            .with_images(move |dbn: &Dbn, _| rbm_images(&dbn.rbms[0], &probe, (28, 28)))
             // Hinton's schedule: momentum 0.5 for the first five epochs of each RBM, then 0.9.
             .with_epoch_hook(|opt, at| opt.set_momentum(if at.epoch < 5 { 0.5 } else { 0.9 }).expect("valid momentum"));
         pretrainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e));
@@ -58,7 +63,8 @@ fn main() {
         let mut config = TrainerConfig::new(epochs, batch);
         config.seed = seed;
         config.flatten_inputs = true;
-        let mut trainer = Trainer::new(mlp, optimizer, Objective::CrossEntropy, config, "dbn-hinton").unwrap_or_else(|e| fail(e));
+        args.log_to(&mut config, "finetune");
+        let mut trainer = Trainer::new(mlp, optimizer, Objective::CrossEntropy, config, "dbn-hinton").unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
         let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();

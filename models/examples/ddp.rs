@@ -151,6 +151,9 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
     let config = trainer.config_mut();
     config.checkpoint_dir = Some(cli.out.clone());
     config.log_dir = Some(cli.out.clone());
+    let model = format!("{:?}", cli.model).to_lowercase();
+    cli.common.log_to(config, &format!("ddp-{model}"));
+    let mut trainer = trainer.with_hparams(cli.common.hparams(name));
     if let Some(path) = &cli.resume {
         trainer.resume(path).unwrap_or_else(|e| fail(e));
         if root {

@@ -28,7 +28,8 @@ fn main() {
     let epochs = args.epochs(1);
     let batch = args.batch_size(50);
     args.run(|| {
-        let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
+        args.log_to(trainer.config_mut(), "dlt_cnn");
         println!("DeepLearnToolbox CNN 6c5-2s-12c5-2s: {} parameters; {name}; {epochs} epoch(s) of batch {batch}, SGD lr 1", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), None).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);

@@ -20,7 +20,7 @@ use strata_models::data::{load_mnist, scaled};
 use strata_models::dbn::{dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer};
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::{Rbm, RbmConfig};
-use strata_models::visualize::write_filters_png;
+use strata_models::visualize::{rbm_images, write_filters_png};
 use strata_models::{MlpOutput, Trainer, TrainerConfig};
 use strata_tensor::Tensor;
 
@@ -48,7 +48,10 @@ fn main() {
         // Ex. 1: one RBM 784-100, its filters visualised.
         let rbm = Rbm::new(RbmConfig::dlt(784, 100).seed(args.seed));
         let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
-        let mut rbm_trainer = Trainer::new(rbm, opt, ContrastiveDivergence::new(), training.clone(), "rbm").unwrap_or_else(|e| fail(e));
+        let mut config = training.clone();
+        args.log_to(&mut config, "rbm");
+        let probe = x.narrow(0, 0, 64.min(train.len()));
+        let mut rbm_trainer = Trainer::new(rbm, opt, ContrastiveDivergence::new(), config, "rbm").unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(move |rbm, _| rbm_images(rbm, &probe, (28, 28)));
         rbm_trainer.fit(data_x.clone(), None).unwrap_or_else(|e| fail(e));
         let rbm = rbm_trainer.model;
         write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2).unwrap_or_else(|e| fail(e));
@@ -58,18 +61,23 @@ fn main() {
         let start = Instant::now();
         let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new());
-        let mut pretrainer = Trainer::new(dlt_dbn(&[784, 100, 100], args.seed), opt, step, training, "dbn").unwrap_or_else(|e| fail(e));
+        let mut config = training;
+        args.log_to(&mut config, "dbn-pretrain");
+        let probe = x.narrow(0, 0, 64.min(train.len()));
+        let mut pretrainer = Trainer::new(dlt_dbn(&[784, 100, 100], args.seed), opt, step, config, "dbn").unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(move |dbn, _| rbm_images(&dbn.rbms[0], &probe, (28, 28)));
         let records = pretrainer.fit(data_x, None).unwrap_or_else(|e| fail(e)).clone();
         let dbn = pretrainer.model;
         let pretrain_seconds = start.elapsed().as_secs_f64();
         let layers = dbn.rbms.len();
-        let mut trainer = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut trainer = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name).with("init", "dbn"));
+        args.log_to(trainer.config_mut(), "finetune");
         let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();
         println!("DBN 784-100-100 → MLP 784-100-100-10: test error {:.2}% after {epochs} epoch(s) per stage", 100.0 * error);
 
-        let mut scratch = dlt_finetune_trainer(dlt_random_mlp(&[784, 100, 100, 10], args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut scratch = dlt_finetune_trainer(dlt_random_mlp(&[784, 100, 100, 10], args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name).with("init", "random"));
+        args.log_to(scratch.config_mut(), "random-init");
         let scratch_history = scratch.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
         let random_error = scratch.evaluate(&test, 1000).error();
         println!("same MLP from random init: test error {:.2}%", 100.0 * random_error);

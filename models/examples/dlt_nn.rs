@@ -36,7 +36,10 @@ fn run(
 ) {
     let epochs = args.epochs(ex.epochs);
     let batch = args.batch_size(ex.batch);
-    let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+    let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch)
+        .unwrap_or_else(|e| fail(e))
+        .with_hparams(args.hparams(data_name).with("experiment", ex.name));
+    args.log_to(trainer.config_mut(), &format!("ex{}", ex.number));
     let (fit_set, val_set) = if ex.validation {
         train.split_at(train.len() - train.len() / 6)
     } else {

@@ -17,6 +17,7 @@ use common::{CommonArgs, fail, print_result};
 use strata_datasets::{Dataset, Grid, GridScaling};
 use strata_models::data::{load_mnist, scaled};
 use strata_models::stacked_autoencoder::DltSae;
+use strata_models::visualize::{filters_grid, tensorboard_image};
 
 /// Pretrain a denoising autoencoder and fine-tune it as a classifier.
 #[derive(Parser)]
@@ -47,6 +48,12 @@ fn main() {
         let start = Instant::now();
         let mut pretrainer = sae.pretrain_trainer(sae.autoencoder(784, args.seed), args.seed, epochs).unwrap_or_else(|e| fail(e));
         pretrainer.config_mut().verbose = false;
+        args.log_to(pretrainer.config_mut(), "pretrain");
+        let (hidden, mut pretrainer) = (sae.hidden, pretrainer.with_hparams(args.hparams(&name)));
+        pretrainer = pretrainer.with_images(move |ae, _| {
+            let weight = ae.encoder.weight.value();
+            vec![("filters".to_string(), tensorboard_image(filters_grid(&weight.narrow(0, 0, hidden.min(100)), (28, 28), 2)))]
+        });
         let pre = pretrainer.fit(train.clone(), None).unwrap_or_else(|e| fail(e)).clone();
         let ae = pretrainer.model;
         let pretrain_seconds: f64 = pre.iter().map(|e| e.seconds).sum();
@@ -55,6 +62,8 @@ fn main() {
         }
         let mut trainer = sae.finetune_trainer(&ae, 10, args.seed, epochs).unwrap_or_else(|e| fail(e));
         trainer.config_mut().verbose = false;
+        args.log_to(trainer.config_mut(), "finetune");
+        let mut trainer = trainer.with_hparams(args.hparams(&name));
         let history = trainer.fit(train.clone(), None).unwrap_or_else(|e| fail(e)).clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let wall = start.elapsed().as_secs_f64();

@@ -56,6 +56,9 @@ fn main() {
     args.run(|| {
         let mut trainer = lenet5_trainer(style, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
         trainer.config_mut().checkpoint_dir = Some(cli.out.clone());
+        args.log_to(trainer.config_mut(), "lenet5");
+        let style_name = format!("{style:?}").to_lowercase();
+        let mut trainer = trainer.with_hparams(args.hparams(&name).with("style", style_name));
         println!("LeNet-5 ({style:?}): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         if let Some(path) = &cli.resume {
             trainer.resume(path).unwrap_or_else(|e| fail(e));

@@ -34,7 +34,8 @@ fn main() {
     let batch = args.batch_size(64);
     args.run(|| {
         let threads = strata_tensor::threads::num_threads();
-        let mut trainer = lstm_mnist_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut trainer = lstm_mnist_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
+        args.log_to(trainer.config_mut(), "lstm_mnist");
         println!(
             "LSTM classifier (28 steps × 28 features → LSTM 128 → Linear 10): {} parameters; {name}; \
              {epochs} epochs of batch {batch}, Adam 1e-3, {threads} thread(s)",

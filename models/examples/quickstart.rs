@@ -34,7 +34,8 @@ fn main() {
     let epochs = args.epochs(5);
     let batch = args.batch_size(64);
     args.run(|| {
-        let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
+        args.log_to(trainer.config_mut(), "quickstart");
         println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);

@@ -28,6 +28,7 @@ use strata_layers::{
 };
 use strata_optim::{AdamConfig, Optimizer, clip_grad_norm};
 use strata_tensor::Tensor;
+use strata_tensorboard::{HParams, Image, RunStatus, SummaryWriter, TensorBoardError, trim_run};
 
 /// Padding token.
 const PAD: usize = 0;
@@ -82,6 +83,10 @@ pub struct Seq2SeqArgs {
     /// Print less.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a TensorBoard log into DIR/seq2seq (view it with `tensorboard --logdir DIR`):
+    /// losses, held-out accuracy and the attention map.
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
 }
 
 /// What a run reached.
@@ -341,6 +346,25 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
             args.steps_per_epoch
         );
     }
+    let mut log = args.logdir.as_ref().and_then(|dir| {
+        let hparams = HParams::new()
+            .with("hidden", args.hidden)
+            .with("attention", !args.no_attention)
+            .with("min_len", args.min_len)
+            .with("max_len", args.max_len)
+            .with("learning_rate", args.lr)
+            .with("batch_size", batch)
+            .with("seed", args.seed)
+            .with_metric("train/loss")
+            .with_metric("test/exact_match");
+        let run = dir.join("seq2seq");
+        let opened = trim_run(&run, |_, _| false).and_then(|_| SummaryWriter::create(&run));
+        let opened = opened.and_then(|mut w| w.add_hparams(&hparams).map(|()| w));
+        opened
+            .map_err(|e| eprintln!("warning: no TensorBoard log: {e}"))
+            .ok()
+    });
+    let mut step = 0i64;
     let start = Instant::now();
     let mut train_loss = f64::NAN;
     for epoch in 1..=epochs {
@@ -362,12 +386,20 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
             assert!(value.is_finite(), "seq2seq: training loss became {value}");
             total += value;
             let mut grads = loss.backward();
-            clip_grad_norm(&mut grads, 1.0);
+            let norm = clip_grad_norm(&mut grads, 1.0);
+            step += 1;
+            if let Some(w) = &mut log {
+                log_or_warn(w.add_scalars(step, &[("step/loss", value), ("step/grad_norm", norm)]));
+            }
             let mut params: Vec<&mut Param> =
                 model.params_mut().into_iter().map(|(_, p)| p).collect();
             opt.step(&mut params, &grads);
         }
         train_loss = total / args.steps_per_epoch as f64;
+        if let Some(w) = &mut log {
+            log_or_warn(w.add_scalar("train/loss", train_loss, step));
+            log_or_warn(w.flush());
+        }
         if !args.quiet {
             println!(
                 "epoch {epoch:>3}: train loss {train_loss:.4} ({:.1} s)",
@@ -416,10 +448,13 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
         if let Some(dir) = args.plot.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        match Grid::new(1, 1, rows, src.len())
-            .zoom(24)
-            .write_png(&tiles, &args.plot)
-        {
+        let grid = Grid::new(1, 1, rows, src.len()).zoom(24);
+        if let Some(w) = &mut log {
+            let img = grid.render(&tiles);
+            let image = Image::grey(img.width as u32, img.height as u32, img.pixels);
+            log_or_warn(w.add_image("attention", &image, step));
+        }
+        match grid.write_png(&tiles, &args.plot) {
             Ok(()) => {
                 if !args.quiet {
                     println!(
@@ -434,12 +469,28 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
             Err(e) => eprintln!("warning: attention map not written: {e}"),
         }
     }
+    if let Some(w) = &mut log {
+        let figures = [
+            ("test/exact_match", exact_match),
+            ("test/token_accuracy", token_accuracy),
+        ];
+        log_or_warn(w.add_scalars(step, &figures));
+        log_or_warn(w.end_run(RunStatus::Success));
+        log_or_warn(w.flush());
+    }
     Seq2SeqReport {
         exact_match,
         token_accuracy,
         train_loss,
         seconds,
         plot,
+    }
+}
+
+/// Prints a warning for a TensorBoard write that failed (training goes on).
+fn log_or_warn(result: Result<(), TensorBoardError>) {
+    if let Err(e) = result {
+        eprintln!("warning: TensorBoard log: {e}");
     }
 }
 

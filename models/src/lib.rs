@@ -38,8 +38,9 @@ pub use error::TrainError;
 pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
 pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
 pub use step::{Step, StepOutput};
+pub use strata_tensorboard as tensorboard;
 pub use supervised::Objective;
 pub use trainer::{
-    EpochHook, Evaluation, GradHook, Position, Trainer, TrainerConfig, TrainingState, Validation,
-    evaluate,
+    EpochHook, Evaluation, GradHook, ImageHook, Position, Trainer, TrainerConfig, TrainingState,
+    Validation, evaluate,
 };

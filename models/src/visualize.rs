@@ -1,10 +1,12 @@
-//! Pictures of what RBMs and DBNs learned: first-layer filters and generated samples as PNG
-//! grids (after the DeepLearnToolbox `visualize`).
+//! Pictures of what RBMs, DBNs and autoencoders learned: first-layer filters and generated
+//! samples as grids (after the DeepLearnToolbox `visualize`), as PNG files or as images for the
+//! TensorBoard log.
 
 use std::path::Path;
 
-use strata_datasets::{DatasetError, Grid, GridScaling};
+use strata_datasets::{DatasetError, GreyImage, Grid, GridScaling};
 use strata_tensor::Tensor;
+use strata_tensorboard::Image;
 
 /// A near-square grid shape `(rows, cols)` for `n` tiles: `cols = ⌈√n⌉`, `rows = ⌈n/cols⌉`.
 pub fn grid_shape(n: usize) -> (usize, usize) {
@@ -12,57 +14,106 @@ pub fn grid_shape(n: usize) -> (usize, usize) {
     (n.div_ceil(cols).max(1), cols)
 }
 
-/// Writes the first-layer filters `weight: [H, height·width]` (each hidden unit's incoming
-/// weights, e.g. an RBM's `W` or an MLP's first `Linear` weight) as a PNG grid of `H` tiles of
+/// The first-layer filters `weight: [H, height·width]` (each hidden unit's incoming weights,
+/// e.g. an RBM's `W` or an MLP's first `Linear` weight) as a grid of `H` tiles of
 /// `height × width`, each tile contrast-stretched on its own (`min → black`, `max → white`),
 /// zoomed `zoom` times.
 ///
-/// # Errors
-/// [`DatasetError`] if the file cannot be written.
-///
 /// # Panics
 /// If `weight` is not 2-D with `height·width` columns, or `zoom` is zero.
-pub fn write_filters_png(
-    path: impl AsRef<Path>,
-    weight: &Tensor,
-    (height, width): (usize, usize),
-    zoom: usize,
-) -> Result<(), DatasetError> {
+pub fn filters_grid(weight: &Tensor, (height, width): (usize, usize), zoom: usize) -> GreyImage {
     assert!(
         weight.ndim() == 2 && weight.shape()[1] == height * width && weight.shape()[0] > 0,
-        "write_filters_png: weight {:?} is not [H, {height}·{width}]",
+        "filters_grid: weight {:?} is not [H, {height}·{width}]",
         weight.shape()
     );
     let (rows, cols) = grid_shape(weight.shape()[0]);
     Grid::new(rows, cols, height, width)
         .scaling(GridScaling::PerTile)
         .zoom(zoom)
-        .write_png(&weight.to_vec(), path)
+        .render(&weight.to_vec())
 }
 
-/// Writes images `samples: [N, height·width]` with values in `[0, 1]` (e.g. Gibbs samples or
-/// visible probabilities) as a PNG grid of `N` tiles, `0 → black`, `1 → white`, zoomed `zoom`
-/// times.
-///
-/// # Errors
-/// [`DatasetError`] if the file cannot be written.
+/// Images `samples: [N, height·width]` with values in `[0, 1]` (Gibbs samples, visible
+/// probabilities, reconstructions) as a grid of `N` tiles, `0 → black`, `1 → white`, zoomed
+/// `zoom` times.
 ///
 /// # Panics
 /// If `samples` is not 2-D with `height·width` columns, or `zoom` is zero.
-pub fn write_samples_png(
-    path: impl AsRef<Path>,
-    samples: &Tensor,
-    (height, width): (usize, usize),
-    zoom: usize,
-) -> Result<(), DatasetError> {
+pub fn samples_grid(samples: &Tensor, (height, width): (usize, usize), zoom: usize) -> GreyImage {
     assert!(
         samples.ndim() == 2 && samples.shape()[1] == height * width && samples.shape()[0] > 0,
-        "write_samples_png: samples {:?} are not [N, {height}·{width}]",
+        "samples_grid: samples {:?} are not [N, {height}·{width}]",
         samples.shape()
     );
     let (rows, cols) = grid_shape(samples.shape()[0]);
     Grid::new(rows, cols, height, width)
         .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
         .zoom(zoom)
-        .write_png(&samples.to_vec(), path)
+        .render(&samples.to_vec())
+}
+
+/// A grid as an image for the TensorBoard log
+/// ([`Trainer::with_images`](crate::Trainer::with_images)).
+pub fn tensorboard_image(grid: GreyImage) -> Image {
+    Image::grey(grid.width as u32, grid.height as u32, grid.pixels)
+}
+
+/// Writes [`filters_grid`] as a PNG file.
+///
+/// # Errors
+/// [`DatasetError`] if the file cannot be written.
+///
+/// # Panics
+/// As [`filters_grid`].
+pub fn write_filters_png(
+    path: impl AsRef<Path>,
+    weight: &Tensor,
+    tile: (usize, usize),
+    zoom: usize,
+) -> Result<(), DatasetError> {
+    filters_grid(weight, tile, zoom).write_png(path)
+}
+
+/// Writes [`samples_grid`] as a PNG file.
+///
+/// # Errors
+/// [`DatasetError`] if the file cannot be written.
+///
+/// # Panics
+/// As [`samples_grid`].
+pub fn write_samples_png(
+    path: impl AsRef<Path>,
+    samples: &Tensor,
+    tile: (usize, usize),
+    zoom: usize,
+) -> Result<(), DatasetError> {
+    samples_grid(samples, tile, zoom).write_png(path)
+}
+
+/// What an RBM learned, for the TensorBoard log
+/// ([`Trainer::with_images`](crate::Trainer::with_images)): `"filters"`, the weights of the
+/// first 100 hidden units as tiles of `tile = (height, width)` pixels, and `"reconstructions"`,
+/// the mean-field reconstructions `p(v | p(h | v))` of the examples `probe: [N, visible]`.
+///
+/// # Panics
+/// If the RBM's visible units are not `tile.0 · tile.1`, or `probe` has another width.
+pub fn rbm_images(
+    rbm: &crate::rbm::Rbm,
+    probe: &Tensor,
+    tile: (usize, usize),
+) -> Vec<(String, Image)> {
+    let weight = rbm.weight.value();
+    let shown = weight.narrow(0, 0, weight.shape()[0].min(100));
+    let reconstruction = rbm.prob_v_given_h(&rbm.prob_h_given_v(probe));
+    vec![
+        (
+            "filters".to_string(),
+            tensorboard_image(filters_grid(&shown, tile, 2)),
+        ),
+        (
+            "reconstructions".to_string(),
+            tensorboard_image(samples_grid(&reconstruction, tile, 2)),
+        ),
+    ]
 }

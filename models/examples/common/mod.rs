@@ -2,7 +2,11 @@
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use clap::Args;
+use strata_models::TrainerConfig;
+use strata_models::tensorboard::HParams;
 
 /// Options every example takes.
 #[derive(Args, Debug, Clone)]
@@ -24,6 +28,11 @@ pub struct CommonArgs {
     /// Seed of initialisation, shuffling and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also write a TensorBoard log of each training run into DIR/<run> (view it with
+    /// `tensorboard --logdir DIR`); a fresh run replaces a log of the same name, a resumed one
+    /// continues it.
+    #[arg(long, value_name = "DIR")]
+    pub logdir: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -35,6 +44,24 @@ impl CommonArgs {
     /// `--batch-size` or `default`.
     pub fn batch_size(&self, default: usize) -> usize {
         self.batch_size.map_or(default, |b| b as usize)
+    }
+
+    /// Sets `config` to write the TensorBoard log of run `run` under `--logdir`, if given.
+    pub fn log_to(&self, config: &mut TrainerConfig, run: &str) {
+        config.tensorboard_dir = self.logdir.as_ref().map(|dir| dir.join(run));
+    }
+
+    /// The TensorBoard folder of run `run` under `--logdir`, if given.
+    pub fn run_dir(&self, run: &str) -> Option<PathBuf> {
+        self.logdir.as_ref().map(|dir| dir.join(run))
+    }
+
+    /// The settings every example shares, for the TensorBoard HParams table, with the data
+    /// set's name.
+    pub fn hparams(&self, data: &str) -> HParams {
+        HParams::new()
+            .with("data", data)
+            .with("threads", self.threads.map_or(0, |t| t as usize))
     }
 
     /// Runs `f` on `--threads` threads (or the default pool).

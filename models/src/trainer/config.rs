@@ -35,10 +35,25 @@ pub struct TrainerConfig {
     pub checkpoint_every: usize,
     /// Where to write `history.csv` and `learning_curves.png`, redrawn after every epoch.
     pub log_dir: Option<PathBuf>,
+    /// Where to write the TensorBoard event files of the run (see
+    /// [`Trainer`](crate::Trainer)'s TensorBoard section); `None` writes none.
+    #[serde(default)]
+    pub tensorboard_dir: Option<PathBuf>,
+    /// Epochs between histograms of the parameters and gradients in the TensorBoard log
+    /// (0: none).
+    #[serde(default = "one")]
+    pub histogram_every: usize,
+    /// Optimizer steps between per-step scalars in the TensorBoard log.
+    #[serde(default = "one")]
+    pub step_scalars_every: usize,
     /// Examples per batch of validation and evaluation passes.
     pub eval_batch_size: usize,
     /// Print progress (a live bar on a terminal, one line per epoch otherwise) to stderr.
     pub verbose: bool,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl TrainerConfig {
@@ -56,6 +71,9 @@ impl TrainerConfig {
             checkpoint_dir: None,
             checkpoint_every: 1,
             log_dir: None,
+            tensorboard_dir: None,
+            histogram_every: 1,
+            step_scalars_every: 1,
             eval_batch_size: 1000,
             verbose: true,
         }
@@ -104,6 +122,26 @@ impl TrainerConfig {
         self
     }
 
+    /// Writes a TensorBoard log of the run into `dir` (a run's folder: point TensorBoard at
+    /// its parent): per-step and per-epoch scalars, histograms, images, configuration and
+    /// hyper-parameters. In addition to `log_dir`'s CSV and PNG.
+    pub fn with_tensorboard(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tensorboard_dir = Some(dir.into());
+        self
+    }
+
+    /// Logs histograms of the parameters and gradients every `epochs` epochs (0: never).
+    pub fn with_histogram_every(mut self, epochs: usize) -> Self {
+        self.histogram_every = epochs;
+        self
+    }
+
+    /// Logs the per-step scalars every `steps` optimizer steps.
+    pub fn with_step_scalars_every(mut self, steps: usize) -> Self {
+        self.step_scalars_every = steps;
+        self
+    }
+
     /// Sets the batch size of validation and evaluation passes.
     pub fn with_eval_batch_size(mut self, batch_size: usize) -> Self {
         self.eval_batch_size = batch_size;
@@ -130,6 +168,9 @@ impl TrainerConfig {
         }
         if self.eval_batch_size == 0 {
             return bad("eval_batch_size must be at least 1".into());
+        }
+        if self.step_scalars_every == 0 {
+            return bad("step_scalars_every must be at least 1".into());
         }
         if self.checkpoint_every == 0 {
             return bad("checkpoint_every must be at least 1".into());

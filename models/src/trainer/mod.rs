@@ -13,6 +13,7 @@ mod config;
 mod evaluate;
 mod progress;
 mod tally;
+mod tensorboard;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use strata_datasets::{ArrayDataset, DataLoader, Dataset, InputLayout, LabelForma
 use strata_distributed::{Communicator, GradReducer, SingleProcess, broadcast_tensors};
 use strata_layers::{Module, child_seed};
 use strata_optim::{EarlyStopping, LrSchedule, Optimizer, clip_grad_norm};
+use strata_tensorboard::{HParams, Image, RunStatus};
 
 pub use checkpoint::TrainingState;
 pub use config::TrainerConfig;
@@ -32,6 +34,7 @@ use crate::step::{Step, StepOutput};
 use crate::{Objective, TrainError};
 use progress::{Progress, epoch_line};
 use tally::Tally;
+use tensorboard::TensorBoardLog;
 
 /// A hook run on the gradients before clipping and the optimizer step (e.g. an L2 penalty on
 /// weights but not biases, as the DeepLearnToolbox applies it).
@@ -40,6 +43,11 @@ pub type GradHook = Box<dyn FnMut(&mut Grads, &[(String, &Param)])>;
 /// A hook run on the optimizer before every epoch, given the run's [`Position`]: a schedule of
 /// a hyper-parameter other than the learning rate (Hinton's momentum 0.5 → 0.9).
 pub type EpochHook<O> = Box<dyn FnMut(&mut O, Position)>;
+
+/// A hook run after every epoch when a TensorBoard log is written: the images to log (sample
+/// grids, filters, reconstructions) as `(tag, image)`, given the model and the run's
+/// [`Position`].
+pub type ImageHook<M> = Box<dyn FnMut(&M, Position) -> Vec<(String, Image)>>;
 
 /// Where a run stands: the stage (0-based; the layer of a layer-wise schedule, 0 for a
 /// single-stage step) and the epochs completed within it.
@@ -72,6 +80,17 @@ pub struct Position {
 /// let history = trainer.fit(data, None).unwrap();
 /// assert_eq!(history.len(), 3);
 /// ```
+///
+/// # TensorBoard
+/// With [`TrainerConfig::with_tensorboard`] rank 0 also writes a TensorBoard log of the run:
+/// per-step loss, error, gradient norm and learning rate; per-epoch training and validation
+/// figures, throughput and learning rate; histograms of every parameter and gradient every
+/// [`TrainerConfig::histogram_every`] epochs; the images of [`Trainer::with_images`]; the
+/// configuration as text and the hyper-parameters ([`Trainer::with_hparams`] plus the
+/// trainer's own) for the HParams dashboard. The file is synced after every epoch. A resumed
+/// run continues the same log: what was logged after the checkpoint's epoch is removed before
+/// the run logs those epochs again, so no step appears twice. The tags and steps are listed
+/// in the source of `trainer/tensorboard.rs`.
 pub struct Trainer<M, O, S = Objective> {
     /// The model being trained.
     pub model: M,
@@ -83,6 +102,11 @@ pub struct Trainer<M, O, S = Objective> {
     schedule: Option<Box<dyn LrSchedule>>,
     grad_hook: Option<GradHook>,
     epoch_hook: Option<EpochHook<O>>,
+    image_hook: Option<ImageHook<M>>,
+    hparams: HParams,
+    tensorboard: Option<TensorBoardLog>,
+    /// The gradients of the last step of the epoch, kept when histograms are due.
+    last_grads: Option<Grads>,
     model_kind: String,
     history: History,
     position: Position,
@@ -120,6 +144,10 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             schedule: None,
             grad_hook: None,
             epoch_hook: None,
+            image_hook: None,
+            hparams: HParams::new(),
+            tensorboard: None,
+            last_grads: None,
             model_kind: model_kind.to_string(),
             history: History::default(),
             position: Position::default(),
@@ -233,6 +261,23 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         self
     }
 
+    /// Adds hyper-parameters to the TensorBoard log's HParams table (beside the trainer's own:
+    /// model, optimizer, learning rate, epochs, batch size, seed, ranks, clipping).
+    pub fn with_hparams(mut self, hparams: HParams) -> Self {
+        self.hparams.merge(&hparams);
+        self
+    }
+
+    /// Logs the images `hook` returns after every epoch to the TensorBoard log (when one is
+    /// written): sample grids, filters, reconstructions.
+    pub fn with_images(
+        mut self,
+        hook: impl FnMut(&M, Position) -> Vec<(String, Image)> + 'static,
+    ) -> Self {
+        self.image_hook = Some(Box::new(hook));
+        self
+    }
+
     /// The settings.
     pub fn config(&self) -> &TrainerConfig {
         &self.config
@@ -277,6 +322,71 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
     ) -> Result<&History, TrainError> {
         self.config.validate()?;
         self.check_world(&*train)?;
+        self.open_tensorboard(train.len(), validation.is_some())?;
+        let result = self.run(train, validation);
+        if let Some(log) = &mut self.tensorboard {
+            let status = match &result {
+                Ok(()) => RunStatus::Success,
+                Err(_) => RunStatus::Failure,
+            };
+            let finished = log.finish(status);
+            result?;
+            finished?;
+        } else {
+            result?;
+        }
+        Ok(&self.history)
+    }
+
+    /// Optimizer steps per epoch on a training set of `examples`.
+    fn batches_per_epoch(&self, examples: usize) -> usize {
+        if self.config.drop_last {
+            examples / self.config.batch_size
+        } else {
+            examples.div_ceil(self.config.batch_size)
+        }
+    }
+
+    /// Opens the TensorBoard log (rank 0, when configured, once per trainer) and logs the
+    /// configuration and hyper-parameters.
+    fn open_tensorboard(&mut self, examples: usize, validated: bool) -> Result<(), TrainError> {
+        let Some(dir) = self.config.tensorboard_dir.clone() else {
+            return Ok(());
+        };
+        if !self.is_root() || self.tensorboard.is_some() {
+            return Ok(());
+        }
+        let steps = (self.epochs_done * self.batches_per_epoch(examples)) as u64;
+        let mut log = TensorBoardLog::open(&dir, self.epochs_done, steps)?;
+        let c = &self.config;
+        let mut hparams = HParams::new()
+            .with("model", self.model_kind.as_str())
+            .with("optimizer", self.optimizer.kind())
+            .with("learning_rate", self.optimizer.learning_rate())
+            .with("epochs", c.epochs)
+            .with("batch_size", c.batch_size)
+            .with("seed", c.seed)
+            .with("ranks", self.comm.size())
+            .with_metric("train/loss")
+            .with_metric("train/error");
+        if let Some(clip) = c.clip_grad_norm {
+            hparams.insert("clip_grad_norm", clip);
+        }
+        if validated {
+            hparams = hparams.with_metric("val/loss").with_metric("val/error");
+        }
+        hparams.merge(&self.hparams);
+        log.start(&self.config, &hparams)?;
+        self.tensorboard = Some(log);
+        Ok(())
+    }
+
+    /// The epochs of [`Trainer::fit`], after the checks.
+    fn run<D: Dataset + 'static>(
+        &mut self,
+        train: Arc<D>,
+        validation: Option<&D>,
+    ) -> Result<(), TrainError> {
         self.broadcast_state(true);
         let stages = self.step.stages(&self.model);
         let mut entered = None;
@@ -336,6 +446,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 );
             }
             let watched = metrics.val_error.or(metrics.val_loss);
+            self.log_epoch(&metrics)?;
             self.history.push(metrics);
             self.write_logs()?;
             self.write_checkpoints(stages, watched.filter(|&v| v < best))?;
@@ -355,7 +466,31 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 }
             }
         }
-        Ok(&self.history)
+        Ok(())
+    }
+
+    /// Whether the epoch that completes `epochs_done + 1` logs histograms.
+    fn histograms_due(&self) -> bool {
+        self.tensorboard.is_some()
+            && self.config.histogram_every > 0
+            && (self.epochs_done + 1).is_multiple_of(self.config.histogram_every)
+    }
+
+    /// Logs a completed epoch to the TensorBoard log: its figures, the histograms when due
+    /// and the image hook's images; then syncs the file.
+    fn log_epoch(&mut self, metrics: &EpochMetrics) -> Result<(), TrainError> {
+        let Some(log) = &mut self.tensorboard else {
+            return Ok(());
+        };
+        log.epoch(metrics)?;
+        if let Some(grads) = self.last_grads.take() {
+            log.histograms(metrics.epoch, &self.model.params(), &grads)?;
+        }
+        if let Some(hook) = &mut self.image_hook {
+            let images = hook(&self.model, self.position);
+            log.images(metrics.epoch, &images)?;
+        }
+        log.flush()
     }
 
     /// Enters `stage`: tells the step, builds the stage's data and, at a fresh start of the
@@ -458,8 +593,14 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             .shuffle(epoch_seed)
             .shard(rank, ranks);
         let label = self.label(stages, epoch + 1);
-        let progress = Progress::start(self.verbose(), &label, loader.len());
+        let batches = loader.len();
+        let progress = Progress::start(self.verbose(), &label, batches);
         let mut tally = Tally::default();
+        let keep_grads = self.histograms_due();
+        // Every rank adds the step's figures to the exchange when a log is configured (rank 0
+        // writes it), so the message has the same length on every rank.
+        let logged = self.config.tensorboard_dir.is_some();
+        let steps_before = (self.epochs_done * batches) as u64;
         for (b, batch) in loader.iter().enumerate() {
             // A rank whose share of a short last batch is empty still joins the exchange.
             let out = if batch.is_empty() {
@@ -468,6 +609,22 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 self.step.train_step(&mut self.model, &batch)
             };
             let failure = out.first_non_finite();
+            // The step's loss sum, misses and classified examples, summed over the ranks with
+            // the gradient exchange's header, for the per-step TensorBoard scalars.
+            let mut sums = if logged {
+                let missed = out
+                    .predictions
+                    .iter()
+                    .zip(&batch.labels)
+                    .filter(|(p, l)| p != l);
+                vec![
+                    out.loss * batch.len() as f64,
+                    missed.count() as f64,
+                    out.predictions.len() as f64,
+                ]
+            } else {
+                Vec::new()
+            };
             if !batch.is_empty() {
                 tally.add(&batch, &out);
             }
@@ -475,12 +632,13 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             let reduced = {
                 let named = self.model.params();
                 let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
-                self.reducer.all_reduce(
+                self.reducer.all_reduce_with(
                     &*self.comm,
                     &params,
                     &mut grads,
                     batch.len(),
                     failure.is_none(),
+                    &mut sums,
                 )
             };
             if reduced.failed_ranks > 0 {
@@ -495,6 +653,17 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             }
             if let Some(hook) = &mut self.grad_hook {
                 hook(&mut grads, &self.model.params());
+            }
+            if let Some(log) = &mut self.tensorboard {
+                let step = steps_before + b as u64 + 1;
+                let due = step.is_multiple_of(self.config.step_scalars_every as u64);
+                let norm = f64::from(grads.global_norm());
+                let loss = sums[0] / reduced.examples.max(1) as f64;
+                let error = (sums[2] > 0.0).then(|| sums[1] / sums[2]);
+                log.step(step, due, loss, error, norm, lr)?;
+                if keep_grads && b + 1 == batches {
+                    self.last_grads = Some(grads.clone());
+                }
             }
             if let Some(max) = self.config.clip_grad_norm {
                 clip_grad_norm(&mut grads, max);
