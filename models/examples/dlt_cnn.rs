@@ -13,6 +13,7 @@ use common::{CommonArgs, fail, print_result};
 use strata_layers::Module;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::recipes::dlt_cnn_trainer;
+use strata_models::visualize::first_layer_filters;
 
 /// Train the DeepLearnToolbox CNN.
 #[derive(Parser)]
@@ -28,7 +29,7 @@ fn main() {
     let epochs = args.epochs(1);
     let batch = args.batch_size(50);
     args.run(|| {
-        let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
+        let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "dlt_cnn");
         println!("DeepLearnToolbox CNN 6c5-2s-12c5-2s: {} parameters; {name}; {epochs} epoch(s) of batch {batch}, SGD lr 1", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), None).unwrap_or_else(|e| fail(e)).clone();

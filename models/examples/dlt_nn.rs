@@ -16,6 +16,7 @@ use strata_datasets::{ArrayDataset, Dataset};
 use strata_layers::Module;
 use strata_models::data::{load_mnist, zscored};
 use strata_models::recipes::{NN_EXPERIMENTS, NnExperiment, dlt_nn_trainer};
+use strata_models::visualize::first_layer_filters;
 
 /// Reproduce the DeepLearnToolbox NN examples.
 #[derive(Parser)]
@@ -38,7 +39,8 @@ fn run(
     let batch = args.batch_size(ex.batch);
     let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch)
         .unwrap_or_else(|e| fail(e))
-        .with_hparams(args.hparams(data_name).with("experiment", ex.name));
+        .with_hparams(args.hparams(data_name).with("experiment", ex.name))
+        .with_images(|m, _| first_layer_filters(m, 2));
     args.log_to(trainer.config_mut(), &format!("ex{}", ex.number));
     let (fit_set, val_set) = if ex.validation {
         train.split_at(train.len() - train.len() / 6)

@@ -17,7 +17,7 @@ use common::{CommonArgs, fail, print_result};
 use strata_datasets::{Dataset, Grid, GridScaling};
 use strata_models::data::{load_mnist, scaled};
 use strata_models::stacked_autoencoder::DltSae;
-use strata_models::visualize::{filters_grid, tensorboard_image};
+use strata_models::visualize::first_layer_filters;
 
 /// Pretrain a denoising autoencoder and fine-tune it as a classifier.
 #[derive(Parser)]
@@ -49,11 +49,7 @@ fn main() {
         let mut pretrainer = sae.pretrain_trainer(sae.autoencoder(784, args.seed), args.seed, epochs).unwrap_or_else(|e| fail(e));
         pretrainer.config_mut().verbose = false;
         args.log_to(pretrainer.config_mut(), "pretrain");
-        let (hidden, mut pretrainer) = (sae.hidden, pretrainer.with_hparams(args.hparams(&name)));
-        pretrainer = pretrainer.with_images(move |ae, _| {
-            let weight = ae.encoder.weight.value();
-            vec![("filters".to_string(), tensorboard_image(filters_grid(&weight.narrow(0, 0, hidden.min(100)), (28, 28), 2)))]
-        });
+        let mut pretrainer = pretrainer.with_hparams(args.hparams(&name)).with_images(|ae, _| first_layer_filters(ae, 2));
         let pre = pretrainer.fit(train.clone(), None).unwrap_or_else(|e| fail(e)).clone();
         let ae = pretrainer.model;
         let pretrain_seconds: f64 = pre.iter().map(|e| e.seconds).sum();

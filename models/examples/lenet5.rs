@@ -16,6 +16,7 @@ use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, load_mnist};
 use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
+use strata_models::visualize::first_layer_filters;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Style {
@@ -58,7 +59,7 @@ fn main() {
         trainer.config_mut().checkpoint_dir = Some(cli.out.clone());
         args.log_to(trainer.config_mut(), "lenet5");
         let style_name = format!("{style:?}").to_lowercase();
-        let mut trainer = trainer.with_hparams(args.hparams(&name).with("style", style_name));
+        let mut trainer = trainer.with_hparams(args.hparams(&name).with("style", style_name)).with_images(|m, _| first_layer_filters(m, 8));
         println!("LeNet-5 ({style:?}): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         if let Some(path) = &cli.resume {
             trainer.resume(path).unwrap_or_else(|e| fail(e));

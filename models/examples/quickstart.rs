@@ -15,6 +15,7 @@ use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, load_mnist};
 use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
+use strata_models::visualize::first_layer_filters;
 
 /// Train LeNet-5 on MNIST digits.
 #[derive(Parser)]
@@ -34,7 +35,7 @@ fn main() {
     let epochs = args.epochs(5);
     let batch = args.batch_size(64);
     args.run(|| {
-        let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
+        let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "quickstart");
         println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();

@@ -117,3 +117,39 @@ pub fn rbm_images(
         ),
     ]
 }
+
+/// The first layer's filters of `model`, for the TensorBoard log
+/// ([`Trainer::with_images`](crate::Trainer::with_images)): the first parameter that is a
+/// convolution kernel `[out, in, kh, kw]` (the first input channel of each filter as a
+/// `kh × kw` tile) or a weight matrix `[out, in]` whose `in` is a square number (each unit's
+/// weights as a `√in × √in` tile), at most 100 tiles, each contrast-stretched on its own and
+/// zoomed `zoom` times, tagged `filters/<parameter name>`. Empty when no parameter fits.
+///
+/// # Panics
+/// If `zoom` is zero.
+pub fn first_layer_filters<M: strata_layers::Module>(
+    model: &M,
+    zoom: usize,
+) -> Vec<(String, Image)> {
+    for (name, param) in model.params() {
+        let w = param.value();
+        let (tiles, tile) = match *w.shape() {
+            [out, _, kh, kw] => (
+                w.narrow(1, 0, 1).contiguous().reshape(&[out, kh * kw]),
+                (kh, kw),
+            ),
+            [_, inputs] => {
+                let side = (inputs as f64).sqrt().round() as usize;
+                if side * side != inputs || side < 2 {
+                    continue;
+                }
+                (w.clone(), (side, side))
+            }
+            _ => continue,
+        };
+        let shown = tiles.narrow(0, 0, tiles.shape()[0].min(100));
+        let grid = filters_grid(&shown, tile, zoom);
+        return vec![(format!("filters/{name}"), tensorboard_image(grid))];
+    }
+    Vec::new()
+}

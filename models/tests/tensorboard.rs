@@ -7,11 +7,10 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use strata_datasets::{ArrayDataset, Mnist};
-use strata_layers::Module;
 use strata_models::data::scaled;
 use strata_models::plot::History;
 use strata_models::tensorboard::{EventLog, read_run};
-use strata_models::visualize::{filters_grid, tensorboard_image};
+use strata_models::visualize::first_layer_filters;
 use strata_models::{Mlp, MlpConfig, Objective, Trainer, TrainerConfig};
 use strata_optim::{Sgd, SgdConfig};
 
@@ -49,11 +48,7 @@ fn trainer(dir: &Path, epochs: usize) -> Trainer<Mlp, Sgd> {
     Trainer::new(model, optimizer, Objective::CrossEntropy, config, "mlp")
         .unwrap()
         .with_hparams(strata_models::tensorboard::HParams::new().with("width", 32))
-        .with_images(|mlp: &Mlp, _| {
-            let (_, layer) = mlp.params().into_iter().next().expect("a first weight");
-            let grid = filters_grid(layer.value(), (28, 28), 1);
-            vec![("filters".to_string(), tensorboard_image(grid))]
-        })
+        .with_images(|mlp: &Mlp, _| first_layer_filters(mlp, 1))
 }
 
 /// Every epoch figure of `history` is in `log` at its epoch, exactly (as f32).
@@ -113,7 +108,7 @@ fn every_figure_histogram_and_image_is_logged() {
             assert!(h[0].1.num > 0.0);
         }
     }
-    let images = log.images("filters");
+    let images = log.images("filters/layers.0.weight");
     assert_eq!(images.len(), 2);
     assert_eq!(
         (images[0].1.width, images[0].1.height),
@@ -226,7 +221,7 @@ f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]
 loss = [(s.step, s.value) for s in acc.Scalars("train/loss")]
 assert loss == [(e + 1, f32(x)) for e, x in enumerate([{losses}])], loss
 assert len(acc.Scalars("step/loss")) == {steps}, len(acc.Scalars("step/loss"))
-image = acc.Images("filters")[-1]
+image = acc.Images("filters/layers.0.weight")[-1]
 assert (image.width, image.height) == (175, 175), (image.width, image.height)
 h = acc.Histograms("params/layers.0.weight")[-1].histogram_value
 assert len(h.bucket) == 31 and len(h.bucket_limit) == 31 and h.num == 784 * 32, h

@@ -14,8 +14,8 @@ use crate::record::encode_record;
 /// Removes from every event file of the run's folder `dir` the summary values for which
 /// `keep(tag, step)` is false (e.g. the epochs after the checkpoint a run resumes from, which
 /// it is about to log again), and any incomplete last record a crash left. Events left without
-/// values are dropped; other events (file version, session markers) are kept. A file that
-/// changes is rewritten atomically: a temporary file beside it, synced, then renamed over it,
+/// values are dropped; other events (file version, session markers) are kept, but a file left
+/// without any value is deleted. A file that changes is rewritten atomically: a temporary file beside it, synced, then renamed over it,
 /// and the folder synced. Returns the number of values removed. A missing folder has none.
 ///
 /// # Errors
@@ -34,6 +34,7 @@ pub fn trim_run(
         let log = read_event_file(&path)?;
         let mut changed = !log.warnings.is_empty();
         let mut bytes = Vec::new();
+        let mut summaries = 0;
         for mut e in log.events {
             if let Some(event::What::Summary(s)) = &mut e.what {
                 let before = s.value.len();
@@ -43,10 +44,13 @@ pub fn trim_run(
                 if s.value.is_empty() {
                     continue;
                 }
+                summaries += 1;
             }
             encode_record(&e.encode_to_vec(), &mut bytes);
         }
-        if changed {
+        if changed && summaries == 0 {
+            std::fs::remove_file(&path).map_err(TensorBoardError::io(&path))?;
+        } else if changed {
             replace_atomically(&path, &bytes)?;
         }
     }

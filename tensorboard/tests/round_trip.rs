@@ -185,3 +185,15 @@ fn an_unwritable_folder_is_an_error_naming_it() {
     assert!(err.to_string().contains(&*dir.to_string_lossy()), "{err}");
     std::fs::remove_file(&dir).unwrap();
 }
+
+/// A fresh run trims everything: files left without a value are deleted, not kept empty.
+#[test]
+fn trimming_everything_deletes_the_emptied_files() {
+    let dir = scratch("fresh");
+    write_run(&dir);
+    write_run(&dir);
+    assert_eq!(event_files(&dir).unwrap().len(), 2);
+    assert!(trim_run(&dir, |_, _| false).unwrap() > 0);
+    assert!(event_files(&dir).unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
