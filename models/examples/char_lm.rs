@@ -591,8 +591,6 @@ fn hparams_of(args: &CharLmArgs, hidden: usize, seq_len: usize, lr: f64, batch: 
         .with("batch_size", batch)
         .with("clip", args.clip)
         .with("seed", args.seed)
-        .with_metric("train/loss")
-        .with_metric("val/loss")
 }
 
 /// Opens the TensorBoard log of the run under `dir`, removing what an interrupted run logged

@@ -354,9 +354,7 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
             .with("max_len", args.max_len)
             .with("learning_rate", args.lr)
             .with("batch_size", batch)
-            .with("seed", args.seed)
-            .with_metric("train/loss")
-            .with_metric("test/exact_match");
+            .with("seed", args.seed);
         let run = dir.join("seq2seq");
         let opened = trim_run(&run, |_, _| false).and_then(|_| SummaryWriter::create(&run));
         let opened = opened.and_then(|mut w| w.add_hparams(&hparams).map(|()| w));

@@ -1,17 +1,17 @@
-//! Hyper-parameters for TensorBoard's HParams dashboard: the run's settings and the scalar
-//! tags that measure it, so runs with different settings compare in one table.
+//! Hyper-parameters for TensorBoard's HParams dashboard, so runs with different settings
+//! compare in one table.
 //!
-//! The plugin reads three summaries, each a value whose metadata names the `hparams` plugin
-//! and carries an `HParamsPluginData` message: the experiment (which hyper-parameters and
-//! metrics exist), the session start (this run's values) and the session end (its status).
-//! The metric values themselves are the run's ordinary scalar series.
+//! A run records two summaries, each a value whose metadata names the `hparams` plugin and
+//! carries an `HParamsPluginData` message: the session start (the run's values) and the
+//! session end (its status). No experiment summary is written: TensorBoard then builds the
+//! table from every run's values (the union of their names) and offers every scalar series of
+//! the runs as a metric column. (An experiment summary would fix the columns to those of the
+//! first run that wrote one, so runs with different settings could not be compared.)
 
 use std::collections::BTreeMap;
 
 use crate::proto::{PluginData, Summary, SummaryMetadata, summary};
 
-/// Tag of the experiment summary.
-pub const EXPERIMENT_TAG: &str = "_hparams_/experiment";
 /// Tag of the session-start summary.
 pub const SESSION_START_TAG: &str = "_hparams_/session_start_info";
 /// Tag of the session-end summary.
@@ -70,25 +70,21 @@ pub enum RunStatus {
     Running = 3,
 }
 
-/// The hyper-parameters of a run and the scalar tags that measure it.
+/// The hyper-parameters of a run, by name.
 ///
 /// ```
 /// use strata_tensorboard::HParams;
 ///
-/// let hp = HParams::new()
-///     .with("learning_rate", 1e-3)
-///     .with("optimizer", "adam")
-///     .with_metric("epoch/val_error");
+/// let hp = HParams::new().with("learning_rate", 1e-3).with("optimizer", "adam");
 /// assert_eq!(hp.values().len(), 2);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HParams {
     values: BTreeMap<String, HParam>,
-    metrics: Vec<String>,
 }
 
 impl HParams {
-    /// No hyper-parameters, no metrics.
+    /// No hyper-parameters.
     pub fn new() -> Self {
         Self::default()
     }
@@ -104,63 +100,19 @@ impl HParams {
         self.values.insert(name.to_string(), value.into());
     }
 
-    /// Adds a scalar tag (`"epoch/val_error"`) the HParams table shows as a metric column.
-    pub fn with_metric(mut self, tag: &str) -> Self {
-        if !self.metrics.iter().any(|m| m == tag) {
-            self.metrics.push(tag.to_string());
-        }
-        self
-    }
-
     /// The values by name.
     pub fn values(&self) -> &BTreeMap<String, HParam> {
         &self.values
     }
 
-    /// The metric tags.
-    pub fn metrics(&self) -> &[String] {
-        &self.metrics
-    }
-
-    /// Adds every value and metric of `other` (its values win).
+    /// Adds every value of `other` (its values win).
     pub fn merge(&mut self, other: &HParams) {
         self.values
             .extend(other.values.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for m in &other.metrics {
-            if !self.metrics.contains(m) {
-                self.metrics.push(m.clone());
-            }
-        }
     }
 
-    /// The experiment and session-start summaries (written once when a run starts).
-    pub(crate) fn start_summaries(&self, start_time: f64) -> [Summary; 2] {
-        let infos = self
-            .values
-            .iter()
-            .map(|(name, v)| HParamInfo {
-                name: name.clone(),
-                r#type: match v {
-                    HParam::Text(_) => 1,
-                    HParam::Bool(_) => 2,
-                    HParam::Number(_) => 3,
-                },
-            })
-            .collect();
-        let metric_infos = self
-            .metrics
-            .iter()
-            .map(|tag| MetricInfo {
-                name: Some(MetricName {
-                    group: String::new(),
-                    tag: tag.clone(),
-                }),
-            })
-            .collect();
-        let experiment = Data::Experiment(Experiment {
-            hparam_infos: infos,
-            metric_infos,
-        });
+    /// The session-start summary (written once when a run starts).
+    pub(crate) fn start_summary(&self, start_time: f64) -> Summary {
         let start = Data::SessionStartInfo(SessionStartInfo {
             hparams: self
                 .values
@@ -169,10 +121,7 @@ impl HParams {
                 .collect(),
             start_time_secs: start_time,
         });
-        [
-            plugin_summary(EXPERIMENT_TAG, experiment),
-            plugin_summary(SESSION_START_TAG, start),
-        ]
+        plugin_summary(SESSION_START_TAG, start)
     }
 }
 
@@ -216,49 +165,16 @@ fn plugin_summary(tag: &str, data: Data) -> Summary {
 struct HParamsPluginData {
     #[prost(int32, tag = "1")]
     version: i32,
-    #[prost(oneof = "Data", tags = "2, 3, 4")]
+    #[prost(oneof = "Data", tags = "3, 4")]
     data: Option<Data>,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
 enum Data {
-    #[prost(message, tag = "2")]
-    Experiment(Experiment),
     #[prost(message, tag = "3")]
     SessionStartInfo(SessionStartInfo),
     #[prost(message, tag = "4")]
     SessionEndInfo(SessionEndInfo),
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Experiment {
-    #[prost(message, repeated, tag = "4")]
-    hparam_infos: Vec<HParamInfo>,
-    #[prost(message, repeated, tag = "5")]
-    metric_infos: Vec<MetricInfo>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct HParamInfo {
-    #[prost(string, tag = "1")]
-    name: String,
-    /// 1 string, 2 bool, 3 float64.
-    #[prost(int32, tag = "4")]
-    r#type: i32,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct MetricInfo {
-    #[prost(message, optional, tag = "1")]
-    name: Option<MetricName>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct MetricName {
-    #[prost(string, tag = "1")]
-    group: String,
-    #[prost(string, tag = "2")]
-    tag: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -318,7 +234,7 @@ mod tests {
             .with("lr", 0.5)
             .with("opt", "sgd")
             .with("nesterov", true);
-        let [_, start] = hp.start_summaries(12.0);
+        let start = hp.start_summary(12.0);
         let meta = start.value[0].metadata.as_ref().unwrap();
         let plugin = meta.plugin_data.as_ref().unwrap();
         assert_eq!(plugin.plugin_name, PLUGIN_NAME);

@@ -17,7 +17,7 @@
 //!
 //! let dir = std::env::temp_dir().join(format!("strata-tb-lib-{}", std::process::id()));
 //! let mut log = SummaryWriter::create(&dir).unwrap();
-//! log.add_hparams(&HParams::new().with("lr", 0.1).with_metric("val/error")).unwrap();
+//! log.add_hparams(&HParams::new().with("lr", 0.1)).unwrap();
 //! log.add_scalar("val/error", 0.25, 1).unwrap();
 //! log.add_histogram("fc.weight", [0.1, -0.2, 0.3], 1).unwrap();
 //! log.add_image("digit", &Image::grey(2, 2, vec![0, 255, 255, 0]), 1).unwrap();

@@ -220,16 +220,13 @@ impl SummaryWriter {
         self.add_summary(step, Summary { value: vec![v] })
     }
 
-    /// Logs the run's hyper-parameters and the metric tags that measure it for the HParams
-    /// dashboard (call once, at the start of a run).
+    /// Logs the run's hyper-parameters for the HParams dashboard (once, at the start of a
+    /// run); the dashboard offers the run's scalar series as metric columns.
     ///
     /// # Errors
     /// [`TensorBoardError::Io`] if a due write fails.
     pub fn add_hparams(&mut self, hparams: &HParams) -> Result<(), TensorBoardError> {
-        for summary in hparams.start_summaries(wall_time()) {
-            self.add_summary(0, summary)?;
-        }
-        Ok(())
+        self.add_summary(0, hparams.start_summary(wall_time()))
     }
 
     /// Records how the run ended, for the HParams dashboard's status column.

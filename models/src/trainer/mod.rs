@@ -322,7 +322,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
     ) -> Result<&History, TrainError> {
         self.config.validate()?;
         self.check_world(&*train)?;
-        self.open_tensorboard(train.len(), validation.is_some())?;
+        self.open_tensorboard(train.len())?;
         let result = self.run(train, validation);
         if let Some(log) = &mut self.tensorboard {
             let status = match &result {
@@ -349,7 +349,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
 
     /// Opens the TensorBoard log (rank 0, when configured, once per trainer) and logs the
     /// configuration and hyper-parameters.
-    fn open_tensorboard(&mut self, examples: usize, validated: bool) -> Result<(), TrainError> {
+    fn open_tensorboard(&mut self, examples: usize) -> Result<(), TrainError> {
         let Some(dir) = self.config.tensorboard_dir.clone() else {
             return Ok(());
         };
@@ -366,14 +366,9 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             .with("epochs", c.epochs)
             .with("batch_size", c.batch_size)
             .with("seed", c.seed)
-            .with("ranks", self.comm.size())
-            .with_metric("train/loss")
-            .with_metric("train/error");
+            .with("ranks", self.comm.size());
         if let Some(clip) = c.clip_grad_norm {
             hparams.insert("clip_grad_norm", clip);
-        }
-        if validated {
-            hparams = hparams.with_metric("val/loss").with_metric("val/error");
         }
         hparams.merge(&self.hparams);
         log.start(&self.config, &hparams)?;
