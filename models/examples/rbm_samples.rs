@@ -17,7 +17,9 @@ use strata_datasets::{ArrayDataset, Dataset};
 use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::rbm::{Divergence, Rbm, RbmConfig, RbmInit};
-use strata_models::visualize::{rbm_images, write_filters_png, write_samples_png};
+use strata_models::visualize::{
+    rbm_images, samples_grid, tensorboard_image, write_filters_png, write_samples_png,
+};
 use strata_models::{Trainer, TrainerConfig};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
@@ -98,7 +100,7 @@ fn main() {
         let start = Instant::now();
         let records = trainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e)).clone();
         let train_seconds = start.elapsed().as_secs_f64();
-        let mut rbm = trainer.model;
+        let rbm = &mut trainer.model;
         let (recon_train, recon_test) = (rbm.reconstruction_error(&x), rbm.reconstruction_error(&xt));
         println!("RBM 784-{}: reconstruction error (mean-field, per pixel) train {recon_train:.5}, test {recon_test:.5}", cli.hidden);
         write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2).unwrap_or_else(|e| fail(e));
@@ -107,7 +109,10 @@ fn main() {
         let start_v = xt.narrow(0, 0, n).gt_scalar(0.5);
         let v = rbm.gibbs(&start_v, cli.gibbs_steps);
         let (_, h) = rbm.sample_h(&v);
-        write_samples_png(&cli.samples_png, &rbm.prob_v_given_h(&h), (28, 28), 2).unwrap_or_else(|e| fail(e));
+        let samples = rbm.prob_v_given_h(&h);
+        write_samples_png(&cli.samples_png, &samples, (28, 28), 2).unwrap_or_else(|e| fail(e));
+        let image = tensorboard_image(samples_grid(&samples, (28, 28), 2));
+        trainer.log_images(&[(format!("samples/gibbs_{}", cli.gibbs_steps), image)]).unwrap_or_else(|e| fail(e));
         println!("filters: {}, samples after {} Gibbs steps: {}", cli.filters, cli.gibbs_steps, cli.samples_png);
         let epoch_seconds: Vec<f64> = records.iter().map(|r| r.seconds).collect();
         print_result(serde_json::json!({

@@ -44,11 +44,14 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// `mpirun` with the options this machine needs (root, more ranks than cores).
+/// `mpirun` with the options this machine needs (root, more ranks than cores). hwloc's GL
+/// plugin is turned off: where X11 libraries are installed without a display it can block
+/// `mpirun` at start-up.
 fn mpirun(ranks: usize) -> Command {
     let mut cmd = Command::new("mpirun");
     cmd.args(["--allow-run-as-root", "--oversubscribe", "-np"])
-        .arg(ranks.to_string());
+        .arg(ranks.to_string())
+        .env("HWLOC_COMPONENTS", "-gl");
     cmd
 }
 
@@ -170,6 +173,50 @@ fn compare<M: Module>(model: &str, epochs: &str, make: impl FnMut() -> M + Copy)
 fn mlp_and_lenet5_on_2_and_4_ranks_match_one_process() {
     compare("mlp", "2", || Mlp::new(&MlpConfig::new(&[784, 100, 10])));
     compare("lenet", "2", || LeNet5::new(LeNetConfig::default()));
+}
+
+/// On two ranks only rank 0 writes the TensorBoard log; each step's loss is the global
+/// batch's (summed over the ranks), so the steps of an epoch average to its loss.
+#[test]
+fn only_rank_zero_writes_the_tensorboard_log() {
+    let dir = out_dir("tensorboard");
+    let logdir = dir.join("tb");
+    let logdir_arg = logdir.to_str().unwrap();
+    train(
+        2,
+        &["--model", "mlp", "--epochs", "1", "--logdir", logdir_arg],
+        &dir,
+    );
+    let run = logdir.join("ddp-mlp");
+    assert_eq!(
+        strata_models::tensorboard::event_files(&run).unwrap().len(),
+        1
+    );
+    let log = strata_models::tensorboard::read_run(&run).unwrap();
+    let steps = log.scalars("step/loss");
+    let numbers: Vec<i64> = steps.iter().map(|s| s.0).collect();
+    assert!(!steps.is_empty());
+    assert_eq!(numbers, (1..=steps.len() as i64).collect::<Vec<_>>());
+    // Batches of 64 of the 10,000 examples of the bundled sample; the last one is smaller.
+    let size = |i: usize| {
+        if i + 1 < steps.len() {
+            64
+        } else {
+            10_000 - 64 * i
+        }
+    };
+    let total: f64 = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| f64::from(s.1) * size(i) as f64)
+        .sum();
+    let mean = total / 10_000.0;
+    let epoch = f64::from(log.scalars("train/loss")[0].1);
+    assert!(
+        (mean - epoch).abs() < 1e-5 * epoch,
+        "weighted step mean {mean} vs epoch {epoch}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

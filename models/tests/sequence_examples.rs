@@ -37,6 +37,8 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         "--quiet",
         "--checkpoint",
         ckpt.to_str().unwrap(),
+        "--logdir",
+        dir.join("tb").to_str().unwrap(),
     ]);
     let report = char_lm::run(&args).unwrap();
     println!(
@@ -66,9 +68,18 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         dir.join("resumed.ckpt").to_str().unwrap(),
         "--resume",
         ckpt.to_str().unwrap(),
+        "--logdir",
+        dir.join("tb").to_str().unwrap(),
     ]);
     let again = char_lm::run(&resumed).unwrap();
     assert_eq!(again.steps, report.steps + 5);
+    // The TensorBoard log continues: every step once, the epochs' losses at their steps.
+    let log = strata_models::tensorboard::read_run(dir.join("tb/char_lm-lstm")).unwrap();
+    let steps: Vec<i64> = log.scalars("step/loss").iter().map(|s| s.0).collect();
+    assert_eq!(steps, (1..=again.steps as i64).collect::<Vec<_>>());
+    let epochs: Vec<i64> = log.scalars("train/loss").iter().map(|s| s.0).collect();
+    assert_eq!(epochs.last(), Some(&(again.steps as i64)));
+    assert_eq!(log.scalars("val/loss").len(), 2);
     assert!(
         again.val_loss < BIGRAM_NATS,
         "resumed loss {}",

@@ -278,6 +278,20 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         self
     }
 
+    /// Logs `images` to the TensorBoard log (on rank 0, when one is written) at the step of the
+    /// last completed epoch, and syncs it: pictures made after training, such as the samples
+    /// of long Gibbs chains. Does nothing before the first [`Trainer::fit`] or without a log.
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] if the log cannot be written.
+    pub fn log_images(&mut self, images: &[(String, Image)]) -> Result<(), TrainError> {
+        if let Some(log) = &mut self.tensorboard {
+            log.images(self.epochs_done, images)?;
+            log.flush()?;
+        }
+        Ok(())
+    }
+
     /// The settings.
     pub fn config(&self) -> &TrainerConfig {
         &self.config
