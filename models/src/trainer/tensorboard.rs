@@ -45,16 +45,22 @@ impl TensorBoardLog {
         steps_done: u64,
     ) -> Result<Self, TrainError> {
         let (epochs, steps) = (epochs_done as i64, steps_done as i64);
-        let removed = trim_run(dir, |tag, step| {
-            if tag.starts_with("_hparams_/") || tag == "config" {
-                false
+        // Values of epochs and steps after the checkpoint (the run's own settings, logged
+        // again at the start, are not counted).
+        let removed = std::cell::Cell::new(0usize);
+        trim_run(dir, |tag, step| {
+            let keep = if tag.starts_with("_hparams_/") || tag == "config" {
+                return false;
             } else if tag.starts_with("step/") {
                 step <= steps
             } else {
                 step <= epochs
-            }
+            };
+            removed.set(removed.get() + usize::from(!keep));
+            keep
         })
         .map_err(io)?;
+        let removed = removed.get();
         if removed > 0 && epochs_done > 0 {
             eprintln!(
                 "tensorboard: removed {removed} values logged after epoch {epochs_done} from {}",
