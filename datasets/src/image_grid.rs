@@ -1,8 +1,6 @@
 //! Tiling many small greyscale images (digits, samples, learned filters) into one picture and
 //! writing it as a PNG.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use crate::error::DatasetError;
@@ -36,18 +34,15 @@ pub struct GreyImage {
 }
 
 impl GreyImage {
-    /// Writes the image as an 8-bit greyscale PNG file.
+    /// Writes the image as an 8-bit greyscale PNG file, atomically (the one atomic writer of
+    /// `strata_io`: a crash or a full disk leaves the old file, never a truncated one).
     ///
     /// # Errors
     ///
-    /// [`DatasetError::Io`] if the file cannot be created, [`DatasetError::Png`] if encoding
-    /// or writing fails.
+    /// [`DatasetError::Io`] if the file cannot be written, [`DatasetError::Png`] if encoding
+    /// fails.
     pub fn write_png(&self, path: impl AsRef<Path>) -> Result<(), DatasetError> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|source| DatasetError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let png_err = |e: png::EncodingError| DatasetError::Png {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -58,13 +53,17 @@ impl GreyImage {
                 message: format!("dimension {x} exceeds u32::MAX"),
             })
         };
-        let mut encoder =
-            png::Encoder::new(BufWriter::new(file), dim(self.width)?, dim(self.height)?);
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, dim(self.width)?, dim(self.height)?);
         encoder.set_color(png::ColorType::Grayscale);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(png_err)?;
         writer.write_image_data(&self.pixels).map_err(png_err)?;
-        writer.finish().map_err(png_err)
+        writer.finish().map_err(png_err)?;
+        strata_io::write_atomically(path, &bytes).map_err(|e| DatasetError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(e.source.kind(), format!("{}: {}", e.action, e.source)),
+        })
     }
 }
 

@@ -50,10 +50,9 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -515,78 +514,11 @@ pub fn read_checkpoint<P: DeserializeOwned>(path: impl AsRef<Path>) -> Result<P,
     decode_checkpoint(&bytes).map_err(|e| e.with_path(path))
 }
 
-/// Distinguishes temporary files of concurrent writers within one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` atomically: a temporary file `.<name>.tmp-<pid>-<n>` in the same
-/// directory, `sync_all`, rename over `path`, then a best-effort sync of the directory. On
-/// failure returns what was being done and the I/O error, with the temporary file removed.
+/// Writes `bytes` to `path` with the one atomic writer ([`strata_io::write_atomically`]:
+/// temporary file, sync, rename, folder sync; stale temporaries of killed writers removed). On
+/// failure returns what was being done and the I/O error.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (String, io::Error)> {
-    let Some(name) = path.file_name() else {
-        return Err((
-            "cannot write".into(),
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the path does not end in a file name",
-            ),
-        ));
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{n}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| {
-            (
-                format!("cannot create the temporary file {}", tmp.display()),
-                e,
-            )
-        })?;
-    let written = file
-        .write_all(bytes)
-        .map_err(|e| {
-            (
-                format!("cannot write the temporary file {}", tmp.display()),
-                e,
-            )
-        })
-        .and_then(|()| {
-            file.sync_all().map_err(|e| {
-                (
-                    format!("cannot sync the temporary file {}", tmp.display()),
-                    e,
-                )
-            })
-        });
-    drop(file);
-    let renamed = written.and_then(|()| {
-        fs::rename(&tmp, path).map_err(|e| {
-            (
-                format!("cannot rename the temporary file {} over it", tmp.display()),
-                e,
-            )
-        })
-    });
-    if let Err(e) = renamed {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // Make the rename itself durable. Directories cannot be opened for syncing everywhere
-    // (Windows); the data is already safe, so failures here are ignored.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    strata_io::write_atomically(path, bytes).map_err(|e| (e.action, e.source))
 }
 
 // ---------------------------------------------------------------------------------------------

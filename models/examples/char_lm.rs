@@ -24,6 +24,7 @@ use strata_layers::checkpoint::{ModuleState, read_checkpoint, write_checkpoint};
 use strata_layers::recurrent::{Lstm, RecurrentConfig};
 use strata_layers::transformer::{FeedForwardActivation, TransformerConfig, TransformerEncoder};
 use strata_layers::{Embedding, Init, Linear, Module, Param, manual_seed, prefixed};
+use strata_models::cli;
 use strata_optim::{AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensorboard::{HParams, RunStatus, SummaryWriter, trim_run};
 
@@ -40,48 +41,52 @@ pub enum ModelKind {
 #[derive(Parser, Debug, Clone)]
 #[command(name = "char_lm")]
 pub struct CharLmArgs {
-    /// Training epochs of `--steps-per-epoch` mini-batches (the time budget may stop earlier).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
-    /// Mini-batch size (sequences).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
-    /// Compute threads (default: every core).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
-    /// Seed of initialisation, batches, dropout and sampling.
-    #[arg(long, default_value_t = 0)]
+    /// Training epochs of `--steps-per-epoch` mini-batches, 1 or more (the time budget may
+    /// stop earlier; on `--resume`, epochs run in addition). Default 50.
+    #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size (sequences), 1..=4096; `--batch-size × --seq-len` at most 262144
+    /// characters per step (and `--batch-size × --seq-len²` at most 2²⁶ for the
+    /// Transformer's attention). Default 32.
+    #[arg(long, value_parser = cli::int_in(1, 4096), allow_negative_numbers = true)]
+    pub batch_size: Option<usize>,
+    /// Compute threads, 1 up to four per core (default: every core).
+    #[arg(long, value_parser = cli::threads, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
+    /// Seed of initialisation, batches, dropout and sampling (0 up to 2⁶⁴−1).
+    #[arg(long, default_value_t = 0, value_parser = cli::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Network.
     #[arg(long, value_enum, default_value = "lstm")]
     pub model: ModelKind,
-    /// Training time budget in minutes (checked after every mini-batch).
-    #[arg(long, default_value_t = 5.0)]
+    /// Training time budget in minutes, above 0 (checked after every mini-batch).
+    #[arg(long, default_value_t = 5.0, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub minutes: f64,
-    /// Mini-batches per epoch.
-    #[arg(long, default_value_t = 100)]
+    /// Mini-batches per epoch, 1 or more.
+    #[arg(long, default_value_t = 100, value_parser = cli::positive, allow_negative_numbers = true)]
     pub steps_per_epoch: usize,
-    /// Characters per training sequence (truncated backpropagation length for the LSTM, the
-    /// context for the Transformer); default 32 (LSTM) or 64 (Transformer).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(2..))]
-    pub seq_len: Option<u64>,
-    /// LSTM hidden size, or the Transformer's model width (default 128).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(4..))]
-    pub hidden: Option<u64>,
-    /// Adam learning rate; default 5e-3 (LSTM) or 1e-3 (Transformer).
-    #[arg(long)]
+    /// Characters per training sequence, 2..=4096 (truncated backpropagation length for the
+    /// LSTM, the context for the Transformer); default 32 (LSTM) or 64 (Transformer).
+    #[arg(long, value_parser = cli::int_in(2, 4096), allow_negative_numbers = true)]
+    pub seq_len: Option<usize>,
+    /// LSTM hidden size, or the Transformer's model width (a multiple of its 4 heads),
+    /// 4..=4096; default 128.
+    #[arg(long, value_parser = cli::int_in(4, 4096), allow_negative_numbers = true)]
+    pub hidden: Option<usize>,
+    /// Adam learning rate, above 0; default 5e-3 (LSTM) or 1e-3 (Transformer).
+    #[arg(long, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub lr: Option<f64>,
-    /// Maximum global gradient norm.
-    #[arg(long, default_value_t = 1.0)]
+    /// Maximum global gradient norm, above 0.
+    #[arg(long, default_value_t = 1.0, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub clip: f64,
     /// Validation characters evaluated (0 = the whole 10% split).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = cli::count, allow_negative_numbers = true)]
     pub eval_chars: usize,
-    /// Sampling temperature.
-    #[arg(long, default_value_t = 0.8)]
+    /// Sampling temperature, above 0.
+    #[arg(long, default_value_t = 0.8, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub temperature: f64,
-    /// Characters to sample after training (0 = none).
-    #[arg(long, default_value_t = 300)]
+    /// Characters to sample after training, 0..=100000 (0 = none).
+    #[arg(long, default_value_t = 300, value_parser = cli::int_in(0, 100_000), allow_negative_numbers = true)]
     pub sample_len: usize,
     /// Where to write the checkpoint after every epoch.
     #[arg(long, default_value = "target/examples/char_lm/last.ckpt")]
@@ -383,15 +388,16 @@ fn sample(
 /// # Errors
 /// When the checkpoint cannot be read (`--resume`) or written, or does not fit the model.
 pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
-    let epochs = args.epochs.map_or(50, |e| e as usize);
-    let batch = args.batch_size.map_or(32, |b| b as usize);
-    let hidden = args.hidden.map_or(128, |h| h as usize);
+    let epochs = args.epochs.unwrap_or(50);
+    let batch = args.batch_size.unwrap_or(32);
+    let hidden = args.hidden.unwrap_or(128);
     let (seq_len, lr) = match args.model {
         ModelKind::Lstm => (32, 5e-3),
         ModelKind::Transformer => (64, 1e-3),
     };
-    let seq_len = args.seq_len.map_or(seq_len, |s| s as usize);
+    let seq_len = args.seq_len.unwrap_or(seq_len);
     let lr = args.lr.unwrap_or(lr);
+    check_sizes(args.model, batch, seq_len, hidden)?;
     let corpus = CharCorpus::tiny_shakespeare();
     let vocab_size = corpus.vocab().len();
     manual_seed(args.seed);
@@ -403,7 +409,7 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
     let mut rng = SplitMix(args.seed ^ 0xC4A2_1A3D);
     let mut step = 0u64;
     if let Some(path) = &args.resume {
-        let ckpt: CharLmCheckpoint = read_checkpoint(path).map_err(|e| e.to_string())?;
+        let ckpt: CharLmCheckpoint = read_checkpoint(path).map_err(|e| format!("--resume: {e}"))?;
         if ckpt.model != args.model || ckpt.hidden != hidden || ckpt.seq_len != seq_len {
             return Err(format!(
                 "{}: checkpoint is a {:?} with hidden {} and seq_len {}, not a {:?} with hidden {hidden} and seq_len {}",
@@ -423,7 +429,6 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         step = ckpt.step;
         rng = SplitMix(ckpt.rng);
-        model.reseed(args.seed ^ step);
         if !args.quiet {
             println!("resumed from {} at step {step}", path.display());
         }
@@ -475,6 +480,9 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
     let budget = args.minutes * 60.0;
     let mut train_loss = f64::NAN;
     'epochs: for epoch in 1..=epochs {
+        // The model's random streams (dropout) start each epoch from (seed, step), so a run
+        // resumed from an epoch's checkpoint draws what an uninterrupted one draws.
+        model.reseed(strata_layers::child_seed(args.seed, step));
         let (mut total, mut done) = (0.0, 0usize);
         for _ in 0..args.steps_per_epoch {
             if start.elapsed().as_secs_f64() > budget {
@@ -581,6 +589,38 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
     })
 }
 
+/// Refuses sizes whose product would ask for more memory than a step needs, before anything
+/// is allocated (each flag's own range is checked by its parser).
+fn check_sizes(
+    model: ModelKind,
+    batch: usize,
+    seq_len: usize,
+    hidden: usize,
+) -> Result<(), String> {
+    const TOKENS: usize = 1 << 18;
+    const ATTENTION: usize = 1 << 26;
+    if batch * seq_len > TOKENS {
+        return Err(format!(
+            "--batch-size {batch} × --seq-len {seq_len} = {} characters per step; at most {TOKENS}",
+            batch * seq_len
+        ));
+    }
+    if model == ModelKind::Transformer {
+        if batch * seq_len * seq_len > ATTENTION {
+            return Err(format!(
+                "--batch-size {batch} × --seq-len {seq_len}² = {} attention weights per head; at most {ATTENTION}",
+                batch * seq_len * seq_len
+            ));
+        }
+        if !hidden.is_multiple_of(4) {
+            return Err(format!(
+                "--hidden {hidden}: the Transformer's width must be a multiple of its 4 heads"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The run's settings for the TensorBoard HParams table.
 fn hparams_of(args: &CharLmArgs, hidden: usize, seq_len: usize, lr: f64, batch: usize) -> HParams {
     HParams::new()
@@ -618,7 +658,8 @@ fn open_log(
 fn main() {
     let args = CharLmArgs::parse();
     let result = match args.threads {
-        Some(n) => strata_tensor::threads::with_threads(n as usize, || run(&args)),
+        Some(n) => strata_tensor::threads::try_with_threads(n, || run(&args))
+            .unwrap_or_else(|e| Err(format!("--threads {n}: {e}"))),
         None => run(&args),
     };
     let report = result.unwrap_or_else(|e| {

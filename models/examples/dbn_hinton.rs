@@ -38,7 +38,7 @@ fn main() {
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(5);
-    let batch = args.batch_size(100);
+    let batch = args.batch_size(100, train.len());
     args.run(|| {
         let sizes = [784, 500, 500, 2000];
         let seed = args.seed;

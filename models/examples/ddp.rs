@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
-use strata_datasets::{ArrayDataset, Mnist};
+use strata_datasets::{ArrayDataset, Dataset, Mnist};
 use strata_distributed::Communicator;
 use strata_layers::Module;
 use strata_layers::safetensors::export_safetensors;
@@ -80,15 +80,16 @@ fn main() {
                     LeNetStyle::Modern,
                     seed,
                     args.epochs(1),
-                    args.batch_size(64),
+                    args.batch_size(64, train.len()),
                 )
                 .unwrap_or_else(|e| fail(e));
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Mlp => {
                 let (train, test) = scaled(&data);
-                let trainer = relu_mlp_trainer(0.1, seed, args.epochs(1), args.batch_size(64))
-                    .unwrap_or_else(|e| fail(e));
+                let trainer =
+                    relu_mlp_trainer(0.1, seed, args.epochs(1), args.batch_size(64, train.len()))
+                        .unwrap_or_else(|e| fail(e));
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Rbm => {
@@ -99,7 +100,7 @@ fn main() {
                     .build()
                     .unwrap_or_else(|e| fail(e));
                 let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
-                let config = unsupervised_config(&args);
+                let config = unsupervised_config(&args, train.len());
                 let trainer =
                     Trainer::new(rbm, opt, step, config, "rbm-784-100").unwrap_or_else(|e| fail(e));
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
@@ -108,7 +109,7 @@ fn main() {
                 let (train, test) = unlabeled(&data);
                 let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
                 let step = Layerwise::new(ContrastiveDivergence::new());
-                let config = unsupervised_config(&args);
+                let config = unsupervised_config(&args, train.len());
                 let trainer = Trainer::new(
                     dlt_dbn(&[784, 100, 100], seed),
                     opt,
@@ -124,8 +125,8 @@ fn main() {
 }
 
 /// The RBM and DBN settings: one epoch (per layer) of batches of 100, flattened inputs.
-fn unsupervised_config(args: &CommonArgs) -> TrainerConfig {
-    TrainerConfig::new(args.epochs(1), args.batch_size(100))
+fn unsupervised_config(args: &CommonArgs, examples: usize) -> TrainerConfig {
+    TrainerConfig::new(args.epochs(1), args.batch_size(100, examples))
         .with_seed(args.seed)
         .with_flatten_inputs(true)
 }
@@ -155,7 +156,9 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
     cli.common.log_to(config, &format!("ddp-{model}"));
     let mut trainer = trainer.with_hparams(cli.common.hparams(name));
     if let Some(path) = &cli.resume {
-        trainer.resume(path).unwrap_or_else(|e| fail(e));
+        trainer
+            .resume(path)
+            .unwrap_or_else(|e| fail(format!("--resume: {e}")));
         if root {
             println!(
                 "resumed from {} after epoch {}",

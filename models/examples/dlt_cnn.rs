@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::recipes::dlt_cnn_trainer;
@@ -27,7 +28,7 @@ fn main() {
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = scaled(&data);
     let epochs = args.epochs(1);
-    let batch = args.batch_size(50);
+    let batch = args.batch_size(50, train.len());
     args.run(|| {
         let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "dlt_cnn");

@@ -41,7 +41,7 @@ fn main() {
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(1);
-    let batch = args.batch_size(100);
+    let batch = args.batch_size(100, train.len());
     let data_x = Arc::new(ArrayDataset::from_rows(&x));
     let training = TrainerConfig::new(epochs, batch).with_seed(args.seed);
     args.run(|| {

@@ -24,7 +24,7 @@ struct Cli {
     #[command(flatten)]
     common: CommonArgs,
     /// Run only experiment N (1–6).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6), allow_negative_numbers = true)]
     experiment: Option<u8>,
 }
 
@@ -36,7 +36,7 @@ fn run(
     data_name: &str,
 ) {
     let epochs = args.epochs(ex.epochs);
-    let batch = args.batch_size(ex.batch);
+    let batch = args.batch_size(ex.batch, train.len());
     let mut trainer = dlt_nn_trainer(ex, args.seed, epochs, batch)
         .unwrap_or_else(|e| fail(e))
         .with_hparams(args.hparams(data_name).with("experiment", ex.name))

@@ -36,7 +36,7 @@ fn main() {
     let (train, test) = scaled(&data);
     let epochs = args.epochs(1);
     let sae = DltSae {
-        batch: args.batch_size(100),
+        batch: args.batch_size(100, train.len()),
         ..DltSae::default()
     };
     let train = Arc::new(train);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, load_mnist};
@@ -49,7 +50,7 @@ fn main() {
     let classes = data.train.class_names().to_vec();
     let (train, test) = globally_standardized(&data);
     let epochs = args.epochs(5);
-    let batch = args.batch_size(64);
+    let batch = args.batch_size(64, train.len());
     let style = match cli.style {
         Style::Modern => LeNetStyle::Modern,
         Style::Classic => LeNetStyle::Classic,
@@ -62,7 +63,7 @@ fn main() {
         let mut trainer = trainer.with_hparams(args.hparams(&name).with("style", style_name)).with_images(|m, _| first_layer_filters(m, 8));
         println!("LeNet-5 ({style:?}): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
         if let Some(path) = &cli.resume {
-            trainer.resume(path).unwrap_or_else(|e| fail(e));
+            trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
         let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{globally_standardized, load_mnist};
 use strata_models::sequence::lstm_mnist_trainer;
@@ -31,7 +32,7 @@ fn main() {
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = globally_standardized(&data);
     let epochs = args.epochs(3);
-    let batch = args.batch_size(64);
+    let batch = args.batch_size(64, train.len());
     args.run(|| {
         let threads = strata_tensor::threads::num_threads();
         let mut trainer = lstm_mnist_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, load_mnist};
@@ -33,7 +34,7 @@ fn main() {
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = globally_standardized(&data);
     let epochs = args.epochs(5);
-    let batch = args.batch_size(64);
+    let batch = args.batch_size(64, train.len());
     args.run(|| {
         let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "quickstart");

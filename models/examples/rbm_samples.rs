@@ -20,7 +20,7 @@ use strata_models::rbm::{Divergence, Rbm, RbmConfig, RbmInit};
 use strata_models::visualize::{
     rbm_images, samples_grid, tensorboard_image, write_filters_png, write_samples_png,
 };
-use strata_models::{Trainer, TrainerConfig};
+use strata_models::{Trainer, TrainerConfig, cli};
 use strata_optim::SgdConfig;
 use strata_tensor::Tensor;
 
@@ -39,17 +39,17 @@ enum Form {
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
-    /// Hidden units.
-    #[arg(long, default_value_t = 100)]
+    /// Hidden units, 1..=65536.
+    #[arg(long, default_value_t = 100, value_parser = cli::int_in(1, 65536), allow_negative_numbers = true)]
     hidden: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.1)]
+    /// Learning rate, above 0.
+    #[arg(long, default_value_t = 0.1, value_parser = cli::positive_float, allow_negative_numbers = true)]
     lr: f64,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.5)]
+    /// SGD momentum, in [0, 1).
+    #[arg(long, default_value_t = 0.5, value_parser = cli::fraction, allow_negative_numbers = true)]
     momentum: f64,
-    /// Gibbs steps per update (CD-k / PCD-k).
-    #[arg(long, default_value_t = 1)]
+    /// Gibbs steps per update (CD-k / PCD-k), 1..=1000.
+    #[arg(long, default_value_t = 1, value_parser = cli::int_in(1, 1000), allow_negative_numbers = true)]
     k: usize,
     /// Persistent chains (PCD).
     #[arg(long)]
@@ -57,11 +57,11 @@ struct Cli {
     /// Update form.
     #[arg(long, value_enum, default_value_t = Form::Hinton)]
     form: Form,
-    /// Gibbs steps of each sampling chain.
-    #[arg(long, default_value_t = 1000)]
+    /// Gibbs steps of each sampling chain, 1..=1000000.
+    #[arg(long, default_value_t = 1000, value_parser = cli::int_in(1, 1_000_000), allow_negative_numbers = true)]
     gibbs_steps: usize,
-    /// Number of samples drawn.
-    #[arg(long, default_value_t = 100)]
+    /// Number of samples drawn, 1..=10000 (at most the test images).
+    #[arg(long, default_value_t = 100, value_parser = cli::int_in(1, 10_000), allow_negative_numbers = true)]
     samples: usize,
     /// Filters picture.
     #[arg(long, default_value = "rbm_filters.png")]
@@ -74,15 +74,12 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    if cli.k == 0 || cli.samples == 0 {
-        fail("--k and --samples must be at least 1");
-    }
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let xt = Tensor::from_vec(test.inputs().to_vec(), &[test.len(), test.feature_len()]);
     let epochs = args.epochs(5);
-    let batch = args.batch_size(100);
+    let batch = args.batch_size(100, train.len());
     args.run(|| {
         let base = match cli.form {
             Form::Hinton => RbmConfig::new(784, cli.hidden),

@@ -26,6 +26,7 @@ use strata_layers::recurrent::{Gru, RecurrentConfig};
 use strata_layers::{
     CrossEntropyOptions, Embedding, Linear, Module, Param, Reduction, manual_seed, module_parts,
 };
+use strata_models::cli;
 use strata_optim::{AdamConfig, Optimizer, clip_grad_norm};
 use strata_tensor::Tensor;
 use strata_tensorboard::{HParams, Image, RunStatus, SummaryWriter, TensorBoardError, trim_run};
@@ -43,38 +44,39 @@ const VOCAB: usize = 13;
 #[derive(Parser, Debug, Clone)]
 #[command(name = "seq2seq")]
 pub struct Seq2SeqArgs {
-    /// Training epochs of `--steps-per-epoch` mini-batches.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
-    /// Mini-batch size.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
-    /// Compute threads (default: every core).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
-    /// Seed of initialisation and data.
-    #[arg(long, default_value_t = 0)]
+    /// Training epochs of `--steps-per-epoch` mini-batches, 1 or more (default 10).
+    #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size, 1..=4096 (default 64).
+    #[arg(long, value_parser = cli::int_in(1, 4096), allow_negative_numbers = true)]
+    pub batch_size: Option<usize>,
+    /// Compute threads, 1 up to four per core (default: every core).
+    #[arg(long, value_parser = cli::threads, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
+    /// Seed of initialisation and data (0 up to 2⁶⁴−1).
+    #[arg(long, default_value_t = 0, value_parser = cli::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Drop the attention (the encoder–decoder baseline).
     #[arg(long)]
     pub no_attention: bool,
-    /// Mini-batches per epoch.
-    #[arg(long, default_value_t = 200)]
+    /// Mini-batches per epoch, 1 or more.
+    #[arg(long, default_value_t = 200, value_parser = cli::positive, allow_negative_numbers = true)]
     pub steps_per_epoch: usize,
-    /// Shortest source string.
-    #[arg(long, default_value_t = 3)]
+    /// Shortest source string, 1..=64.
+    #[arg(long, default_value_t = 3, value_parser = cli::int_in(1, 64), allow_negative_numbers = true)]
     pub min_len: usize,
-    /// Longest source string.
-    #[arg(long, default_value_t = 12)]
+    /// Longest source string, `--min-len`..=64.
+    #[arg(long, default_value_t = 12, value_parser = cli::int_in(1, 64), allow_negative_numbers = true)]
     pub max_len: usize,
-    /// GRU hidden size (and attention width).
-    #[arg(long, default_value_t = 128)]
+    /// GRU hidden size (and attention width), 1..=4096.
+    #[arg(long, default_value_t = 128, value_parser = cli::int_in(1, 4096), allow_negative_numbers = true)]
     pub hidden: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 3e-3)]
+    /// Adam learning rate, above 0.
+    #[arg(long, default_value_t = 3e-3, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Held-out examples for exact-match accuracy.
-    #[arg(long, default_value_t = 1000)]
+    /// Held-out examples for exact-match accuracy, 1..=100000 and at most half the distinct
+    /// strings of the lengths asked for.
+    #[arg(long, default_value_t = 1000, value_parser = cli::int_in(1, 100_000), allow_negative_numbers = true)]
     pub test_size: usize,
     /// Where to write the attention map of the first held-out example of at least 8 digits
     /// (with attention).
@@ -308,14 +310,39 @@ impl Seq2Seq {
     }
 }
 
+/// Refuses lengths and sizes that cannot be met (each flag's own range is checked by its
+/// parser): `--min-len` above `--max-len`, or more held-out strings than half the distinct
+/// strings of those lengths (training draws only strings not held out).
+fn check(args: &Seq2SeqArgs) -> Result<(), String> {
+    if args.min_len > args.max_len {
+        return Err(format!(
+            "--max-len {} is below --min-len {}",
+            args.max_len, args.min_len
+        ));
+    }
+    let distinct = (args.min_len..=args.max_len)
+        .map(|l| 10usize.saturating_pow(l as u32))
+        .fold(0usize, usize::saturating_add);
+    if args.test_size > distinct / 2 {
+        return Err(format!(
+            "--test-size {}: strings of {}..={} digits have {distinct} forms; at most {} can be held out",
+            args.test_size,
+            args.min_len,
+            args.max_len,
+            distinct / 2
+        ));
+    }
+    Ok(())
+}
+
 /// Trains and evaluates; prints progress unless `args.quiet`.
-pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
-    assert!(
-        args.min_len >= 1 && args.min_len <= args.max_len,
-        "seq2seq: need 1 ≤ --min-len ≤ --max-len"
-    );
-    let epochs = args.epochs.map_or(10, |e| e as usize);
-    let batch = args.batch_size.map_or(64, |b| b as usize);
+///
+/// # Errors
+/// For settings that cannot be met ([`check`]) or a training loss that is no longer finite.
+pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
+    check(args)?;
+    let epochs = args.epochs.unwrap_or(10);
+    let batch = args.batch_size.unwrap_or(64);
     manual_seed(args.seed);
     let mut rng = SplitMix(args.seed ^ 0x5E9_25E9);
     // Held-out strings first; training never draws them.
@@ -381,7 +408,11 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
             let b = make_batch(&sources);
             let loss = model.loss(&b);
             let value = f64::from(loss.item());
-            assert!(value.is_finite(), "seq2seq: training loss became {value}");
+            if !value.is_finite() {
+                return Err(format!(
+                    "the training loss became {value} (try a smaller --lr)"
+                ));
+            }
             total += value;
             let mut grads = loss.backward();
             let norm = clip_grad_norm(&mut grads, 1.0);
@@ -476,13 +507,13 @@ pub fn run(args: &Seq2SeqArgs) -> Seq2SeqReport {
         log_or_warn(w.end_run(RunStatus::Success));
         log_or_warn(w.flush());
     }
-    Seq2SeqReport {
+    Ok(Seq2SeqReport {
         exact_match,
         token_accuracy,
         train_loss,
         seconds,
         plot,
-    }
+    })
 }
 
 /// Prints a warning for a TensorBoard write that failed (training goes on).
@@ -495,10 +526,15 @@ fn log_or_warn(result: Result<(), TensorBoardError>) {
 #[allow(dead_code)]
 fn main() {
     let args = Seq2SeqArgs::parse();
-    let report = match args.threads {
-        Some(n) => strata_tensor::threads::with_threads(n as usize, || run(&args)),
+    let result = match args.threads {
+        Some(n) => strata_tensor::threads::try_with_threads(n, || run(&args))
+            .unwrap_or_else(|e| Err(format!("--threads {n}: {e}"))),
         None => run(&args),
     };
+    let report = result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    });
     println!(
         "exact match {:.2}% ({} attention), token accuracy {:.2}%, {:.1} s",
         100.0 * report.exact_match,

@@ -10,6 +10,7 @@
 //! and no layer.
 
 pub mod autoencoder;
+pub mod cli;
 pub mod contrastive_divergence;
 pub mod conv_autoencoder;
 pub mod data;

@@ -23,10 +23,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
 use plotters::coord::Shift;
@@ -623,47 +623,11 @@ mod json_f64_map {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Atomic writes
-// ---------------------------------------------------------------------------------------------
-
-/// Writes `bytes` to `path` through a temporary file in the same directory: write, sync,
-/// rename. Creates missing parent directories. The temporary file is removed on failure.
+/// Writes `bytes` to `path` with the one atomic writer ([`strata_io`]), creating missing
+/// folders.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let file_name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    } else if let Ok(d) = fs::File::open(dir) {
-        // Make the rename durable where the platform allows syncing a directory.
-        let _ = d.sync_all();
-    }
-    result
+    strata_io::write_atomically_creating_folders(path, bytes)
+        .map_err(|e| io::Error::new(e.source.kind(), format!("{}: {}", e.action, e.source)))
 }
 
 // ---------------------------------------------------------------------------------------------

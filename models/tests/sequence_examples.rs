@@ -135,7 +135,7 @@ fn seq2seq_args(extra: &[&str]) -> seq2seq::Seq2SeqArgs {
 fn seq2seq_with_attention_reaches_95_percent() {
     let dir = temp_dir("seq2seq");
     let plot = dir.join("attention.png");
-    let with = seq2seq::run(&seq2seq_args(&["--plot", plot.to_str().unwrap()]));
+    let with = seq2seq::run(&seq2seq_args(&["--plot", plot.to_str().unwrap()])).unwrap();
     println!(
         "seq2seq exact match with attention: {:.1}% ({:.0} s)",
         100.0 * with.exact_match,
@@ -150,7 +150,7 @@ fn seq2seq_with_attention_reaches_95_percent() {
 /// Without attention, the same budget stays well short (about 60–75% exact match).
 #[test]
 fn seq2seq_without_attention_does_measurably_worse() {
-    let without = seq2seq::run(&seq2seq_args(&["--no-attention"]));
+    let without = seq2seq::run(&seq2seq_args(&["--no-attention"])).unwrap();
     println!(
         "seq2seq exact match without attention: {:.1}% ({:.0} s)",
         100.0 * without.exact_match,

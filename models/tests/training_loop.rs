@@ -436,3 +436,25 @@ fn early_stopping_ends_a_stage_and_survives_a_resume() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A batch larger than the training set with `drop_last` would train on nothing: refused with
+/// a message naming both sizes, before any epoch runs.
+#[test]
+fn an_epoch_without_a_batch_is_refused() {
+    let (train, _) = mnist();
+    let model = Mlp::new(&MlpConfig::new(&[784, 10]));
+    let optimizer = SgdConfig::new(0.1).build().unwrap();
+    let config = TrainerConfig::new(1, 5000)
+        .with_drop_last(true)
+        .with_verbose(false)
+        .with_flatten_inputs(true);
+    let mut t = Trainer::new(model, optimizer, Objective::CrossEntropy, config, "mlp").unwrap();
+    let err = t.fit(Arc::new(train.clone()), None).unwrap_err();
+    assert!(matches!(err, TrainError::Config(_)), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("1000") && message.contains("5000"),
+        "{message}"
+    );
+    assert_eq!(t.epochs_done(), 0);
+}

@@ -21,11 +21,25 @@ pub fn init() {
     });
 }
 
+/// The most threads a pool may have: four per core (more only adds switching, and a typo such
+/// as 100000 would otherwise spend minutes creating threads).
+pub fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `STRATA_NUM_THREADS`, if set to a usable value. A value that is not a positive integer, or
+/// above [`max_threads`], is reported once on stderr and ignored (the default pool is used).
 fn env_threads() -> Option<usize> {
     let value = std::env::var("STRATA_NUM_THREADS").ok()?;
     match value.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Some(n),
-        _ => panic!("STRATA_NUM_THREADS: expected a positive integer, found {value:?}"),
+        Ok(n) if (1..=max_threads()).contains(&n) => Some(n),
+        _ => {
+            eprintln!(
+                "warning: STRATA_NUM_THREADS={value:?} is not a thread count in 1..={}; using the default",
+                max_threads()
+            );
+            None
+        }
     }
 }
 
@@ -35,29 +49,85 @@ pub fn num_threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// Runs `f` on a pool of `n` threads (pools are built once per size and kept).
+/// Why a pool of threads could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadPoolError {
+    /// The threads asked for.
+    pub threads: usize,
+    /// Why: out of range, or the operating system refused to start them.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ThreadPoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot run on {} threads: {}", self.threads, self.reason)
+    }
+}
+
+impl std::error::Error for ThreadPoolError {}
+
+/// Runs `f` on a pool of `n` threads (pools are built once per size and kept), or says why no
+/// such pool can be built: `n` outside `1..=`[`max_threads`], or threads the operating system
+/// would not start.
 ///
-/// # Panics
-/// If `n == 0`.
-pub fn with_threads<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
-    assert!(
-        n > 0,
-        "with_threads: the thread count must be positive, got 0"
-    );
+/// # Errors
+/// [`ThreadPoolError`] naming the count and the reason; `f` did not run.
+pub fn try_with_threads<R: Send>(
+    n: usize,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, ThreadPoolError> {
+    if !(1..=max_threads()).contains(&n) {
+        return Err(ThreadPoolError {
+            threads: n,
+            reason: format!("the count must be in 1..={} (four per core)", max_threads()),
+        });
+    }
     static POOLS: OnceLock<Mutex<HashMap<usize, &'static rayon::ThreadPool>>> = OnceLock::new();
     let pool = {
         let mut pools = POOLS
             .get_or_init(Default::default)
             .lock()
-            .expect("pool map poisoned");
-        *pools.entry(n).or_insert_with(|| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .thread_name(move |i| format!("strata-{n}-{i}"))
-                .build()
-                .expect("building a thread pool");
-            Box::leak(Box::new(pool))
-        })
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match pools.get(&n) {
+            Some(pool) => *pool,
+            None => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(move |i| format!("strata-{n}-{i}"))
+                    .build()
+                    .map_err(|e| ThreadPoolError {
+                        threads: n,
+                        reason: e.to_string(),
+                    })?;
+                let pool: &'static rayon::ThreadPool = Box::leak(Box::new(pool));
+                pools.insert(n, pool);
+                pool
+            }
+        }
     };
-    pool.install(f)
+    Ok(pool.install(f))
+}
+
+/// Runs `f` on a pool of `n` threads (pools are built once per size and kept).
+///
+/// # Panics
+/// If the pool cannot be built (see [`try_with_threads`], which returns the error instead).
+pub fn with_threads<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
+    try_with_threads(n, f).unwrap_or_else(|e| panic!("with_threads: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts outside 1..=max_threads() are errors naming the count, not panics or hangs.
+    #[test]
+    fn impossible_pools_are_errors() {
+        for n in [0, max_threads() + 1, 100_000] {
+            let err = try_with_threads(n, || ()).unwrap_err();
+            assert_eq!(err.threads, n);
+            assert!(err.to_string().contains(&n.to_string()), "{err}");
+        }
+        assert_eq!(try_with_threads(1, num_threads), Ok(1));
+    }
 }

@@ -1,7 +1,5 @@
 //! Trimming a run's log before a resumed run appends to it, so no step is logged twice.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use prost::Message;
@@ -57,21 +55,10 @@ pub fn trim_run(
     Ok(removed)
 }
 
-/// Replaces `path` with `bytes`: temporary file, sync, rename, folder sync.
+/// Replaces `path` with `bytes` through the one atomic writer ([`strata_io`]).
 fn replace_atomically(path: &Path, bytes: &[u8]) -> Result<(), TensorBoardError> {
-    let name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = File::create(&tmp).map_err(TensorBoardError::io(&tmp))?;
-    file.write_all(bytes).map_err(TensorBoardError::io(&tmp))?;
-    file.sync_all().map_err(TensorBoardError::io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(TensorBoardError::io(path))?;
-    if let Some(dir) = path.parent()
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    strata_io::write_atomically(path, bytes).map_err(|e| TensorBoardError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(e.source.kind(), format!("{}: {}", e.action, e.source)),
+    })
 }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use strata_models::TrainerConfig;
 use strata_models::tensorboard::HParams;
+use strata_models::{TrainerConfig, cli};
 
 /// Options every example takes.
 #[derive(Args, Debug, Clone)]
@@ -16,17 +16,17 @@ pub struct CommonArgs {
     /// MNIST-format IDX files.
     #[arg(long, default_value = "mnist-sample")]
     pub data: String,
-    /// Training epochs (default: the example's own).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub epochs: Option<u64>,
-    /// Mini-batch size (default: the example's own).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
-    /// Compute threads (default: every core).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
-    /// Seed of initialisation, shuffling and dropout.
-    #[arg(long, default_value_t = 0)]
+    /// Training epochs, 1 or more (default: the example's own).
+    #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size, 1 up to the number of training examples (default: the example's own).
+    #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
+    pub batch_size: Option<usize>,
+    /// Compute threads, 1 up to four per core (default: every core).
+    #[arg(long, value_parser = cli::threads, allow_negative_numbers = true)]
+    pub threads: Option<usize>,
+    /// Seed of initialisation, shuffling and dropout (0 up to 2⁶⁴−1).
+    #[arg(long, default_value_t = 0, value_parser = cli::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Also write a TensorBoard log of each training run into DIR/<run> (view it with
     /// `tensorboard --logdir DIR`); a fresh run replaces a log of the same name, a resumed one
@@ -38,12 +38,24 @@ pub struct CommonArgs {
 impl CommonArgs {
     /// `--epochs` or `default`.
     pub fn epochs(&self, default: usize) -> usize {
-        self.epochs.map_or(default, |e| e as usize)
+        self.epochs.unwrap_or(default)
     }
 
-    /// `--batch-size` or `default`.
-    pub fn batch_size(&self, default: usize) -> usize {
-        self.batch_size.map_or(default, |b| b as usize)
+    /// `--batch-size` or `default`, which must not exceed the `examples` of the training set:
+    /// a larger batch ends the program with a message (a batch of the whole set is allowed).
+    pub fn batch_size(&self, default: usize, examples: usize) -> usize {
+        let batch = self.batch_size.unwrap_or(default);
+        if batch > examples {
+            let what = if self.batch_size.is_some() {
+                "--batch-size"
+            } else {
+                "the default --batch-size"
+            };
+            fail(format!(
+                "{what} {batch} is larger than the {examples} training examples"
+            ));
+        }
+        batch
     }
 
     /// Sets `config` to write the TensorBoard log of run `run` under `--logdir`, if given.
@@ -51,23 +63,20 @@ impl CommonArgs {
         config.tensorboard_dir = self.logdir.as_ref().map(|dir| dir.join(run));
     }
 
-    /// The TensorBoard folder of run `run` under `--logdir`, if given.
-    pub fn run_dir(&self, run: &str) -> Option<PathBuf> {
-        self.logdir.as_ref().map(|dir| dir.join(run))
-    }
-
     /// The settings every example shares, for the TensorBoard HParams table, with the data
     /// set's name.
     pub fn hparams(&self, data: &str) -> HParams {
         HParams::new()
             .with("data", data)
-            .with("threads", self.threads.map_or(0, |t| t as usize))
+            .with("threads", self.threads.unwrap_or(0))
     }
 
-    /// Runs `f` on `--threads` threads (or the default pool).
+    /// Runs `f` on `--threads` threads (or the default pool); ends the program with a message
+    /// if the threads cannot be started.
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match self.threads {
-            Some(n) => strata_tensor::threads::with_threads(n as usize, f),
+            Some(n) => strata_tensor::threads::try_with_threads(n, f)
+                .unwrap_or_else(|e| fail(format!("--threads {n}: {e}"))),
             None => f(),
         }
     }

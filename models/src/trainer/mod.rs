@@ -221,8 +221,16 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         broadcast_tensors(&*self.comm, &mut buffers, 0);
     }
 
-    /// Refuses settings that leave a rank without examples.
+    /// Refuses a training set that yields no batch, and settings that leave a rank without
+    /// examples.
     fn check_world<D: Dataset>(&self, train: &D) -> Result<(), TrainError> {
+        if self.batches_per_epoch(train.len()) == 0 {
+            return Err(TrainError::Config(format!(
+                "the {} training examples make no complete batch of {} (drop_last is on): an epoch would train on nothing",
+                train.len(),
+                self.config.batch_size
+            )));
+        }
         let ranks = self.comm.size();
         if ranks > 1 && self.config.batch_size < ranks {
             return Err(TrainError::Config(format!(
