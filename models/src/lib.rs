@@ -17,6 +17,7 @@ pub mod data;
 pub mod dbn;
 mod dlt_cnn;
 mod error;
+pub mod history;
 pub mod layerwise;
 mod lenet;
 pub mod metrics;

@@ -70,7 +70,7 @@ pub struct StepOutput {
     pub predictions: Vec<usize>,
     /// Further per-batch means to record, by name (e.g. `("free_energy", −312.5)`); the loop
     /// averages each over the epoch, weighted by batch size, into
-    /// [`EpochMetrics::metrics`](crate::plot::EpochMetrics::metrics). Like the loss, a NaN or
+    /// [`EpochMetrics::metrics`](crate::history::EpochMetrics::metrics). Like the loss, a NaN or
     /// infinite metric stops training: it means the model diverged.
     pub metrics: Vec<(&'static str, f64)>,
 }

@@ -10,7 +10,7 @@ use strata_layers::checkpoint::{ModuleState, read_checkpoint, write_checkpoint};
 use strata_optim::{Optimizer, OptimizerState};
 
 use crate::TrainError;
-use crate::plot::History;
+use crate::history::History;
 use crate::step::Step;
 use crate::trainer::{Position, Trainer};
 

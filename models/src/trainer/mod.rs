@@ -29,7 +29,8 @@ pub use checkpoint::TrainingState;
 pub use config::TrainerConfig;
 pub use evaluate::{Evaluation, Validation, evaluate};
 
-use crate::plot::{EpochMetrics, History, plot_learning_curves};
+use crate::history::{EpochMetrics, History};
+use crate::plot::plot_learning_curves;
 use crate::step::{Step, StepOutput};
 use crate::{Objective, TrainError};
 use progress::{Progress, epoch_line};

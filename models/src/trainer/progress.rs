@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use crate::plot::EpochMetrics;
+use crate::history::EpochMetrics;
 use crate::trainer::tally::Tally;
 
 /// The progress display of one epoch: a bar on a terminal (when verbose), nothing otherwise.

@@ -19,7 +19,7 @@ use strata_autograd::{Grads, Param};
 use strata_tensorboard::{HParams, Image, RunStatus, SummaryWriter, TensorBoardError, trim_run};
 
 use crate::TrainError;
-use crate::plot::EpochMetrics;
+use crate::history::EpochMetrics;
 use crate::trainer::TrainerConfig;
 
 /// The open log of a run, written by rank 0 only.
