@@ -35,8 +35,8 @@
 
 mod conv1d;
 mod direct;
-mod lower;
-mod lowered;
+mod im2col;
+mod via_gemm;
 mod transpose;
 
 pub use conv1d::{
@@ -49,7 +49,7 @@ pub use transpose::{
 
 use std::cell::Cell;
 
-use lower::Geometry;
+use im2col::Geometry;
 
 use crate::{Element, Tensor};
 
@@ -160,7 +160,7 @@ fn forward_kernel<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -
         let (og, kg) = (cv.og(), cv.kg());
         return direct::forward(tb, &wd, x, |g, o, k| w[(g * og + o) * kg + k], bias);
     }
-    lowered::forward(cv, x, w, bias)
+    via_gemm::forward(cv, x, w, bias)
 }
 
 /// `dx = conv_backward_input(dy, w)` on NCHW slices.
@@ -168,7 +168,7 @@ fn backward_input_kernel<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
     if let Some((tb, wd)) = cv.direct::<T>() {
         return direct::backward_input(tb, &wd, dy, w);
     }
-    lowered::backward_input(cv, dy, w)
+    via_gemm::backward_input(cv, dy, w)
 }
 
 /// `dw = conv_backward_weight(dy, x)` on NCHW slices.
@@ -176,7 +176,7 @@ fn backward_weight_kernel<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
     if let Some((tb, wd)) = cv.direct_weight::<T>() {
         return direct::backward_weight(tb, &wd, x, dy);
     }
-    lowered::backward_weight(cv, dy, x)
+    via_gemm::backward_weight(cv, dy, x)
 }
 
 impl Conv {
@@ -673,7 +673,7 @@ pub fn conv2d_backward_bias<T: Element>(grad_y: &Tensor<T>) -> Tensor<T> {
     let plane = shape[2..].iter().product();
     let dy = slice_of(grad_y);
     Tensor::from_vec(
-        lowered::backward_bias(data(&dy), shape[0], shape[1], plane),
+        via_gemm::backward_bias(data(&dy), shape[0], shape[1], plane),
         &[shape[1]],
     )
 }

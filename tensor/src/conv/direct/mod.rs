@@ -52,7 +52,7 @@ use std::any::TypeId;
 
 use rayon::prelude::*;
 
-use super::lower::copy_row;
+use super::im2col::copy_row;
 use crate::Element;
 
 /// Most output channels per forward tile.
