@@ -36,8 +36,8 @@
 mod conv1d;
 mod direct;
 mod im2col;
-mod via_gemm;
 mod transpose;
+mod via_gemm;
 
 pub use conv1d::{
     Conv1dParams, conv_transpose1d, conv_transpose1d_backward_input,
