@@ -1,0 +1,162 @@
+//! The container: a header (magic, version, payload length, CRC-32) and a bincode payload;
+//! encoding, decoding, and atomic reading and writing of files.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{CheckpointError, CheckpointErrorKind, FORMAT_VERSION, HEADER_LEN, MAGIC};
+
+/// Encodes `payload` as a complete checkpoint (header and payload) in memory.
+///
+/// # Errors
+/// [`CheckpointErrorKind::Encode`] if the value's `Serialize` implementation fails.
+pub fn encode_checkpoint<P: Serialize + ?Sized>(payload: &P) -> Result<Vec<u8>, CheckpointError> {
+    // Header first with a zero length and checksum, patched once the payload is known, so
+    // the payload is encoded straight into the output buffer.
+    let mut bytes = Vec::with_capacity(4096);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&[0; 12]);
+    bincode::serde::encode_into_std_write(payload, &mut bytes, bincode::config::standard())
+        .map_err(|e| {
+            CheckpointError::new(CheckpointErrorKind::Encode {
+                message: e.to_string(),
+            })
+        })?;
+    let payload_len = (bytes.len() - HEADER_LEN) as u64;
+    let crc = crc32fast::hash(&bytes[HEADER_LEN..]);
+    bytes[12..20].copy_from_slice(&payload_len.to_le_bytes());
+    bytes[20..24].copy_from_slice(&crc.to_le_bytes());
+    Ok(bytes)
+}
+
+/// Decodes a complete checkpoint (header and payload) held in memory as a `P`.
+///
+/// # Errors
+/// In the order checked: [`CheckpointErrorKind::BadMagic`] (bytes `0..8`),
+/// [`CheckpointErrorKind::UnsupportedVersion`] (bytes `8..12`),
+/// [`CheckpointErrorKind::Truncated`] (shorter than the header, or than the payload length it
+/// records), [`CheckpointErrorKind::TrailingBytes`], [`CheckpointErrorKind::ChecksumMismatch`],
+/// [`CheckpointErrorKind::Decode`] (not an encoding of `P`, or bytes left over). The error
+/// names no file; [`read_checkpoint`] adds it.
+pub fn decode_checkpoint<P: DeserializeOwned>(bytes: &[u8]) -> Result<P, CheckpointError> {
+    let err = |kind| Err(CheckpointError::new(kind));
+    let file_len = bytes.len() as u64;
+    let magic = &bytes[..bytes.len().min(MAGIC.len())];
+    if magic != &MAGIC[..magic.len()] {
+        return err(CheckpointErrorKind::BadMagic {
+            found: magic.to_vec(),
+        });
+    }
+    if bytes.len() >= 12 {
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return err(CheckpointErrorKind::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
+    if bytes.len() < HEADER_LEN {
+        return err(CheckpointErrorKind::Truncated {
+            file_len,
+            expected_len: HEADER_LEN as u64,
+        });
+    }
+    let payload_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let stored = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
+    let expected_len = (HEADER_LEN as u64).saturating_add(payload_len);
+    if file_len < expected_len {
+        return err(CheckpointErrorKind::Truncated {
+            file_len,
+            expected_len,
+        });
+    }
+    if file_len > expected_len {
+        return err(CheckpointErrorKind::TrailingBytes {
+            file_len,
+            expected_len,
+        });
+    }
+    let payload = &bytes[HEADER_LEN..];
+    let computed = crc32fast::hash(payload);
+    if computed != stored {
+        return err(CheckpointErrorKind::ChecksumMismatch { stored, computed });
+    }
+    let type_name = std::any::type_name::<P>();
+    match bincode::serde::decode_from_slice::<P, _>(payload, bincode::config::standard()) {
+        Ok((value, read)) if read == payload.len() => Ok(value),
+        Ok((_, read)) => err(CheckpointErrorKind::Decode {
+            type_name,
+            message: format!(
+                "it ends at byte {}, leaving {} of the {} payload bytes unread",
+                HEADER_LEN + read,
+                payload.len() - read,
+                payload.len()
+            ),
+        }),
+        Err(bincode::error::DecodeError::UnexpectedEnd { additional }) => {
+            err(CheckpointErrorKind::Decode {
+                type_name,
+                message: format!("the payload ends at least {additional} bytes too early"),
+            })
+        }
+        Err(e) => err(CheckpointErrorKind::Decode {
+            type_name,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Writes `payload` to `path` as a checkpoint (see the [module docs](super) for the layout),
+/// atomically: through a temporary file in the same directory that is synced to disk and then
+/// renamed over `path`. `payload` is any serde value — a [`ModuleState`](super::ModuleState), an optimizer's
+/// state, or a struct bundling everything a training run needs to resume.
+///
+/// # Errors
+/// [`CheckpointErrorKind::Encode`] if the value cannot be encoded;
+/// [`CheckpointErrorKind::Io`] if the temporary file cannot be created, written or synced, or
+/// cannot be renamed over `path` (e.g. the directory does not exist). On error the temporary
+/// file is removed and any existing file at `path` is left as it was.
+pub fn write_checkpoint<P: Serialize + ?Sized>(
+    path: impl AsRef<Path>,
+    payload: &P,
+) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
+    let bytes = encode_checkpoint(payload).map_err(|e| e.with_path(path))?;
+    write_atomically(path, &bytes).map_err(|(action, source)| {
+        CheckpointError::at(path, CheckpointErrorKind::Io { action, source })
+    })
+}
+
+/// Reads the checkpoint at `path` and decodes its payload as a `P` (the type it was written
+/// as).
+///
+/// # Errors
+/// [`CheckpointErrorKind::Io`] if the file cannot be read; otherwise those of
+/// [`decode_checkpoint`] — truncated, padded, wrong magic, unsupported version, bad checksum,
+/// undecodable payload — each naming `path`.
+pub fn read_checkpoint<P: DeserializeOwned>(path: impl AsRef<Path>) -> Result<P, CheckpointError> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|source| {
+        CheckpointError::at(
+            path,
+            CheckpointErrorKind::Io {
+                action: "cannot read the file".into(),
+                source,
+            },
+        )
+    })?;
+    decode_checkpoint(&bytes).map_err(|e| e.with_path(path))
+}
+
+/// Writes `bytes` to `path` with the one atomic writer ([`strata_io::write_atomically`]:
+/// temporary file, sync, rename, folder sync; stale temporaries of killed writers removed). On
+/// failure returns what was being done and the I/O error.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (String, io::Error)> {
+    strata_io::write_atomically(path, bytes).map_err(|e| (e.action, e.source))
+}
