@@ -1,17 +1,20 @@
 //! [`TrainError`]: why training or resuming stopped.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use strata_layers::checkpoint::CheckpointError;
 
 /// An error of the [`crate::Trainer`] or of an example's command line.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// An invalid setting (what, and what is accepted).
+    #[error("invalid configuration: {0}")]
     Config(String),
     /// The loss, or a metric the step reported, became NaN or infinite (1-based epoch and
     /// batch).
+    #[error(
+        "the {quantity} became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping"
+    )]
     NonFinite {
         /// Epoch, counting from 1.
         epoch: usize,
@@ -23,8 +26,10 @@ pub enum TrainError {
         loss: f64,
     },
     /// A checkpoint could not be written or read.
+    #[error("{0}")]
     Checkpoint(CheckpointError),
     /// A checkpoint of another model.
+    #[error("checkpoint {} holds a {found} model, not a {expected}", path.display())]
     WrongModel {
         /// The file.
         path: PathBuf,
@@ -34,45 +39,12 @@ pub enum TrainError {
         expected: String,
     },
     /// The optimizer state in a checkpoint does not fit.
+    #[error("optimizer state: {0}")]
     Optimizer(String),
     /// A file-system error, with the path.
+    #[error("{0}")]
     Io(String),
     /// A dataset could not be loaded.
+    #[error("data: {0}")]
     Data(String),
 }
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrainError::Config(what) => write!(f, "invalid configuration: {what}"),
-            TrainError::NonFinite {
-                epoch,
-                batch,
-                quantity,
-                loss,
-            } => {
-                write!(
-                    f,
-                    "the {quantity} became {loss} at epoch {epoch}, batch {batch}; training stopped (the last checkpoint, if any, is the last good state) — try a smaller learning rate or gradient clipping"
-                )
-            }
-            TrainError::Checkpoint(e) => write!(f, "{e}"),
-            TrainError::WrongModel {
-                path,
-                found,
-                expected,
-            } => {
-                write!(
-                    f,
-                    "checkpoint {} holds a {found} model, not a {expected}",
-                    path.display()
-                )
-            }
-            TrainError::Optimizer(what) => write!(f, "optimizer state: {what}"),
-            TrainError::Io(what) => write!(f, "{what}"),
-            TrainError::Data(what) => write!(f, "data: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for TrainError {}

@@ -3,7 +3,6 @@
 //! a file in place of a good one; missing parent folders are created).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -421,10 +420,11 @@ impl From<Vec<EpochMetrics>> for History {
 }
 
 /// Why a [`History`] could not be saved or loaded.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HistoryError {
     /// Reading or writing the file failed.
+    #[error("training history {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -432,6 +432,7 @@ pub enum HistoryError {
         source: io::Error,
     },
     /// The file is not valid history JSON (or the history could not be encoded as JSON).
+    #[error("training history {}: invalid JSON: {source}", path.display())]
     Json {
         /// The file.
         path: PathBuf,
@@ -439,6 +440,7 @@ pub enum HistoryError {
         source: serde_json::Error,
     },
     /// The file is not valid history CSV.
+    #[error("training history {}, line {line}: invalid CSV: {message}", path.display())]
     Csv {
         /// The file.
         path: PathBuf,
@@ -447,42 +449,6 @@ pub enum HistoryError {
         /// What is wrong with it.
         message: String,
     },
-}
-
-impl fmt::Display for HistoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HistoryError::Io { path, source } => {
-                write!(f, "training history {}: {source}", path.display())
-            }
-            HistoryError::Json { path, source } => {
-                write!(
-                    f,
-                    "training history {}: invalid JSON: {source}",
-                    path.display()
-                )
-            }
-            HistoryError::Csv {
-                path,
-                line,
-                message,
-            } => write!(
-                f,
-                "training history {}, line {line}: invalid CSV: {message}",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for HistoryError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            HistoryError::Io { source, .. } => Some(source),
-            HistoryError::Json { source, .. } => Some(source),
-            HistoryError::Csv { .. } => None,
-        }
-    }
 }
 
 /// Serde adapter for `f64` fields: human-readable formats (JSON) write non-finite values as

@@ -23,7 +23,6 @@
 mod font;
 mod render;
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -36,10 +35,11 @@ pub use font::{FONT_CANDIDATES, FONT_ENV, PlotFont, plot_font};
 use render::{Curve, Panel, YScale, learning_curve_panels, render_png};
 
 /// Why a plot could not be written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlotError {
     /// Writing the image file failed.
+    #[error("plot {}: {source}", path.display())]
     Io {
         /// The image file.
         path: PathBuf,
@@ -47,6 +47,7 @@ pub enum PlotError {
         source: io::Error,
     },
     /// Encoding the image as PNG failed.
+    #[error("plot {}: PNG encoding failed: {message}", path.display())]
     Encode {
         /// The image file.
         path: PathBuf,
@@ -54,6 +55,7 @@ pub enum PlotError {
         message: String,
     },
     /// Drawing into the image buffer failed.
+    #[error("plot {}: drawing failed: {message}", path.display())]
     Draw {
         /// The image file.
         path: PathBuf,
@@ -61,33 +63,6 @@ pub enum PlotError {
         message: String,
     },
 }
-
-impl fmt::Display for PlotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PlotError::Io { path, source } => write!(f, "plot {}: {source}", path.display()),
-            PlotError::Encode { path, message } => {
-                write!(f, "plot {}: PNG encoding failed: {message}", path.display())
-            }
-            PlotError::Draw { path, message } => {
-                write!(f, "plot {}: drawing failed: {message}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for PlotError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            PlotError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Public plots
-// ---------------------------------------------------------------------------------------------
 
 /// Size of a learning-curve image, in pixels.
 const LEARNING_CURVES_SIZE: (u32, u32) = (900, 400);
