@@ -24,6 +24,8 @@ fn tracked() -> bool {
     TRACKED.try_with(|t| t.get()).unwrap_or(false)
 }
 
+// SAFETY: every call is forwarded unchanged to the system allocator, which upholds the
+// `GlobalAlloc` contract; the counter only observes sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if tracked() {

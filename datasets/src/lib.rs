@@ -30,8 +30,6 @@
 //! Data credits: MNIST by Yann LeCun, Corinna Cortes and Christopher J. C. Burges
 //! (CC BY-SA 3.0); Tiny Shakespeare is public-domain text by William Shakespeare.
 
-#![warn(missing_docs)]
-
 pub mod dataset;
 pub mod error;
 pub mod fashion;

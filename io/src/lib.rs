@@ -8,8 +8,6 @@
 //! is killed between creating and renaming its temporary file leaves it behind; the next write
 //! of the same target removes such files whose process is gone ([`remove_stale_temporaries`]).
 
-#![warn(missing_docs)]
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -60,8 +60,6 @@
 //! for the widest SIMD path the CPU offers (the path `strata_tensor::simd::active_path` picks,
 //! so `STRATA_SIMD` forces it here too); every path computes the same bits.
 
-#![warn(missing_docs)]
-
 mod adadelta;
 mod adagrad;
 mod adam;

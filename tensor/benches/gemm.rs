@@ -73,6 +73,7 @@ macro_rules! impl_bench {
             ) {
                 let (rsb, csb) = if wt { (1, k as isize) } else { (n as isize, 1) };
                 // One call on `cols` columns starting at `j0` (C and B offset accordingly).
+                // SAFETY: the column block `j0..j0 + cols` lies inside `b` and `c`, whose sizes the strides describe.
                 let call = |j0: usize, cols: usize, c: usize| unsafe {
                     let b = b.as_ptr().offset(j0 as isize * csb);
                     let c = (c as *mut $t).add(j0);
@@ -259,8 +260,9 @@ fn fma_peak(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(1));
         const ITERS: usize = 1 << 20;
         let kernels: [(GemmPath, usize, PeakFn); 2] = [
-            // SAFETY (both): called only when the path is supported.
+            // SAFETY: called only when the CPU supports this path (checked before the table is used).
             (GemmPath::Avx512, 16, |i, x| unsafe { peak::avx512(i, x) }),
+            // SAFETY: called only when the CPU supports this path (checked before the table is used).
             (GemmPath::Avx2, 8, |i, x| unsafe { peak::avx2(i, x) }),
         ];
         for (path, lanes, kernel) in kernels {

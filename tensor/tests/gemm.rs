@@ -76,6 +76,7 @@ impl Elem for f32 {
         rsc: isize,
         csc: isize,
     ) {
+        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
         unsafe {
             sgemm_with(
                 path, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
@@ -98,6 +99,7 @@ impl Elem for f32 {
         rsc: isize,
         csc: isize,
     ) {
+        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
         unsafe {
             matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
@@ -130,6 +132,7 @@ impl Elem for f64 {
         rsc: isize,
         csc: isize,
     ) {
+        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
         unsafe {
             dgemm_with(
                 path, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
@@ -152,6 +155,7 @@ impl Elem for f64 {
         rsc: isize,
         csc: isize,
     ) {
+        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
         unsafe {
             matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
@@ -248,6 +252,7 @@ fn check<T: Elem>(
         }
     }
     let mut expect = c0.clone();
+    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
     unsafe {
         T::reference(
             m,
@@ -267,6 +272,7 @@ fn check<T: Elem>(
         );
     }
     let c_ptr = c.as_mut_ptr() as usize;
+    // SAFETY: the matrices are live vectors of the sizes the dimensions and strides describe, kept alive across the call.
     with_threads(threads, || unsafe {
         T::gemm(
             path,
@@ -474,6 +480,7 @@ fn default_entry_points_match_reference() {
     let b: Vec<f32> = (0..k * n).map(|_| rng.next() as f32).collect();
     let mut c = vec![f32::NAN; m * n];
     let mut expect = vec![0.0f32; m * n];
+    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
     unsafe {
         strata_tensor::gemm::sgemm(
             m,
@@ -515,6 +522,7 @@ fn default_entry_points_match_reference() {
     let b: Vec<f64> = b.iter().map(|&x| x as f64).collect();
     let mut c = vec![f64::NAN; m * n];
     let mut expect = vec![0.0f64; m * n];
+    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
     unsafe {
         strata_tensor::gemm::dgemm(
             m,

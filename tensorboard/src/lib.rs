@@ -31,8 +31,6 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-#![warn(missing_docs)]
-
 mod error;
 mod histogram;
 mod hparams;

@@ -29,16 +29,19 @@ pub(crate) mod f32 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn load(p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
         unsafe { _mm256_loadu_ps(p) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn loadm(p: *const f32, m: Mask) -> __m256 {
+        // SAFETY: the caller guarantees `p` is valid for reading the lanes `m` selects (this function's contract).
         unsafe { _mm256_maskload_ps(p, m) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn bcast(p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
         unsafe { _mm256_broadcast_ss(&*p) }
     }
     #[inline]
@@ -71,11 +74,13 @@ pub(crate) mod f32 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn store(p: *mut f32, v: __m256) {
+        // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
         unsafe { _mm256_storeu_ps(p, v) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn storem(p: *mut f32, v: __m256, m: Mask) {
+        // SAFETY: the caller guarantees `p` is valid for writing the lanes `m` selects (this function's contract).
         unsafe { _mm256_maskstore_ps(p, m, v) }
     }
     #[inline]
@@ -117,16 +122,19 @@ pub(crate) mod f64 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn load(p: *const f64) -> __m256d {
+        // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
         unsafe { _mm256_loadu_pd(p) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn loadm(p: *const f64, m: Mask) -> __m256d {
+        // SAFETY: the caller guarantees `p` is valid for reading the lanes `m` selects (this function's contract).
         unsafe { _mm256_maskload_pd(p, m) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn bcast(p: *const f64) -> __m256d {
+        // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
         unsafe { _mm256_broadcast_sd(&*p) }
     }
     #[inline]
@@ -158,11 +166,13 @@ pub(crate) mod f64 {
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn store(p: *mut f64, v: __m256d) {
+        // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
         unsafe { _mm256_storeu_pd(p, v) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn storem(p: *mut f64, v: __m256d, m: Mask) {
+        // SAFETY: the caller guarantees `p` is valid for writing the lanes `m` selects (this function's contract).
         unsafe { _mm256_maskstore_pd(p, m, v) }
     }
     #[inline]

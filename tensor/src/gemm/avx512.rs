@@ -33,16 +33,19 @@ pub(crate) mod f32 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn load(p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
         unsafe { _mm512_loadu_ps(p) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn loadm(p: *const f32, m: Mask) -> __m512 {
+        // SAFETY: the caller guarantees `p` is valid for reading the lanes `m` selects (this function's contract).
         unsafe { _mm512_maskz_loadu_ps(m, p) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn bcast(p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
         unsafe { _mm512_set1_ps(*p) }
     }
     #[inline]
@@ -73,11 +76,13 @@ pub(crate) mod f32 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn store(p: *mut f32, v: __m512) {
+        // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
         unsafe { _mm512_storeu_ps(p, v) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn storem(p: *mut f32, v: __m512, m: Mask) {
+        // SAFETY: the caller guarantees `p` is valid for writing the lanes `m` selects (this function's contract).
         unsafe { _mm512_mask_storeu_ps(p, m, v) }
     }
     #[inline]
@@ -115,16 +120,19 @@ pub(crate) mod f64 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn load(p: *const f64) -> __m512d {
+        // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
         unsafe { _mm512_loadu_pd(p) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn loadm(p: *const f64, m: Mask) -> __m512d {
+        // SAFETY: the caller guarantees `p` is valid for reading the lanes `m` selects (this function's contract).
         unsafe { _mm512_maskz_loadu_pd(m, p) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn bcast(p: *const f64) -> __m512d {
+        // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
         unsafe { _mm512_set1_pd(*p) }
     }
     #[inline]
@@ -155,11 +163,13 @@ pub(crate) mod f64 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn store(p: *mut f64, v: __m512d) {
+        // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
         unsafe { _mm512_storeu_pd(p, v) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn storem(p: *mut f64, v: __m512d, m: Mask) {
+        // SAFETY: the caller guarantees `p` is valid for writing the lanes `m` selects (this function's contract).
         unsafe { _mm512_mask_storeu_pd(p, m, v) }
     }
     #[inline]

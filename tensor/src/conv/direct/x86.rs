@@ -246,16 +246,19 @@ macro_rules! helpers {
         #[inline]
         #[target_feature(enable = $feat)]
         unsafe fn load(p: *const $t) -> $v {
+            // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
             unsafe { $load(p) }
         }
         #[inline]
         #[target_feature(enable = $feat)]
         unsafe fn store(p: *mut $t, v: $v) {
+            // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
             unsafe { $store(p, v) }
         }
         #[inline]
         #[target_feature(enable = $feat)]
         unsafe fn bcast(p: *const $t) -> $v {
+            // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
             unsafe { $set1(*p) }
         }
         #[inline]
