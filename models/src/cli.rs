@@ -5,16 +5,10 @@
 //! integer (1 or more)` — the flag, the value and the allowed range.
 //!
 //! Every float parser refuses NaN and ±∞. Integer parsers refuse signs, fractions and values
-//! above their bound; sizes that reach allocations have an explicit upper bound so a typo
-//! cannot ask for terabytes.
+//! above their bound; sizes that reach allocations take [`int_in`] with an upper bound, so a
+//! typo cannot ask for terabytes.
 
-/// The largest value [`size`] accepts: 2²⁴ (16,777,216), far above any layer width, sequence
-/// length or batch these examples use, and small enough that products of a few of them still fit
-/// in memory checks.
-pub const MAX_SIZE: usize = 1 << 24;
-
-/// Threads per core [`threads`] allows at most: more only adds switching.
-pub const THREADS_PER_CORE: usize = 4;
+use strata_tensor::threads::max_threads;
 
 fn integer(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -41,14 +35,6 @@ pub fn count(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{s} is not a whole number 0 or more"))
 }
 
-/// A size that determines an allocation (widths, lengths, sample counts): `1..=`[`MAX_SIZE`].
-pub fn size(s: &str) -> Result<usize, String> {
-    match integer(s) {
-        Ok(n) if (1..=MAX_SIZE as u64).contains(&n) => Ok(n as usize),
-        _ => Err(format!("{s} is not a size in 1..={MAX_SIZE}")),
-    }
-}
-
 /// An integer in `lo..=hi`: a size with a bound that keeps the memory it implies sane (hidden
 /// widths, sequence lengths, sample counts).
 ///
@@ -72,20 +58,16 @@ pub fn seed(s: &str) -> Result<u64, String> {
     integer(s).map_err(|_| format!("{s} is not a seed (a whole number 0..=18446744073709551615)"))
 }
 
-/// A thread count: `1..=`[`THREADS_PER_CORE`]` × cores` (8 on a two-core machine).
+/// A thread count: `1..=`[`max_threads`] (four per core, 8 on a two-core machine: the pool
+/// size `strata_tensor::threads::try_with_threads` accepts).
 pub fn threads(s: &str) -> Result<usize, String> {
     let max = max_threads();
     match integer(s) {
         Ok(n) if (1..=max as u64).contains(&n) => Ok(n as usize),
         _ => Err(format!(
-            "{s} is not a thread count in 1..={max} ({THREADS_PER_CORE} per core of this machine)"
+            "{s} is not a thread count in 1..={max} (4 per core of this machine)"
         )),
     }
-}
-
-/// The most threads [`threads`] accepts on this machine.
-pub fn max_threads() -> usize {
-    THREADS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn float(s: &str) -> Result<f64, String> {
@@ -132,7 +114,7 @@ mod tests {
         );
         let pos = |s: &str| positive(s).map(|n| n as f64);
         let cnt = |s: &str| count(s).map(|n| n as f64);
-        let sz = |s: &str| size(s).map(|n| n as f64);
+        let sz = |s: &str| int_in(1, 16_777_216)(s).map(|n| n as f64);
         let cases: &[Case] = &[
             ("3", pos, Some(3.0), ""),
             ("0", pos, None, "positive integer"),
