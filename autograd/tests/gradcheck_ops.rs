@@ -451,6 +451,18 @@ fn losses() {
             TOL,
         );
         assert_gradcheck(
+            "huber_loss",
+            |v| v[0].huber_loss(&v[1], 0.3, reduction),
+            &[logits.clone(), t.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            "smooth_l1_loss",
+            |v| v[0].smooth_l1_loss(&v[1], 0.7, reduction),
+            &[logits.clone(), t.clone()],
+            TOL,
+        );
+        assert_gradcheck(
             "bce_with_logits",
             |v| v[0].bce_with_logits(&v[1], reduction),
             &[logits.clone(), t],

@@ -17,6 +17,34 @@ pub fn mse_loss<T: Element>(prediction: &Var<T>, target: &Var<T>, reduction: Red
     prediction.mse_loss(target, reduction)
 }
 
+/// Huber loss (PyTorch `huber_loss`): `½d²` where `|d| < δ`, `δ(|d| − ½δ)` elsewhere, with
+/// `d = y − t` (mean by default); DQN's loss with `δ = 1`.
+///
+/// # Panics
+/// If the shapes differ or `δ` is not positive and finite.
+pub fn huber_loss<T: Element>(
+    prediction: &Var<T>,
+    target: &Var<T>,
+    delta: f64,
+    reduction: Reduction,
+) -> Var<T> {
+    prediction.huber_loss(target, delta, reduction)
+}
+
+/// Smooth L1 loss (PyTorch `smooth_l1_loss`): `½d²/β` where `|d| < β`, `|d| − ½β` elsewhere,
+/// with `d = y − t` (mean by default).
+///
+/// # Panics
+/// If the shapes differ or `β` is not positive and finite.
+pub fn smooth_l1_loss<T: Element>(
+    prediction: &Var<T>,
+    target: &Var<T>,
+    beta: f64,
+    reduction: Reduction,
+) -> Var<T> {
+    prediction.smooth_l1_loss(target, beta, reduction)
+}
+
 /// The DeepLearnToolbox squared error `½·Σ(y − t)² / N`, with `N = shape[0]` the batch size
 /// (`nnff`: `nn.L = 1/2 * sum(sum(nn.e .^ 2)) / m`). Its gradient is `(y − t)/N`.
 ///

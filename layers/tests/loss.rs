@@ -7,7 +7,8 @@ mod common;
 use common::{assert_close, assert_near, t64};
 use strata_autograd::{Var, assert_gradcheck};
 use strata_layers::loss::{
-    bce_with_logits, binary_cross_entropy, cross_entropy, half_sse, kl_div, mse_loss, nll_loss,
+    bce_with_logits, binary_cross_entropy, cross_entropy, half_sse, huber_loss, kl_div, mse_loss,
+    nll_loss, smooth_l1_loss,
 };
 use strata_layers::{CrossEntropyOptions, Reduction};
 use strata_tensor::Tensor;
@@ -34,6 +35,45 @@ fn mse_values() {
         &t64(&[0.0, 4.0, 4.0, 1.0, 0.0, 9.0], &[2, 3]),
         1e-12,
     );
+}
+
+/// Huber and smooth L1 against PyTorch 2.15 (float64): `F.huber_loss(p, t, delta=…)` and
+/// `F.smooth_l1_loss(p, t, beta=…)`, values and `p.grad` after `loss.sum().backward()`.
+#[test]
+fn huber_and_smooth_l1_match_pytorch() {
+    let p = [0.5, -1.25, 2.0, 3.0, 0.1, -0.4];
+    let t = c(&[0.0, 0.5, -1.0, 2.9, 0.0, 1.6], &[2, 3]);
+    let sixth = 1.0 / 6.0;
+    #[rustfmt::skip]
+    let cases: [(&str, fn(&Var<f64>, &Var<f64>) -> Var<f64>, &[f64], [f64; 6]); 4] = [
+        ("huber δ=1 mean", |p, t| huber_loss(p, t, 1.0, Reduction::Mean), &[0.8975],
+            [0.5 * sixth, -sixth, sixth, 0.1 * sixth, 0.1 * sixth, -sixth]),
+        ("huber δ=0.5 sum", |p, t| huber_loss(p, t, 0.5, Reduction::Sum), &[3.135],
+            [0.5, -0.5, 0.5, 0.1, 0.1, -0.5]),
+        ("smooth_l1 β=2 mean", |p, t| smooth_l1_loss(p, t, 2.0, Reduction::Mean), &[0.6388541666666666],
+            [0.041666666666666664, -0.14583333333333331, sixth, 0.00833333333333334, 0.008333333333333333, -sixth]),
+        ("smooth_l1 β=1 none", |p, t| smooth_l1_loss(p, t, 1.0, Reduction::None), &[0.125, 1.25, 2.5, 0.005, 0.005, 1.5],
+            [0.5, -1.0, 1.0, 0.1, 0.1, -1.0]),
+    ];
+    for (name, loss, value, grad) in cases {
+        let pv = Var::leaf(t64(&p, &[2, 3]));
+        let l = loss(&pv, &t);
+        for (got, want) in l.value().to_vec().iter().zip(value) {
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{name}: value {got} vs PyTorch {want}"
+            );
+        }
+        let g = l.sum().backward();
+        assert_close(g.wrt(&pv).unwrap(), &t64(&grad, &[2, 3]), 1e-12);
+    }
+}
+
+#[test]
+#[should_panic(expected = "huber_loss: the threshold must be positive and finite, got 0")]
+fn huber_refuses_a_zero_threshold() {
+    let p = c(&[1.0], &[1]);
+    huber_loss(&p, &p, 0.0, Reduction::Mean);
 }
 
 #[test]

@@ -230,6 +230,78 @@ impl<T: Element> Var<T> {
         })
     }
 
+    /// Huber loss (PyTorch `huber_loss`): per element, with `d = p − t`,
+    /// `½d²` where `|d| < δ` and `δ(|d| − ½δ)` elsewhere, reduced (mean over all elements by
+    /// default). Quadratic near the target and linear far from it, so one outlier cannot
+    /// dominate the gradient: `∂/∂p = clamp(d, −δ, δ)`, `∂/∂t = −∂/∂p`. `Reduction::None` keeps
+    /// the input's shape. DQN's temporal-difference loss with `δ = 1`.
+    ///
+    /// # Panics
+    /// If the shapes differ, or `δ` is not positive and finite.
+    pub fn huber_loss(&self, target: &Var<T>, delta: f64, reduction: Reduction) -> Var<T> {
+        self.robust_loss("huber_loss", target, delta, 1.0, reduction)
+    }
+
+    /// Smooth L1 loss (PyTorch `smooth_l1_loss`): per element, with `d = p − t`,
+    /// `½d²/β` where `|d| < β` and `|d| − ½β` elsewhere — the Huber loss with `δ = β`
+    /// divided by `β`. `∂/∂p = clamp(d, −β, β)/β`. `Reduction::None` keeps the input's shape.
+    ///
+    /// # Panics
+    /// If the shapes differ, or `β` is not positive and finite.
+    pub fn smooth_l1_loss(&self, target: &Var<T>, beta: f64, reduction: Reduction) -> Var<T> {
+        self.robust_loss("smooth_l1_loss", target, beta, 1.0 / beta, reduction)
+    }
+
+    /// `scale · huber_δ(p − t)`, reduced: the body of [`Var::huber_loss`] and
+    /// [`Var::smooth_l1_loss`].
+    fn robust_loss(
+        &self,
+        op: &'static str,
+        target: &Var<T>,
+        delta: f64,
+        scale: f64,
+        reduction: Reduction,
+    ) -> Var<T> {
+        assert_eq!(
+            self.shape(),
+            target.shape(),
+            "{op}: prediction {:?} and target {:?} differ in shape",
+            self.shape(),
+            target.shape()
+        );
+        assert!(
+            delta.is_finite() && delta > 0.0,
+            "{op}: the threshold must be positive and finite, got {delta}"
+        );
+        let (d, s) = (T::from_f64_lossy(delta), T::from_f64_lossy(scale));
+        let half = T::from_f64_lossy(0.5);
+        let diff = self.value.sub(&target.value);
+        let per = diff.map(|x| {
+            let a = x.abs();
+            s * if a < d {
+                half * x * x
+            } else {
+                d * (a - half * d)
+            }
+        });
+        let n = T::from_f64_lossy(per.numel() as f64);
+        let value = match reduction {
+            Reduction::None => per,
+            Reduction::Sum => Tensor::scalar(per.sum()),
+            Reduction::Mean => Tensor::scalar(per.sum() / n),
+        };
+        Var::record(op, value, &[self, target], move |g, needs| {
+            let slope = diff.map(|x| s * x.max(-d).min(d));
+            let gp = match reduction {
+                Reduction::None => slope.mul(g),
+                Reduction::Sum => slope.mul_scalar(g.item()),
+                Reduction::Mean => slope.mul_scalar(g.item() / n),
+            };
+            let gt = needs[1].then(|| gp.neg());
+            vec![needs[0].then_some(gp), gt]
+        })
+    }
+
     /// Binary cross-entropy of probabilities `p ∈ [0, 1]` against targets `t` of the same
     /// shape, as PyTorch's `binary_cross_entropy`: `−(t·max(ln p, −100) + (1 − t)·max(ln(1 − p), −100))`
     /// per element, reduced (mean over all elements by default). Gradient

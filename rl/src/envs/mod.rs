@@ -1,0 +1,91 @@
+//! The classic-control environments, each with Gymnasium's exact dynamics, constants,
+//! termination rules and time limits, and [`ClassicControl`], any one of them chosen at run
+//! time (`--env cartpole|acrobot|mountaincar`).
+
+pub mod acrobot;
+pub mod cartpole;
+pub mod mountain_car;
+
+use serde::{Deserialize, Serialize};
+
+pub use acrobot::Acrobot;
+pub use cartpole::CartPole;
+pub use mountain_car::MountainCar;
+
+use crate::{Env, EnvError, Space, Transition};
+
+/// One of the three classic-control environments.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ClassicControl {
+    /// CartPole-v1.
+    CartPole(CartPole),
+    /// Acrobot-v1.
+    Acrobot(Acrobot),
+    /// MountainCar-v0.
+    MountainCar(MountainCar),
+}
+
+impl ClassicControl {
+    /// The environment named `name`: `cartpole`, `acrobot` or `mountaincar` (or its Gymnasium
+    /// id, `CartPole-v1`, `Acrobot-v1`, `MountainCar-v0`; case is ignored).
+    ///
+    /// # Errors
+    /// A message listing the known names.
+    pub fn from_name(name: &str) -> Result<Self, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "cartpole" | "cartpole-v1" => Ok(ClassicControl::CartPole(CartPole::new())),
+            "acrobot" | "acrobot-v1" => Ok(ClassicControl::Acrobot(Acrobot::new())),
+            "mountaincar" | "mountain-car" | "mountaincar-v0" => {
+                Ok(ClassicControl::MountainCar(MountainCar::new()))
+            }
+            _ => Err(format!(
+                "unknown environment {name:?}: expected cartpole, acrobot or mountaincar"
+            )),
+        }
+    }
+
+    /// The environment as a trait object.
+    pub fn inner(&self) -> &dyn Env {
+        match self {
+            ClassicControl::CartPole(e) => e,
+            ClassicControl::Acrobot(e) => e,
+            ClassicControl::MountainCar(e) => e,
+        }
+    }
+
+    /// The environment as a mutable trait object.
+    pub fn inner_mut(&mut self) -> &mut dyn Env {
+        match self {
+            ClassicControl::CartPole(e) => e,
+            ClassicControl::Acrobot(e) => e,
+            ClassicControl::MountainCar(e) => e,
+        }
+    }
+}
+
+impl Env for ClassicControl {
+    fn name(&self) -> &'static str {
+        self.inner().name()
+    }
+    fn observation_space(&self) -> Space {
+        self.inner().observation_space()
+    }
+    fn action_space(&self) -> Space {
+        self.inner().action_space()
+    }
+    fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
+        self.inner_mut().reset(seed)
+    }
+    fn step(&mut self, action: usize) -> Result<Transition, EnvError> {
+        self.inner_mut().step(action)
+    }
+    fn reward_threshold(&self) -> Option<f64> {
+        self.inner().reward_threshold()
+    }
+    fn elapsed_steps(&self) -> u32 {
+        self.inner().elapsed_steps()
+    }
+    fn observation(&self) -> Vec<f32> {
+        self.inner().observation()
+    }
+}
