@@ -23,15 +23,17 @@ pub trait Agent {
     fn env_steps(&self) -> u64;
     /// The training episodes so far.
     fn log(&self) -> &EpisodeLog;
-    /// Trains for `steps` more environment steps (a vectorised learner may overshoot to the end
-    /// of its rollout), calling `on_episode` as each training episode ends.
+    /// Trains until [`env_steps`](Self::env_steps) reaches `env_steps`, calling `on_episode`
+    /// as each training episode ends. An agent stops only between updates, so it may overshoot
+    /// to the end of its rollout (A2C) or batch of episodes (REINFORCE); because the target is
+    /// a total, a run stopped at any target and resumed repeats an uninterrupted one.
     ///
     /// # Errors
     /// [`RlError::Env`] if the environment refuses a step, [`RlError::NonFiniteLoss`] if the
     /// loss diverges.
-    fn train(
+    fn train_until(
         &mut self,
-        steps: u64,
+        env_steps: u64,
         on_episode: &mut dyn FnMut(&Episode, &EpisodeLog),
     ) -> Result<(), RlError>;
     /// The greedy action for one observation (the most probable, or the highest value).

@@ -396,15 +396,14 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Dqn<E> {
         &self.log
     }
 
-    fn train(
+    fn train_until(
         &mut self,
-        steps: u64,
+        env_steps: u64,
         on_episode: &mut dyn FnMut(&Episode, &EpisodeLog),
     ) -> Result<(), RlError> {
         let actions = self.env.num_actions();
         let threshold = self.env.reward_threshold().unwrap_or(f64::INFINITY);
-        let end = self.steps + steps;
-        while self.steps < end {
+        while self.steps < env_steps {
             check_observation(self.env.name(), &self.observation)?;
             let action = if self.rng.random::<f64>() < self.config.epsilon(self.steps) {
                 self.rng.random_range(0..actions)

@@ -9,7 +9,7 @@
 //! use strata_rl::{Agent, Dqn, DqnConfig, envs::CartPole, evaluate};
 //!
 //! let mut agent = Dqn::new(CartPole::new(), DqnConfig::default().with_seed(1)).unwrap();
-//! agent.train(2_000, &mut |_episode, _log| {}).unwrap();
+//! agent.train_until(2_000, &mut |_episode, _log| {}).unwrap();
 //! let eval = evaluate(&mut agent, &mut CartPole::new(), 3, 100).unwrap();
 //! assert_eq!(eval.returns.len(), 3);
 //! ```

@@ -340,13 +340,12 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Reinforce<E> {
         &self.log
     }
 
-    fn train(
+    fn train_until(
         &mut self,
-        steps: u64,
+        env_steps: u64,
         on_episode: &mut dyn FnMut(&Episode, &EpisodeLog),
     ) -> Result<(), RlError> {
-        let end = self.steps + steps;
-        while self.steps < end {
+        while self.steps < env_steps {
             self.update(on_episode)?;
         }
         Ok(())

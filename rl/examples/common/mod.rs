@@ -111,7 +111,7 @@ fn session<A: Agent>(
     });
     if let Some(path) = &args.evaluate {
         let mut agent = load(path)?;
-        return final_evaluation(example, args, &out, &mut agent, None, 0.0);
+        return final_evaluation(example, args, &out, &mut agent, None, 0, 0.0);
     }
     let mut agent = match &args.resume {
         Some(path) => load(path)?,
@@ -125,6 +125,7 @@ fn session<A: Agent>(
         ));
     }
     let total = args.steps as u64;
+    let start_steps = agent.env_steps();
     if agent.env_steps() >= total {
         fail(format!(
             "the checkpoint already has {} steps; --steps is the total to reach, give more than that",
@@ -137,20 +138,22 @@ fn session<A: Agent>(
         .map(|e| e.1)
         .fold(f64::NEG_INFINITY, f64::max);
     let bar = progress_bar(total, agent.env_steps(), args.quiet);
-    let started = Instant::now();
+    let mut training = std::time::Duration::ZERO;
     let mut eval_env = args.environment();
     while agent.env_steps() < total {
         let now = agent.env_steps();
         let next_eval = (now / args.eval_every as u64 + 1) * args.eval_every as u64;
         let next_ckpt = (now / args.checkpoint_every as u64 + 1) * args.checkpoint_every as u64;
         let target = next_eval.min(next_ckpt).min(total);
-        agent.train(target - now, &mut |_, log| {
+        let started = Instant::now();
+        agent.train_until(target, &mut |_, log| {
             bar.set_message(format!(
                 "mean return (last 100) {:8.1} · episode {}",
                 log.mean_last(100),
                 log.len()
             ));
         })?;
+        training += started.elapsed();
         bar.set_position(agent.env_steps().min(total));
         let steps = agent.env_steps();
         if steps >= next_eval || steps >= total {
@@ -173,9 +176,9 @@ fn session<A: Agent>(
         }
     }
     bar.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = training.as_secs_f64();
     let mut best_agent = load(&out.join("best.ckpt"))?;
-    final_evaluation(example, args, &out, &mut best_agent, Some(&agent), seconds)
+    final_evaluation(example, args, &out, &mut best_agent, Some(&agent), start_steps, seconds)
 }
 
 fn progress_bar(total: u64, position: u64, quiet: bool) -> ProgressBar {
@@ -255,6 +258,7 @@ fn final_evaluation<A: Agent>(
     out: &Path,
     agent: &mut A,
     trained: Option<&A>,
+    start_steps: u64,
     seconds: f64,
 ) -> Result<(), RlError> {
     let mut env = ClassicControl::from_name(agent.env_name()).unwrap_or_else(|e| fail(e));
@@ -264,6 +268,7 @@ fn final_evaluation<A: Agent>(
     write_strip(&frames, &strip)?;
     let log = trained.map(|a| a.log()).unwrap_or(agent.log());
     let steps = trained.map(|a| a.env_steps()).unwrap_or(agent.env_steps());
+    let trained_steps = steps - start_steps;
     println!(
         "greedy evaluation of the best agent over {} episodes: mean return {:.1} ± {:.1}; episode strip {}",
         args.final_episodes,
@@ -278,8 +283,8 @@ fn final_evaluation<A: Agent>(
         "env": agent.env_name(),
         "seed": args.seed,
         "env_steps": steps,
-        "seconds": (seconds * 100.0).round() / 100.0,
-        "env_steps_per_second": if seconds > 0.0 { (steps as f64 / seconds).round() } else { 0.0 },
+        "train_seconds": (seconds * 100.0).round() / 100.0,
+        "env_steps_per_second": if seconds > 0.0 { (trained_steps as f64 / seconds).round() } else { 0.0 },
         "episodes": log.len(),
         "mean_return_last_100": (log.mean_last(100) * 10.0).round() / 10.0,
         "solved_at_step": log.solved_at(),

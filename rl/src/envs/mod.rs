@@ -44,6 +44,28 @@ impl ClassicControl {
         }
     }
 
+    /// The physical state (CartPole `[x, ẋ, θ, θ̇]`, Acrobot `[θ₁, θ₂, θ̇₁, θ̇₂]`, MountainCar
+    /// `[position, velocity]`).
+    pub fn state(&self) -> Vec<f64> {
+        match self {
+            ClassicControl::CartPole(e) => e.state().to_vec(),
+            ClassicControl::Acrobot(e) => e.state().to_vec(),
+            ClassicControl::MountainCar(e) => e.state().to_vec(),
+        }
+    }
+
+    /// Starts an episode at the given physical state.
+    ///
+    /// # Errors
+    /// [`EnvError::StateSize`] or [`EnvError::NonFiniteObservation`].
+    pub fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
+        match self {
+            ClassicControl::CartPole(e) => e.set_state(state),
+            ClassicControl::Acrobot(e) => e.set_state(state),
+            ClassicControl::MountainCar(e) => e.set_state(state),
+        }
+    }
+
     /// The environment as a trait object.
     pub fn inner(&self) -> &dyn Env {
         match self {
