@@ -37,6 +37,9 @@ fn mse_values() {
     );
 }
 
+/// A loss of prediction and target.
+type LossFn = fn(&Var<f64>, &Var<f64>) -> Var<f64>;
+
 /// Huber and smooth L1 against PyTorch 2.15 (float64): `F.huber_loss(p, t, delta=…)` and
 /// `F.smooth_l1_loss(p, t, beta=…)`, values and `p.grad` after `loss.sum().backward()`.
 #[test]
@@ -45,7 +48,7 @@ fn huber_and_smooth_l1_match_pytorch() {
     let t = c(&[0.0, 0.5, -1.0, 2.9, 0.0, 1.6], &[2, 3]);
     let sixth = 1.0 / 6.0;
     #[rustfmt::skip]
-    let cases: [(&str, fn(&Var<f64>, &Var<f64>) -> Var<f64>, &[f64], [f64; 6]); 4] = [
+    let cases: [(&str, LossFn, &[f64], [f64; 6]); 4] = [
         ("huber δ=1 mean", |p, t| huber_loss(p, t, 1.0, Reduction::Mean), &[0.8975],
             [0.5 * sixth, -sixth, sixth, 0.1 * sixth, 0.1 * sixth, -sixth]),
         ("huber δ=0.5 sum", |p, t| huber_loss(p, t, 0.5, Reduction::Sum), &[3.135],

@@ -249,8 +249,12 @@ impl<T: Element, const WD: u8, const AMS: bool> Pass for AdamPass<'_, T, WD, AMS
                 theta = theta * k.decay;
             }
             // m ← β₁m + (1 − β₁)g, written as PyTorch's lerp m + (1 − β₁)(g − m).
-            let mi = m[i] + k.one_minus_beta1 * (grad - m[i]);
-            let vi = k.beta2 * v[i] + k.one_minus_beta2 * grad * grad;
+            // Moments of a parameter whose gradient stays zero (a dead ReLU unit) decay
+            // geometrically into the subnormal range, where every later multiply takes a
+            // microcode assist on x86 (≈ 100× slower); they are flushed to zero there instead —
+            // a change below 1.2·10⁻³⁸ (f32), far under any update's rounding.
+            let mi = flush_subnormal(m[i] + k.one_minus_beta1 * (grad - m[i]));
+            let vi = flush_subnormal(k.beta2 * v[i] + k.one_minus_beta2 * grad * grad);
             m[i] = mi;
             v[i] = vi;
             let second = if AMS {
@@ -264,6 +268,16 @@ impl<T: Element, const WD: u8, const AMS: bool> Pass for AdamPass<'_, T, WD, AMS
             let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
             p[i] = theta - k.step_size * (mi / denom);
         }
+    }
+}
+
+/// `x`, or zero if `x` is subnormal (`|x| <` the smallest normal number).
+#[inline(always)]
+fn flush_subnormal<T: Element>(x: T) -> T {
+    if x.abs() < T::min_positive_value() {
+        T::zero()
+    } else {
+        x
     }
 }
 

@@ -395,3 +395,39 @@ fn error_messages_say_what_and_where() {
         "Adam: invalid beta1 = 1.2 (expected in [0, 1))"
     );
 }
+
+/// A parameter whose gradient turns to zero (a dead ReLU unit) has Adam moments decaying
+/// geometrically; they must reach exactly zero instead of lingering as subnormal numbers,
+/// which make every later multiply take a microcode assist on x86.
+#[test]
+fn adam_moments_of_a_silent_parameter_flush_to_zero_not_subnormals() {
+    let mut p = Param::new(Tensor::from_vec(vec![1.0f32, -1.0], &[2]));
+    let mut adam = AdamConfig::new(1e-3).build::<f32>().unwrap();
+    let mut grads = Grads::new();
+    grads.insert(p.id(), Tensor::from_vec(vec![1e-3f32, -1e-3], &[2]));
+    adam.step(&mut [&mut p], &grads);
+    let mut zero = Grads::new();
+    zero.insert(p.id(), Tensor::zeros(&[2]));
+    // 0.9ⁿ·10⁻⁴ is below f32's smallest normal (1.2·10⁻³⁸) from n ≈ 790 and would reach
+    // zero by underflow only at n ≈ 890: at 850 an unflushed m is subnormal.
+    for _ in 0..850 {
+        adam.step(&mut [&mut p], &zero);
+    }
+    let state = adam.state(&[&p]);
+    let entry = state.params[0].as_ref().unwrap();
+    for name in ["exp_avg", "exp_avg_sq"] {
+        for v in entry.buffers[name].values.to_f64_vec() {
+            assert!(
+                v == 0.0 || v.abs() >= f32::MIN_POSITIVE as f64,
+                "{name} holds the subnormal {v:e}"
+            );
+        }
+    }
+    assert!(
+        entry.buffers["exp_avg"]
+            .values
+            .to_f64_vec()
+            .iter()
+            .all(|&v| v == 0.0)
+    );
+}

@@ -48,11 +48,17 @@ fn training(c: &mut Criterion) {
     )
     .unwrap();
     group.bench_function("dqn", |b| {
-        b.iter(|| dqn.train_until(dqn.env_steps() + 1000, &mut |_, _| {}).unwrap())
+        b.iter(|| {
+            dqn.train_until(dqn.env_steps() + 1000, &mut |_, _| {})
+                .unwrap()
+        })
     });
     let mut a2c = A2c::new(CartPole::new(), A2cConfig::default()).unwrap();
     group.bench_function("a2c", |b| {
-        b.iter(|| a2c.train_until(a2c.env_steps() + 1000, &mut |_, _| {}).unwrap())
+        b.iter(|| {
+            a2c.train_until(a2c.env_steps() + 1000, &mut |_, _| {})
+                .unwrap()
+        })
     });
     group.finish();
 }

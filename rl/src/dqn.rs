@@ -428,11 +428,12 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Dqn<E> {
                 }
                 None => t.observation,
             };
-            if self.steps > self.config.learning_starts && self.steps % self.config.train_every == 0
+            if self.steps > self.config.learning_starts
+                && self.steps.is_multiple_of(self.config.train_every)
             {
                 self.update()?;
             }
-            if self.steps % self.config.target_update_every == 0 {
+            if self.steps.is_multiple_of(self.config.target_update_every) {
                 copy_params(&mut self.target, &self.q);
             }
         }

@@ -38,7 +38,7 @@ pub fn gae(
     let n = next_values.len();
     assert!(
         n > 0
-            && rewards.len() % n == 0
+            && rewards.len().is_multiple_of(n)
             && values.len() == rewards.len()
             && dones.len() == rewards.len(),
         "gae: rewards {}, values {}, dones {} must all be T × N with N = {n} next values",

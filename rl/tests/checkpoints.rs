@@ -15,7 +15,12 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Trains `fresh()` for `2·half` steps straight and for `half`, save, load, `half` more; the
 /// two runs must agree bit for bit.
-fn resume_repeats<A: Agent>(name: &str, fresh: impl Fn() -> A, load: impl Fn(&Path) -> Result<A, RlError>, half: u64) {
+fn resume_repeats<A: Agent>(
+    name: &str,
+    fresh: impl Fn() -> A,
+    load: impl Fn(&Path) -> Result<A, RlError>,
+    half: u64,
+) {
     let dir = scratch(name);
     let mut straight = fresh();
     straight.train_until(2 * half, &mut |_, _| {}).unwrap();
@@ -26,8 +31,15 @@ fn resume_repeats<A: Agent>(name: &str, fresh: impl Fn() -> A, load: impl Fn(&Pa
     let mut resumed = load(&dir.join("half.ckpt")).unwrap();
     resumed.train_until(2 * half, &mut |_, _| {}).unwrap();
     assert_eq!(straight.env_steps(), resumed.env_steps(), "{name}");
-    assert_eq!(straight.log(), resumed.log(), "{name}: the episode logs differ");
-    assert!(straight.log().len() > 5, "{name}: too few episodes to compare");
+    assert_eq!(
+        straight.log(),
+        resumed.log(),
+        "{name}: the episode logs differ"
+    );
+    assert!(
+        straight.log().len() > 5,
+        "{name}: too few episodes to compare"
+    );
     let probe = [0.01, -0.3, 0.02, 0.4];
     assert_eq!(straight.act(&probe), resumed.act(&probe));
     straight.save(&dir.join("a.ckpt")).unwrap();
@@ -42,18 +54,33 @@ fn resume_repeats<A: Agent>(name: &str, fresh: impl Fn() -> A, load: impl Fn(&Pa
 #[test]
 fn dqn_resumes_exactly() {
     let config = DqnConfig::default().with_learning_starts(500).with_seed(4);
-    resume_repeats("dqn", || Dqn::new(ClassicControl::CartPole(CartPole::new()), config.clone()).unwrap(), Dqn::load, 1500);
+    resume_repeats(
+        "dqn",
+        || Dqn::new(ClassicControl::CartPole(CartPole::new()), config.clone()).unwrap(),
+        Dqn::load,
+        1500,
+    );
 }
 
 #[test]
 fn a2c_resumes_exactly() {
-    resume_repeats("a2c", || A2c::new(CartPole::new(), A2cConfig::default().with_seed(4)).unwrap(), A2c::load, 2000);
+    resume_repeats(
+        "a2c",
+        || A2c::new(CartPole::new(), A2cConfig::default().with_seed(4)).unwrap(),
+        A2c::load,
+        2000,
+    );
 }
 
 #[test]
 fn reinforce_resumes_exactly() {
     let config = ReinforceConfig::default().with_seed(4);
-    resume_repeats("reinforce", || Reinforce::new(CartPole::new(), config.clone()).unwrap(), Reinforce::load, 2000);
+    resume_repeats(
+        "reinforce",
+        || Reinforce::new(CartPole::new(), config.clone()).unwrap(),
+        Reinforce::load,
+        2000,
+    );
 }
 
 #[test]
@@ -74,14 +101,22 @@ fn wrong_and_corrupt_checkpoints_are_refused() {
     a2c.save(&dir.join("a2c.ckpt")).unwrap();
     let err = Dqn::<CartPole>::load(&dir.join("a2c.ckpt")).err().unwrap();
     assert!(matches!(err, RlError::WrongCheckpoint { .. }), "{err:?}");
-    assert!(err.to_string().ends_with("holds a a2c CartPole-v1 (strata-rl agent) checkpoint, expected dqn"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("holds a a2c CartPole-v1 (strata-rl agent) checkpoint, expected dqn"),
+        "{err}"
+    );
     let mut bytes = std::fs::read(dir.join("a2c.ckpt")).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(dir.join("corrupt.ckpt"), &bytes).unwrap();
-    let err = A2c::<CartPole>::load(&dir.join("corrupt.ckpt")).err().unwrap();
+    let err = A2c::<CartPole>::load(&dir.join("corrupt.ckpt"))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("corrupt payload"), "{err}");
-    let err = A2c::<CartPole>::load(&dir.join("missing.ckpt")).err().unwrap();
+    let err = A2c::<CartPole>::load(&dir.join("missing.ckpt"))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("missing.ckpt"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -89,12 +124,51 @@ fn wrong_and_corrupt_checkpoints_are_refused() {
 #[test]
 fn bad_settings_name_the_setting() {
     let cases: Vec<(RlError, &str)> = vec![
-        (Dqn::new(CartPole::new(), DqnConfig::default().with_learning_rate(f64::NAN)).err().unwrap(), "dqn: learning_rate must be positive and finite, got NaN"),
-        (Dqn::new(CartPole::new(), DqnConfig::default().with_gamma(1.5)).err().unwrap(), "dqn: gamma must be in [0, 1], got 1.5"),
-        (Dqn::new(CartPole::new(), DqnConfig::default().with_epsilon(1.0, -0.1, 10)).err().unwrap(), "dqn: epsilon must stay in [0, 1], got 1 → -0.1"),
-        (A2c::new(CartPole::new(), A2cConfig::default().with_envs(0)).err().unwrap(), "a2c: envs (0), rollout (5) and hidden widths ([64, 64]) must be positive"),
-        (A2c::new(CartPole::new(), A2cConfig::default().with_gae_lambda(2.0)).err().unwrap(), "a2c: gae_lambda must be in [0, 1], got 2"),
-        (Reinforce::new(CartPole::new(), ReinforceConfig::default().with_max_grad_norm(Some(0.0))).err().unwrap(), "reinforce: max_grad_norm must be positive and finite, got 0"),
+        (
+            Dqn::new(
+                CartPole::new(),
+                DqnConfig::default().with_learning_rate(f64::NAN),
+            )
+            .err()
+            .unwrap(),
+            "dqn: learning_rate must be positive and finite, got NaN",
+        ),
+        (
+            Dqn::new(CartPole::new(), DqnConfig::default().with_gamma(1.5))
+                .err()
+                .unwrap(),
+            "dqn: gamma must be in [0, 1], got 1.5",
+        ),
+        (
+            Dqn::new(
+                CartPole::new(),
+                DqnConfig::default().with_epsilon(1.0, -0.1, 10),
+            )
+            .err()
+            .unwrap(),
+            "dqn: epsilon must stay in [0, 1], got 1 → -0.1",
+        ),
+        (
+            A2c::new(CartPole::new(), A2cConfig::default().with_envs(0))
+                .err()
+                .unwrap(),
+            "a2c: envs (0), rollout (5) and hidden widths ([64, 64]) must be positive",
+        ),
+        (
+            A2c::new(CartPole::new(), A2cConfig::default().with_gae_lambda(2.0))
+                .err()
+                .unwrap(),
+            "a2c: gae_lambda must be in [0, 1], got 2",
+        ),
+        (
+            Reinforce::new(
+                CartPole::new(),
+                ReinforceConfig::default().with_max_grad_norm(Some(0.0)),
+            )
+            .err()
+            .unwrap(),
+            "reinforce: max_grad_norm must be positive and finite, got 0",
+        ),
     ];
     for (err, message) in cases {
         assert_eq!(err.to_string(), message);

@@ -6,9 +6,14 @@
 use strata_rl::envs::ClassicControl;
 use strata_rl::{Env, EnvError};
 
+/// One step: state, action, Gymnasium's state after it, reward, terminated.
+type StepRow = (&'static [f64], usize, &'static [f64], f64, bool);
+/// An episode: environment, start state, policy, the step it ends at, terminated, truncated.
+type EpisodeEnd = (&'static str, &'static [f64], &'static str, u32, bool, bool);
+
 include!("reference/gymnasium_vectors.rs");
 
-fn check_steps(env_name: &str, rows: &[(&[f64], usize, &[f64], f64, bool)]) {
+fn check_steps(env_name: &str, rows: &[StepRow]) {
     let mut env = ClassicControl::from_name(env_name).unwrap();
     for (i, &(state, action, next, reward, terminated)) in rows.iter().enumerate() {
         env.set_state(state).unwrap();
@@ -23,7 +28,10 @@ fn check_steps(env_name: &str, rows: &[(&[f64], usize, &[f64], f64, bool)]) {
         assert_eq!(t.reward, reward, "{env_name} row {i}: reward");
         assert_eq!(t.terminated, terminated, "{env_name} row {i}: terminated");
         let obs = env.observation();
-        assert!(obs.iter().all(|v| v.is_finite()), "{env_name} row {i}: observation {obs:?}");
+        assert!(
+            obs.iter().all(|v| v.is_finite()),
+            "{env_name} row {i}: observation {obs:?}"
+        );
     }
 }
 
@@ -49,7 +57,15 @@ fn policy(name: &str) -> fn(u32, &[f64]) -> usize {
         "alternate" => |t, _| (t % 2) as usize,
         "balance" => |_, s| (s[2] + 0.5 * s[3] > 0.0) as usize,
         "none" => |_, _| 1,
-        "pump" => |_, s| if s.len() == 4 { if s[3] > 0.0 { 2 } else { 0 } } else if s[1] >= 0.0 { 2 } else { 0 },
+        "pump" => |_, s| {
+            if s.len() == 4 {
+                if s[3] > 0.0 { 2 } else { 0 }
+            } else if s[1] >= 0.0 {
+                2
+            } else {
+                0
+            }
+        },
         other => panic!("unknown policy {other}"),
     }
 }

@@ -109,12 +109,15 @@ fn session<A: Agent>(
             out.display()
         ))
     });
+    let load_flag = |flag: &str, path: &Path| {
+        load(path).unwrap_or_else(|e| fail(format!("{flag} {}: {e}", path.display())))
+    };
     if let Some(path) = &args.evaluate {
-        let mut agent = load(path)?;
+        let mut agent = load_flag("--evaluate", path);
         return final_evaluation(example, args, &out, &mut agent, None, 0, 0.0);
     }
     let mut agent = match &args.resume {
-        Some(path) => load(path)?,
+        Some(path) => load_flag("--resume", path),
         None => fresh(args.environment())?,
     };
     if agent.env_name() != args.environment().name() && args.resume.is_some() {
@@ -178,7 +181,15 @@ fn session<A: Agent>(
     bar.finish();
     let seconds = training.as_secs_f64();
     let mut best_agent = load(&out.join("best.ckpt"))?;
-    final_evaluation(example, args, &out, &mut best_agent, Some(&agent), start_steps, seconds)
+    final_evaluation(
+        example,
+        args,
+        &out,
+        &mut best_agent,
+        Some(&agent),
+        start_steps,
+        seconds,
+    )
 }
 
 fn progress_bar(total: u64, position: u64, quiet: bool) -> ProgressBar {

@@ -31,7 +31,7 @@ def fmt(v):
 
 
 def emit(name, rows):
-    print(f"const {name}: &[(&[f64], usize, &[f64], f64, bool)] = &[")
+    print(f"const {name}: &[StepRow] = &[")
     for s, a, n, r, t in rows:
         print(f"    (&[{', '.join(map(fmt, s))}], {a}, &[{', '.join(map(fmt, n))}], {fmt(r)}, {str(t).lower()}),")
     print("];")
@@ -54,7 +54,7 @@ emit("ACROBOT", one_step("Acrobot-v1", acro, [0, 1, 2]))
 car = [(x, v) for x in (-1.2, -1.19, -0.52, 0.0, 0.45, 0.499, 0.6) for v in (-0.07, -0.01, 0.0, 0.02, 0.07)]
 emit("MOUNTAIN_CAR", one_step("MountainCar-v0", car, [0, 1, 2]))
 
-print("const EPISODE_ENDS: &[(&str, &[f64], &str, u32, bool, bool)] = &[")
+print("const EPISODE_ENDS: &[EpisodeEnd] = &[")
 for env_id, start, name, policy in [
     ("CartPole-v1", (0.0, 0.0, 0.01, 0.0), "right", lambda t, s: 1),
     ("CartPole-v1", (0.0, 0.0, 0.0, 0.0), "alternate", lambda t, s: t % 2),
