@@ -62,7 +62,7 @@ pub use batchnorm::{BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
-pub use flatten::Flatten;
+pub use flatten::{Flatten, Unflatten};
 pub use highway::Highway;
 pub use init::{FanMode, Init, Nonlinearity, manual_seed};
 pub use layernorm::LayerNorm;

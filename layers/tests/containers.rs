@@ -7,7 +7,7 @@ use common::{assert_close, gradcheck_module, spread, t64};
 use strata_autograd::{Param, Var};
 use strata_layers::{
     Activation, BatchNorm1d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, Sequential,
-    child_seed, module_parts, prefixed,
+    Unflatten, child_seed, module_parts, prefixed,
 };
 use strata_tensor::Tensor;
 
@@ -290,4 +290,25 @@ fn gradcheck_helper_catches_a_wrong_gradient() {
         true,
         1e-6,
     );
+}
+
+#[test]
+fn unflatten_inverts_flatten() {
+    let x = Var::leaf(Tensor::from_vec(
+        (0..24).map(|v| v as f32).collect(),
+        &[2, 12],
+    ));
+    let y = Unflatten::new(&[3, 2, 2]).forward(&x);
+    assert_eq!(y.shape(), [2, 3, 2, 2]);
+    assert_eq!(Flatten.forward(&y).value().to_vec(), x.value().to_vec());
+    let g = y.sum().backward();
+    assert_eq!(g.wrt(&x).unwrap().shape(), [2, 12]);
+}
+
+#[test]
+#[should_panic(
+    expected = "Unflatten: input [2, 12] has 12 values per example, the shape [5, 2] holds 10"
+)]
+fn unflatten_refuses_a_shape_of_another_size() {
+    Unflatten::new(&[5, 2]).forward(&Var::constant(Tensor::<f32>::zeros(&[2, 12])));
 }

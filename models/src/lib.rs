@@ -17,6 +17,7 @@ pub mod data;
 pub mod dbn;
 mod dlt_cnn;
 mod error;
+pub mod gan;
 pub mod history;
 pub mod layerwise;
 mod lenet;
@@ -26,17 +27,20 @@ pub mod plot;
 pub mod rbm;
 pub mod recipes;
 pub mod reconstruction;
+pub mod sample_quality;
 pub mod sequence;
 pub mod sparse_coding;
 pub mod stacked_autoencoder;
 pub mod step;
 mod supervised;
 mod trainer;
+pub mod vae;
 pub mod visualize;
 pub mod wake_sleep;
 
 pub use dlt_cnn::DltCnn;
 pub use error::TrainError;
+pub use gan::{Gan, GanStep};
 pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
 pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
 pub use step::{Step, StepOutput};
@@ -46,3 +50,4 @@ pub use trainer::{
     EpochHook, Evaluation, GradHook, ImageHook, Position, Trainer, TrainerConfig, TrainingState,
     Validation, evaluate,
 };
+pub use vae::{Vae, VaeStep};

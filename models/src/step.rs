@@ -121,9 +121,30 @@ impl StepOutput {
 /// gradients; [`Step::eval_step`] once per validation batch in evaluation mode without a
 /// graph. A step with several stages (a layer-wise schedule: one stage per layer) says so in
 /// [`Step::stages`]; the loop runs `epochs` epochs of each stage with a fresh optimizer state.
+///
+/// A step that updates the model several times per batch (a GAN: the discriminator, then the
+/// generator against the updated discriminator) says so in [`Step::phases`]; the loop then
+/// calls [`Step::train_phase`] for each phase in turn and applies that phase's gradients
+/// (exchange, hook, clipping, optimizer) before asking for the next. With an optimizer that
+/// keeps per-parameter state (Adam, SGD with momentum), phases updating disjoint parameters
+/// behave as separate optimizers of the same settings.
 pub trait Step<M: Module> {
     /// The loss, gradients and metrics of `model` on `batch` (training mode).
     fn train_step(&mut self, model: &mut M, batch: &Batch) -> StepOutput;
+
+    /// Optimizer updates per batch (1 unless overridden).
+    fn phases(&self) -> usize {
+        1
+    }
+
+    /// Phase `phase` (`0..phases()`) of the step on `batch`: its loss, gradients and metrics,
+    /// computed after the previous phases' updates were applied. The batch's loss is the sum of
+    /// the phases' losses, its metrics all of theirs, its predictions phase 0's. By default
+    /// [`Step::train_step`].
+    fn train_phase(&mut self, model: &mut M, batch: &Batch, phase: usize) -> StepOutput {
+        let _ = phase;
+        self.train_step(model, batch)
+    }
 
     /// The loss and metrics of `model` on `batch` without gradients (evaluation mode, run
     /// under `no_grad`).

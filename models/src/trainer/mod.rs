@@ -619,80 +619,95 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         // writes it), so the message has the same length on every rank.
         let logged = self.config.tensorboard_dir.is_some();
         let steps_before = (self.epochs_done * batches) as u64;
+        let phases = self.step.phases();
         for (b, batch) in loader.iter().enumerate() {
-            // A rank whose share of a short last batch is empty still joins the exchange.
-            let out = if batch.is_empty() {
-                StepOutput::default()
-            } else {
-                self.step.train_step(&mut self.model, &batch)
-            };
-            let failure = out.first_non_finite();
-            // The step's loss sum, misses and classified examples, summed over the ranks with
-            // the gradient exchange's header, for the per-step TensorBoard scalars.
-            let mut sums = if logged {
-                let missed = out
-                    .predictions
-                    .iter()
-                    .zip(&batch.labels)
-                    .filter(|(p, l)| p != l);
-                vec![
-                    out.loss * batch.len() as f64,
-                    missed.count() as f64,
-                    out.predictions.len() as f64,
-                ]
-            } else {
-                Vec::new()
-            };
-            if !batch.is_empty() {
-                tally.add(&batch, &out);
-            }
-            let mut grads = out.grads;
-            let reduced = {
-                let named = self.model.params();
-                let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
-                self.reducer.all_reduce_with(
-                    &*self.comm,
-                    &params,
-                    &mut grads,
-                    batch.len(),
-                    failure.is_none(),
-                    &mut sums,
-                )
-            };
-            if reduced.failed_ranks > 0 {
-                progress.abandon();
-                let (quantity, loss) = failure.unwrap_or(("loss on another rank", f64::NAN));
-                return Err(TrainError::NonFinite {
-                    epoch: self.epochs_done + 1,
-                    batch: b + 1,
-                    quantity,
-                    loss,
-                });
-            }
-            if let Some(hook) = &mut self.grad_hook {
-                hook(&mut grads, &self.model.params());
-            }
-            if let Some(log) = &mut self.tensorboard {
-                let step = steps_before + b as u64 + 1;
-                let due = step.is_multiple_of(self.config.step_scalars_every as u64);
-                let norm = f64::from(grads.global_norm());
-                let loss = sums[0] / reduced.examples.max(1) as f64;
-                let error = (sums[2] > 0.0).then(|| sums[1] / sums[2]);
-                log.step(step, due, loss, error, norm, lr)?;
-                if keep_grads && b + 1 == batches {
-                    self.last_grads = Some(grads.clone());
+            let mut merged = StepOutput::default();
+            for phase in 0..phases {
+                let last = phase + 1 == phases;
+                // A rank whose share of a short last batch is empty still joins the exchange.
+                let out = if batch.is_empty() {
+                    StepOutput::default()
+                } else {
+                    self.step.train_phase(&mut self.model, &batch, phase)
+                };
+                merged.loss += out.loss;
+                merged.metrics.extend(out.metrics.iter().copied());
+                if phase == 0 {
+                    merged.predictions = out.predictions.clone();
                 }
+                let failure = out.first_non_finite();
+                // The step's loss sum, misses and classified examples (of all phases), summed over
+                // the ranks with the last phase's gradient exchange header, for the per-step
+                // TensorBoard scalars.
+                let mut sums = if logged && last {
+                    let missed = merged
+                        .predictions
+                        .iter()
+                        .zip(&batch.labels)
+                        .filter(|(p, l)| p != l);
+                    vec![
+                        merged.loss * batch.len() as f64,
+                        missed.count() as f64,
+                        merged.predictions.len() as f64,
+                    ]
+                } else {
+                    Vec::new()
+                };
+                let mut grads = out.grads;
+                let reduced = {
+                    let named = self.model.params();
+                    let params: Vec<&Param> = named.iter().map(|(_, p)| *p).collect();
+                    self.reducer.all_reduce_with(
+                        &*self.comm,
+                        &params,
+                        &mut grads,
+                        batch.len(),
+                        failure.is_none(),
+                        &mut sums,
+                    )
+                };
+                if reduced.failed_ranks > 0 {
+                    progress.abandon();
+                    let (quantity, loss) = failure.unwrap_or(("loss on another rank", f64::NAN));
+                    return Err(TrainError::NonFinite {
+                        epoch: self.epochs_done + 1,
+                        batch: b + 1,
+                        quantity,
+                        loss,
+                    });
+                }
+                if let Some(hook) = &mut self.grad_hook {
+                    hook(&mut grads, &self.model.params());
+                }
+                if keep_grads && b + 1 == batches && self.tensorboard.is_some() {
+                    // The histograms show every phase's gradients.
+                    match &mut self.last_grads {
+                        Some(all) if phase > 0 => all.merge(grads.clone()),
+                        slot => *slot = Some(grads.clone()),
+                    }
+                }
+                if let (Some(log), true) = (&mut self.tensorboard, last) {
+                    let step = steps_before + b as u64 + 1;
+                    let due = step.is_multiple_of(self.config.step_scalars_every as u64);
+                    let norm = f64::from(grads.global_norm());
+                    let loss = sums[0] / reduced.examples.max(1) as f64;
+                    let error = (sums[2] > 0.0).then(|| sums[1] / sums[2]);
+                    log.step(step, due, loss, error, norm, lr)?;
+                }
+                if let Some(max) = self.config.clip_grad_norm {
+                    clip_grad_norm(&mut grads, max);
+                }
+                let mut params: Vec<&mut Param> = self
+                    .model
+                    .params_mut()
+                    .into_iter()
+                    .map(|(_, p)| p)
+                    .collect();
+                self.optimizer.step(&mut params, &grads);
             }
-            if let Some(max) = self.config.clip_grad_norm {
-                clip_grad_norm(&mut grads, max);
+            if !batch.is_empty() {
+                tally.add(&batch, &merged);
             }
-            let mut params: Vec<&mut Param> = self
-                .model
-                .params_mut()
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect();
-            self.optimizer.step(&mut params, &grads);
             progress.batch_done(b, &tally);
         }
         let seconds = progress.seconds();
