@@ -77,3 +77,12 @@ pub fn zscored(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
 pub fn scaled(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
     (data.train.to_array_dataset(), data.test.to_array_dataset())
 }
+
+/// Scaled to `[−1, 1]` (`x ← 2x − 1`): the range of a `tanh` generator's images.
+pub fn signed_unit(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
+    let (mut train, mut test) = scaled(data);
+    for v in train.inputs_mut().iter_mut().chain(test.inputs_mut()) {
+        *v = 2.0 * *v - 1.0;
+    }
+    (train, test)
+}

@@ -146,14 +146,15 @@ impl SampleScorer {
             histogram[best] += 1;
             confidence += p as f64;
         }
-        let class_entropy = -histogram
-            .iter()
-            .filter(|&&c| c > 0)
-            .map(|&c| {
-                let q = c as f64 / n as f64;
-                q * q.ln()
-            })
-            .sum::<f64>();
+        let class_entropy = 0.0
+            - histogram
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| {
+                    let q = c as f64 / n as f64;
+                    q * q.ln()
+                })
+                .sum::<f64>();
         let (mean, cov) = mean_and_covariance(&features, FEATURES);
         SampleScore {
             samples: n,

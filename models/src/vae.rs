@@ -125,7 +125,7 @@ impl<E: Module, D: Module> Vae<E, D> {
         let epsilon = Tensor::rand_normal(mu.shape(), 0.0, 1.0, &mut self.rng);
         let z = reparameterize(&mu, &log_var, &epsilon);
         let logits = self.decoder.forward(&z);
-        negative_elbo(&logits, x, &mu, &log_var)
+        negative_elbo(&logits.reshape(x.shape()), x, &mu, &log_var)
     }
 
     /// Decoded means `σ(decoder(z))` of codes `z [N, latent]`, without a graph.
