@@ -83,10 +83,6 @@ fn main() {
     let batch = args.batch_size(64, train.len());
     args.run(|| {
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
-        let reference = test01.len().min(2000);
-        let real = Tensor::from_vec(test01.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = PathBuf::from("target/cache").join(format!("sample-scorer-{name}.ckpt"));
-        let mut scorer = SampleScorer::load_or_train(&cache, train01, &real, 3, 0).unwrap_or_else(|e| fail(e));
         strata_layers::manual_seed(args.seed);
         let (g, d) = match cli.model {
             Model::Dcgan => (dcgan_generator(cli.latent), dcgan_discriminator()),
@@ -103,6 +99,10 @@ fn main() {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
+        let reference = test01.len().min(2000);
+        let real = Tensor::from_vec(test01.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
+        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
+        let mut scorer = SampleScorer::load_or_train(&cache, train01, &real, 3, 0).unwrap_or_else(|e| fail(e));
         println!(
             "{:?} GAN: generator {} and discriminator {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {} (β₁ 0.5)",
             cli.model,

@@ -1,7 +1,7 @@
 //! Every generative model of the curriculum on the same data, scored the same way: a DBN
 //! (784-500-500-2000, layer-wise CD-1, samples by Gibbs sampling in the top RBM), a VAE
 //! (784-400-20) and a GAN (DCGAN, or `--gan mlp`), each trained `--epochs` on the training
-//! images, then 1000 samples of each judged by the LeNet-5 sample-quality score (confidence,
+//! images in batches of 100, 100 and 64 (or `--batch-size`), then 1000 samples of each judged by the LeNet-5 sample-quality score (confidence,
 //! class entropy, Fréchet distance of classifier features to real test images; real test images
 //! as the reference row). Prints the table, writes each model's samples to `--out`, and ends
 //! with a `RESULT {json}` line.
@@ -70,11 +70,17 @@ fn main() {
     let (train, test) = scaled(&data);
     let (signed, _) = signed_unit(&data);
     let epochs = args.epochs(5);
+    // --batch-size overrides every model's own default (DBN and VAE 100, GAN 64).
+    let (rbm_batch, vae_batch, gan_batch) = (
+        args.batch_size(100, train.len()),
+        args.batch_size(100, train.len()),
+        args.batch_size(64, train.len()),
+    );
     args.run(|| {
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
         let reference = test.len().min(2000);
         let real = Tensor::from_vec(test.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = PathBuf::from("target/cache").join(format!("sample-scorer-{name}.ckpt"));
+        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
         let mut scorer = SampleScorer::load_or_train(&cache, train.clone(), &real, 3, 0).unwrap_or_else(|e| fail(e));
         let seed = args.seed;
         let mut rows: Vec<(&str, SampleScore, f64)> = Vec::new();
@@ -100,7 +106,7 @@ fn main() {
         });
         let sgd = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
-        let config = TrainerConfig::new(epochs, 100).with_seed(seed);
+        let config = TrainerConfig::new(epochs, rbm_batch).with_seed(seed);
         let mut trainer = Trainer::new(dbn, sgd, step, config, "compare-dbn")
             .unwrap_or_else(|e| fail(e))
             .with_epoch_hook(|opt, at| opt.set_momentum(if at.epoch < 5 { 0.5 } else { 0.9 }).expect("valid momentum"));
@@ -113,7 +119,7 @@ fn main() {
         strata_layers::manual_seed(seed);
         let vae = Vae::new(mlp_encoder(400, 20), mlp_decoder(400, 20), 20);
         let adam = AdamConfig::new(1e-3).build().unwrap_or_else(|e| fail(e));
-        let config = TrainerConfig::new(epochs, 100).with_seed(seed);
+        let config = TrainerConfig::new(epochs, vae_batch).with_seed(seed);
         let mut trainer = Trainer::new(vae, adam, VaeStep, config, "compare-vae").unwrap_or_else(|e| fail(e));
         trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e));
         let samples = trainer.model.sample(cli.samples);
@@ -127,7 +133,7 @@ fn main() {
             GanKind::Mlp => (mlp_generator(100, 256), mlp_discriminator(256)),
         };
         let adam = AdamConfig::new(2e-4).betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
-        let config = TrainerConfig::new(epochs, 64).with_seed(seed).with_drop_last(true);
+        let config = TrainerConfig::new(epochs, gan_batch).with_seed(seed).with_drop_last(true);
         let mut trainer = Trainer::new(Gan::new(g, d, 100), adam, GanStep::new(), config, "compare-gan").unwrap_or_else(|e| fail(e));
         trainer.fit(Arc::new(signed.clone()), None).unwrap_or_else(|e| fail(e));
         let samples = trainer.model.sample(cli.samples).add_scalar(1.0).mul_scalar(0.5);

@@ -78,10 +78,6 @@ fn main() {
     let batch = args.batch_size(100, train.len());
     args.run(|| {
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
-        let reference = test.len().min(2000);
-        let real = Tensor::from_vec(test.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = PathBuf::from("target/cache").join(format!("sample-scorer-{name}.ckpt"));
-        let mut scorer = SampleScorer::load_or_train(&cache, train.clone(), &real, 3, 0).unwrap_or_else(|e| fail(e));
         strata_layers::manual_seed(args.seed);
         let (encoder, decoder) = match cli.model {
             Model::Mlp => (mlp_encoder(cli.hidden, cli.latent), mlp_decoder(cli.hidden, cli.latent)),
@@ -97,6 +93,10 @@ fn main() {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
+        let reference = test.len().min(2000);
+        let real = Tensor::from_vec(test.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
+        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
+        let mut scorer = SampleScorer::load_or_train(&cache, train.clone(), &real, 3, 0).unwrap_or_else(|e| fail(e));
         println!(
             "{:?} VAE, {} latent components: {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {}",
             cli.model,

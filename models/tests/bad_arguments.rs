@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// The examples that take the common image-data flags.
-const IMAGE_EXAMPLES: [&str; 10] = [
+const IMAGE_EXAMPLES: [&str; 13] = [
     "quickstart",
     "lenet5",
     "dlt_nn",
@@ -26,6 +26,9 @@ const IMAGE_EXAMPLES: [&str; 10] = [
     "rbm_samples",
     "lstm_mnist",
     "ddp",
+    "dcgan",
+    "vae",
+    "generative_compare",
 ];
 
 /// Bad values of the flags every image example takes, with the flag the message must name.
@@ -100,6 +103,24 @@ const SPECIFIC: &[(&str, &[&str], &str)] = &[
     ("seq2seq", &["--batch-size", "1000000000"], "--batch-size"),
     ("seq2seq", &["--threads", "100000"], "--threads"),
     ("seq2seq", &["--epochs", "-1"], "--epochs"),
+    ("dcgan", &["--latent", "0"], "--latent"),
+    ("dcgan", &["--lr", "NaN"], "--lr"),
+    ("dcgan", &["--label-smoothing", "1"], "--label-smoothing"),
+    ("dcgan", &["--samples", "1"], "--samples"),
+    ("dcgan", &["--model", "bogus"], "--model"),
+    ("dcgan", &["--resume", "/nonexistent/last.ckpt"], "--resume"),
+    ("vae", &["--latent", "0"], "--latent"),
+    ("vae", &["--hidden", "0"], "--hidden"),
+    ("vae", &["--lr", "-1"], "--lr"),
+    ("vae", &["--model", "bogus"], "--model"),
+    ("vae", &["--resume", "/nonexistent/last.ckpt"], "--resume"),
+    ("generative_compare", &["--gan", "bogus"], "--gan"),
+    (
+        "generative_compare",
+        &["--gibbs-steps", "0"],
+        "--gibbs-steps",
+    ),
+    ("generative_compare", &["--samples", "1"], "--samples"),
 ];
 
 /// What a bad command line did.
