@@ -71,15 +71,6 @@ impl<G: Module, D: Module> Gan<G, D> {
         let z = self.noise(n);
         self.generate(&z)
     }
-
-    /// The ids of the discriminator's parameters.
-    fn discriminator_ids(&self) -> Vec<strata_autograd::VarId> {
-        self.discriminator
-            .params()
-            .iter()
-            .map(|(_, p)| p.id())
-            .collect()
-    }
 }
 
 impl<G: Module, D: Module> Module for Gan<G, D> {
@@ -195,14 +186,15 @@ impl GanStep {
             .take()
             .expect("GanStep: the generator phase follows the discriminator phase");
         let n = fake.shape()[0];
+        // The discriminator's weights are frozen for this pass: their gradients would be thrown
+        // away, so they are not computed (the gradient still flows through it to G).
+        let frozen = set_requires_grad(&mut gan.discriminator, false);
         let loss = gan
             .discriminator
             .forward(&fake)
             .bce_with_logits(&Self::targets(n, 1.0), Reduction::Mean);
-        let mut grads = loss.backward();
-        for id in gan.discriminator_ids() {
-            grads.remove(id);
-        }
+        let grads = loss.backward();
+        restore_requires_grad(&mut gan.discriminator, &frozen);
         let g_loss = loss.item() as f64;
         StepOutput::new(g_loss, grads)
             .with_metric("d_loss", self.d_loss)
@@ -249,6 +241,26 @@ impl<G: Module, D: Module> Step<Gan<G, D>> for GanStep {
                 .with_metric("d_loss", d_loss)
                 .with_metric("g_loss", g_loss)
         })
+    }
+}
+
+/// Sets `requires_grad` of every parameter of `module`, returning the previous flags.
+fn set_requires_grad(module: &mut dyn Module, on: bool) -> Vec<bool> {
+    module
+        .params_mut()
+        .into_iter()
+        .map(|(_, p)| {
+            let before = p.requires_grad();
+            p.set_requires_grad(on);
+            before
+        })
+        .collect()
+}
+
+/// Puts back the flags [`set_requires_grad`] returned.
+fn restore_requires_grad(module: &mut dyn Module, flags: &[bool]) {
+    for ((_, p), &on) in module.params_mut().into_iter().zip(flags) {
+        p.set_requires_grad(on);
     }
 }
 
