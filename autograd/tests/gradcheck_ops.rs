@@ -97,6 +97,7 @@ fn unary_functions_and_activations() {
         ("leaky_relu", |v| v.leaky_relu(0.1)),
         ("elu", |v| v.elu(1.3)),
         ("gelu", |v| v.gelu()),
+        ("gelu_tanh", |v| v.gelu_tanh()),
         ("softplus", |v| v.softplus()),
         ("abs", |v| v.abs()),
         ("clamp", |v| v.clamp(-0.5, 0.5)),

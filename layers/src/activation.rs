@@ -25,6 +25,8 @@ pub enum Activation {
     Elu(f64),
     /// `x·Φ(x)`.
     Gelu,
+    /// `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`, PyTorch's `GELU(approximate="tanh")`.
+    GeluTanh,
     /// `ln(1 + eˣ)`.
     Softplus,
     /// `e^{xᵢ}/Σⱼe^{xⱼ}` along the given axis.
@@ -46,6 +48,7 @@ impl Activation {
             Activation::LeakyRelu(slope) => x.leaky_relu(t(slope)),
             Activation::Elu(alpha) => x.elu(t(alpha)),
             Activation::Gelu => x.gelu(),
+            Activation::GeluTanh => x.gelu_tanh(),
             Activation::Softplus => x.softplus(),
             Activation::Softmax(axis) => x.softmax(axis),
             Activation::LogSoftmax(axis) => x.log_softmax(axis),

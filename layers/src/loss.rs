@@ -113,27 +113,86 @@ pub fn binary_cross_entropy<T: Element>(
     probs.binary_cross_entropy(target, reduction)
 }
 
+/// How [`kl_div_with`] combines its pointwise terms: PyTorch's `reduction` argument of
+/// `kl_div`, `batchmean` included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KlReduction {
+    /// The sum divided by the batch size `shape[0]`: the mathematical KL per example, PyTorch's
+    /// recommended `batchmean`.
+    BatchMean,
+    /// The average over all elements (PyTorch's default, which is not the KL per example).
+    #[default]
+    Mean,
+    /// The sum.
+    Sum,
+    /// No reduction: the pointwise terms.
+    None,
+}
+
+impl From<Reduction> for KlReduction {
+    fn from(r: Reduction) -> Self {
+        match r {
+            Reduction::Mean => KlReduction::Mean,
+            Reduction::Sum => KlReduction::Sum,
+            Reduction::None => KlReduction::None,
+        }
+    }
+}
+
 /// Kullback–Leibler divergence `KL(p ‖ q) = Σ p·(ln p − ln q)` from `log_q` (log-probabilities,
 /// e.g. a `log_softmax` output) and target probabilities `p`, as PyTorch's `kl_div` with
 /// `log_target = false`: pointwise `p·(ln p − log_q)` (0 where `p = 0`). `Mean` averages over
-/// all elements (PyTorch's default); for the mathematical KL per example use `Sum` and divide by
-/// the batch size.
+/// all elements (PyTorch's default); [`kl_div_with`] offers `batchmean` (the KL per example)
+/// and log-probability targets.
 ///
 /// # Panics
 /// If the shapes differ.
 pub fn kl_div<T: Element>(log_q: &Var<T>, p: &Var<T>, reduction: Reduction) -> Var<T> {
+    kl_div_with(log_q, p, reduction.into(), false)
+}
+
+/// PyTorch's `kl_div(input, target, reduction, log_target)`: pointwise
+/// `p·(ln p − log_q)` with `p = target` (0 where `p = 0`), or, with `log_target`,
+/// `eᵗ·(t − log_q)` with `t = target` the log-probabilities; reduced by `reduction`
+/// (`BatchMean` divides the sum by `shape[0]`).
+///
+/// # Panics
+/// If the shapes differ, or `BatchMean` meets a rank-0 input.
+pub fn kl_div_with<T: Element>(
+    log_q: &Var<T>,
+    target: &Var<T>,
+    reduction: KlReduction,
+    log_target: bool,
+) -> Var<T> {
     assert_eq!(
         log_q.shape(),
-        p.shape(),
+        target.shape(),
         "kl_div: input {:?} and target {:?} differ in shape",
         log_q.shape(),
-        p.shape()
+        target.shape()
     );
-    // p·ln p with 0·ln 0 = 0: ln of p clamped at the smallest positive normal value.
-    let tiny = T::min_positive_value();
-    let entropy_term = p.mul(&p.clamp(tiny, T::max_value()).ln());
-    let per = entropy_term.sub(&p.mul(log_q));
-    reduce(per, reduction)
+    let per = if log_target {
+        target.exp().mul(&target.sub(log_q))
+    } else {
+        // p·ln p with 0·ln 0 = 0: ln of p clamped at the smallest positive normal value.
+        let tiny = T::min_positive_value();
+        target
+            .mul(&target.clamp(tiny, T::max_value()).ln())
+            .sub(&target.mul(log_q))
+    };
+    match reduction {
+        KlReduction::BatchMean => {
+            assert!(
+                log_q.ndim() > 0,
+                "kl_div: batchmean needs a batch dimension, got a scalar"
+            );
+            per.sum()
+                .mul_scalar(T::one() / T::from_f64_lossy(log_q.shape()[0] as f64))
+        }
+        KlReduction::Mean => per.mean(),
+        KlReduction::Sum => per.sum(),
+        KlReduction::None => per,
+    }
 }
 
 /// The KL-divergence sparsity penalty `Σⱼ KL(ρ ‖ ρ̂ⱼ)` of codes `h: [N, H]` with values in

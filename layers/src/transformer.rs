@@ -22,6 +22,9 @@ pub enum FeedForwardActivation {
     Relu,
     /// `x·Φ(x)`.
     Gelu,
+    /// GELU with the tanh approximation (PyTorch `activation="gelu"` uses the exact one; this is
+    /// GPT-2's).
+    GeluTanh,
 }
 
 /// Options shared by the encoder and decoder layers.
@@ -135,6 +138,7 @@ fn feed_forward<T: Element>(
     let h = match activation {
         FeedForwardActivation::Relu => h.relu(),
         FeedForwardActivation::Gelu => h.gelu(),
+        FeedForwardActivation::GeluTanh => h.gelu_tanh(),
     };
     linear2.forward(&drop.apply(&h))
 }

@@ -6,9 +6,10 @@ mod common;
 
 use common::{assert_close, assert_near, t64};
 use strata_autograd::{Var, assert_gradcheck};
+use strata_layers::loss::KlReduction;
 use strata_layers::loss::{
-    bce_with_logits, binary_cross_entropy, cross_entropy, half_sse, huber_loss, kl_div, mse_loss,
-    nll_loss, smooth_l1_loss,
+    bce_with_logits, binary_cross_entropy, cross_entropy, half_sse, huber_loss, kl_div,
+    kl_div_with, mse_loss, nll_loss, smooth_l1_loss,
 };
 use strata_layers::{CrossEntropyOptions, Reduction};
 use strata_tensor::Tensor;
@@ -77,6 +78,50 @@ fn huber_and_smooth_l1_match_pytorch() {
 fn huber_refuses_a_zero_threshold() {
     let p = c(&[1.0], &[1]);
     huber_loss(&p, &p, 0.0, Reduction::Mean);
+}
+
+/// `kl_div` with `reduction="batchmean"` and `log_target=True` against PyTorch 2.15 (float64):
+/// values and `input.grad`.
+#[test]
+fn kl_div_batchmean_and_log_target_match_pytorch() {
+    let input = [
+        -0.9749569269138376,
+        -2.1749569269138376,
+        -0.6749569269138377,
+        -0.3450052766575144,
+        -1.5450052766575144,
+        -2.5450052766575144,
+    ];
+    let p = c(&[0.5, 0.0, 0.5, 0.1, 0.6, 0.3], &[2, 3]);
+    let log_t = Var::constant(t64(&[0.2, 0.3, 0.5, 0.1, 0.6, 0.3], &[2, 3]).ln());
+    #[rustfmt::skip]
+    let cases: [(&str, &Var<f64>, KlReduction, bool, f64, [f64; 6]); 3] = [
+        ("batchmean", &p, KlReduction::BatchMean, false, 0.47943464907731353,
+            [-0.25, 0.0, -0.25, -0.05, -0.3, -0.15]),
+        ("batchmean log_target", &log_t, KlReduction::BatchMean, true, 0.49118173232499934,
+            [-0.1, -0.15, -0.25, -0.05, -0.3, -0.15]),
+        ("sum log_target", &log_t, KlReduction::Sum, true, 0.9823634646499987,
+            [-0.2, -0.3, -0.5, -0.1, -0.6, -0.3]),
+    ];
+    for (name, target, reduction, log_target, value, grad) in cases {
+        let x = Var::leaf(t64(&input, &[2, 3]));
+        let loss = kl_div_with(&x, target, reduction, log_target);
+        assert!(
+            (loss.item() - value).abs() < 1e-12,
+            "{name}: {} vs PyTorch {value}",
+            loss.item()
+        );
+        let g = loss.backward();
+        assert_close(g.wrt(&x).unwrap(), &t64(&grad, &[2, 3]), 1e-12);
+    }
+    // The same divergence either way: targets as probabilities or as their logarithms.
+    let probs = c(&[0.2, 0.3, 0.5, 0.1, 0.6, 0.3], &[2, 3]);
+    let x = Var::constant(t64(&input, &[2, 3]));
+    assert_near(
+        kl_div_with(&x, &probs, KlReduction::BatchMean, false).item(),
+        kl_div_with(&x, &log_t, KlReduction::BatchMean, true).item(),
+        1e-12,
+    );
 }
 
 #[test]

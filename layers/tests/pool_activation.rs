@@ -162,6 +162,36 @@ fn activation_values() {
     );
 }
 
+/// `GELU(approximate="tanh")` against PyTorch 2.15 (float64): values and `x.grad` after
+/// `y.sum().backward()`.
+#[test]
+fn gelu_tanh_matches_pytorch() {
+    let x = [-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.5];
+    let y = [
+        -0.0036373920817729943,
+        -0.15880800939172324,
+        -0.15428599017485606,
+        0.0,
+        0.34571400982514394,
+        0.8411919906082768,
+        2.484915733910001,
+    ];
+    let dy = [
+        -0.011584166630969648,
+        -0.08296408384578252,
+        0.13263009646535764,
+        0.5,
+        0.8673699035346424,
+        1.0829640838457826,
+        1.037951576212666,
+    ];
+    let v = Var::leaf(t64(&x, &[7]));
+    let out = Activation::GeluTanh.apply(&v);
+    assert_close(out.value(), &t64(&y, &[7]), 1e-12);
+    let g = out.sum().backward();
+    assert_close(g.wrt(&v).unwrap(), &t64(&dy, &[7]), 1e-12);
+}
+
 #[test]
 fn softmax_activations() {
     // softmax([0, 0, ln 2]) = [¼, ¼, ½]; along axis 1 of [2, 3].
@@ -212,6 +242,7 @@ fn activation_gradcheck() {
         Activation::LeakyRelu(0.2),
         Activation::Elu(1.0),
         Activation::Gelu,
+        Activation::GeluTanh,
         Activation::Softplus,
         Activation::Softmax(1),
         Activation::LogSoftmax(1),

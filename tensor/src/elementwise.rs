@@ -366,6 +366,15 @@ impl<T: Element> Tensor<T> {
         })
     }
 
+    /// GELU with PyTorch's tanh approximation (`approximate = "tanh"`):
+    /// `½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+    pub fn gelu_tanh(&self) -> Tensor<T> {
+        self.map(|x| {
+            let v = x.to_f64_lossless();
+            T::from_f64_lossy(0.5 * v * (1.0 + gelu_tanh_inner(v).tanh()))
+        })
+    }
+
     /// Softplus `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^{−|x|})` so it never overflows.
     pub fn softplus(&self) -> Tensor<T> {
         self.map(|x| x.max(T::zero()) + (-x.abs()).exp().ln_1p())
@@ -476,4 +485,9 @@ impl<T: Element> std::ops::Neg for &Tensor<T> {
     fn neg(self) -> Tensor<T> {
         Tensor::neg(self)
     }
+}
+
+/// `√(2/π)·(x + 0.044715·x³)`, the argument of the tanh in [`Tensor::gelu_tanh`].
+pub fn gelu_tanh_inner(x: f64) -> f64 {
+    (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)
 }

@@ -45,5 +45,6 @@ mod tensor;
 pub mod threads;
 
 pub use element::Element;
+pub use elementwise::gelu_tanh_inner;
 pub use indices::Indices;
 pub use tensor::Tensor;

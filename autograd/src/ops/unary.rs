@@ -131,6 +131,18 @@ impl<T: Element> Var<T> {
         })
     }
 
+    /// GELU with PyTorch's tanh approximation (`F.gelu(x, approximate="tanh")`):
+    /// `y = ½x(1 + tanh u)`, `u = √(2/π)(x + 0.044715x³)`;
+    /// `∂y/∂x = ½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²)`.
+    pub fn gelu_tanh(&self) -> Var<T> {
+        self.unary_x("gelu_tanh", self.value.gelu_tanh(), |g, x| {
+            let v = x.to_f64_lossless();
+            let t = strata_tensor::gelu_tanh_inner(v).tanh();
+            let du = (2.0 / std::f64::consts::PI).sqrt() * (1.0 + 3.0 * 0.044715 * v * v);
+            g * T::from_f64_lossy(0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
+        })
+    }
+
     /// `y = ln(1 + eˣ)`; `∂y/∂x = σ(x)`.
     pub fn softplus(&self) -> Var<T> {
         self.unary_x("softplus", self.value.softplus(), |g, x| {
