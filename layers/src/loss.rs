@@ -259,11 +259,3 @@ pub fn contractive_penalty<T: Element>(
         .sum()
         .mul_scalar(T::from_f64_lossy(1.0 / n as f64))
 }
-
-fn reduce<T: Element>(per: Var<T>, reduction: Reduction) -> Var<T> {
-    match reduction {
-        Reduction::Mean => per.mean(),
-        Reduction::Sum => per.sum(),
-        Reduction::None => per,
-    }
-}
