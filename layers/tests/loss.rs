@@ -80,6 +80,9 @@ fn huber_refuses_a_zero_threshold() {
     huber_loss(&p, &p, 0.0, Reduction::Mean);
 }
 
+/// A `kl_div_with` case: name, target, reduction, log_target, PyTorch's value and gradient.
+type KlCase<'a> = (&'a str, &'a Var<f64>, KlReduction, bool, f64, [f64; 6]);
+
 /// `kl_div` with `reduction="batchmean"` and `log_target=True` against PyTorch 2.15 (float64):
 /// values and `input.grad`.
 #[test]
@@ -95,7 +98,7 @@ fn kl_div_batchmean_and_log_target_match_pytorch() {
     let p = c(&[0.5, 0.0, 0.5, 0.1, 0.6, 0.3], &[2, 3]);
     let log_t = Var::constant(t64(&[0.2, 0.3, 0.5, 0.1, 0.6, 0.3], &[2, 3]).ln());
     #[rustfmt::skip]
-    let cases: [(&str, &Var<f64>, KlReduction, bool, f64, [f64; 6]); 3] = [
+    let cases: [KlCase; 3] = [
         ("batchmean", &p, KlReduction::BatchMean, false, 0.47943464907731353,
             [-0.25, 0.0, -0.25, -0.05, -0.3, -0.15]),
         ("batchmean log_target", &log_t, KlReduction::BatchMean, true, 0.49118173232499934,
