@@ -7,6 +7,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_autograd::{CrossEntropyOptions, Reduction, Var, assert_gradcheck};
+use strata_tensor::pool::AvgPoolOptions;
 use strata_tensor::{Indices, Tensor};
 
 const TOL: f64 = 1e-6;
@@ -577,6 +578,43 @@ fn convolutions_and_pooling() {
         &[x.clone()],
         TOL,
     );
+    assert_gradcheck(
+        "max_pool2d ceil_mode",
+        |v| v[0].max_pool2d_with((3, 3), (2, 2), (1, 1), (1, 1), true),
+        &[x.clone()],
+        TOL,
+    );
+    for (name, options) in [
+        (
+            "avg_pool2d ceil_mode",
+            AvgPoolOptions {
+                ceil_mode: true,
+                ..AvgPoolOptions::default()
+            },
+        ),
+        (
+            "avg_pool2d count_include_pad = false",
+            AvgPoolOptions {
+                count_include_pad: false,
+                ..AvgPoolOptions::default()
+            },
+        ),
+        (
+            "avg_pool2d divisor_override",
+            AvgPoolOptions {
+                ceil_mode: true,
+                divisor_override: Some(5),
+                ..AvgPoolOptions::default()
+            },
+        ),
+    ] {
+        assert_gradcheck(
+            name,
+            |v| v[0].avg_pool2d_with((3, 3), (2, 2), (1, 1), &options),
+            &[x.clone()],
+            TOL,
+        );
+    }
     assert_gradcheck(
         "adaptive_avg_pool2d",
         |v| v[0].adaptive_avg_pool2d((4, 3)),

@@ -2,6 +2,7 @@
 
 use strata_autograd::Var;
 use strata_tensor::Element;
+use strata_tensor::pool::AvgPoolOptions;
 
 use crate::{Module, module_parts};
 
@@ -17,6 +18,8 @@ pub struct MaxPool2d {
     pub padding: (usize, usize),
     /// Spacing of window taps.
     pub dilation: (usize, usize),
+    /// Round the output size up (PyTorch's `ceil_mode`).
+    pub ceil_mode: bool,
 }
 
 impl MaxPool2d {
@@ -27,6 +30,7 @@ impl MaxPool2d {
             stride: kernel,
             padding: (0, 0),
             dilation: (1, 1),
+            ceil_mode: false,
         }
     }
 
@@ -36,11 +40,29 @@ impl MaxPool2d {
         self.padding = padding;
         self
     }
+
+    /// Sets the spacing of window taps.
+    pub fn with_dilation(mut self, dilation: (usize, usize)) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// Rounds the output size up instead of down (PyTorch's `ceil_mode`).
+    pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.ceil_mode = ceil_mode;
+        self
+    }
 }
 
 impl<T: Element> Module<T> for MaxPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.max_pool2d(self.kernel, self.stride, self.padding, self.dilation)
+        x.max_pool2d_with(
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        )
     }
     module_parts!(T);
 }
@@ -56,6 +78,8 @@ pub struct AvgPool2d {
     pub stride: (usize, usize),
     /// Implicit zero padding.
     pub padding: (usize, usize),
+    /// `ceil_mode`, `count_include_pad` and `divisor_override`.
+    pub options: AvgPoolOptions,
 }
 
 impl AvgPool2d {
@@ -65,6 +89,7 @@ impl AvgPool2d {
             kernel,
             stride: kernel,
             padding: (0, 0),
+            options: AvgPoolOptions::default(),
         }
     }
 
@@ -74,11 +99,37 @@ impl AvgPool2d {
         self.padding = padding;
         self
     }
+
+    /// Rounds the output size up instead of down (PyTorch's `ceil_mode`).
+    pub fn with_ceil_mode(mut self, ceil_mode: bool) -> Self {
+        self.options.ceil_mode = ceil_mode;
+        self
+    }
+
+    /// Whether padding positions count in each window's divisor (PyTorch's
+    /// `count_include_pad`, default true).
+    pub fn with_count_include_pad(mut self, include: bool) -> Self {
+        self.options.count_include_pad = include;
+        self
+    }
+
+    /// Divides every window by `divisor` instead (PyTorch's `divisor_override`).
+    ///
+    /// # Panics
+    /// If `divisor` is `Some(0)`.
+    pub fn with_divisor_override(mut self, divisor: Option<usize>) -> Self {
+        assert!(
+            divisor != Some(0),
+            "AvgPool2d: divisor_override must be positive"
+        );
+        self.options.divisor_override = divisor;
+        self
+    }
 }
 
 impl<T: Element> Module<T> for AvgPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.avg_pool2d(self.kernel, self.stride, self.padding)
+        x.avg_pool2d_with(self.kernel, self.stride, self.padding, &self.options)
     }
     module_parts!(T);
 }

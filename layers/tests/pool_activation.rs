@@ -472,3 +472,36 @@ fn dropout_gradcheck() {
         "the checked mask drops something"
     );
 }
+
+/// The pooling layers pass PyTorch's options through (values are checked against PyTorch in
+/// `strata-tensor`'s `pool_options` tests).
+#[test]
+fn pooling_layers_take_pytorchs_options() {
+    let x = Var::constant(Tensor::<f64>::from_vec(
+        (0..25).map(f64::from).collect(),
+        &[1, 1, 5, 5],
+    ));
+    let y = MaxPool2d::new((2, 2)).with_ceil_mode(true).forward(&x);
+    assert_eq!(y.shape(), [1, 1, 3, 3]);
+    assert_eq!(
+        y.value().get(&[0, 0, 2, 2]),
+        24.0,
+        "the last window is the corner alone"
+    );
+    let mut avg = AvgPool2d::new((2, 2)).with_ceil_mode(true);
+    assert_eq!(
+        avg.forward(&x).value().get(&[0, 0, 2, 2]),
+        24.0,
+        "a clipped window divides by its size"
+    );
+    let mut padded = AvgPool2d::new((3, 3))
+        .with_stride_padding((1, 1), (1, 1))
+        .with_count_include_pad(false);
+    // The corner window covers x[0..2, 0..2] = 0, 1, 5, 6: their mean, not their sum over 9.
+    assert_eq!(padded.forward(&x).value().get(&[0, 0, 0, 0]), 3.0);
+    let mut fixed = AvgPool2d::new((2, 2)).with_divisor_override(Some(2));
+    assert_eq!(
+        fixed.forward(&x).value().get(&[0, 0, 0, 0]),
+        (0.0 + 1.0 + 5.0 + 6.0) / 2.0
+    );
+}

@@ -99,7 +99,24 @@ impl<T: Element> Var<T> {
         padding: (usize, usize),
         dilation: (usize, usize),
     ) -> Var<T> {
-        let (y, indices) = pool::max_pool2d(&self.value, kernel, stride, padding, dilation);
+        self.max_pool2d_with(kernel, stride, padding, dilation, false)
+    }
+
+    /// [`Var::max_pool2d`] with PyTorch's `ceil_mode` (the output size rounds up; the last
+    /// windows are clipped to the input).
+    ///
+    /// # Panics
+    /// As [`Var::max_pool2d`].
+    pub fn max_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        dilation: (usize, usize),
+        ceil_mode: bool,
+    ) -> Var<T> {
+        let (y, indices) =
+            pool::max_pool2d_with(&self.value, kernel, stride, padding, dilation, ceil_mode);
         let shape = self.shape().to_vec();
         Var::record("max_pool2d", y, &[self], move |g, _| {
             vec![Some(pool::max_pool2d_backward(g, &indices, &shape))]
@@ -117,11 +134,28 @@ impl<T: Element> Var<T> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Var<T> {
-        let y = pool::avg_pool2d(&self.value, kernel, stride, padding);
+        self.avg_pool2d_with(kernel, stride, padding, &pool::AvgPoolOptions::default())
+    }
+
+    /// [`Var::avg_pool2d`] with PyTorch's `ceil_mode`, `count_include_pad` and
+    /// `divisor_override` (see `strata_tensor::pool::avg_pool2d_with` for the divisor of each
+    /// window); the gradient spreads each output gradient over its window with that divisor.
+    ///
+    /// # Panics
+    /// As [`Var::avg_pool2d`], and for `divisor_override = Some(0)`.
+    pub fn avg_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        options: &pool::AvgPoolOptions,
+    ) -> Var<T> {
+        let y = pool::avg_pool2d_with(&self.value, kernel, stride, padding, options);
         let shape = self.shape().to_vec();
+        let options = *options;
         Var::record("avg_pool2d", y, &[self], move |g, _| {
-            vec![Some(pool::avg_pool2d_backward(
-                g, &shape, kernel, stride, padding,
+            vec![Some(pool::avg_pool2d_backward_with(
+                g, &shape, kernel, stride, padding, &options,
             ))]
         })
     }

@@ -2,8 +2,10 @@
 //! backward.
 //!
 //! Every kernel works plane by plane (one `[H, W]` plane per image and channel); large inputs
-//! split the `N·C` planes over the thread pool. Output sizes follow PyTorch with
-//! `ceil_mode = false`: `out = (in + 2·pad − dil·(k − 1) − 1) / stride + 1`.
+//! split the `N·C` planes over the thread pool. Output sizes follow PyTorch:
+//! `out = ⌊(in + 2·pad − dil·(k − 1) − 1) / stride⌋ + 1`, or with `ceil_mode` the ceiling
+//! instead of the floor, less one if the last window would start past the input and its left
+//! padding (PyTorch's rule), so every window holds at least one input position.
 //!
 //! ```
 //! use strata_tensor::Tensor;
@@ -96,12 +98,31 @@ impl Window {
         Self::taps(ow, self.sw, self.pw, self.kw, self.dw, self.w)
     }
 
-    /// Whether this is the common 2×2, stride-2, unpadded, undilated window.
+    /// Whether this is the common 2×2, stride-2, unpadded, undilated window with every window
+    /// inside the plane (not the partial last one of `ceil_mode`).
     fn is_2x2(&self) -> bool {
         (
             self.kh, self.kw, self.sh, self.sw, self.ph, self.pw, self.dh, self.dw,
         ) == (2, 2, 2, 2, 0, 0, 1, 1)
+            && 2 * self.oh <= self.h
+            && 2 * self.ow <= self.w
     }
+}
+
+/// Output positions along one axis (PyTorch's `pooling_output_shape`): `⌊(in + 2·pad − span) /
+/// stride⌋ + 1`, with `ceil_mode` the ceiling, less one if the last window would start at or
+/// past `in + pad`.
+fn out_size(input: usize, pad: usize, span: usize, stride: usize, ceil_mode: bool) -> usize {
+    let room = input + 2 * pad - span;
+    let mut out = if ceil_mode {
+        room.div_ceil(stride)
+    } else {
+        room / stride
+    } + 1;
+    if ceil_mode && (out - 1) * stride >= input + pad {
+        out -= 1;
+    }
+    out
 }
 
 fn pair(p: (usize, usize)) -> String {
@@ -116,6 +137,7 @@ fn plan(
     stride: (usize, usize),
     padding: (usize, usize),
     dilation: (usize, usize),
+    ceil_mode: bool,
 ) -> (usize, Window) {
     assert!(x.len() == 4, "{op}: input {x:?} must be 4-D [N, C, H, W]");
     assert!(
@@ -168,8 +190,8 @@ fn plan(
         pw: padding.1,
         dh: dilation.0,
         dw: dilation.1,
-        oh: (padded.0 - span.0) / stride.0 + 1,
-        ow: (padded.1 - span.1) / stride.1 + 1,
+        oh: out_size(h, padding.0, span.0, stride.0, ceil_mode),
+        ow: out_size(w, padding.1, span.1, stride.1, ceil_mode),
     };
     (x[0] * x[1], win)
 }
@@ -199,7 +221,31 @@ pub fn max_pool2d<T: Element>(
     padding: (usize, usize),
     dilation: (usize, usize),
 ) -> (Tensor<T>, Indices) {
-    let (planes, win) = plan("max_pool2d", x.shape(), kernel, stride, padding, dilation);
+    max_pool2d_with(x, kernel, stride, padding, dilation, false)
+}
+
+/// [`max_pool2d`] with PyTorch's `ceil_mode`: the output size rounds up (see the [module
+/// docs](self)), the last windows being clipped to the input.
+///
+/// # Panics
+/// As [`max_pool2d`].
+pub fn max_pool2d_with<T: Element>(
+    x: &Tensor<T>,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    ceil_mode: bool,
+) -> (Tensor<T>, Indices) {
+    let (planes, win) = plan(
+        "max_pool2d",
+        x.shape(),
+        kernel,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+    );
     let (ip, op) = (win.h * win.w, win.oh * win.ow);
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
@@ -418,7 +464,59 @@ pub fn avg_pool2d<T: Element>(
     stride: (usize, usize),
     padding: (usize, usize),
 ) -> Tensor<T> {
-    let (planes, win) = plan("avg_pool2d", x.shape(), kernel, stride, padding, (1, 1));
+    avg_pool2d_with(x, kernel, stride, padding, &AvgPoolOptions::default())
+}
+
+/// PyTorch's `avg_pool2d` options beyond the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AvgPoolOptions {
+    /// Round the output size up (see the [module docs](self)).
+    pub ceil_mode: bool,
+    /// Count padding positions in the divisor (the window clipped to the padded input);
+    /// otherwise divide by the input positions the window covers.
+    pub count_include_pad: bool,
+    /// Divide every window by this instead.
+    pub divisor_override: Option<usize>,
+}
+
+impl Default for AvgPoolOptions {
+    /// PyTorch's defaults: `ceil_mode = false`, `count_include_pad = true`, no override.
+    fn default() -> Self {
+        AvgPoolOptions {
+            ceil_mode: false,
+            count_include_pad: true,
+            divisor_override: None,
+        }
+    }
+}
+
+/// [`avg_pool2d`] with PyTorch's options: window `(oh, ow)` sums its input positions and divides
+/// by `divisor_override` if set, else by the window clipped to the padded input
+/// (`count_include_pad`, with `hstart = oh·sh − ph`, `hend = min(hstart + kh, H + ph)`:
+/// `(hend − hstart)·(wend − wstart)`), else by the input positions it covers.
+///
+/// # Panics
+/// As [`avg_pool2d`], and if `divisor_override` is `Some(0)`.
+pub fn avg_pool2d_with<T: Element>(
+    x: &Tensor<T>,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    options: &AvgPoolOptions,
+) -> Tensor<T> {
+    assert!(
+        options.divisor_override != Some(0),
+        "avg_pool2d: divisor_override must be positive"
+    );
+    let (planes, win) = plan(
+        "avg_pool2d",
+        x.shape(),
+        kernel,
+        stride,
+        padding,
+        (1, 1),
+        options.ceil_mode,
+    );
     let (ip, op) = (win.h * win.w, win.oh * win.ow);
     let x = x.contiguous();
     let xs = x.as_slice().expect("contiguous");
@@ -426,7 +524,7 @@ pub fn avg_pool2d<T: Element>(
     if !y.is_empty() {
         let run = |x: &[T], y: &mut [T]| {
             for (x, y) in x.chunks_exact(ip).zip(y.chunks_exact_mut(op)) {
-                avg_plane(&win, x, y);
+                avg_plane(&win, options, x, y);
             }
         };
         let ppt = planes_per_task(planes, ip.max(op * win.kh * win.kw));
@@ -441,16 +539,30 @@ pub fn avg_pool2d<T: Element>(
     Tensor::from_vec(y, &[x.shape()[0], x.shape()[1], win.oh, win.ow])
 }
 
-/// The divisor of an average-pooling window (`count_include_pad = true`): the window clipped to
-/// the padded input — with `ceil_mode = false` and padding at most half the kernel that is
-/// always `kh·kw`.
-fn avg_divisor(win: &Window) -> usize {
-    win.kh * win.kw
+/// The divisor of average-pooling window `(oh, ow)` covering `nh × nw` input positions (see
+/// [`avg_pool2d_with`]).
+fn avg_divisor(
+    win: &Window,
+    options: &AvgPoolOptions,
+    (oh, ow): (usize, usize),
+    (nh, nw): (usize, usize),
+) -> usize {
+    if let Some(d) = options.divisor_override {
+        return d;
+    }
+    if !options.count_include_pad {
+        return nh * nw;
+    }
+    // The window clipped to the padded input, in padded coordinates.
+    let clipped = |o: usize, s: usize, k: usize, pad: usize, input: usize| {
+        (o * s + k).min(input + 2 * pad) - o * s
+    };
+    clipped(oh, win.sh, win.kh, win.ph, win.h) * clipped(ow, win.sw, win.kw, win.pw, win.w)
 }
 
-fn avg_plane<T: Element>(win: &Window, x: &[T], y: &mut [T]) {
+fn avg_plane<T: Element>(win: &Window, options: &AvgPoolOptions, x: &[T], y: &mut [T]) {
     let w = win.w;
-    if win.is_2x2() {
+    if win.is_2x2() && options.divisor_override.is_none() {
         let quarter = T::from_f64_lossy(0.25);
         for oh in 0..win.oh {
             let (r0, r1) = (
@@ -464,11 +576,12 @@ fn avg_plane<T: Element>(win: &Window, x: &[T], y: &mut [T]) {
         }
         return;
     }
-    let scale = T::one() / T::from_usize(avg_divisor(win)).expect("window size fits");
     for oh in 0..win.oh {
         let (h0, nh) = win.rows(oh);
         for ow in 0..win.ow {
             let (w0, nw) = win.cols(ow);
+            let divisor = avg_divisor(win, options, (oh, ow), (nh, nw));
+            let scale = T::one() / T::from_usize(divisor).expect("window size fits");
             let mut s = T::zero();
             for i in 0..nh {
                 let row = &x[(h0 + i) * w + w0..(h0 + i) * w + w0 + nw];
@@ -495,6 +608,29 @@ pub fn avg_pool2d_backward<T: Element>(
     stride: (usize, usize),
     padding: (usize, usize),
 ) -> Tensor<T> {
+    avg_pool2d_backward_with(
+        grad_y,
+        input_shape,
+        kernel,
+        stride,
+        padding,
+        &AvgPoolOptions::default(),
+    )
+}
+
+/// Gradient of [`avg_pool2d_with`]: each output gradient spread over its window's input
+/// positions, divided by the same divisor.
+///
+/// # Panics
+/// As [`avg_pool2d_backward`].
+pub fn avg_pool2d_backward_with<T: Element>(
+    grad_y: &Tensor<T>,
+    input_shape: &[usize],
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    options: &AvgPoolOptions,
+) -> Tensor<T> {
     let (planes, win) = plan(
         "avg_pool2d_backward",
         input_shape,
@@ -502,6 +638,7 @@ pub fn avg_pool2d_backward<T: Element>(
         stride,
         padding,
         (1, 1),
+        options.ceil_mode,
     );
     let expected = [input_shape[0], input_shape[1], win.oh, win.ow];
     assert!(
@@ -516,7 +653,7 @@ pub fn avg_pool2d_backward<T: Element>(
     if !dys.is_empty() {
         let run = |dy: &[T], dx: &mut [T]| {
             for (dy, dx) in dy.chunks_exact(op).zip(dx.chunks_exact_mut(ip)) {
-                avg_plane_backward(&win, dy, dx);
+                avg_plane_backward(&win, options, dy, dx);
             }
         };
         let ppt = planes_per_task(planes, ip.max(op * win.kh * win.kw));
@@ -531,9 +668,9 @@ pub fn avg_pool2d_backward<T: Element>(
     Tensor::from_vec(dx, input_shape)
 }
 
-fn avg_plane_backward<T: Element>(win: &Window, dy: &[T], dx: &mut [T]) {
+fn avg_plane_backward<T: Element>(win: &Window, options: &AvgPoolOptions, dy: &[T], dx: &mut [T]) {
     let w = win.w;
-    if win.is_2x2() {
+    if win.is_2x2() && options.divisor_override.is_none() {
         let quarter = T::from_f64_lossy(0.25);
         for oh in 0..win.oh {
             let (top, bottom) = dx[2 * oh * w..(2 * oh + 2) * w].split_at_mut(w);
@@ -547,12 +684,13 @@ fn avg_plane_backward<T: Element>(win: &Window, dy: &[T], dx: &mut [T]) {
         }
         return;
     }
-    let scale = T::one() / T::from_usize(avg_divisor(win)).expect("window size fits");
     for oh in 0..win.oh {
         let (h0, nh) = win.rows(oh);
         for ow in 0..win.ow {
             let (w0, nw) = win.cols(ow);
-            let v = dy[oh * win.ow + ow] * scale;
+            let divisor = avg_divisor(win, options, (oh, ow), (nh, nw));
+            let v = dy[oh * win.ow + ow]
+                * (T::one() / T::from_usize(divisor).expect("window size fits"));
             for i in 0..nh {
                 for d in &mut dx[(h0 + i) * w + w0..(h0 + i) * w + w0 + nw] {
                     *d = *d + v;
