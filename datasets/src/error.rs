@@ -88,6 +88,25 @@ pub enum DatasetError {
         /// The dimensions declared in the header.
         dims: Vec<usize>,
     },
+    /// The header declares more data than the reader's limit
+    /// ([`DEFAULT_MAX_BYTES`](crate::idx::DEFAULT_MAX_BYTES) unless set).
+    LimitExceeded {
+        /// The file involved.
+        path: PathBuf,
+        /// The dimensions declared in the header.
+        dims: Vec<usize>,
+        /// The bytes they declare.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The system refused memory for the data read so far.
+    OutOfMemory {
+        /// The file involved.
+        path: PathBuf,
+        /// The bytes the buffer needed.
+        bytes: u64,
+    },
     /// A label is not a valid class index.
     LabelOutOfRange {
         /// The label file involved.
@@ -208,6 +227,21 @@ impl fmt::Display for DatasetError {
             Self::TooLarge { path, dims } => write!(
                 f,
                 "{}: dimension sizes {dims:?} declare an array too large to address",
+                path.display()
+            ),
+            Self::LimitExceeded {
+                path,
+                dims,
+                bytes,
+                limit,
+            } => write!(
+                f,
+                "{}: dimension sizes {dims:?} declare {bytes} bytes of data, above the limit of {limit} bytes",
+                path.display()
+            ),
+            Self::OutOfMemory { path, bytes } => write!(
+                f,
+                "{}: out of memory growing the data buffer to {bytes} bytes",
                 path.display()
             ),
             Self::LabelOutOfRange {

@@ -27,7 +27,10 @@ const CHUNK: usize = 1 << 18;
 
 /// Largest up-front allocation made on the word of a header alone; larger arrays grow as
 /// their data actually arrives, so a corrupt header cannot reserve absurd amounts of memory.
-const MAX_INITIAL_CAPACITY: usize = 1 << 28;
+/// The default limit on the bytes of one array's data, [`DEFAULT_MAX_BYTES`]: far above any
+/// data set of this curriculum (full MNIST is 47 MB), far below what a corrupt header can
+/// declare.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
 
 /// The element type of an IDX array, as coded in the third byte of the magic number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -242,7 +245,27 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
         source,
     })?;
     let len = file.metadata().ok().map(|m| m.len());
-    read_impl(file, path, len)
+    read_impl(file, path, len, DEFAULT_MAX_BYTES)
+}
+
+/// [`read_idx`] refusing data of more than `max_bytes` bytes ([`DatasetError::LimitExceeded`])
+/// before reading it. Buffers grow only as data arrives, in bounded steps, and an allocation the
+/// system refuses is an error ([`DatasetError::OutOfMemory`]), never an abort.
+///
+/// # Errors
+///
+/// As [`read_idx`], and those two.
+pub fn read_idx_with_limit(
+    path: impl AsRef<Path>,
+    max_bytes: u64,
+) -> Result<IdxArray, DatasetError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| DatasetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let len = file.metadata().ok().map(|m| m.len());
+    read_impl(file, path, len, max_bytes)
 }
 
 /// Reads an IDX array, gzip-compressed or raw, from any reader.
@@ -254,7 +277,20 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
 ///
 /// As [`read_idx`].
 pub fn read_idx_from<R: Read>(reader: R, name: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
-    read_impl(reader, name.as_ref(), None)
+    read_impl(reader, name.as_ref(), None, DEFAULT_MAX_BYTES)
+}
+
+/// [`read_idx_from`] with a limit on the data's bytes (see [`read_idx_with_limit`]).
+///
+/// # Errors
+///
+/// As [`read_idx_with_limit`].
+pub fn read_idx_from_with_limit<R: Read>(
+    reader: R,
+    name: impl AsRef<Path>,
+    max_bytes: u64,
+) -> Result<IdxArray, DatasetError> {
+    read_impl(reader, name.as_ref(), None, max_bytes)
 }
 
 /// Reads an IDX array, gzip-compressed or raw, from bytes in memory.
@@ -265,7 +301,12 @@ pub fn read_idx_from<R: Read>(reader: R, name: impl AsRef<Path>) -> Result<IdxAr
 ///
 /// As [`read_idx`].
 pub fn read_idx_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
-    read_impl(bytes, name.as_ref(), Some(bytes.len() as u64))
+    read_impl(
+        bytes,
+        name.as_ref(),
+        Some(bytes.len() as u64),
+        DEFAULT_MAX_BYTES,
+    )
 }
 
 /// Writes `array` in raw (uncompressed) IDX format. Wrap `writer` in a
@@ -369,6 +410,7 @@ fn read_impl<R: Read>(
     mut reader: R,
     path: &Path,
     raw_len: Option<u64>,
+    max_bytes: u64,
 ) -> Result<IdxArray, DatasetError> {
     let mut head = [0u8; 2];
     let n = {
@@ -388,7 +430,7 @@ fn read_impl<R: Read>(
             gzip: true,
             path,
         };
-        parse(stream, None)
+        parse(stream, None, max_bytes)
     } else {
         let stream = Stream {
             inner: prefixed,
@@ -396,12 +438,16 @@ fn read_impl<R: Read>(
             gzip: false,
             path,
         };
-        parse(stream, raw_len)
+        parse(stream, raw_len, max_bytes)
     }
 }
 
 /// Parses header and data; `total_len` is the stream length when known (raw input).
-fn parse<R: Read>(mut s: Stream<'_, R>, total_len: Option<u64>) -> Result<IdxArray, DatasetError> {
+fn parse<R: Read>(
+    mut s: Stream<'_, R>,
+    total_len: Option<u64>,
+    max_bytes: u64,
+) -> Result<IdxArray, DatasetError> {
     let mut magic = [0u8; 4];
     let n = s.fill(&mut magic)?;
     if n < 4 {
@@ -447,6 +493,15 @@ fn parse<R: Read>(mut s: Stream<'_, R>, total_len: Option<u64>) -> Result<IdxArr
         .filter(|&b| b <= isize::MAX as usize)
         .ok_or_else(too_large)?;
 
+    if nbytes as u64 > max_bytes {
+        return Err(DatasetError::LimitExceeded {
+            path: s.path.to_path_buf(),
+            dims,
+            bytes: nbytes as u64,
+            limit: max_bytes,
+        });
+    }
+
     // Raw input of known length: report a short file before reading it.
     if let Some(total) = total_len {
         let available = total.saturating_sub(header_len);
@@ -490,12 +545,14 @@ fn parse<R: Read>(mut s: Stream<'_, R>, total_len: Option<u64>) -> Result<IdxArr
     Ok(IdxArray { dims, data })
 }
 
-/// Reads `n` bytes straight into the result.
+/// Reads `n` bytes straight into the result, growing it only as bytes arrive (never more than
+/// [`CHUNK`] ahead of them, amortised doubling of what has arrived at most).
 fn read_bytes<R: Read>(s: &mut Stream<'_, R>, n: usize) -> Result<Vec<u8>, DatasetError> {
-    let mut out: Vec<u8> = Vec::with_capacity(n.min(MAX_INITIAL_CAPACITY));
+    let mut out: Vec<u8> = Vec::new();
     while out.len() < n {
         let start = out.len();
-        let want = (n - start).min(CHUNK.max(start));
+        let want = (n - start).min(CHUNK);
+        reserve(s, &mut out, want)?;
         out.resize(start + want, 0);
         let got = s.fill(&mut out[start..])?;
         out.truncate(start + got);
@@ -506,6 +563,19 @@ fn read_bytes<R: Read>(s: &mut Stream<'_, R>, n: usize) -> Result<Vec<u8>, Datas
     Ok(out)
 }
 
+/// Makes room for `more` elements, turning a refused allocation into an error.
+fn reserve<R: Read, T>(
+    s: &Stream<'_, R>,
+    out: &mut Vec<T>,
+    more: usize,
+) -> Result<(), DatasetError> {
+    out.try_reserve(more)
+        .map_err(|_| DatasetError::OutOfMemory {
+            path: s.path.to_path_buf(),
+            bytes: ((out.len() + more) * size_of::<T>()) as u64,
+        })
+}
+
 /// Reads `numel` big-endian elements of `size_of::<T>()` bytes each, decoding them with `conv`.
 fn read_elems<R: Read, T, const N: usize>(
     s: &mut Stream<'_, R>,
@@ -513,11 +583,12 @@ fn read_elems<R: Read, T, const N: usize>(
     conv: impl Fn(&[u8; N]) -> T,
 ) -> Result<Vec<T>, DatasetError> {
     let expected = (numel * N) as u64;
-    let mut out: Vec<T> = Vec::with_capacity(numel.min(MAX_INITIAL_CAPACITY / N));
+    let mut out: Vec<T> = Vec::new();
     let mut buf = vec![0u8; CHUNK.min(numel * N).max(N)];
     let buf_elems = buf.len() / N;
     while out.len() < numel {
         let want = (numel - out.len()).min(buf_elems) * N;
+        reserve(s, &mut out, want / N)?;
         let got = s.fill(&mut buf[..want])?;
         let whole = got / N;
         out.extend(

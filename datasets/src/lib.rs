@@ -47,7 +47,10 @@ pub mod transforms;
 pub use dataset::{ArrayDataset, ArrayTargets, Dataset, Example, Target, TargetSpec};
 pub use error::DatasetError;
 pub use fashion::FASHION_MNIST_CLASSES;
-pub use idx::{IdxArray, IdxData, IdxType, read_idx, read_idx_bytes, read_idx_from, write_idx};
+pub use idx::{
+    DEFAULT_MAX_BYTES, IdxArray, IdxData, IdxType, read_idx, read_idx_bytes, read_idx_from,
+    read_idx_from_with_limit, read_idx_with_limit, write_idx,
+};
 pub use image_grid::{GreyImage, Grid, GridScaling, write_png_grid};
 pub use loader::{Batch, DataLoader, Epoch, InputLayout, InputTransform, LabelFormat, shard_range};
 pub use locate::{MnistFiles, MnistKind};

@@ -31,6 +31,7 @@ fn kind(r: &Result<IdxArray, DatasetError>) -> &'static str {
         Err(DatasetError::Truncated { .. }) => "truncated",
         Err(DatasetError::TrailingData { .. }) => "trailing data",
         Err(DatasetError::TooLarge { .. }) => "too large",
+        Err(DatasetError::LimitExceeded { .. }) => "above the limit",
         Err(DatasetError::Decompress { .. }) => "decompress",
         Err(_) => "other",
     }
@@ -211,4 +212,27 @@ proptest! {
             let _ = ImageSet::from_idx(images, labels, p, p, &MNIST_CLASSES);
         }
     }
+}
+
+/// Headers that lie about the size: any element type, rank 1–4, dimensions up to 2³² − 1
+/// (declaring up to 2¹²⁸ bytes), followed by at most 4 KiB, raw or gzip-compressed. Every one is
+/// refused (above the limit, too large, truncated) or read, never allocated up front, never a
+/// panic.
+#[test]
+fn lying_headers_never_allocate_what_they_declare() {
+    let lying = (
+        prop::sample::select(vec![0x08u8, 0x09, 0x0b, 0x0c, 0x0d, 0x0e]),
+        prop::collection::vec(any::<u32>(), 1..5),
+        prop::collection::vec(any::<u8>(), 0..4096),
+        any::<bool>(),
+    )
+        .prop_map(|(code, dims, body, gz)| {
+            let mut v = vec![0, 0, code, dims.len() as u8];
+            for d in dims {
+                v.extend(d.to_be_bytes());
+            }
+            v.extend(body);
+            if gz { gzip(&v) } else { v }
+        });
+    run("lying headers", lying);
 }

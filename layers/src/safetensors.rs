@@ -95,6 +95,11 @@ pub enum SafetensorsErrorKind {
         /// The repeated dotted name.
         name: String,
     },
+    /// The file's JSON header names a tensor twice (a JSON parser would keep one silently).
+    DuplicateTensor {
+        /// The repeated tensor name.
+        name: String,
+    },
     /// The file could not be encoded.
     Encode {
         /// Why encoding failed.
@@ -198,6 +203,9 @@ impl fmt::Display for SafetensorsError {
             K::Format { message } => write!(f, "not a valid safetensors file: {message}"),
             K::DuplicateName { name } => {
                 write!(f, "the model lists {name:?} twice; a file cannot hold both")
+            }
+            K::DuplicateTensor { name } => {
+                write!(f, "{file} names tensor {name:?} twice in its JSON header")
             }
             K::Encode { message } => write!(f, "cannot encode: {message}"),
             K::MissingTensor { kind, name } => {
@@ -378,6 +386,10 @@ pub fn import_safetensors_bytes<T: Element, M: Module<T> + ?Sized>(
         })
     })?;
 
+    if let Some(name) = repeated_header_name(&bytes[8..8 + header_len as usize]) {
+        return fail(SafetensorsErrorKind::DuplicateTensor { name });
+    }
+
     let want = dtype_of::<T>();
     let mut expected: Vec<(TensorKind, String, Vec<usize>)> = module
         .params()
@@ -479,4 +491,36 @@ pub fn import_safetensors<T: Element, M: Module<T> + ?Sized>(
         .with_path(path)
     })?;
     import_safetensors_bytes(module, &bytes).map_err(|e| e.with_path(path))
+}
+
+/// The first key the JSON object `header` lists twice, if any.
+fn repeated_header_name(header: &[u8]) -> Option<String> {
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct FirstRepeat(Option<String>);
+
+    impl<'de> Deserialize<'de> for FirstRepeat {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Keys;
+            impl<'de> Visitor<'de> for Keys {
+                type Value = FirstRepeat;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstRepeat, A::Error> {
+                    let (mut seen, mut first) = (HashSet::new(), None);
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<IgnoredAny>()?;
+                        if !seen.insert(key.clone()) && first.is_none() {
+                            first = Some(key);
+                        }
+                    }
+                    Ok(FirstRepeat(first))
+                }
+            }
+            d.deserialize_map(Keys)
+        }
+    }
+
+    serde_json::from_slice::<FirstRepeat>(header).ok()?.0
 }

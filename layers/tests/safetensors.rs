@@ -387,3 +387,31 @@ fn failed_export_leaves_the_old_file_intact() {
     assert_eq!(dir.listing(), ["blocked.safetensors", "old.safetensors"]);
     assert_eq!(fs::read(&path).unwrap(), old);
 }
+
+/// A JSON header naming one tensor twice is refused with the name (a JSON parser, the
+/// `safetensors` crate's included, would silently keep the second).
+#[test]
+fn a_header_naming_a_tensor_twice_is_refused() {
+    let dir = TempDir::new("duplicate");
+    let path = dir.join("dup.safetensors");
+    let weight = r#"{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#;
+    let bias = r#"{"dtype":"F32","shape":[2],"data_offsets":[8,16]}"#;
+    let mut header =
+        format!(r#"{{"weight":{weight},"bias":{bias},"weight":{weight}}}"#).into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(&header);
+    bytes.extend([0u8; 16]);
+    let err = failing_import(&path, &bytes);
+    assert!(
+        matches!(err.kind(), SafetensorsErrorKind::DuplicateTensor { name } if name == "weight"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains(r#"names tensor "weight" twice in its JSON header"#),
+        "{err}"
+    );
+}
