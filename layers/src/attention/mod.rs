@@ -7,7 +7,12 @@
 //! with `Q: [N, H, T_q, d_k]`, `K: [N, H, T_k, d_k]`, `V: [N, H, T_k, d_k]` and an additive
 //! mask `M` (0 where attention is allowed, [`MASK_VALUE`] where it is not) broadcast to
 //! `[N, H, T_q, T_k]`. Masks are plain constant tensors; see [`causal_mask`] and
-//! [`key_padding_mask`].
+//! [`key_padding_mask`]. [`scaled_dot_product_attention`] is the attention itself, PyTorch's
+//! `F.scaled_dot_product_attention`, which [`MultiHeadAttention`] runs on its heads.
+
+mod scaled_dot_product;
+
+pub use scaled_dot_product::{SdpaMask, SdpaOptions, scaled_dot_product_attention};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -381,20 +386,21 @@ impl<T: Element> MultiHeadAttention<T> {
     ) -> (Var<T>, Var<T>) {
         let (n, t_q, e) = (q.shape()[0], q.shape()[1], q.shape()[2]);
         let t_k = k.shape()[1];
-        let scale = T::from_f64_lossy(1.0 / (self.head_dim() as f64).sqrt());
-        let q = self.split_heads(&q.mul_scalar(scale));
-        let k = self.split_heads(k);
-        let v = self.split_heads(v);
-        let mut scores = q.matmul(&k.transpose(2, 3));
-        if let Some(m) = mask.combined(n, t_q, t_k) {
-            scores = scores.add_tensor(&m);
+        let combined = mask.combined(n, t_q, t_k);
+        let mut options = SdpaOptions::default()
+            .with_scale(1.0 / (self.head_dim() as f64).sqrt())
+            .with_dropout(if self.training { self.dropout } else { 0.0 });
+        if let Some(m) = &combined {
+            options = options.with_attn_mask(SdpaMask::Additive(m));
         }
-        let weights = scores.softmax(3);
-        let dropped = weights.dropout(self.dropout, self.training, &mut self.rng);
-        let context = dropped
-            .matmul(&v)
-            .permute(&[0, 2, 1, 3])
-            .reshape(&[n, t_q, e]);
+        let (heads, weights) = scaled_dot_product_attention(
+            &self.split_heads(q),
+            &self.split_heads(k),
+            &self.split_heads(v),
+            &options,
+            &mut self.rng,
+        );
+        let context = heads.permute(&[0, 2, 1, 3]).reshape(&[n, t_q, e]);
         (self.out_proj.forward(&context), weights)
     }
 }
