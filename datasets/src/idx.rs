@@ -239,13 +239,7 @@ impl IdxArray {
 /// [`DatasetError::TrailingData`] or [`DatasetError::TooLarge`] if the content is not a
 /// well-formed IDX array. Every error names `path`.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, DatasetError> {
-    let path = path.as_ref();
-    let file = File::open(path).map_err(|source| DatasetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let len = file.metadata().ok().map(|m| m.len());
-    read_impl(file, path, len, DEFAULT_MAX_BYTES)
+    read_idx_with_limit(path, DEFAULT_MAX_BYTES)
 }
 
 /// [`read_idx`] refusing data of more than `max_bytes` bytes ([`DatasetError::LimitExceeded`])

@@ -17,7 +17,7 @@ use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use strata_datasets::{Dataset as _, Grid, GridScaling};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{load_mnist, scaled, signed_unit};
 use strata_models::gan::{
@@ -25,7 +25,7 @@ use strata_models::gan::{
 };
 use strata_models::plot::plot_learning_curves;
 use strata_models::sample_quality::SampleScorer;
-use strata_models::visualize::write_samples_png;
+use strata_models::visualize::{interpolation_codes, write_samples_png, write_strip_png};
 use strata_models::{Gan, Trainer, TrainerConfig, cli};
 use strata_optim::AdamConfig;
 use strata_tensor::Tensor;
@@ -99,10 +99,7 @@ fn main() {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
-        let reference = test01.len().min(2000);
-        let real = Tensor::from_vec(test01.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
-        let mut scorer = SampleScorer::load_or_train(&cache, train01, &real, 3, 0).unwrap_or_else(|e| fail(e));
+        let mut scorer = SampleScorer::for_data(&cli.out, &name, train01, &test01).unwrap_or_else(|e| fail(e));
         println!(
             "{:?} GAN: generator {} and discriminator {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {} (β₁ 0.5)",
             cli.model,
@@ -127,18 +124,8 @@ fn main() {
         history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
         // Ten codes on the straight line between two random ones.
         let ends = Tensor::rand_normal(&[2, cli.latent], 0.0, 1.0, &mut codes).to_vec();
-        let latent = cli.latent;
-        let line: Vec<f32> = (0..10)
-            .flat_map(|i| {
-                let (t, ends) = (i as f32 / 9.0, &ends);
-                (0..latent).map(move |k| (1.0 - t) * ends[k] + t * ends[latent + k])
-            })
-            .collect();
-        let strip = to_unit(trainer.model.generate(&Tensor::from_vec(line, &[10, cli.latent])));
-        Grid::new(1, 10, 28, 28)
-            .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
-            .zoom(2)
-            .write_png(&strip.to_vec(), cli.out.join("interpolation.png"))
+        let line = interpolation_codes(&ends[..cli.latent], &ends[cli.latent..], 10);
+        write_strip_png(cli.out.join("interpolation.png"), &to_unit(trainer.model.generate(&line)), (28, 28))
             .unwrap_or_else(|e| fail(e));
         let score = scorer.score(&to_unit(trainer.model.sample(cli.samples)));
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();

@@ -25,7 +25,9 @@ use strata_models::gan::{
 };
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::RbmConfig;
-use strata_models::sample_quality::{SampleScore, SampleScorer};
+use strata_models::sample_quality::{
+    REFERENCE_IMAGES, SampleScore, SampleScorer, reference_images,
+};
 use strata_models::vae::{mlp_decoder, mlp_encoder};
 use strata_models::visualize::write_samples_png;
 use strata_models::{Gan, Trainer, TrainerConfig, Vae, VaeStep, cli};
@@ -78,10 +80,7 @@ fn main() {
     );
     args.run(|| {
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
-        let reference = test.len().min(2000);
-        let real = Tensor::from_vec(test.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
-        let mut scorer = SampleScorer::load_or_train(&cache, train.clone(), &real, 3, 0).unwrap_or_else(|e| fail(e));
+        let mut scorer = SampleScorer::for_data(&cli.out, &name, train.clone(), &test).unwrap_or_else(|e| fail(e));
         let seed = args.seed;
         let mut rows: Vec<(&str, SampleScore, f64)> = Vec::new();
         let mut record = |label: &'static str, samples: Tensor, seconds: f64, scorer: &mut SampleScorer| {
@@ -91,11 +90,8 @@ fn main() {
             rows.push((label, scorer.score(&flat), seconds));
         };
 
-        // Real held-out images: the floor of the distance for this many samples.
-        let held_out = Tensor::from_vec(
-            test.inputs()[reference * 784..(reference + cli.samples.min(test.len() - reference)) * 784].to_vec(),
-            &[cli.samples.min(test.len() - reference), 784],
-        );
+        // Real held-out images (after the reference ones): the floor of the distance.
+        let held_out = reference_images(&test, REFERENCE_IMAGES, cli.samples);
         record("real", held_out, 0.0, &mut scorer);
 
         // DBN: layer-wise CD-1 (Hinton's 784-500-500-2000, SGD 0.1, momentum 0.5 → 0.9).

@@ -18,13 +18,13 @@ use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use strata_datasets::{Dataset as _, Grid, GridScaling};
+use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{load_mnist, scaled};
 use strata_models::plot::plot_learning_curves;
-use strata_models::sample_quality::SampleScorer;
+use strata_models::sample_quality::{SampleScorer, reference_images};
 use strata_models::vae::{conv_decoder, conv_encoder, mlp_decoder, mlp_encoder};
-use strata_models::visualize::write_samples_png;
+use strata_models::visualize::{interpolation_codes, write_samples_png, write_strip_png};
 use strata_models::{Trainer, TrainerConfig, Vae, VaeStep, cli};
 use strata_optim::AdamConfig;
 use strata_tensor::Tensor;
@@ -93,10 +93,7 @@ fn main() {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
-        let reference = test.len().min(2000);
-        let real = Tensor::from_vec(test.inputs()[..reference * 784].to_vec(), &[reference, 1, 28, 28]);
-        let cache = cli.out.join(format!("sample-scorer-{name}.ckpt"));
-        let mut scorer = SampleScorer::load_or_train(&cache, train.clone(), &real, 3, 0).unwrap_or_else(|e| fail(e));
+        let mut scorer = SampleScorer::for_data(&cli.out, &name, train.clone(), &test).unwrap_or_else(|e| fail(e));
         println!(
             "{:?} VAE, {} latent components: {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {}",
             cli.model,
@@ -119,24 +116,14 @@ fn main() {
             .unwrap_or_else(|e| fail(e));
         history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
         // Reconstructions: 32 test images above their decoded posterior means.
-        let originals = real.narrow(0, 0, 32).contiguous();
+        let originals = reference_images(&test, 0, 32);
         let recon = trainer.model.predict(&originals);
         let pairs = Tensor::from_vec([originals.to_vec(), recon.to_vec()].concat(), &[64, 784]);
         write_samples_png(cli.out.join("reconstructions.png"), &pairs, (28, 28), 2).unwrap_or_else(|e| fail(e));
         // Ten codes on the line between the posterior means of two test images.
-        let ends = trainer.model.encode_mean(&real.narrow(0, 0, 2).contiguous()).to_vec();
-        let latent = cli.latent;
-        let line: Vec<f32> = (0..10)
-            .flat_map(|i| {
-                let (t, ends) = (i as f32 / 9.0, &ends);
-                (0..latent).map(move |k| (1.0 - t) * ends[k] + t * ends[latent + k])
-            })
-            .collect();
-        let strip = trainer.model.decode(&Tensor::from_vec(line, &[10, latent]));
-        Grid::new(1, 10, 28, 28)
-            .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
-            .zoom(2)
-            .write_png(&strip.to_vec(), cli.out.join("interpolation.png"))
+        let ends = trainer.model.encode_mean(&originals.narrow(0, 0, 2).contiguous()).to_vec();
+        let line = interpolation_codes(&ends[..cli.latent], &ends[cli.latent..], 10);
+        write_strip_png(cli.out.join("interpolation.png"), &trainer.model.decode(&line), (28, 28))
             .unwrap_or_else(|e| fail(e));
         let score = scorer.score(&trainer.model.sample(cli.samples));
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();

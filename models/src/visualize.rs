@@ -153,3 +153,40 @@ pub fn first_layer_filters<M: strata_layers::Module>(
     }
     Vec::new()
 }
+
+/// `steps` codes evenly spaced on the segment from `a` to `b` (ends included), `[steps, L]`: the
+/// codes of a latent interpolation strip.
+///
+/// # Panics
+/// If `a` and `b` differ in length or `steps < 2`.
+pub fn interpolation_codes(a: &[f32], b: &[f32], steps: usize) -> Tensor {
+    assert!(
+        a.len() == b.len() && steps >= 2,
+        "interpolation_codes: codes of {} and {} values, {steps} steps",
+        a.len(),
+        b.len()
+    );
+    let codes = (0..steps)
+        .flat_map(|i| {
+            let t = i as f32 / (steps - 1) as f32;
+            a.iter().zip(b).map(move |(x, y)| (1.0 - t) * x + t * y)
+        })
+        .collect();
+    Tensor::from_vec(codes, &[steps, a.len()])
+}
+
+/// Writes images `[n, …]` of `height × width` pixels in `[0, 1]` as one row of tiles (zoom 2),
+/// atomically.
+///
+/// # Errors
+/// As [`GreyImage::write_png`].
+pub fn write_strip_png(
+    path: impl AsRef<Path>,
+    images: &Tensor,
+    (height, width): (usize, usize),
+) -> Result<(), DatasetError> {
+    Grid::new(1, images.shape()[0], height, width)
+        .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
+        .zoom(2)
+        .write_png(&images.to_vec(), path)
+}

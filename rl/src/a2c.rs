@@ -15,8 +15,9 @@ use strata_tensor::Tensor;
 
 use crate::agent::{check_observation, load_state, param_refs, params_of, save_state};
 use crate::dqn::discrete_actions;
-use crate::policy::{Categorical, argmax, mlp, observation_batch};
+use crate::policy::{Categorical, greedy_action, mlp, observation_batch};
 use crate::returns::gae;
+use crate::settings::Check;
 use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError, VecEnv};
 
 /// A2C's settings. The defaults are those of `reference/rl.py --algo a2c`: 8 environments,
@@ -129,43 +130,19 @@ impl A2cConfig {
     /// # Errors
     /// [`RlError::Config`] naming the first setting out of range.
     pub fn validate(&self) -> Result<(), RlError> {
-        let bad = |message: String| {
-            Err(RlError::Config {
-                algorithm: "a2c",
-                message,
-            })
-        };
+        let check = Check("a2c");
         if self.envs == 0 || self.rollout == 0 || self.hidden.contains(&0) {
-            return bad(format!(
+            return Err(check.fail(format!(
                 "envs ({}), rollout ({}) and hidden widths ({:?}) must be positive",
                 self.envs, self.rollout, self.hidden
-            ));
+            )));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!(
-                "learning_rate must be positive and finite, got {}",
-                self.learning_rate
-            ));
-        }
-        for (name, v) in [("gamma", self.gamma), ("gae_lambda", self.gae_lambda)] {
-            if !(0.0..=1.0).contains(&v) {
-                return bad(format!("{name} must be in [0, 1], got {v}"));
-            }
-        }
-        for (name, v) in [
-            ("value_coef", self.value_coef),
-            ("entropy_coef", self.entropy_coef),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be finite and non-negative, got {v}"));
-            }
-        }
-        if let Some(n) = self.max_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
-            return bad(format!(
-                "max_grad_norm must be positive and finite, got {n}"
-            ));
-        }
-        Ok(())
+        check.positive("learning_rate", self.learning_rate)?;
+        check.unit("gamma", self.gamma)?;
+        check.unit("gae_lambda", self.gae_lambda)?;
+        check.non_negative("value_coef", self.value_coef)?;
+        check.non_negative("entropy_coef", self.entropy_coef)?;
+        check.grad_norm(self.max_grad_norm)
     }
 }
 
@@ -394,11 +371,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for A2c<E> {
     }
 
     fn act(&mut self, observation: &[f32]) -> usize {
-        let x = Var::constant(Tensor::from_vec(
-            observation.to_vec(),
-            &[1, observation.len()],
-        ));
-        argmax(&no_grad(|| self.actor.forward(&x)).into_value().to_vec())
+        greedy_action(&mut self.actor, observation)
     }
 
     fn save(&self, path: &Path) -> Result<(), RlError> {

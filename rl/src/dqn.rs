@@ -14,7 +14,8 @@ use strata_optim::{Adam, AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensor::{Indices, Tensor};
 
 use crate::agent::{check_observation, load_state, save_state};
-use crate::policy::{argmax, argmax_rows, copy_params, mlp};
+use crate::policy::{argmax_rows, copy_params, greedy_action, mlp, outputs};
+use crate::settings::Check;
 use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, ReplayBuffer, RlError};
 
 /// DQN's settings. The defaults are those of `reference/rl.py --algo dqn` (a 64-64 ReLU
@@ -163,56 +164,33 @@ impl DqnConfig {
     /// # Errors
     /// [`RlError::Config`] naming the first setting out of range.
     pub fn validate(&self) -> Result<(), RlError> {
-        let bad = |message: String| {
-            Err(RlError::Config {
-                algorithm: "dqn",
-                message,
-            })
-        };
+        let check = Check("dqn");
         if self.hidden.contains(&0) {
-            return bad(format!(
+            return Err(check.fail(format!(
                 "hidden widths must be positive, got {:?}",
                 self.hidden
-            ));
+            )));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!(
-                "learning_rate must be positive and finite, got {}",
-                self.learning_rate
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return bad(format!("gamma must be in [0, 1], got {}", self.gamma));
-        }
+        check.positive("learning_rate", self.learning_rate)?;
+        check.unit("gamma", self.gamma)?;
         if self.buffer_capacity == 0
             || self.batch_size == 0
             || self.train_every == 0
             || self.target_update_every == 0
         {
-            return bad(format!(
+            return Err(check.fail(format!(
                 "buffer_capacity ({}), batch_size ({}), train_every ({}) and target_update_every ({}) must be positive",
                 self.buffer_capacity, self.batch_size, self.train_every, self.target_update_every
-            ));
+            )));
         }
-        let unit = |e: f64| (0.0..=1.0).contains(&e);
-        if !unit(self.epsilon_start) || !unit(self.epsilon_end) {
-            return bad(format!(
+        if !(0.0..=1.0).contains(&self.epsilon_start) || !(0.0..=1.0).contains(&self.epsilon_end) {
+            return Err(check.fail(format!(
                 "epsilon must stay in [0, 1], got {} → {}",
                 self.epsilon_start, self.epsilon_end
-            ));
+            )));
         }
-        if !(self.huber_delta.is_finite() && self.huber_delta > 0.0) {
-            return bad(format!(
-                "huber_delta must be positive and finite, got {}",
-                self.huber_delta
-            ));
-        }
-        if let Some(n) = self.max_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
-            return bad(format!(
-                "max_grad_norm must be positive and finite, got {n}"
-            ));
-        }
-        Ok(())
+        check.positive("huber_delta", self.huber_delta)?;
+        check.grad_norm(self.max_grad_norm)
     }
 }
 
@@ -310,11 +288,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Dqn<E> {
 
     /// Q-values of one observation under the online network.
     pub fn q_values(&mut self, observation: &[f32]) -> Vec<f32> {
-        let x = Var::constant(Tensor::from_vec(
-            observation.to_vec(),
-            &[1, observation.len()],
-        ));
-        no_grad(|| self.q.forward(&x)).into_value().to_vec()
+        outputs(&mut self.q, observation)
     }
 
     /// One gradient step on a replayed mini-batch; returns the loss.
@@ -441,7 +415,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Dqn<E> {
     }
 
     fn act(&mut self, observation: &[f32]) -> usize {
-        argmax(&self.q_values(observation))
+        greedy_action(&mut self.q, observation)
     }
 
     fn save(&self, path: &Path) -> Result<(), RlError> {

@@ -30,6 +30,7 @@ pub mod reinforce;
 pub mod render;
 mod replay;
 pub mod returns;
+mod settings;
 mod space;
 mod vector;
 

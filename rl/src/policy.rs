@@ -134,6 +134,22 @@ pub fn copy_params(target: &mut dyn Module, source: &dyn Module) {
     }
 }
 
+/// The outputs of `net` for one observation (a batch of one, no graph): logits or Q-values.
+pub fn outputs(net: &mut dyn Module, observation: &[f32]) -> Vec<f32> {
+    let x = Var::constant(Tensor::from_vec(
+        observation.to_vec(),
+        &[1, observation.len()],
+    ));
+    strata_autograd::no_grad(|| net.forward(&x))
+        .into_value()
+        .to_vec()
+}
+
+/// The action whose output (logit or Q-value) is largest for one observation.
+pub fn greedy_action(net: &mut dyn Module, observation: &[f32]) -> usize {
+    argmax(&outputs(net, observation))
+}
+
 /// Observations `[N × dim]` (row-major) as a tensor `[N, dim]`.
 pub fn observation_batch(observations: &[f32], dim: usize) -> Tensor {
     Tensor::from_vec(observations.to_vec(), &[observations.len() / dim, dim])

@@ -15,8 +15,9 @@ use strata_tensor::Tensor;
 
 use crate::agent::{check_observation, load_state, param_refs, params_of, save_state};
 use crate::dqn::discrete_actions;
-use crate::policy::{Categorical, argmax, mlp};
+use crate::policy::{Categorical, greedy_action, mlp};
 use crate::returns::{normalize, returns_to_go};
+use crate::settings::Check;
 use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError};
 
 /// REINFORCE's settings: per update, `episodes_per_update` whole episodes; loss
@@ -116,41 +117,18 @@ impl ReinforceConfig {
     /// # Errors
     /// [`RlError::Config`] naming the first setting out of range.
     pub fn validate(&self) -> Result<(), RlError> {
-        let bad = |message: String| {
-            Err(RlError::Config {
-                algorithm: "reinforce",
-                message,
-            })
-        };
+        let check = Check("reinforce");
         if self.episodes_per_update == 0 || self.hidden.contains(&0) {
-            return bad(format!(
+            return Err(check.fail(format!(
                 "episodes_per_update ({}) and hidden widths ({:?}) must be positive",
                 self.episodes_per_update, self.hidden
-            ));
+            )));
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!(
-                "learning_rate must be positive and finite, got {}",
-                self.learning_rate
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return bad(format!("gamma must be in [0, 1], got {}", self.gamma));
-        }
-        for (name, v) in [
-            ("value_coef", self.value_coef),
-            ("entropy_coef", self.entropy_coef),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be finite and non-negative, got {v}"));
-            }
-        }
-        if let Some(n) = self.max_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
-            return bad(format!(
-                "max_grad_norm must be positive and finite, got {n}"
-            ));
-        }
-        Ok(())
+        check.positive("learning_rate", self.learning_rate)?;
+        check.unit("gamma", self.gamma)?;
+        check.non_negative("value_coef", self.value_coef)?;
+        check.non_negative("entropy_coef", self.entropy_coef)?;
+        check.grad_norm(self.max_grad_norm)
     }
 }
 
@@ -352,11 +330,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Reinforce<E> {
     }
 
     fn act(&mut self, observation: &[f32]) -> usize {
-        let x = Var::constant(Tensor::from_vec(
-            observation.to_vec(),
-            &[1, observation.len()],
-        ));
-        argmax(&no_grad(|| self.policy.forward(&x)).into_value().to_vec())
+        greedy_action(&mut self.policy, observation)
     }
 
     fn save(&self, path: &Path) -> Result<(), RlError> {

@@ -153,7 +153,7 @@ impl Render for MountainCar {
         let (lo, hi) = (mountain_car::MIN_POSITION, mountain_car::MAX_POSITION);
         let scale = width as f64 / (hi - lo);
         let y_scale = height as f64 / 1.2;
-        let point = |x: f64| ((x - lo) * scale, MountainCar::height(x) * y_scale);
+        let point = |x: f64| ((x - lo) * scale, mountain_car::height(x) * y_scale);
         canvas(width, height, |px, area| {
             let track: Vec<_> = (0..=100)
                 .map(|i| point(lo + (hi - lo) * i as f64 / 100.0))

@@ -3,12 +3,11 @@
 
 use std::f64::consts::PI;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
-use crate::env::{EpisodeClock, check_finite};
-use crate::{Env, EnvError, Space, Transition};
+use super::classic::{ClassicEnv, Physics};
+use crate::Space;
 
 /// Seconds per step (one fourth-order Runge–Kutta step).
 pub const DT: f64 = 0.2;
@@ -39,61 +38,30 @@ pub const MAX_EPISODE_STEPS: u32 = 500;
 /// `reset` draws every component uniformly from `[−0.1, 0.1)`, rounded to `f32` as
 /// Gymnasium does. A step integrates the equations of motion with one RK4 step of 0.2 s, then
 /// wraps the angles into `[−π, π]` and clips the velocities to `±4π` and `±9π`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Acrobot {
-    state: [f64; 4],
-    clock: EpisodeClock,
-    rng: ChaCha8Rng,
-}
+pub type Acrobot = ClassicEnv<AcrobotPhysics>;
 
-impl Default for Acrobot {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The [`Physics`] of [`Acrobot`].
+#[derive(Clone, Copy, Debug)]
+pub struct AcrobotPhysics;
 
-impl Acrobot {
-    /// Acrobot-v1, its random stream seeded with 0 until `reset(Some(seed))`.
-    pub fn new() -> Self {
-        Acrobot {
-            state: [0.0; 4],
-            clock: EpisodeClock::new(MAX_EPISODE_STEPS),
-            rng: ChaCha8Rng::seed_from_u64(0),
-        }
+impl Physics for AcrobotPhysics {
+    type State = [f64; 4];
+    const NAME: &'static str = "Acrobot-v1";
+    const ACTIONS: usize = 3;
+    const MAX_EPISODE_STEPS: u32 = MAX_EPISODE_STEPS;
+    const REWARD_THRESHOLD: f64 = -100.0;
+
+    fn observation_space() -> Space {
+        let high = [1.0, 1.0, 1.0, 1.0, MAX_VEL_1 as f32, MAX_VEL_2 as f32];
+        Space::bounded(&high.map(|h| -h), &high)
     }
 
-    /// Changes the time limit (Gymnasium's `max_episode_steps`).
-    ///
-    /// # Panics
-    /// If `steps` is 0.
-    pub fn with_max_episode_steps(mut self, steps: u32) -> Self {
-        self.clock = EpisodeClock::new(steps);
-        self
+    /// Uniform on `[−0.1, 0.1)`, rounded to `f32` as Gymnasium does.
+    fn start(rng: &mut ChaCha8Rng) -> [f64; 4] {
+        std::array::from_fn(|_| rng.random_range(-0.1f64..0.1) as f32 as f64)
     }
 
-    /// The state `[θ₁, θ₂, θ̇₁, θ̇₂]`.
-    pub fn state(&self) -> [f64; 4] {
-        self.state
-    }
-
-    /// Starts an episode at the given state `[θ₁, θ₂, θ̇₁, θ̇₂]`.
-    ///
-    /// # Errors
-    /// [`EnvError::StateSize`] or [`EnvError::NonFiniteObservation`].
-    pub fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        let state: [f64; 4] = state.try_into().map_err(|_| EnvError::StateSize {
-            env: "Acrobot-v1",
-            expected: 4,
-            got: state.len(),
-        })?;
-        check_finite("Acrobot-v1", &state)?;
-        self.state = state;
-        self.clock.reset();
-        Ok(())
-    }
-
-    /// The state after one step with `action` from `state` (the dynamics alone).
-    pub fn dynamics(state: [f64; 4], action: usize) -> [f64; 4] {
+    fn dynamics(state: [f64; 4], action: usize) -> [f64; 4] {
         let torque = TORQUES[action];
         let f = |s: [f64; 4]| derivatives(s, torque);
         let add = |s: [f64; 4], k: [f64; 4], h: f64| std::array::from_fn(|i| s[i] + h * k[i]);
@@ -111,9 +79,22 @@ impl Acrobot {
         next
     }
 
-    /// Whether a state is terminal: the free end more than one link length above the pivot.
-    pub fn is_terminal(state: [f64; 4]) -> bool {
+    /// The free end more than one link length above the pivot.
+    fn is_terminal(state: [f64; 4]) -> bool {
         -state[0].cos() - (state[1] + state[0]).cos() > 1.0
+    }
+
+    /// −1 per step, 0 on the terminating one.
+    fn reward(terminal: bool) -> f64 {
+        if terminal { 0.0 } else { -1.0 }
+    }
+
+    fn observe(state: [f64; 4]) -> Vec<f32> {
+        let [t1, t2, d1, d2] = state;
+        [t1.cos(), t1.sin(), t2.cos(), t2.sin(), d1, d2]
+            .iter()
+            .map(|&v| v as f32)
+            .collect()
     }
 }
 
@@ -153,60 +134,4 @@ fn wrap(mut x: f64) -> f64 {
         x += 2.0 * PI;
     }
     x
-}
-
-impl Env for Acrobot {
-    fn name(&self) -> &'static str {
-        "Acrobot-v1"
-    }
-
-    fn observation_space(&self) -> Space {
-        let high = [1.0, 1.0, 1.0, 1.0, MAX_VEL_1 as f32, MAX_VEL_2 as f32];
-        Space::bounded(&high.map(|h| -h), &high)
-    }
-
-    fn action_space(&self) -> Space {
-        Space::Discrete(3)
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
-        if let Some(seed) = seed {
-            self.rng = ChaCha8Rng::seed_from_u64(seed);
-        }
-        self.state = std::array::from_fn(|_| self.rng.random_range(-0.1f64..0.1) as f32 as f64);
-        self.clock.reset();
-        self.observation()
-    }
-
-    fn step(&mut self, action: usize) -> Result<Transition, EnvError> {
-        self.clock.check(self.name(), action, 3)?;
-        let next = Self::dynamics(self.state, action);
-        check_finite(self.name(), &next)?;
-        self.state = next;
-        let terminal = Self::is_terminal(next);
-        let (terminated, truncated) = self.clock.tick(terminal);
-        let reward = if terminal { 0.0 } else { -1.0 };
-        Ok(Transition {
-            observation: self.observation(),
-            reward,
-            terminated,
-            truncated,
-        })
-    }
-
-    fn reward_threshold(&self) -> Option<f64> {
-        Some(-100.0)
-    }
-
-    fn elapsed_steps(&self) -> u32 {
-        self.clock.steps
-    }
-
-    fn observation(&self) -> Vec<f32> {
-        let [t1, t2, d1, d2] = self.state;
-        [t1.cos(), t1.sin(), t2.cos(), t2.sin(), d1, d2]
-            .iter()
-            .map(|&v| v as f32)
-            .collect()
-    }
 }

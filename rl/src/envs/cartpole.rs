@@ -1,12 +1,11 @@
 //! CartPole-v1: Gymnasium's `CartPoleEnv` (Barto, Sutton & Anderson 1983) with its
 //! `TimeLimit` of 500 steps.
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
-use crate::env::{EpisodeClock, check_finite};
-use crate::{Env, EnvError, Space, Transition};
+use super::classic::{ClassicEnv, Physics};
+use crate::Space;
 
 /// Gravity, m/s².
 pub const GRAVITY: f64 = 9.8;
@@ -41,61 +40,34 @@ pub const MAX_EPISODE_STEPS: u32 = 500;
 /// ẍ = temp − m_p l θ̈ cos θ / M
 /// x += τ ẋ;  ẋ += τ ẍ;  θ += τ θ̇;  θ̇ += τ θ̈
 /// ```
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct CartPole {
-    state: [f64; 4],
-    clock: EpisodeClock,
-    rng: ChaCha8Rng,
-}
+pub type CartPole = ClassicEnv<CartPolePhysics>;
 
-impl Default for CartPole {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The [`Physics`] of [`CartPole`].
+#[derive(Clone, Copy, Debug)]
+pub struct CartPolePhysics;
 
-impl CartPole {
-    /// CartPole-v1, its random stream seeded with 0 until `reset(Some(seed))`.
-    pub fn new() -> Self {
-        CartPole {
-            state: [0.0; 4],
-            clock: EpisodeClock::new(MAX_EPISODE_STEPS),
-            rng: ChaCha8Rng::seed_from_u64(0),
-        }
-    }
+impl Physics for CartPolePhysics {
+    type State = [f64; 4];
+    const NAME: &'static str = "CartPole-v1";
+    const ACTIONS: usize = 2;
+    const MAX_EPISODE_STEPS: u32 = MAX_EPISODE_STEPS;
+    const REWARD_THRESHOLD: f64 = 475.0;
 
-    /// Changes the time limit (Gymnasium's `max_episode_steps`).
-    ///
-    /// # Panics
-    /// If `steps` is 0.
-    pub fn with_max_episode_steps(mut self, steps: u32) -> Self {
-        self.clock = EpisodeClock::new(steps);
-        self
+    fn observation_space() -> Space {
+        let high = [
+            (X_LIMIT * 2.0) as f32,
+            f32::INFINITY,
+            (THETA_LIMIT * 2.0) as f32,
+            f32::INFINITY,
+        ];
+        Space::bounded(&high.map(|h| -h), &high)
     }
 
-    /// The state `[x, ẋ, θ, θ̇]`.
-    pub fn state(&self) -> [f64; 4] {
-        self.state
+    fn start(rng: &mut ChaCha8Rng) -> [f64; 4] {
+        std::array::from_fn(|_| rng.random_range(-0.05..0.05))
     }
 
-    /// Starts an episode at the given state `[x, ẋ, θ, θ̇]` (for tests and demonstrations).
-    ///
-    /// # Errors
-    /// [`EnvError::StateSize`] or [`EnvError::NonFiniteObservation`].
-    pub fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError> {
-        let state: [f64; 4] = state.try_into().map_err(|_| EnvError::StateSize {
-            env: "CartPole-v1",
-            expected: 4,
-            got: state.len(),
-        })?;
-        check_finite("CartPole-v1", &state)?;
-        self.state = state;
-        self.clock.reset();
-        Ok(())
-    }
-
-    /// The state after one step with `action` from `state` (the dynamics alone).
-    pub fn dynamics(state: [f64; 4], action: usize) -> [f64; 4] {
+    fn dynamics(state: [f64; 4], action: usize) -> [f64; 4] {
         let [x, x_dot, theta, theta_dot] = state;
         let total_mass = MASS_POLE + MASS_CART;
         let polemass_length = MASS_POLE * HALF_POLE_LENGTH;
@@ -113,66 +85,20 @@ impl CartPole {
         ]
     }
 
-    /// Whether a state is terminal: the cart left `[−2.4, 2.4]` or the pole `[−12°, 12°]`.
-    pub fn is_terminal(state: [f64; 4]) -> bool {
+    /// The cart left `[−2.4, 2.4]` or the pole `[−12°, 12°]`.
+    fn is_terminal(state: [f64; 4]) -> bool {
         state[0] < -X_LIMIT
             || state[0] > X_LIMIT
             || state[2] < -THETA_LIMIT
             || state[2] > THETA_LIMIT
     }
-}
 
-impl Env for CartPole {
-    fn name(&self) -> &'static str {
-        "CartPole-v1"
+    /// 1 for every step, the terminating one included.
+    fn reward(_terminal: bool) -> f64 {
+        1.0
     }
 
-    fn observation_space(&self) -> Space {
-        let high = [
-            (X_LIMIT * 2.0) as f32,
-            f32::INFINITY,
-            (THETA_LIMIT * 2.0) as f32,
-            f32::INFINITY,
-        ];
-        Space::bounded(&high.map(|h| -h), &high)
-    }
-
-    fn action_space(&self) -> Space {
-        Space::Discrete(2)
-    }
-
-    fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
-        if let Some(seed) = seed {
-            self.rng = ChaCha8Rng::seed_from_u64(seed);
-        }
-        self.state = std::array::from_fn(|_| self.rng.random_range(-0.05..0.05));
-        self.clock.reset();
-        self.observation()
-    }
-
-    fn step(&mut self, action: usize) -> Result<Transition, EnvError> {
-        self.clock.check(self.name(), action, 2)?;
-        let next = Self::dynamics(self.state, action);
-        check_finite(self.name(), &next)?;
-        self.state = next;
-        let (terminated, truncated) = self.clock.tick(Self::is_terminal(next));
-        Ok(Transition {
-            observation: self.observation(),
-            reward: 1.0,
-            terminated,
-            truncated,
-        })
-    }
-
-    fn reward_threshold(&self) -> Option<f64> {
-        Some(475.0)
-    }
-
-    fn elapsed_steps(&self) -> u32 {
-        self.clock.steps
-    }
-
-    fn observation(&self) -> Vec<f32> {
-        self.state.iter().map(|&v| v as f32).collect()
+    fn observe(state: [f64; 4]) -> Vec<f32> {
+        state.iter().map(|&v| v as f32).collect()
     }
 }

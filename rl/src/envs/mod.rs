@@ -4,13 +4,15 @@
 
 pub mod acrobot;
 pub mod cartpole;
+mod classic;
 pub mod mountain_car;
 
 use serde::{Deserialize, Serialize};
 
-pub use acrobot::Acrobot;
-pub use cartpole::CartPole;
-pub use mountain_car::MountainCar;
+pub use acrobot::{Acrobot, AcrobotPhysics};
+pub use cartpole::{CartPole, CartPolePhysics};
+pub use classic::{ClassicEnv, Physics};
+pub use mountain_car::{MountainCar, MountainCarPhysics};
 
 use crate::{Env, EnvError, Space, Transition};
 
