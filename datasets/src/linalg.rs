@@ -1,65 +1,12 @@
 //! The little dense linear algebra the fitted transforms need beyond `strata_tensor::linalg`
-//! (whose symmetric eigensolver they use): column means and covariance (through
-//! `strata_tensor`'s GEMM).
+//! (whose eigensolver, column means and covariance they use): a product of row-major slices
+//! through `strata_tensor`'s GEMM.
 
 use strata_tensor::Tensor;
-
-/// Column means of `data` (`[n, d]` row-major), accumulated in `f64`.
-pub(crate) fn column_means(data: &[f32], d: usize) -> Vec<f64> {
-    let n = data.len() / d;
-    let mut sum = vec![0.0f64; d];
-    for row in data.chunks_exact(d) {
-        for (s, &x) in sum.iter_mut().zip(row) {
-            *s += f64::from(x);
-        }
-    }
-    sum.iter().map(|s| s / n as f64).collect()
-}
-
-/// Sample covariance `Σ = X̃ᵀX̃ / (n − 1)` of `data` (`[n, d]`), where `X̃` is `data` with
-/// `mean` subtracted from each row; returns `[d, d]` row-major in `f64`.
-pub(crate) fn covariance(data: &[f32], d: usize, mean: &[f64]) -> Vec<f64> {
-    let n = data.len() / d;
-    let mut centred = Vec::with_capacity(data.len());
-    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
-    for row in data.chunks_exact(d) {
-        centred.extend(row.iter().zip(&mean32).map(|(x, m)| x - m));
-    }
-    let x = Tensor::from_vec(centred, &[n, d]);
-    let c = x.t().matmul(&x);
-    let scale = 1.0 / (n as f64 - 1.0);
-    let c = c.to_vec();
-    // Symmetrize to remove rounding asymmetry of the product.
-    let mut out = vec![0.0f64; d * d];
-    for i in 0..d {
-        for j in 0..d {
-            out[i * d + j] = 0.5 * (f64::from(c[i * d + j]) + f64::from(c[j * d + i])) * scale;
-        }
-    }
-    out
-}
 
 /// `a · b` for row-major `a: [m, k]` and `b: [k, n]`, through the tensor GEMM.
 pub(crate) fn matmul(a: Vec<f32>, m: usize, k: usize, b: &[f32], n: usize) -> Vec<f32> {
     let a = Tensor::from_vec(a, &[m, k]);
     let b = Tensor::from_vec(b.to_vec(), &[k, n]);
     a.matmul(&b).into_vec()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn covariance_matches_definition() {
-        let data = [1.0f32, 2.0, 3.0, 5.0, 4.0, 1.0, 0.0, 0.0];
-        let mean = column_means(&data, 2);
-        assert_eq!(mean, vec![2.0, 2.0]);
-        let c = covariance(&data, 2, &mean);
-        // x: 1,3,4,0 (dev -1,1,2,-2); y: 2,5,1,0 (dev 0,3,-1,-2)
-        let expect = [10.0 / 3.0, 5.0 / 3.0, 5.0 / 3.0, 14.0 / 3.0];
-        for (a, b) in c.iter().zip(expect) {
-            assert!((a - b).abs() < 1e-6, "{c:?}");
-        }
-    }
 }

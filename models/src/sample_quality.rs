@@ -24,7 +24,7 @@ use strata_datasets::{ArrayDataset, Dataset as _};
 use strata_layers::Module;
 use strata_layers::checkpoint::{load_module, save_module};
 use strata_tensor::Tensor;
-use strata_tensor::linalg::symmetric_eigen;
+use strata_tensor::linalg::{column_means, covariance, symmetric_eigen, symmetric_sqrt};
 
 use crate::recipes::lenet5_trainer;
 use crate::{LeNet5, LeNetConfig, LeNetStyle, TrainError};
@@ -64,7 +64,8 @@ impl SampleScorer {
             real_cov: Vec::new(),
         };
         let (_, features) = scorer.classify(real);
-        (scorer.real_mean, scorer.real_cov) = mean_and_covariance(&features, FEATURES);
+        scorer.real_mean = column_means(&features, FEATURES);
+        scorer.real_cov = covariance(&features, FEATURES, &scorer.real_mean);
         scorer
     }
 
@@ -119,7 +120,7 @@ impl SampleScorer {
 
     /// Class probabilities `[N, 10]` and features (`N × 84`, row-major) of images
     /// `[N, 1, 28, 28]` (or `[N, 784]`) in `[0, 1]`.
-    pub fn classify(&mut self, images: &Tensor) -> (Tensor, Vec<f64>) {
+    pub fn classify(&mut self, images: &Tensor) -> (Tensor, Vec<f32>) {
         let n = images.shape()[0];
         let x = images.reshape(&[n, 1, 28, 28]);
         let mut probs = Vec::with_capacity(n * 10);
@@ -136,7 +137,7 @@ impl SampleScorer {
                 (logits.value().softmax(1), h.into_value())
             });
             probs.extend(p.to_vec());
-            features.extend(f.to_vec().iter().map(|&v| v as f64));
+            features.extend(f.to_vec());
         }
         (Tensor::from_vec(probs, &[n, 10]), features)
     }
@@ -172,7 +173,8 @@ impl SampleScorer {
                     q * q.ln()
                 })
                 .sum::<f64>();
-        let (mean, cov) = mean_and_covariance(&features, FEATURES);
+        let mean = column_means(&features, FEATURES);
+        let cov = covariance(&features, FEATURES, &mean);
         SampleScore {
             samples: n,
             confidence: confidence / n as f64,
@@ -203,42 +205,6 @@ pub fn reference_images(data: &ArrayDataset, first: usize, count: usize) -> Tens
     )
 }
 
-/// The mean and the (unbiased, `N − 1`) covariance `d × d` of `N` rows of `d` values.
-///
-/// # Panics
-/// If there are fewer than two rows.
-pub fn mean_and_covariance(rows: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    let n = rows.len() / d;
-    assert!(
-        n >= 2,
-        "mean_and_covariance: needs at least two rows, got {n}"
-    );
-    let mut mean = vec![0.0; d];
-    for row in rows.chunks(d) {
-        for (m, v) in mean.iter_mut().zip(row) {
-            *m += v;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= n as f64);
-    let mut cov = vec![0.0; d * d];
-    for row in rows.chunks(d) {
-        for i in 0..d {
-            let di = row[i] - mean[i];
-            for j in i..d {
-                cov[i * d + j] += di * (row[j] - mean[j]);
-            }
-        }
-    }
-    for i in 0..d {
-        for j in i..d {
-            let c = cov[i * d + j] / (n - 1) as f64;
-            cov[i * d + j] = c;
-            cov[j * d + i] = c;
-        }
-    }
-    (mean, cov)
-}
-
 /// The Fréchet distance between `N(μ₁, Σ₁)` and `N(μ₂, Σ₂)` (`d`-dimensional, covariances
 /// row-major): `‖μ₁ − μ₂‖² + Tr Σ₁ + Tr Σ₂ − 2 Tr (Σ₁^{½} Σ₂ Σ₁^{½})^{½}`, with the symmetric
 /// square roots from eigendecompositions (negative eigenvalues of rounding clamped to 0).
@@ -260,47 +226,16 @@ pub fn frechet_distance(mean1: &[f64], cov1: &[f64], mean2: &[f64], cov2: &[f64]
         .map(|(a, b)| (a - b) * (a - b))
         .sum();
     let trace = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
-    let root1 = symmetric_sqrt(cov1, d);
-    let middle = matmul(&matmul(&root1, cov2, d), &root1, d);
-    let cross: f64 = symmetric_eigen(&symmetrize(&middle, d), d)
+    let root1 = Tensor::from_vec(symmetric_sqrt(cov1, d), &[d, d]);
+    let middle = root1
+        .matmul(&Tensor::from_vec(cov2.to_vec(), &[d, d]))
+        .matmul(&root1);
+    // Symmetrised against the product's rounding before the eigensolver.
+    let middle = middle.add(&middle.t()).mul_scalar(0.5).to_vec();
+    let cross: f64 = symmetric_eigen(&middle, d)
         .values
         .iter()
         .map(|&l| l.max(0.0).sqrt())
         .sum();
     (sq + trace(cov1) + trace(cov2) - 2.0 * cross).max(0.0)
-}
-
-/// `A^{½}` of a symmetric positive semi-definite `d × d` matrix.
-fn symmetric_sqrt(a: &[f64], d: usize) -> Vec<f64> {
-    let eig = symmetric_eigen(a, d);
-    let mut out = vec![0.0; d * d];
-    for (k, &l) in eig.values.iter().enumerate() {
-        let s = l.max(0.0).sqrt();
-        let v = &eig.vectors[k * d..(k + 1) * d];
-        for i in 0..d {
-            for j in 0..d {
-                out[i * d + j] += s * v[i] * v[j];
-            }
-        }
-    }
-    out
-}
-
-fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
-    let mut c = vec![0.0; d * d];
-    for i in 0..d {
-        for k in 0..d {
-            let aik = a[i * d + k];
-            for j in 0..d {
-                c[i * d + j] += aik * b[k * d + j];
-            }
-        }
-    }
-    c
-}
-
-fn symmetrize(a: &[f64], d: usize) -> Vec<f64> {
-    (0..d * d)
-        .map(|k| 0.5 * (a[k] + a[(k % d) * d + k / d]))
-        .collect()
 }

@@ -13,12 +13,11 @@ use strata_layers::{Activation, Module, Sequential};
 use strata_optim::{Adam, AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensor::Tensor;
 
-use crate::agent::{check_observation, load_state, param_refs, params_of, save_state};
-use crate::dqn::discrete_actions;
+use crate::agent::{discrete_actions, load_state, param_refs, params_of, save_state};
 use crate::policy::{Categorical, greedy_action, mlp, observation_batch};
 use crate::returns::gae;
 use crate::settings::Check;
-use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError, VecEnv};
+use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError, VecEnv, check_finite};
 
 /// A2C's settings. The defaults are those of `reference/rl.py --algo a2c`: 8 environments,
 /// 5-step rollouts, separate 64-64 tanh actor and critic, Adam 7·10⁻⁴, γ 0.99, GAE λ 0.95,
@@ -263,7 +262,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> A2c<E> {
         );
         for _ in 0..steps {
             let obs = self.envs.observations().to_vec();
-            check_observation(name, &obs)?;
+            check_finite(name, &obs)?;
             let logits = no_grad(|| {
                 self.actor
                     .forward(&Var::constant(observation_batch(&obs, dim)))

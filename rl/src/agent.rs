@@ -11,7 +11,7 @@ use strata_layers::checkpoint::{
     CheckpointErrorKind, decode_checkpoint, encode_checkpoint, read_checkpoint, write_checkpoint,
 };
 
-use crate::{Env, EnvError, Episode, EpisodeLog, RlError};
+use crate::{Env, Episode, EpisodeLog, RlError};
 
 /// A learner that acts in an environment and improves from what it sees.
 pub trait Agent {
@@ -96,16 +96,15 @@ pub fn evaluate<A: Agent + ?Sized, E: Env + ?Sized>(
     Ok(Evaluation { returns })
 }
 
-/// Checks an observation the agent is about to act on.
-pub(crate) fn check_observation(env: &'static str, observation: &[f32]) -> Result<(), EnvError> {
-    match observation.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(EnvError::NonFiniteObservation {
-            env,
-            index,
-            value: observation[index] as f64,
-        }),
-        None => Ok(()),
-    }
+/// The number of actions of a discrete action space, or a configuration error of `algorithm`.
+pub(crate) fn discrete_actions<E: Env>(env: &E, algorithm: &'static str) -> Result<usize, RlError> {
+    env.action_space().actions().ok_or_else(|| RlError::Config {
+        algorithm,
+        message: format!(
+            "{} has a continuous action space; only discrete actions are supported",
+            env.name()
+        ),
+    })
 }
 
 /// The parameters of two modules, `a`'s first, for one optimizer.

@@ -13,10 +13,10 @@ use strata_layers::{Activation, Module, Sequential};
 use strata_optim::{Adam, AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensor::{Indices, Tensor};
 
-use crate::agent::{check_observation, load_state, save_state};
+use crate::agent::{discrete_actions, load_state, save_state};
 use crate::policy::{argmax_rows, copy_params, greedy_action, mlp, outputs};
 use crate::settings::Check;
-use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, ReplayBuffer, RlError};
+use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, ReplayBuffer, RlError, check_finite};
 
 /// DQN's settings. The defaults are those of `reference/rl.py --algo dqn` (a 64-64 ReLU
 /// network, Adam 5·10⁻⁴, memory 50k, batch 64, γ 0.99, target synced every 500 steps, ε from 1
@@ -342,17 +342,6 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Dqn<E> {
     }
 }
 
-/// The number of actions of a discrete action space, or a configuration error.
-pub(crate) fn discrete_actions<E: Env>(env: &E, algorithm: &'static str) -> Result<usize, RlError> {
-    env.action_space().actions().ok_or_else(|| RlError::Config {
-        algorithm,
-        message: format!(
-            "{} has a continuous action space; only discrete actions are supported",
-            env.name()
-        ),
-    })
-}
-
 impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Dqn<E> {
     fn algorithm(&self) -> &'static str {
         "dqn"
@@ -378,7 +367,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Agent for Dqn<E> {
         let actions = self.env.num_actions();
         let threshold = self.env.reward_threshold().unwrap_or(f64::INFINITY);
         while self.steps < env_steps {
-            check_observation(self.env.name(), &self.observation)?;
+            check_finite(self.env.name(), &self.observation)?;
             let action = if self.rng.random::<f64>() < self.config.epsilon(self.steps) {
                 self.rng.random_range(0..actions)
             } else {

@@ -170,16 +170,20 @@ impl EpisodeClock {
     }
 }
 
-/// Checks that every component of an observation is finite.
+/// Checks that every component of a state or observation (`f64` or `f32`) is finite.
 ///
 /// # Errors
 /// [`EnvError::NonFiniteObservation`] naming the first bad component.
-pub fn check_finite(env: &'static str, values: &[f64]) -> Result<(), EnvError> {
-    match values.iter().position(|v| !v.is_finite()) {
+pub fn check_finite<V: Copy + Into<f64>>(env: &'static str, values: &[V]) -> Result<(), EnvError> {
+    match values
+        .iter()
+        .map(|&v| v.into())
+        .position(|v: f64| !v.is_finite())
+    {
         Some(index) => Err(EnvError::NonFiniteObservation {
             env,
             index,
-            value: values[index],
+            value: values[index].into(),
         }),
         None => Ok(()),
     }

@@ -110,9 +110,9 @@ pub enum RlError {
         /// Environment steps taken so far.
         step: u64,
     },
-    /// A picture could not be written.
+    /// An output file (a picture, a table) could not be written.
     #[error("{}: {message}", path.display())]
-    Image {
+    Write {
         /// The file.
         path: PathBuf,
         /// What went wrong.

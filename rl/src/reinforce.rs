@@ -13,12 +13,11 @@ use strata_layers::{Activation, Module, Sequential};
 use strata_optim::{Adam, AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensor::Tensor;
 
-use crate::agent::{check_observation, load_state, param_refs, params_of, save_state};
-use crate::dqn::discrete_actions;
+use crate::agent::{discrete_actions, load_state, param_refs, params_of, save_state};
 use crate::policy::{Categorical, greedy_action, mlp};
 use crate::returns::{normalize, returns_to_go};
 use crate::settings::Check;
-use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError};
+use crate::{Agent, Env, Episode, EpisodeLog, EpisodeTally, RlError, check_finite};
 
 /// REINFORCE's settings: per update, `episodes_per_update` whole episodes; loss
 ///
@@ -222,7 +221,7 @@ impl<E: Env + Clone + Serialize + DeserializeOwned> Reinforce<E> {
             let mut observation = self.env.reset(None);
             let (mut rewards, mut tally) = (Vec::new(), EpisodeTally::default());
             loop {
-                check_observation(self.env.name(), &observation)?;
+                check_finite(self.env.name(), &observation)?;
                 let x = Var::constant(Tensor::from_vec(observation.clone(), &[1, dim]));
                 let logits = no_grad(|| self.policy.forward(&x));
                 let action = Categorical::from_logits(&logits).sample(&mut self.rng)[0];

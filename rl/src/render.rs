@@ -203,10 +203,10 @@ impl Render for ClassicControl {
 /// folders are created). Frames of different heights are top-aligned.
 ///
 /// # Errors
-/// [`RlError::Image`] if there are no frames or the file cannot be written.
+/// [`RlError::Write`] if there are no frames or the file cannot be written.
 pub fn write_strip(frames: &[Frame], path: impl AsRef<Path>) -> Result<(), RlError> {
     let path = path.as_ref();
-    let fail = |message: String| RlError::Image {
+    let fail = |message: String| RlError::Write {
         path: path.to_path_buf(),
         message,
     };

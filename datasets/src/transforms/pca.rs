@@ -5,8 +5,8 @@
 //! (784 × 60,000 × 784 for MNIST); the eigendecomposition is a Householder tridiagonalisation
 //! plus implicit QL in `f64`.
 
-use crate::linalg::{column_means, covariance, matmul};
-use strata_tensor::linalg::symmetric_eigen;
+use crate::linalg::matmul;
+use strata_tensor::linalg::{column_means, covariance, symmetric_eigen};
 
 fn check_rows(data: &[f32], d: usize, op: &str) -> usize {
     assert!(

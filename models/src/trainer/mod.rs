@@ -625,7 +625,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             for phase in 0..phases {
                 let last = phase + 1 == phases;
                 // A rank whose share of a short last batch is empty still joins the exchange.
-                let out = if batch.is_empty() {
+                let mut out = if batch.is_empty() {
                     StepOutput::default()
                 } else {
                     self.step.train_phase(&mut self.model, &batch, phase)
@@ -633,7 +633,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
                 merged.loss += out.loss;
                 merged.metrics.extend(out.metrics.iter().copied());
                 if phase == 0 {
-                    merged.predictions = out.predictions.clone();
+                    merged.predictions = std::mem::take(&mut out.predictions);
                 }
                 let failure = out.first_non_finite();
                 // The step's loss sum, misses and classified examples (of all phases), summed over

@@ -226,23 +226,26 @@ fn write_curves<A: Agent>(
     agent: &A,
     evaluations: &[(u64, f64)],
 ) -> Result<(), RlError> {
-    let image = |e: String| RlError::Image {
-        path: out.to_path_buf(),
-        message: e,
+    let write = |name: &str, text: String| {
+        let path = out.join(name);
+        strata_io::write_atomically_creating_folders(&path, text.as_bytes()).map_err(|e| {
+            RlError::Write {
+                path,
+                message: e.to_string(),
+            }
+        })
     };
     let log = agent.log();
     let mut csv = String::from("episode,env_step,return,length\n");
     for (i, e) in log.episodes().iter().enumerate() {
         csv += &format!("{},{},{},{}\n", i + 1, e.env_step, e.score, e.length);
     }
-    strata_io::write_atomically_creating_folders(out.join("learning_curve.csv"), csv.as_bytes())
-        .map_err(|e| image(e.to_string()))?;
+    write("learning_curve.csv", csv)?;
     let mut csv = String::from("env_step,mean_greedy_return\n");
     for (s, m) in evaluations {
         csv += &format!("{s},{m}\n");
     }
-    strata_io::write_atomically_creating_folders(out.join("evaluations.csv"), csv.as_bytes())
-        .map_err(|e| image(e.to_string()))?;
+    write("evaluations.csv", csv)?;
     let curve = log.curve(100);
     let evals: Vec<(f64, f64)> = evaluations.iter().map(|&(s, m)| (s as f64, m)).collect();
     let title = format!(
@@ -260,7 +263,10 @@ fn write_curves<A: Agent>(
             ("greedy evaluation", &evals),
         ],
     )
-    .map_err(|e| image(e.to_string()))
+    .map_err(|e| RlError::Write {
+        path: out.join("learning_curve.png"),
+        message: e.to_string(),
+    })
 }
 
 fn final_evaluation<A: Agent>(

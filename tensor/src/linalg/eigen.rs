@@ -234,6 +234,32 @@ fn tql2(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
     }
 }
 
+/// The symmetric square root `A^{½} = Vᵀ diag(√λ) V` of the symmetric positive semi-definite
+/// `n × n` matrix `a` (row-major), from [`symmetric_eigen`]; eigenvalues that rounding made
+/// slightly negative count as 0.
+///
+/// ```
+/// let r = strata_tensor::linalg::symmetric_sqrt(&[4.0, 0.0, 0.0, 9.0], 2);
+/// assert!((r[0] - 2.0).abs() < 1e-12 && (r[3] - 3.0).abs() < 1e-12 && r[1].abs() < 1e-12);
+/// ```
+///
+/// # Panics
+/// If `a` does not hold `n · n` values.
+pub fn symmetric_sqrt(a: &[f64], n: usize) -> Vec<f64> {
+    let eig = symmetric_eigen(a, n);
+    let mut out = vec![0.0; n * n];
+    for (k, &l) in eig.values.iter().enumerate() {
+        let s = l.max(0.0).sqrt();
+        let v = &eig.vectors[k * n..(k + 1) * n];
+        for i in 0..n {
+            for j in 0..n {
+                out[i * n + j] += s * v[i] * v[j];
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
