@@ -24,6 +24,9 @@ multi-process tests under mpirun; they run whenever `mpirun` is on the PATH, and
 one line says they were skipped and why (install openmpi-bin, libopenmpi-dev and
 libclang-dev to run them).
 
+Every step runs with CARGO_INCREMENTAL=0 unless the variable is set: incremental caches
+only cost disk in a one-shot build.
+
 Each step's output is streamed as it runs; the test step's stderr is merged into stdout so
 that cargo test's summary lines and errors can all be read from stdout. A header announces
 each step and its time is printed when it ends. On failure the failing step is named and the
@@ -158,6 +161,11 @@ impl Step {
     fn run(&self, root: &Path) -> Result<std::process::ExitStatus, Error> {
         let mut cmd = Command::new(crate::cargo());
         cmd.args(self.args).current_dir(root);
+        // A one-shot build gains nothing from incremental caches, and they tripled the
+        // target directory (disk is what CI machines run out of). An explicit setting wins.
+        if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+            cmd.env("CARGO_INCREMENTAL", "0");
+        }
         for (key, value) in self.flags_env {
             let merged = match std::env::var(key) {
                 Ok(existing) if !existing.trim().is_empty() => format!("{existing} {value}"),
