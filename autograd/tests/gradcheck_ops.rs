@@ -100,6 +100,11 @@ fn unary_functions_and_activations() {
         ("gelu", |v| v.gelu()),
         ("gelu_tanh", |v| v.gelu_tanh()),
         ("softplus", |v| v.softplus()),
+        ("silu", |v| v.silu()),
+        ("mish", |v| v.mish()),
+        ("selu", |v| v.selu()),
+        ("log_sigmoid", |v| v.log_sigmoid()),
+        ("hardtanh", |v| v.hardtanh(-0.5, 0.5)),
         ("abs", |v| v.abs()),
         ("clamp", |v| v.clamp(-0.5, 0.5)),
     ];

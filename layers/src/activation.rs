@@ -29,6 +29,17 @@ pub enum Activation {
     GeluTanh,
     /// `ln(1 + eˣ)`.
     Softplus,
+    /// SiLU (swish) `x·σ(x)`, PyTorch's `nn.SiLU`.
+    Silu,
+    /// Mish `x·tanh(ln(1 + eˣ))`, PyTorch's `nn.Mish`.
+    Mish,
+    /// SELU `λx` if `x > 0` else `λα(eˣ − 1)` (λ ≈ 1.0507, α ≈ 1.6733), PyTorch's `nn.SELU`.
+    Selu,
+    /// `ln σ(x)`, PyTorch's `nn.LogSigmoid`.
+    LogSigmoid,
+    /// `clamp(x, min, max)`, PyTorch's `nn.Hardtanh(min_val, max_val)` (`Hardtanh(0, 6)` is
+    /// `nn.ReLU6`); the gradient passes strictly inside `(min, max)`.
+    Hardtanh(f64, f64),
     /// `e^{xᵢ}/Σⱼe^{xⱼ}` along the given axis.
     Softmax(usize),
     /// `xᵢ − log Σⱼ e^{xⱼ}` along the given axis.
@@ -50,6 +61,11 @@ impl Activation {
             Activation::Gelu => x.gelu(),
             Activation::GeluTanh => x.gelu_tanh(),
             Activation::Softplus => x.softplus(),
+            Activation::Silu => x.silu(),
+            Activation::Mish => x.mish(),
+            Activation::Selu => x.selu(),
+            Activation::LogSigmoid => x.log_sigmoid(),
+            Activation::Hardtanh(min, max) => x.hardtanh(t(min), t(max)),
             Activation::Softmax(axis) => x.softmax(axis),
             Activation::LogSoftmax(axis) => x.log_softmax(axis),
         }

@@ -251,6 +251,31 @@ impl<T: Element> ConvTranspose2d<T> {
         self
     }
 
+    /// Sets the dilation (PyTorch's `dilation`): kernel taps `d` output pixels apart.
+    pub fn with_dilation(mut self, dilation: (usize, usize)) -> Self {
+        self.params.dilation = dilation;
+        self
+    }
+
+    /// Splits channels into `groups` (PyTorch's `groups`): the weight becomes
+    /// `[C_in, C_out/groups, kh, kw]`, re-initialised (with the bias, if any).
+    ///
+    /// # Panics
+    /// If `groups` does not divide both channel counts.
+    pub fn with_groups(mut self, groups: usize) -> Self {
+        let s = self.weight.shape().to_vec();
+        let out_channels = s[1] * self.params.groups;
+        check_groups("ConvTranspose2d", s[0], out_channels, groups);
+        let (weight, bias) =
+            default_params(&[s[0], out_channels / groups, s[2], s[3]], out_channels);
+        self.weight = weight;
+        if self.bias.is_some() {
+            self.bias = bias;
+        }
+        self.params.groups = groups;
+        self
+    }
+
     /// Drops the bias.
     pub fn without_bias(mut self) -> Self {
         self.bias = None;

@@ -335,3 +335,41 @@ fn conv_transpose2d_gradcheck() {
         1e-6,
     );
 }
+
+/// `nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2)`
+/// in PyTorch 2.15 (float64) with `weight = sin(arange)`, `bias = 0.1·arange` and
+/// `x = cos(arange)` of shape `[2, 4, 3, 3]`: parameter shapes, output shape, sum, sum of
+/// squares and the last element.
+#[test]
+fn conv_transpose2d_groups_and_dilation_match_pytorch() {
+    let mut layer = ConvTranspose2d::<f64>::new(4, 6, (3, 3))
+        .with_stride_padding((2, 2), (1, 1), (1, 1))
+        .with_groups(2)
+        .with_dilation((2, 2));
+    assert_eq!(layer.weight.shape(), [4, 3, 3, 3]);
+    assert_eq!(layer.bias.as_ref().unwrap().shape(), [6]);
+    let sines: Vec<f64> = (0..108).map(|i| (i as f64).sin()).collect();
+    layer.weight.set(Tensor::from_vec(sines, &[4, 3, 3, 3]));
+    let bias: Vec<f64> = (0..6).map(|i| 0.1 * i as f64).collect();
+    layer
+        .bias
+        .as_mut()
+        .unwrap()
+        .set(Tensor::from_vec(bias, &[6]));
+    let x: Vec<f64> = (0..72).map(|i| (i as f64).cos()).collect();
+    let y = layer.predict(&Tensor::from_vec(x, &[2, 4, 3, 3]));
+    assert_eq!(y.shape(), [2, 6, 8, 8]);
+    let v = y.to_vec();
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-11 * (1.0 + b.abs());
+    assert!(
+        near(v.iter().sum(), 192.04559001794541),
+        "sum {}",
+        v.iter().sum::<f64>()
+    );
+    assert!(near(v.iter().map(|a| a * a).sum(), 1018.42340461773));
+    assert!(
+        near(v[v.len() - 1], -0.22649288578896476),
+        "last {}",
+        v[v.len() - 1]
+    );
+}

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use common::{CommonArgs, fail, print_result};
+use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset, Mnist};
 use strata_distributed::Communicator;
 use strata_layers::Module;
@@ -50,6 +50,8 @@ enum Model {
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
     /// The model.
     #[arg(long, value_enum, default_value = "lenet")]
     model: Model,
@@ -168,10 +170,14 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
         }
     }
     let allreduce_us = allreduce_alone(trainer.communicator(), trainer.model.num_params());
+    // Every rank holds out the same examples (the split is seeded by --seed alone).
+    let (train, val) = cli.validation.split(&train, cli.common.seed, root);
     let history = trainer
-        .fit(Arc::new(train), Some(&test))
+        .fit(Arc::new(train), val.as_ref())
         .unwrap_or_else(|e| fail(e))
         .clone();
+    // Collective: every rank evaluates its share of the test set.
+    let test = trainer.validate(&test);
     if !root {
         return;
     }
@@ -180,11 +186,12 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
     let epochs = history.as_slice();
     let last = epochs.last().expect("at least one epoch");
     println!(
-        "{} epoch(s): train loss {:.5}, validation loss {:.5}{}; weights in {}",
+        "{} epoch(s): train loss {:.5}, validation loss {:.5}, test loss {:.5}{}; weights in {}",
         trainer.epochs_done(),
         last.train_loss,
         last.val_loss.unwrap_or(f64::NAN),
-        last.val_error
+        test.loss,
+        test.error
             .map(|e| format!(", test error {:.2}%", 100.0 * e))
             .unwrap_or_default(),
         display(&weights)
@@ -198,7 +205,9 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
         "global_batch_size": trainer.config().batch_size,
         "train_losses": epochs.iter().map(|m| m.train_loss).collect::<Vec<_>>(),
         "val_losses": epochs.iter().map(|m| m.val_loss).collect::<Vec<_>>(),
-        "test_error": last.val_error,
+        "val_errors": epochs.iter().map(|m| m.val_error).collect::<Vec<_>>(),
+        "test_loss": test.loss,
+        "test_error": test.error,
         "epoch_seconds": epochs.iter().map(|m| m.seconds).collect::<Vec<_>>(),
         "examples_per_second": epochs.iter().map(|m| m.examples_per_second).collect::<Vec<_>>(),
         "allreduce_ms_per_step": epochs.iter().map(|m| m.metrics.get("allreduce_ms_per_step").copied()).collect::<Vec<_>>(),

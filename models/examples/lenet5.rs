@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use common::{CommonArgs, fail, print_result};
+use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
@@ -32,6 +32,8 @@ enum Style {
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
     /// Network style.
     #[arg(long, value_enum, default_value = "modern")]
     style: Style,
@@ -49,6 +51,7 @@ fn main() {
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let classes = data.train.class_names().to_vec();
     let (train, test) = globally_standardized(&data);
+    let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(5);
     let batch = args.batch_size(64, train.len());
     let style = match cli.style {
@@ -66,7 +69,7 @@ fn main() {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
-        let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+        let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
         let png = cli.out.join("learning_curves.png");
         plot_learning_curves(&history, &png, &format!("LeNet-5 on {name}")).unwrap_or_else(|e| fail(e));

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use common::{CommonArgs, fail, print_result};
+use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
@@ -23,6 +23,8 @@ use strata_models::visualize::first_layer_filters;
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
     /// Folder for the learning-curve PNG and the metrics CSV.
     #[arg(long, default_value = "target/examples/quickstart")]
     out: PathBuf,
@@ -33,13 +35,14 @@ fn main() {
     let args = cli.common.clone();
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = globally_standardized(&data);
+    let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(5);
     let batch = args.batch_size(64, train.len());
     args.run(|| {
         let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "quickstart");
         println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
-        let history = trainer.fit(Arc::new(train), Some(&test)).unwrap_or_else(|e| fail(e)).clone();
+        let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("creating {}: {e}", cli.out.display())));
         let png = cli.out.join("learning_curves.png");
@@ -55,6 +58,7 @@ fn main() {
             "epochs": epochs,
             "batch_size": batch,
             "test_error": eval.error(),
+            "val_error": history.last().and_then(|m| m.val_error),
             "train_seconds": train_seconds,
             "examples_per_second": examples / train_seconds.max(1e-9),
             "plot": png.display().to_string(),

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use common::{CommonArgs, fail, print_result};
+use common::{CommonArgs, ValidationArgs, fail, print_result};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_datasets::Dataset as _;
@@ -43,6 +43,8 @@ enum Model {
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    validation: ValidationArgs,
     /// The networks.
     #[arg(long, value_enum, default_value = "mlp")]
     model: Model,
@@ -74,6 +76,7 @@ fn main() {
     let args = cli.common.clone();
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     let (train, test) = scaled(&data);
+    let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(10);
     let batch = args.batch_size(100, train.len());
     args.run(|| {
@@ -106,7 +109,7 @@ fn main() {
         let train = Arc::new(train);
         for epoch in trainer.epochs_done() + 1..=epochs {
             trainer.config_mut().epochs = epoch;
-            trainer.fit(train.clone(), Some(&test)).unwrap_or_else(|e| fail(e));
+            trainer.fit(train.clone(), val.as_ref()).unwrap_or_else(|e| fail(e));
             let grid = trainer.model.decode(&fixed).reshape(&[64, 784]);
             write_samples_png(cli.out.join(format!("samples_epoch_{epoch:03}.png")), &grid, (28, 28), 2)
                 .unwrap_or_else(|e| fail(e));
@@ -129,7 +132,8 @@ fn main() {
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let last = history.iter().last();
         let metric = |k: &str| last.and_then(|m| m.metrics.get(k)).copied().unwrap_or(f64::NAN);
-        let test_loss = last.and_then(|m| m.val_loss).unwrap_or(f64::NAN);
+        let val_loss = last.and_then(|m| m.val_loss);
+        let test_loss = trainer.validate(&test).loss;
         println!(
             "test −ELBO {test_loss:.2} nats per image; sample quality of {} samples: confidence {:.3}, class entropy {:.3} nats (uniform: 2.303), Fréchet distance {:.2}",
             score.samples, score.confidence, score.class_entropy, score.frechet_distance
@@ -141,6 +145,7 @@ fn main() {
             "epochs": epochs,
             "train_seconds": (seconds * 100.0).round() / 100.0,
             "train_neg_elbo": last.map(|m| m.train_loss),
+            "val_neg_elbo": val_loss,
             "test_neg_elbo": test_loss,
             "reconstruction": metric("reconstruction"),
             "kl": metric("kl"),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use strata_datasets::{ArrayDataset, Mnist, transforms};
+use strata_datasets::{ArrayDataset, Dataset as _, Mnist, train_val_indices, transforms};
 
 use crate::TrainError;
 
@@ -85,4 +85,36 @@ pub fn signed_unit(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
         *v = 2.0 * *v - 1.0;
     }
     (train, test)
+}
+
+/// The fraction of the training set the examples hold out for validation unless told
+/// otherwise (`--val-split`).
+pub const DEFAULT_VAL_SPLIT: f64 = 0.1;
+
+/// Holds out a validation set from `train`, so that model selection (early stopping,
+/// `best.ckpt`, the printed validation error) never sees the test set: the indices are
+/// shuffled with `seed` and the last `round(N·fraction)` of them validate, the rest train (both
+/// in their original order; see [`train_val_indices`]). A `fraction` of 0, or one that rounds
+/// to no example, gives no validation set.
+///
+/// Preprocessing statistics computed before the split (the global mean and deviation of
+/// [`globally_standardized`], the per-pixel z-score of [`zscored`]) include the held-out
+/// images; they use no labels.
+///
+/// # Panics
+/// If `fraction` is not in `[0, 1)`.
+pub fn hold_out(
+    train: &ArrayDataset,
+    fraction: f64,
+    seed: u64,
+) -> (ArrayDataset, Option<ArrayDataset>) {
+    assert!(
+        (0.0..1.0).contains(&fraction),
+        "hold_out: validation fraction {fraction} is outside [0, 1)"
+    );
+    let (fit, val) = train_val_indices(train.len(), fraction, Some(seed));
+    if val.is_empty() {
+        return (train.clone(), None);
+    }
+    (train.select(&fit), Some(train.select(&val)))
 }

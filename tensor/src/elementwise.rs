@@ -377,7 +377,55 @@ impl<T: Element> Tensor<T> {
 
     /// Softplus `ln(1 + eˣ)`, computed as `max(x, 0) + ln(1 + e^{−|x|})` so it never overflows.
     pub fn softplus(&self) -> Tensor<T> {
-        self.map(|x| x.max(T::zero()) + (-x.abs()).exp().ln_1p())
+        self.map(softplus)
+    }
+
+    /// SiLU (swish) `x·σ(x)`, PyTorch's `nn.SiLU`.
+    pub fn silu(&self) -> Tensor<T> {
+        self.map(|x| x * sigmoid(x))
+    }
+
+    /// Mish `x·tanh(softplus(x))` (Misra 2019), PyTorch's `nn.Mish`.
+    pub fn mish(&self) -> Tensor<T> {
+        self.map(|x| x * softplus(x).tanh())
+    }
+
+    /// SELU `λ·x` for `x > 0`, else `λ·α·(eˣ − 1)`, with Klambauer et al.'s constants
+    /// [`SELU_ALPHA`] and [`SELU_SCALE`] (PyTorch's `nn.SELU`).
+    pub fn selu(&self) -> Tensor<T> {
+        let (alpha, scale) = (T::from_f64_lossy(SELU_ALPHA), T::from_f64_lossy(SELU_SCALE));
+        self.map(move |x| {
+            if x > T::zero() {
+                scale * x
+            } else {
+                scale * alpha * x.exp_m1()
+            }
+        })
+    }
+
+    /// `ln σ(x) = −softplus(−x)`, computed without overflow (PyTorch's `nn.LogSigmoid`).
+    pub fn log_sigmoid(&self) -> Tensor<T> {
+        self.map(|x| -softplus(-x))
+    }
+}
+
+/// The α of SELU (Klambauer et al. 2017), as PyTorch.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+/// The λ (scale) of SELU (Klambauer et al. 2017), as PyTorch.
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+/// `ln(1 + eˣ)` as `max(x, 0) + ln(1 + e^{−|x|})`: never overflows.
+pub fn softplus<T: Element>(x: T) -> T {
+    x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// `σ(x) = 1/(1 + e⁻ˣ)`, evaluated on the side where the exponential cannot overflow.
+pub fn sigmoid<T: Element>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
     }
 }
 

@@ -45,6 +45,6 @@ mod tensor;
 pub mod threads;
 
 pub use element::Element;
-pub use elementwise::gelu_tanh_inner;
+pub use elementwise::{SELU_ALPHA, SELU_SCALE, gelu_tanh_inner, sigmoid, softplus};
 pub use indices::Indices;
 pub use tensor::Tensor;

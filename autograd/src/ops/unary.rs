@@ -1,7 +1,7 @@
 //! Unary functions and activations. Each backward is one fused elementwise pass
 //! `∂L/∂x = ∂L/∂y · f′(x)`, with `f′` written in terms of `x` or of the output `y`.
 
-use strata_tensor::{Element, Tensor};
+use strata_tensor::{Element, SELU_ALPHA, SELU_SCALE, Tensor, sigmoid, softplus};
 
 use crate::Var;
 
@@ -145,13 +145,63 @@ impl<T: Element> Var<T> {
 
     /// `y = ln(1 + eˣ)`; `∂y/∂x = σ(x)`.
     pub fn softplus(&self) -> Var<T> {
-        self.unary_x("softplus", self.value.softplus(), |g, x| {
-            let s = if x >= T::zero() {
-                T::one() / (T::one() + (-x).exp())
-            } else {
-                x.exp() / (T::one() + x.exp())
-            };
-            g * s
+        self.unary_x("softplus", self.value.softplus(), |g, x| g * sigmoid(x))
+    }
+
+    /// SiLU `y = x·σ(x)`; `∂y/∂x = σ(x)·(1 + x·(1 − σ(x)))`.
+    pub fn silu(&self) -> Var<T> {
+        self.unary_x("silu", self.value.silu(), |g, x| {
+            let s = sigmoid(x);
+            g * s * (T::one() + x * (T::one() - s))
+        })
+    }
+
+    /// Mish `y = x·tanh(softplus(x))`; `∂y/∂x = tanh(sp) + x·σ(x)·(1 − tanh²(sp))` with
+    /// `sp = softplus(x)`.
+    pub fn mish(&self) -> Var<T> {
+        self.unary_x("mish", self.value.mish(), |g, x| {
+            let t = softplus(x).tanh();
+            g * (t + x * sigmoid(x) * (T::one() - t * t))
+        })
+    }
+
+    /// SELU `y = λx` for `x > 0`, else `λα(eˣ − 1)`; `∂y/∂x = λ` or `y + λα`.
+    pub fn selu(&self) -> Var<T> {
+        let x = self.value.clone();
+        let y = self.value.selu();
+        let out = y.clone();
+        let (scale, scaled_alpha) = (
+            T::from_f64_lossy(SELU_SCALE),
+            T::from_f64_lossy(SELU_SCALE * SELU_ALPHA),
+        );
+        Var::record("selu", y, &[self], move |g, _| {
+            let d = x.zip_map(&out, |x, y| {
+                if x > T::zero() {
+                    scale
+                } else {
+                    y + scaled_alpha
+                }
+            });
+            vec![Some(g.mul(&d))]
+        })
+    }
+
+    /// PyTorch's `hardtanh`: `y = clamp(x, min, max)`, with the gradient passing only strictly
+    /// inside, `min < x < max` (so `hardtanh(x, 0, 6)`, ReLU6, has gradient 0 at 0 as ReLU
+    /// does; [`Var::clamp`] passes it at the bounds too).
+    ///
+    /// # Panics
+    /// If `min > max`.
+    pub fn hardtanh(&self, min: T, max: T) -> Var<T> {
+        self.unary_x("hardtanh", self.value.clamp(min, max), move |g, x| {
+            if x > min && x < max { g } else { T::zero() }
+        })
+    }
+
+    /// `y = ln σ(x)`; `∂y/∂x = 1 − σ(x) = σ(−x)`.
+    pub fn log_sigmoid(&self) -> Var<T> {
+        self.unary_x("log_sigmoid", self.value.log_sigmoid(), |g, x| {
+            g * sigmoid(-x)
         })
     }
 

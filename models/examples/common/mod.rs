@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use strata_datasets::{ArrayDataset, Dataset as _};
+use strata_models::data::{DEFAULT_VAL_SPLIT, hold_out};
 use strata_models::tensorboard::HParams;
 use strata_models::{TrainerConfig, cli};
 
@@ -79,6 +81,43 @@ impl CommonArgs {
                 .unwrap_or_else(|e| fail(format!("--threads {n}: {e}"))),
             None => f(),
         }
+    }
+}
+
+/// The validation option of the examples that select a model while training.
+#[derive(Args, Debug, Clone)]
+pub struct ValidationArgs {
+    /// Fraction of the training set held out for validation, in [0, 1): the last part of a
+    /// shuffle seeded by --seed. Early stopping, best.ckpt and the printed validation figures
+    /// use it; the test set is evaluated once, at the end. 0 validates on nothing.
+    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT, value_parser = cli::fraction)]
+    pub val_split: f64,
+}
+
+impl ValidationArgs {
+    /// `(fit, validation)`: `train` without and with its held-out part (none for
+    /// `--val-split 0`), printing the sizes if `announce`.
+    pub fn split(
+        &self,
+        train: &ArrayDataset,
+        seed: u64,
+        announce: bool,
+    ) -> (ArrayDataset, Option<ArrayDataset>) {
+        let (fit, val) = hold_out(train, self.val_split, seed);
+        match &val {
+            _ if !announce => {}
+            Some(val) => println!(
+                "validation: {} of the {} training examples held out (--val-split {}); the test set is used once, at the end",
+                val.len(),
+                train.len(),
+                self.val_split
+            ),
+            None => println!(
+                "validation: none (--val-split {}); the test set is used once, at the end",
+                self.val_split
+            ),
+        }
+        (fit, val)
     }
 }
 

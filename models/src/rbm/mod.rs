@@ -21,12 +21,23 @@
 //! learning rate ε gives Hinton's `ΔW = ε·(⟨h vᵀ⟩_data − ⟨h vᵀ⟩_recon)`; momentum as the
 //! optimizer's). The [`Trainer`](crate::Trainer) trains an RBM with the
 //! [`ContrastiveDivergence`](crate::contrastive_divergence::ContrastiveDivergence) step.
+//!
+//! The estimate from given states (no draws) is [`Rbm::cd_grads_from`] with [`CdStates`] in
+//! the toolbox or the probability form; the conditionals and the free energy are also
+//! differentiable functions of graph variables ([`Rbm::vars`], [`RbmVars`]). `Rbm<f64>` gives
+//! exact checks of both.
+
+mod estimate;
+mod graph;
+
+pub use estimate::CdStates;
+pub use graph::RbmVars;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_autograd::{Grads, Param, Var};
 use strata_layers::{Init, Module};
-use strata_tensor::Tensor;
+use strata_tensor::{Element, Tensor};
 
 /// The generator an [`Rbm`] samples with.
 pub(crate) type SampleRng = StdRng;
@@ -38,7 +49,13 @@ pub(crate) fn seeded_rng(seed: u64) -> SampleRng {
 
 /// `x·Wᵀ + bias` for `x: [N, in]`, `w: [out, in]`, `bias: [out]`, or `x·W + bias` when
 /// `transpose` is false (`w: [in, out]`).
-pub(crate) fn affine(op: &str, x: &Tensor, w: &Tensor, bias: &Tensor, transpose: bool) -> Tensor {
+pub(crate) fn affine<T: Element>(
+    op: &str,
+    x: &Tensor<T>,
+    w: &Tensor<T>,
+    bias: &Tensor<T>,
+    transpose: bool,
+) -> Tensor<T> {
     let w = if transpose { w.t() } else { w.clone() };
     assert!(
         x.ndim() == 2 && x.shape()[1] == w.shape()[0],
@@ -54,8 +71,13 @@ pub(crate) fn affine(op: &str, x: &Tensor, w: &Tensor, bias: &Tensor, transpose:
     let mut y = bias
         .broadcast_to(&[x.shape()[0], w.shape()[1]])
         .contiguous();
-    y.gemm_(1.0, x, &w, 1.0);
+    y.gemm_(T::one(), x, &w, T::one());
     y
+}
+
+/// `n` as the element type.
+fn count<T: Element>(n: usize) -> T {
+    T::from_f64_lossy(n as f64)
 }
 
 /// The kind of visible units.
@@ -216,30 +238,30 @@ impl RbmConfig {
 /// Sufficient statistics of a phase, averaged over the examples: `⟨h vᵀ⟩ [H, V]`, `⟨v⟩ [V]`,
 /// `⟨h⟩ [H]`.
 #[derive(Clone, Debug)]
-pub struct PhaseStatistics {
+pub struct PhaseStatistics<T: Element = f32> {
     /// `⟨h vᵀ⟩ = hᵀv / N`, `[H, V]`.
-    pub weight: Tensor,
+    pub weight: Tensor<T>,
     /// `⟨v⟩`, `[V]`.
-    pub visible: Tensor,
+    pub visible: Tensor<T>,
     /// `⟨h⟩`, `[H]`.
-    pub hidden: Tensor,
+    pub hidden: Tensor<T>,
 }
 
-impl PhaseStatistics {
+impl<T: Element> PhaseStatistics<T> {
     /// The statistics of visible states `v: [N, V]` paired with hidden states `h: [N, H]`.
     ///
     /// # Panics
     /// If `v` and `h` are not 2-D with the same number of rows.
-    pub fn of(v: &Tensor, h: &Tensor) -> Self {
+    pub fn of(v: &Tensor<T>, h: &Tensor<T>) -> Self {
         assert!(
             v.ndim() == 2 && h.ndim() == 2 && v.shape()[0] == h.shape()[0] && v.shape()[0] > 0,
             "PhaseStatistics::of: visible {:?} and hidden {:?} need the same positive number of rows",
             v.shape(),
             h.shape()
         );
-        let n = v.shape()[0] as f32;
+        let n: T = count(v.shape()[0]);
         let mut weight = Tensor::zeros(&[h.shape()[1], v.shape()[1]]);
-        weight.gemm_(1.0 / n, &h.t(), v, 0.0);
+        weight.gemm_(n.recip(), &h.t(), v, T::zero());
         PhaseStatistics {
             weight,
             visible: v.mean_axis(0, false),
@@ -265,24 +287,27 @@ pub struct CdReport {
 /// A restricted Boltzmann machine (see the [module docs](self) for the energy and the
 /// conditionals). Parameters: `weight [H, V]`, `visible_bias [V]`, `hidden_bias [H]`; as a
 /// [`Module`], `forward(v) = p(h = 1 | v) = σ(v·Wᵀ + c)`.
-pub struct Rbm {
+///
+/// Generic over the element type: `Rbm` (f32) trains; `Rbm<f64>` is for gradient checks and
+/// exact comparisons with a reference.
+pub struct Rbm<T: Element = f32> {
     /// `W`, `[hidden, visible]`.
-    pub weight: Param,
+    pub weight: Param<T>,
     /// `b`, `[visible]`.
-    pub visible_bias: Param,
+    pub visible_bias: Param<T>,
     /// `c`, `[hidden]`.
-    pub hidden_bias: Param,
+    pub hidden_bias: Param<T>,
     config: RbmConfig,
     rng: SampleRng,
     /// The seed of the draws keyed by example ([`Rbm::cd_grads_keyed`]).
     stream: u64,
     /// PCD chains' hidden states.
-    chains: Option<Tensor>,
+    chains: Option<Tensor<T>>,
     /// The running activity estimate `q` of the sparsity target.
-    activity: Option<Tensor>,
+    activity: Option<Tensor<T>>,
 }
 
-impl Rbm {
+impl<T: Element> Rbm<T> {
     /// A new RBM (weights drawn from a stream seeded with `config.seed`).
     ///
     /// # Panics
@@ -342,7 +367,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `data` is not `[N, V]` with `N > 0`.
-    pub fn init_visible_bias_from_data(&mut self, data: &Tensor) {
+    pub fn init_visible_bias_from_data(&mut self, data: &Tensor<T>) {
         self.check_visible("Rbm::init_visible_bias_from_data", data);
         self.init_visible_bias_from_mean(&data.mean_axis(0, false));
     }
@@ -352,7 +377,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `mean` is not `[V]`.
-    pub fn init_visible_bias_from_mean(&mut self, mean: &Tensor) {
+    pub fn init_visible_bias_from_mean(&mut self, mean: &Tensor<T>) {
         assert!(
             mean.shape() == [self.config.visible],
             "Rbm::init_visible_bias_from_mean: expected a mean of shape [{}], got {:?}",
@@ -362,15 +387,16 @@ impl Rbm {
         let mean = mean.clone();
         let bias = match self.config.visible_units {
             VisibleUnits::Bernoulli => {
-                let p = mean.clamp(1e-3, 1.0 - 1e-3);
-                p.div(&p.rsub_scalar(1.0)).ln()
+                let eps = T::from_f64_lossy(1e-3);
+                let p = mean.clamp(eps, T::one() - eps);
+                p.div(&p.rsub_scalar(T::one())).ln()
             }
             VisibleUnits::Gaussian => mean,
         };
         self.visible_bias.set(bias);
     }
 
-    fn check_visible(&self, op: &str, v: &Tensor) {
+    fn check_visible(&self, op: &str, v: &Tensor<T>) {
         assert!(
             v.ndim() == 2 && v.shape()[1] == self.config.visible && v.shape()[0] > 0,
             "{op}: expected visible states [N, {}], got {:?}",
@@ -379,7 +405,7 @@ impl Rbm {
         );
     }
 
-    fn check_hidden(&self, op: &str, h: &Tensor) {
+    fn check_hidden(&self, op: &str, h: &Tensor<T>) {
         assert!(
             h.ndim() == 2 && h.shape()[1] == self.config.hidden && h.shape()[0] > 0,
             "{op}: expected hidden states [N, {}], got {:?}",
@@ -392,7 +418,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn prob_h_given_v(&self, v: &Tensor) -> Tensor {
+    pub fn prob_h_given_v(&self, v: &Tensor<T>) -> Tensor<T> {
         self.check_visible("Rbm::prob_h_given_v", v);
         affine(
             "Rbm::prob_h_given_v",
@@ -408,7 +434,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn sample_h(&mut self, v: &Tensor) -> (Tensor, Tensor) {
+    pub fn sample_h(&mut self, v: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
         let p = self.prob_h_given_v(v);
         let h = p.bernoulli(&mut self.rng);
         (p, h)
@@ -419,7 +445,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `h` is not `[N, H]`.
-    pub fn prob_v_given_h(&self, h: &Tensor) -> Tensor {
+    pub fn prob_v_given_h(&self, h: &Tensor<T>) -> Tensor<T> {
         self.check_hidden("Rbm::prob_v_given_h", h);
         let a = affine(
             "Rbm::prob_v_given_h",
@@ -439,18 +465,21 @@ impl Rbm {
     ///
     /// # Panics
     /// If `h` is not `[N, H]`.
-    pub fn sample_v(&mut self, h: &Tensor) -> (Tensor, Tensor) {
+    pub fn sample_v(&mut self, h: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
         let mean = self.prob_v_given_h(h);
         let v = self.sample_visible_from(&mean);
         (mean, v)
     }
 
-    fn sample_visible_from(&mut self, mean: &Tensor) -> Tensor {
+    fn sample_visible_from(&mut self, mean: &Tensor<T>) -> Tensor<T> {
         match self.config.visible_units {
             VisibleUnits::Bernoulli => mean.bernoulli(&mut self.rng),
-            VisibleUnits::Gaussian => {
-                mean.add(&Tensor::rand_normal(mean.shape(), 0.0, 1.0, &mut self.rng))
-            }
+            VisibleUnits::Gaussian => mean.add(&Tensor::rand_normal(
+                mean.shape(),
+                T::zero(),
+                T::one(),
+                &mut self.rng,
+            )),
         }
     }
 
@@ -459,7 +488,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn gibbs(&mut self, v: &Tensor, k: usize) -> Tensor {
+    pub fn gibbs(&mut self, v: &Tensor<T>, k: usize) -> Tensor<T> {
         self.check_visible("Rbm::gibbs", v);
         let mut v = v.clone();
         for _ in 0..k {
@@ -475,7 +504,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn free_energy(&self, v: &Tensor) -> Tensor {
+    pub fn free_energy(&self, v: &Tensor<T>) -> Tensor<T> {
         self.check_visible("Rbm::free_energy", v);
         let pre = affine(
             "Rbm::free_energy",
@@ -488,7 +517,7 @@ impl Rbm {
     }
 
     /// `F(v)` given the hidden pre-activations `v·Wᵀ + c` of `v`.
-    fn free_energy_from(&self, v: &Tensor, pre: &Tensor) -> Tensor {
+    fn free_energy_from(&self, v: &Tensor<T>, pre: &Tensor<T>) -> Tensor<T> {
         let hidden_term = pre.softplus().sum_axis(1, false);
         let visible_term = match self.config.visible_units {
             VisibleUnits::Bernoulli => v.matmul(self.visible_bias.value()).neg(),
@@ -496,7 +525,7 @@ impl Rbm {
                 .sub(self.visible_bias.value())
                 .square()
                 .sum_axis(1, false)
-                .mul_scalar(0.5),
+                .mul_scalar(T::from_f64_lossy(0.5)),
         };
         visible_term.sub(&hidden_term)
     }
@@ -506,7 +535,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn reconstruction_error(&self, v: &Tensor) -> f64 {
+    pub fn reconstruction_error(&self, v: &Tensor<T>) -> f64 {
         let mut total = 0.0f64;
         let n = v.shape().first().copied().unwrap_or(0);
         self.check_visible("Rbm::reconstruction_error", v);
@@ -515,7 +544,7 @@ impl Rbm {
             let len = 5000.min(n - start);
             let chunk = v.narrow(0, start, len);
             let r = self.prob_v_given_h(&self.prob_h_given_v(&chunk));
-            total += chunk.sub(&r).square().sum() as f64;
+            total += chunk.sub(&r).square().sum().to_f64_lossless();
             start += len;
         }
         total / v.numel() as f64
@@ -527,7 +556,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn positive_phase(&self, v: &Tensor) -> PhaseStatistics {
+    pub fn positive_phase(&self, v: &Tensor<T>) -> PhaseStatistics<T> {
         PhaseStatistics::of(v, &self.prob_h_given_v(v))
     }
 
@@ -543,13 +572,13 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.
-    pub fn cd_grads(&mut self, v: &Tensor) -> (Grads, CdReport) {
+    pub fn cd_grads(&mut self, v: &Tensor<T>) -> (Grads<T>, CdReport) {
         let (grads, report, _) = self.cd_grads_with_chain(v);
         (grads, report)
     }
 
     /// [`Rbm::cd_grads`], also returning the chain's last visible state `v_k`.
-    pub(crate) fn cd_grads_with_chain(&mut self, v: &Tensor) -> (Grads, CdReport, Tensor) {
+    pub(crate) fn cd_grads_with_chain(&mut self, v: &Tensor<T>) -> (Grads<T>, CdReport, Tensor<T>) {
         self.cd(v, None)
     }
 
@@ -562,7 +591,7 @@ impl Rbm {
     ///
     /// # Panics
     /// If `v` is not `[N, V]` or `keys` does not hold `N` keys.
-    pub fn cd_grads_keyed(&mut self, v: &Tensor, keys: &[u64]) -> (Grads, CdReport) {
+    pub fn cd_grads_keyed(&mut self, v: &Tensor<T>, keys: &[u64]) -> (Grads<T>, CdReport) {
         assert!(
             keys.len() == v.shape().first().copied().unwrap_or(0),
             "Rbm::cd_grads_keyed: {} keys for a batch of shape {:?}",
@@ -575,7 +604,7 @@ impl Rbm {
 
     /// Binary samples of the probabilities `p`: draw number `draw` of the batch, keyed by
     /// example when `keys` are given, else from the RBM's stream.
-    fn draw(&mut self, p: &Tensor, keys: Option<&[u64]>, draw: u64) -> Tensor {
+    fn draw(&mut self, p: &Tensor<T>, keys: Option<&[u64]>, draw: u64) -> Tensor<T> {
         match keys {
             Some(keys) => p.bernoulli_rows(strata_layers::child_seed(self.stream, draw), keys),
             None => p.bernoulli(&mut self.rng),
@@ -584,7 +613,7 @@ impl Rbm {
 
     /// The CD-k / PCD-k estimate (see [`Rbm::cd_grads`]), its report and the chain's last
     /// visible state.
-    fn cd(&mut self, v: &Tensor, keys: Option<&[u64]>) -> (Grads, CdReport, Tensor) {
+    fn cd(&mut self, v: &Tensor<T>, keys: Option<&[u64]>) -> (Grads<T>, CdReport, Tensor<T>) {
         self.check_visible("Rbm::cd_grads", v);
         let k = self.config.divergence.steps();
         let pre = affine(
@@ -599,7 +628,8 @@ impl Rbm {
         let sampled = v.shape()[0].div_ceil(10);
         let free_energy = self
             .free_energy_from(&v.narrow(0, 0, sampled), &pre.narrow(0, 0, sampled))
-            .mean() as f64;
+            .mean()
+            .to_f64_lossless();
         let ph = pre.sigmoid();
         drop(pre);
         let h = self.draw(&ph, keys, 0);
@@ -625,14 +655,14 @@ impl Rbm {
                         h = self.draw(&ph_k, keys, 2 + 2 * step as u64);
                     }
                 }
-                let error = v.sub(&v_k).square().sum() as f64 / v.shape()[0] as f64;
+                let error = v.sub(&v_k).square().sum().to_f64_lossless() / v.shape()[0] as f64;
                 (v_k, ph_k, error)
             }
             Divergence::Persistent(_) => {
                 // The chains are unrelated to the batch: its error is that of a one-step
                 // reconstruction from its own hidden sample.
                 let recon = self.prob_v_given_h(&h);
-                let error = v.sub(&recon).square().sum() as f64 / v.shape()[0] as f64;
+                let error = v.sub(&recon).square().sum().to_f64_lossless() / v.shape()[0] as f64;
                 drop(recon);
                 let mut h = self.chains.take().unwrap_or(h);
                 let mut v_k = v.clone();
@@ -647,37 +677,31 @@ impl Rbm {
                 (v_k, ph_k, error)
             }
         };
-        let n = v.shape()[0] as f32;
-        let m = v_neg.shape()[0] as f32;
-        let mut gw = Tensor::zeros(self.weight.shape());
-        gw.gemm_(-1.0 / n, &h_pos.t(), v, 0.0);
-        gw.gemm_(1.0 / m, &ph_neg.t(), &v_neg, 1.0);
-        let mut gb = v_neg.mean_axis(0, false);
-        gb.sub_(&v.mean_axis(0, false));
-        let mut gc = ph_neg.mean_axis(0, false);
-        gc.sub_(&h_pos.mean_axis(0, false));
-        if self.config.weight_decay > 0.0 {
-            gw.axpy_(self.config.weight_decay as f32, self.weight.value());
-        }
+        let states = CdStates {
+            data: v.clone(),
+            data_hidden: h_pos,
+            model: v_neg,
+            model_hidden: ph_neg,
+        };
+        let mut grads = self.cd_grads_from(&states);
         if let Some(s) = self.config.sparsity {
             let current = ph.mean_axis(0, false);
             let q = match self.activity.take() {
                 Some(mut q) => {
-                    q.scale_(s.decay as f32);
-                    q.axpy_(1.0 - s.decay as f32, &current);
+                    q.scale_(T::from_f64_lossy(s.decay));
+                    q.axpy_(T::from_f64_lossy(1.0 - s.decay), &current);
                     q
                 }
                 None => current,
             };
-            let push = q.sub_scalar(s.target as f32).mul_scalar(s.cost as f32);
-            gc.add_(&push);
-            gw.add_(&push.outer(&v.mean_axis(0, false)));
+            let push = q
+                .sub_scalar(T::from_f64_lossy(s.target))
+                .mul_scalar(T::from_f64_lossy(s.cost));
+            grads.accumulate(self.weight.id(), push.outer(&v.mean_axis(0, false)));
+            grads.accumulate(self.hidden_bias.id(), push);
             self.activity = Some(q);
         }
-        let mut grads = Grads::new();
-        grads.insert(self.weight.id(), gw);
-        grads.insert(self.visible_bias.id(), gb);
-        grads.insert(self.hidden_bias.id(), gc);
+        let CdStates { model: v_neg, .. } = states;
         (
             grads,
             CdReport {
@@ -689,14 +713,14 @@ impl Rbm {
     }
 }
 
-impl Module for Rbm {
+impl<T: Element> Module<T> for Rbm<T> {
     /// `p(h = 1 | v) = σ(v·Wᵀ + c)`.
-    fn forward(&mut self, x: &Var) -> Var {
+    fn forward(&mut self, x: &Var<T>) -> Var<T> {
         x.linear(&self.weight.var(), Some(&self.hidden_bias.var()))
             .sigmoid()
     }
 
-    fn params(&self) -> Vec<(String, &Param)> {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
         vec![
             ("weight".into(), &self.weight),
             ("visible_bias".into(), &self.visible_bias),
@@ -704,7 +728,7 @@ impl Module for Rbm {
         ]
     }
 
-    fn params_mut(&mut self) -> Vec<(String, &mut Param)> {
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
         vec![
             ("weight".into(), &mut self.weight),
             ("visible_bias".into(), &mut self.visible_bias),
