@@ -118,3 +118,52 @@ pub fn hold_out(
     }
     (train.select(&fit), Some(train.select(&val)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_datasets::Dataset;
+
+    /// Ten examples whose single feature is their index, labelled by parity.
+    fn numbered(n: usize) -> ArrayDataset {
+        let inputs = (0..n).map(|i| i as f32).collect();
+        ArrayDataset::classification(inputs, vec![1], (0..n).map(|i| i % 2).collect(), 2)
+    }
+
+    #[test]
+    fn hold_out_is_a_seeded_partition() {
+        let data = numbered(10);
+        let (fit, val) = hold_out(&data, 0.2, 3);
+        let val = val.expect("two examples held out");
+        assert_eq!((fit.len(), val.len()), (8, 2));
+        let mut all: Vec<f32> = fit.inputs().iter().chain(val.inputs()).copied().collect();
+        all.sort_by(f32::total_cmp);
+        assert_eq!(all, (0..10).map(|i| i as f32).collect::<Vec<_>>());
+        // Labels travel with their examples.
+        for (x, y) in val.inputs().iter().zip(val.labels().unwrap()) {
+            assert_eq!(*x as usize % 2, *y);
+        }
+        // The same seed holds out the same examples; another seed, others.
+        assert_eq!(hold_out(&data, 0.2, 3).1.unwrap().inputs(), val.inputs());
+        let others: Vec<_> = (0..20)
+            .map(|seed| hold_out(&data, 0.2, seed).1.unwrap().inputs().to_vec())
+            .collect();
+        assert!(others.iter().any(|o| o.as_slice() != val.inputs()));
+    }
+
+    #[test]
+    fn no_fraction_holds_out_nothing() {
+        let data = numbered(10);
+        let (fit, val) = hold_out(&data, 0.0, 1);
+        assert!(val.is_none());
+        assert_eq!(fit.inputs(), data.inputs());
+        // A fraction that rounds to no example of a tiny set holds out nothing either.
+        assert!(hold_out(&data, 0.01, 1).1.is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "hold_out: validation fraction 1 is outside [0, 1)")]
+    fn all_of_it_is_refused() {
+        let _ = hold_out(&numbered(4), 1.0, 0);
+    }
+}

@@ -51,6 +51,11 @@ const SPECIFIC: &[(&str, &[&str], &str)] = &[
     ("dlt_nn", &["--experiment", "7"], "--experiment"),
     ("dlt_nn", &["--experiment", "-1"], "--experiment"),
     ("lenet5", &["--style", "bogus"], "--style"),
+    ("quickstart", &["--val-split", "1"], "--val-split"),
+    ("lenet5", &["--val-split", "-0.1"], "--val-split"),
+    ("lstm_mnist", &["--val-split", "1.5"], "--val-split"),
+    ("vae", &["--val-split", "nan"], "--val-split"),
+    ("ddp", &["--val-split", "tenth"], "--val-split"),
     (
         "lenet5",
         &["--resume", "/nonexistent/last.ckpt"],

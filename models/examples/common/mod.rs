@@ -90,7 +90,7 @@ pub struct ValidationArgs {
     /// Fraction of the training set held out for validation, in [0, 1): the last part of a
     /// shuffle seeded by --seed. Early stopping, best.ckpt and the printed validation figures
     /// use it; the test set is evaluated once, at the end. 0 validates on nothing.
-    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT, value_parser = cli::fraction)]
+    #[arg(long, default_value_t = DEFAULT_VAL_SPLIT, value_parser = cli::fraction, allow_negative_numbers = true)]
     pub val_split: f64,
 }
 
