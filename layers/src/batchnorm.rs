@@ -325,6 +325,10 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
         out
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

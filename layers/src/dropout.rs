@@ -49,6 +49,10 @@ impl<T: Element> Module<T> for Dropout {
     fn params_mut(&mut self) -> Vec<(String, &mut crate::Param<T>)> {
         Vec::new()
     }
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

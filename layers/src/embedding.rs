@@ -176,4 +176,8 @@ impl<T: Element> Module<T> for Embedding<T> {
     fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
         vec![("weight".to_string(), &mut self.weight)]
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }

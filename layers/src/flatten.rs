@@ -39,6 +39,13 @@ impl Unflatten {
     }
 }
 
+impl Unflatten {
+    /// The shape each example takes.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
 impl<T: Element> Module<T> for Unflatten {
     /// # Panics
     /// If an example's size is not the product of the shape.

@@ -53,6 +53,18 @@ pub trait Module<T: Element = f32> {
         self.set_training(false);
     }
 
+    /// This module as [`Any`](std::any::Any), so a tool outside this crate (the ONNX exporter)
+    /// can tell which layer it is and read its settings. `None` by default;
+    /// [`module_parts!`](crate::module_parts) and the containers return `Some(self)`.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
+    /// The module's Rust type name, for messages (`std::any::type_name`).
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
+
     /// Number of trainable scalars, `Σ numel` over [`Module::params`].
     fn num_params(&self) -> usize {
         self.params().iter().map(|(_, p)| p.numel()).sum()
@@ -174,6 +186,9 @@ macro_rules! module_parts {
         fn set_training(&mut self, training: bool) {
             let _ = training;
             $($($crate::Module::<$t>::set_training(&mut self.$c, training);)*)?
+        }
+        fn as_any(&self) -> Option<&dyn ::std::any::Any> {
+            Some(self)
         }
         fn reseed(&mut self, seed: u64) {
             let _ = seed;

@@ -391,6 +391,10 @@ macro_rules! stack_layer {
             fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
                 self.stack.params_mut()
             }
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+
             fn set_training(&mut self, training: bool) {
                 self.stack.training = training;
             }

@@ -32,7 +32,7 @@ impl<M> Residual<M> {
     }
 }
 
-impl<T: Element, M: Module<T>> Module<T> for Residual<M> {
+impl<T: Element, M: Module<T> + 'static> Module<T> for Residual<M> {
     /// `y = x + inner(x)`.
     ///
     /// # Panics

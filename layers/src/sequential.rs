@@ -40,6 +40,11 @@ impl<T: Element> Sequential<T> {
         self.layers.is_empty()
     }
 
+    /// The children, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &(dyn Module<T> + Send)> {
+        self.layers.iter().map(|layer| layer.as_ref())
+    }
+
     /// Child `i`.
     ///
     /// # Panics
@@ -92,6 +97,10 @@ impl<T: Element> Module<T> for Sequential<T> {
             .enumerate()
             .flat_map(|(i, l)| prefixed(&i.to_string(), l.buffers_mut()))
             .collect()
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn set_training(&mut self, training: bool) {

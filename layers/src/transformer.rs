@@ -271,6 +271,10 @@ impl<T: Element> Module<T> for TransformerEncoderLayer<T> {
         out
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn set_training(&mut self, training: bool) {
         self.self_attn.set_training(training);
         for d in [&mut self.dropout, &mut self.dropout1, &mut self.dropout2] {
@@ -364,6 +368,10 @@ impl<T: Element> Module<T> for TransformerEncoder<T> {
             out.extend(prefixed("norm", norm.params_mut()));
         }
         out
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn set_training(&mut self, training: bool) {
@@ -541,6 +549,10 @@ impl<T: Element> Module<T> for TransformerDecoderLayer<T> {
         out.extend(prefixed("norm2", self.norm2.params_mut()));
         out.extend(prefixed("norm3", self.norm3.params_mut()));
         out
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn set_training(&mut self, training: bool) {

@@ -516,6 +516,10 @@ impl<T: Element> Module<T> for AutoEncoder<T> {
         out
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

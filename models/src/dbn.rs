@@ -430,6 +430,10 @@ impl Module for Dbn {
         }
         self.rng = seeded_rng(strata_layers::child_seed(seed, 0xDB));
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 /// The DeepLearnToolbox `test_example_DBN` stack of layer sizes `sizes` (e.g. `[784, 100, 100]`):

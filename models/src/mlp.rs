@@ -142,6 +142,16 @@ impl<T: Element> Mlp<T> {
         }
     }
 
+    /// The activation after each hidden layer.
+    pub fn hidden_activation(&self) -> Activation {
+        self.hidden
+    }
+
+    /// What follows the last affine map.
+    pub fn output(&self) -> MlpOutput {
+        self.output
+    }
+
     /// Replaces the weights and bias of layer `i` (e.g. with a pretrained encoder's).
     ///
     /// # Panics
@@ -207,5 +217,9 @@ impl<T: Element> Module<T> for Mlp<T> {
         for (i, d) in self.dropout.iter_mut().enumerate() {
             Module::<T>::reseed(d, strata_layers::child_seed(seed, i as u64));
         }
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

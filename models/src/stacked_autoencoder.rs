@@ -192,6 +192,10 @@ impl Module for StackedAutoEncoder {
             layer.reseed(child_seed(seed, k as u64));
         }
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
 
 impl LayerStack for StackedAutoEncoder {

@@ -747,4 +747,8 @@ impl<T: Element> Module<T> for Rbm<T> {
         self.chains = None;
         self.activity = None;
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
 }
