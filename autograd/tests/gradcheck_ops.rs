@@ -100,6 +100,7 @@ fn unary_functions_and_activations() {
         ("gelu", |v| v.gelu()),
         ("gelu_tanh", |v| v.gelu_tanh()),
         ("softplus", |v| v.softplus()),
+        ("erf", |v| v.erf()),
         ("silu", |v| v.silu()),
         ("mish", |v| v.mish()),
         ("selu", |v| v.selu()),

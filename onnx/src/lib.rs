@@ -16,12 +16,14 @@ mod builder;
 mod error;
 mod export;
 mod file;
+mod import;
 pub mod proto;
 
 pub use builder::{Attr, GraphBuilder};
 pub use error::OnnxError;
 pub use export::export;
 pub use file::{decode, load, save};
+pub use import::{Constant, Ints, OPSETS, OnnxModule, SUPPORTED, import};
 
 /// The operator set version exported graphs use (ONNX 1.12, 2022).
 pub const OPSET: i64 = 17;

@@ -380,6 +380,11 @@ impl<T: Element> Tensor<T> {
         self.map(softplus)
     }
 
+    /// The error function `erf x = (2/√π)∫₀ˣ e^{−t²} dt` (`torch.erf`).
+    pub fn erf(&self) -> Tensor<T> {
+        self.map(|x| T::from_f64_lossy(libm::erf(x.to_f64_lossless())))
+    }
+
     /// SiLU (swish) `x·σ(x)`, PyTorch's `nn.SiLU`.
     pub fn silu(&self) -> Tensor<T> {
         self.map(|x| x * sigmoid(x))

@@ -148,6 +148,12 @@ impl<T: Element> Var<T> {
         self.unary_x("softplus", self.value.softplus(), |g, x| g * sigmoid(x))
     }
 
+    /// `y = erf x`; `∂y/∂x = (2/√π)·e^{−x²}`.
+    pub fn erf(&self) -> Var<T> {
+        let k = T::from_f64_lossy(std::f64::consts::FRAC_2_SQRT_PI);
+        self.unary_x("erf", self.value.erf(), move |g, x| g * k * (-x * x).exp())
+    }
+
     /// SiLU `y = x·σ(x)`; `∂y/∂x = σ(x)·(1 + x·(1 − σ(x)))`.
     pub fn silu(&self) -> Var<T> {
         self.unary_x("silu", self.value.silu(), |g, x| {
