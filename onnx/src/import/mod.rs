@@ -52,9 +52,31 @@ pub struct OnnxModule {
     input: String,
     output: String,
     input_shape: Vec<Option<usize>>,
+    source: ModelProto,
 }
 
 impl OnnxModule {
+    /// The model as ONNX again, with the current values of its weights and buffers (after
+    /// fine-tuning, say): the imported file with its float initializers replaced (as
+    /// little-endian `FLOAT` data).
+    pub fn to_onnx(&self) -> ModelProto {
+        let mut model = self.source.clone();
+        let values: HashMap<&str, &Tensor> = self
+            .params
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.value()))
+            .chain(self.buffers.iter().map(|(n, t)| (n.as_str(), t)))
+            .collect();
+        if let Some(graph) = model.graph.as_mut() {
+            for t in &mut graph.initializer {
+                if let Some(v) = values.get(t.name.as_str()) {
+                    *t = crate::builder::float_tensor(&t.name, v);
+                }
+            }
+        }
+        model
+    }
+
     /// The graph input's declared shape (`None` for a symbolic dimension such as the batch).
     pub fn input_shape(&self) -> &[Option<usize>] {
         &self.input_shape
@@ -311,6 +333,7 @@ pub fn import(model: &ModelProto) -> Result<OnnxModule, OnnxError> {
         input: input.name.clone(),
         output: output.name.clone(),
         input_shape,
+        source: model.clone(),
     };
     if !module.input_shape.is_empty() {
         let probe: Vec<usize> = module.input_shape.iter().map(|d| d.unwrap_or(1)).collect();

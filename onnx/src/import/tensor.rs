@@ -189,3 +189,47 @@ fn f16_to_f32(h: u16) -> f32 {
     };
     f32::from_bits(bits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_values() {
+        let cases: [(u16, f32); 8] = [
+            (0x0000, 0.0),
+            (0x3c00, 1.0),
+            (0xc000, -2.0),
+            (0x7bff, 65504.0),
+            (0x0001, 5.960_464_5e-8),
+            (0x0200, 3.051_757_8e-5),
+            (0x03ff, 6.097_555_2e-5),
+            (0x7c00, f32::INFINITY),
+        ];
+        for (bits, value) in cases {
+            assert_eq!(f16_to_f32(bits), value, "{bits:#06x}");
+        }
+        assert!(f16_to_f32(0x7e00).is_nan());
+    }
+
+    #[test]
+    fn typed_lists_and_raw_bytes_agree() {
+        let listed = TensorProto {
+            dims: vec![2],
+            data_type: DataType::Int64 as i32,
+            int64_data: vec![-1, 400],
+            ..Default::default()
+        };
+        let raw = TensorProto {
+            raw_data: [-1i64, 400].iter().flat_map(|v| v.to_le_bytes()).collect(),
+            int64_data: Vec::new(),
+            ..listed.clone()
+        };
+        for t in [listed, raw] {
+            match constant(&t, "shape").unwrap() {
+                Constant::Int(i) => assert_eq!(i, Ints::vector(vec![-1, 400])),
+                Constant::Float(_) => panic!("int64 read as float"),
+            }
+        }
+    }
+}
