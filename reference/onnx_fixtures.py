@@ -3,6 +3,8 @@
   onnx/tests/fixtures/lenet5_pytorch.onnx  LeNet-5 (ReLU, max pooling) as strata-models' LeNet5
   onnx/tests/fixtures/lstm_pytorch.onnx    nn.LSTM(28, 32, batch_first) + nn.Linear(32, 10) on
                                            images read row by row
+  onnx/tests/fixtures/gru_pytorch.onnx     nn.GRU(28, 16) (time-major) + nn.Linear(16, 10) on the
+                                           rows, the last step's output
   onnx/tests/fixtures/expected.json        for each: an input (seeded, batch 3) and PyTorch's
                                            output
 
@@ -44,10 +46,24 @@ class LstmClassifier(nn.Module):
         return self.fc(h[-1])
 
 
+class GruClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(28, 16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        rows = x.reshape(x.shape[0], 28, 28).transpose(0, 1)
+        out, _ = self.gru(rows)
+        return self.fc(out[-1])
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     expected = {}
-    for name, model in [("lenet5_pytorch", LeNet5()), ("lstm_pytorch", LstmClassifier())]:
+    models = [("lenet5_pytorch", LeNet5()), ("lstm_pytorch", LstmClassifier()),
+              ("gru_pytorch", GruClassifier())]
+    for name, model in models:
         torch.manual_seed(0)
         model = type(model)().eval()
         example = torch.randn(2, 1, 28, 28)

@@ -21,7 +21,9 @@ use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{globally_standardized, load_mnist};
 use strata_models::sequence::LstmClassifier;
-use strata_models::{DltCnn, LeNet5, LeNetConfig, Mlp, MlpConfig, Objective, Trainer, TrainerConfig, cli};
+use strata_models::{
+    DltCnn, LeNet5, LeNetConfig, Mlp, MlpConfig, Objective, Trainer, TrainerConfig, cli,
+};
 use strata_onnx::proto::{ModelProto, dimension};
 use strata_tensor::Tensor;
 
@@ -96,19 +98,40 @@ fn fail(e: impl std::fmt::Display) -> ! {
 
 fn main() {
     match Cli::parse().command {
-        Task::Export { model, weights, out } => export(model, weights, &out),
+        Task::Export {
+            model,
+            weights,
+            out,
+        } => export(model, weights, &out),
         Task::Inspect { file } => inspect(&file),
-        Task::Import { file, data, fine_tune, out } => import(&file, &data, fine_tune, out),
+        Task::Import {
+            file,
+            data,
+            fine_tune,
+            out,
+        } => import(&file, &data, fine_tune, out),
         Task::Bench { file, batch, runs } => bench(&file, &batch, runs),
     }
 }
 
 fn export(which: ReadyModel, weights: Option<PathBuf>, out: &PathBuf) {
     let (mut model, shape, name): (Box<dyn Module>, Vec<usize>, &str) = match which {
-        ReadyModel::Lenet5 => (Box::new(LeNet5::new(LeNetConfig::default())), vec![1, 28, 28], "lenet5"),
+        ReadyModel::Lenet5 => (
+            Box::new(LeNet5::new(LeNetConfig::default())),
+            vec![1, 28, 28],
+            "lenet5",
+        ),
         ReadyModel::DltCnn => (Box::new(DltCnn::new()), vec![1, 28, 28], "dlt_cnn"),
-        ReadyModel::Mlp => (Box::new(Mlp::new(&MlpConfig::new(&[784, 100, 10]))), vec![784], "mlp"),
-        ReadyModel::Lstm => (Box::new(LstmClassifier::mnist()), vec![1, 28, 28], "lstm_classifier"),
+        ReadyModel::Mlp => (
+            Box::new(Mlp::new(&MlpConfig::new(&[784, 100, 10]))),
+            vec![784],
+            "mlp",
+        ),
+        ReadyModel::Lstm => (
+            Box::new(LstmClassifier::mnist()),
+            vec![1, 28, 28],
+            "lstm_classifier",
+        ),
     };
     if let Some(path) = &weights {
         strata_layers::safetensors::import_safetensors(&mut *model, path)
@@ -116,7 +139,12 @@ fn export(which: ReadyModel, weights: Option<PathBuf>, out: &PathBuf) {
     }
     let onnx = strata_onnx::export(&mut *model, &shape, name).unwrap_or_else(|e| fail(e));
     strata_onnx::save(&onnx, out).unwrap_or_else(|e| fail(e));
-    println!("wrote {} ({name}, {} parameters, opset {})", out.display(), model.num_params(), strata_onnx::OPSET);
+    println!(
+        "wrote {} ({name}, {} parameters, opset {})",
+        out.display(),
+        model.num_params(),
+        strata_onnx::OPSET
+    );
 }
 
 fn shape_of(model: &ModelProto) -> String {
@@ -140,17 +168,48 @@ fn shape_of(model: &ModelProto) -> String {
             .unwrap_or_default();
         format!("{} [{}]", v.name, dims.join(", "))
     };
-    let initializers: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<String> = graph.input.iter().filter(|v| !initializers.contains(v.name.as_str())).map(describe).collect();
+    let initializers: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<String> = graph
+        .input
+        .iter()
+        .filter(|v| !initializers.contains(v.name.as_str()))
+        .map(describe)
+        .collect();
     let outputs: Vec<String> = graph.output.iter().map(describe).collect();
-    format!("inputs {} → outputs {}", inputs.join(", "), outputs.join(", "))
+    format!(
+        "inputs {} → outputs {}",
+        inputs.join(", "),
+        outputs.join(", ")
+    )
 }
 
 fn inspect(file: &PathBuf) {
     let model = strata_onnx::load(file).unwrap_or_else(|e| fail(e));
     let graph = model.graph.as_ref().expect("decoded models have a graph");
-    let opsets: Vec<String> = model.opset_import.iter().map(|o| format!("{}{}", if o.domain.is_empty() { "ai.onnx" } else { &o.domain }, o.version)).collect();
-    println!("{}: IR {}, opsets {}, producer {} {}", file.display(), model.ir_version, opsets.join(" "), model.producer_name, model.producer_version);
+    let opsets: Vec<String> = model
+        .opset_import
+        .iter()
+        .map(|o| {
+            format!(
+                "{}{}",
+                if o.domain.is_empty() {
+                    "ai.onnx"
+                } else {
+                    &o.domain
+                },
+                o.version
+            )
+        })
+        .collect();
+    println!(
+        "{}: IR {}, opsets {}, producer {} {}",
+        file.display(),
+        model.ir_version,
+        opsets.join(" "),
+        model.producer_name,
+        model.producer_version
+    );
     for e in &model.metadata_props {
         println!("  metadata {} = {}", e.key, e.value);
     }
@@ -161,27 +220,52 @@ fn inspect(file: &PathBuf) {
     }
     let ops: Vec<String> = ops.iter().map(|(op, n)| format!("{op}×{n}")).collect();
     println!("  {} nodes: {}", graph.node.len(), ops.join(" "));
-    let scalars: i64 = graph.initializer.iter().map(|t| t.dims.iter().product::<i64>()).sum();
-    println!("  {} initializers, {scalars} values", graph.initializer.len());
+    let scalars: i64 = graph
+        .initializer
+        .iter()
+        .map(|t| t.dims.iter().product::<i64>())
+        .sum();
+    println!(
+        "  {} initializers, {scalars} values",
+        graph.initializer.len()
+    );
     match strata_onnx::import(&model) {
-        Ok(m) => println!("  Strata imports it: {} trainable parameters in {} tensors", m.num_params(), m.params().len()),
+        Ok(m) => println!(
+            "  Strata imports it: {} trainable parameters in {} tensors",
+            m.num_params(),
+            m.params().len()
+        ),
         Err(e) => println!("  Strata cannot import it: {e}"),
     }
 }
 
 fn import(file: &PathBuf, data: &str, fine_tune: usize, out: Option<PathBuf>) {
-    let module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e))).unwrap_or_else(|e| fail(e));
+    let module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e)))
+        .unwrap_or_else(|e| fail(e));
     let (mnist, name) = load_mnist(data).unwrap_or_else(|e| fail(e));
     let (train, test) = globally_standardized(&mnist);
-    let adam = strata_optim::AdamConfig::new(1e-3).build().unwrap_or_else(|e| fail(e));
+    let adam = strata_optim::AdamConfig::new(1e-3)
+        .build()
+        .unwrap_or_else(|e| fail(e));
     let config = TrainerConfig::new(fine_tune.max(1), 64).with_seed(0);
-    let mut trainer = Trainer::new(module, adam, Objective::CrossEntropy, config, "onnx").unwrap_or_else(|e| fail(e));
+    let mut trainer = Trainer::new(module, adam, Objective::CrossEntropy, config, "onnx")
+        .unwrap_or_else(|e| fail(e));
     let before = trainer.evaluate(&test, 1000).error();
-    println!("{}: test error {:.2}% on {name} ({} images)", file.display(), 100.0 * before, test.len());
+    println!(
+        "{}: test error {:.2}% on {name} ({} images)",
+        file.display(),
+        100.0 * before,
+        test.len()
+    );
     if fine_tune > 0 {
-        trainer.fit(Arc::new(train), None).unwrap_or_else(|e| fail(e));
+        trainer
+            .fit(Arc::new(train), None)
+            .unwrap_or_else(|e| fail(e));
         let after = trainer.evaluate(&test, 1000).error();
-        println!("after {fine_tune} epoch(s) of fine-tuning: test error {:.2}%", 100.0 * after);
+        println!(
+            "after {fine_tune} epoch(s) of fine-tuning: test error {:.2}%",
+            100.0 * after
+        );
     }
     if let Some(path) = out {
         strata_onnx::save(&trainer.model.to_onnx(), &path).unwrap_or_else(|e| fail(e));
@@ -211,12 +295,21 @@ print(sorted(times)[len(times) // 2] * 1e6)
 "#;
 
 fn bench(file: &PathBuf, batches: &[usize], runs: usize) {
-    let mut module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e))).unwrap_or_else(|e| fail(e));
+    let mut module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e)))
+        .unwrap_or_else(|e| fail(e));
     module.eval();
     let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
-    println!("{}: median µs per batch, one thread each ({runs} runs after 20 to warm up)", file.display());
+    println!(
+        "{}: median µs per batch, one thread each ({runs} runs after 20 to warm up)",
+        file.display()
+    );
     for &batch in batches {
-        let shape: Vec<usize> = module.input_shape().iter().enumerate().map(|(i, d)| if i == 0 { batch } else { d.unwrap_or(1) }).collect();
+        let shape: Vec<usize> = module
+            .input_shape()
+            .iter()
+            .enumerate()
+            .map(|(i, d)| if i == 0 { batch } else { d.unwrap_or(1) })
+            .collect();
         let x = Tensor::zeros(&shape);
         let strata = strata_tensor::threads::with_threads(1, || {
             for _ in 0..20 {
@@ -241,10 +334,20 @@ fn bench(file: &PathBuf, batches: &[usize], runs: usize) {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok());
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            });
         match ort {
-            Some(ort) => println!("batch {batch:>4}: Strata {strata:>9.1} µs, ONNX Runtime {ort:>9.1} µs, Strata is {:.2}× ONNX Runtime's speed", ort / strata),
-            None => println!("batch {batch:>4}: Strata {strata:>9.1} µs (ONNX Runtime not available: set STRATA_PYTHON to a Python with onnxruntime)"),
+            Some(ort) => println!(
+                "batch {batch:>4}: Strata {strata:>9.1} µs, ONNX Runtime {ort:>9.1} µs, Strata is {:.2}× ONNX Runtime's speed",
+                ort / strata
+            ),
+            None => println!(
+                "batch {batch:>4}: Strata {strata:>9.1} µs (ONNX Runtime not available: set STRATA_PYTHON to a Python with onnxruntime)"
+            ),
         }
     }
 }

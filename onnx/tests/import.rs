@@ -1,5 +1,5 @@
 //! Importing ONNX graphs: Strata's own exports come back computing the same function, the
-//! PyTorch-exported LeNet-5 and LSTM fixtures (`reference/onnx_fixtures.py`) agree with
+//! PyTorch-exported LeNet-5, LSTM and GRU fixtures (`reference/onnx_fixtures.py`) agree with
 //! PyTorch's outputs and fine-tune, and bad files are refused with clear errors, never a panic.
 
 mod common;
@@ -85,6 +85,10 @@ fn pytorch_exports_import_and_agree_with_pytorch() {
         (
             "lstm_pytorch",
             "Shape Reshape Concat Expand Transpose Slice LSTM Gather Gemm",
+        ),
+        (
+            "gru_pytorch",
+            "Shape Reshape Transpose Concat Expand Slice GRU Transpose Reshape Gather Gemm",
         ),
     ] {
         let mut model = pytorch_model(name);

@@ -51,7 +51,10 @@ pub fn python() -> Option<String> {
     if works {
         Some("python3".to_string())
     } else {
-        eprintln!(
+        // Straight to the stream, past the test harness's capture, so the line shows.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIPPED the ONNX Runtime comparison: no Python with onnxruntime (set STRATA_PYTHON, or `pip install onnxruntime numpy`)"
         );
         None
