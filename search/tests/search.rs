@@ -210,10 +210,13 @@ fn pruned_trials_stop_at_a_rung_and_complete_ones_run_out() {
     );
 }
 
+/// A trial without its wall time: what must repeat.
+type Row = (usize, Config, TrialState, Option<f64>, Vec<f64>);
+
 #[test]
 fn a_resumed_search_ends_with_the_same_table() {
     let dir = scratch("resume");
-    let table = |trials: &[Trial]| -> Vec<(usize, Config, TrialState, Option<f64>, Vec<f64>)> {
+    let table = |trials: &[Trial]| -> Vec<Row> {
         let mut rows: Vec<_> = trials
             .iter()
             .map(|t| {
