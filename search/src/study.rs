@@ -88,6 +88,11 @@ impl Reporter<'_> {
         go_on
     }
 
+    /// Epochs reported so far.
+    pub fn epochs(&self) -> usize {
+        self.values.len()
+    }
+
     /// Whether the pruner has stopped this trial.
     pub fn is_pruned(&self) -> bool {
         self.pruned

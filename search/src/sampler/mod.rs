@@ -18,6 +18,12 @@ pub trait Sampler: Send {
     fn sample(&mut self, space: &Space, history: &[Trial], id: usize) -> Config;
 }
 
+impl<S: Sampler + ?Sized> Sampler for Box<S> {
+    fn sample(&mut self, space: &Space, history: &[Trial], id: usize) -> Config {
+        (**self).sample(space, history, id)
+    }
+}
+
 /// The stream of trial `id` under `seed` (splitmix64 of the pair), so a trial's draws do not
 /// depend on how many draws earlier trials made.
 pub(crate) fn trial_rng(seed: u64, id: usize) -> rand::rngs::StdRng {

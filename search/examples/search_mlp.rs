@@ -1,0 +1,332 @@
+//! Architecture and hyper-parameter search for a fully connected classifier: depth, widths,
+//! activation, dropout, optimizer (SGD with momentum, or Adam), learning rate and batch size,
+//! sampled by TPE (or at random), pruned by ASHA on the validation error after each epoch,
+//! several trials at once (one thread each), on a budget of trials and minutes. The log in
+//! `--out` lets a killed search continue: run the same command again.
+//!
+//!     cargo run --release -p strata-search --example search_mlp -- --data fashion --minutes 10
+//!
+//! Writes `search.jsonl` (the log), `trials.csv`, `trials.json` and `trials.png` into `--out`,
+//! prints the best configuration, retrains it and scores it once on the test set, and ends
+//! with a `RESULT {json}` line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use strata_datasets::{ArrayDataset, Dataset as _};
+use strata_layers::Activation;
+use strata_models::data::{hold_out, load_mnist, zscored};
+use strata_models::{Mlp, MlpConfig, Objective, Trainer, TrainerConfig, cli};
+use strata_optim::{AdamConfig, Optimizer, SgdConfig};
+use strata_search::report::{best_line, write_all};
+use strata_search::{
+    Asha, Budget, Condition, Config, ConfigExt, RandomSampler, Reporter, Sampler, Space, Study,
+    TpeSampler, best,
+};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SamplerKind {
+    /// Tree-structured Parzen estimator (10 random trials first).
+    Tpe,
+    /// Uniform random search.
+    Random,
+}
+
+/// Search MLP architectures and hyper-parameters.
+#[derive(Parser)]
+struct Cli {
+    /// Data: `mnist-sample` (bundled), `fashion`, or a directory of MNIST-format IDX files.
+    #[arg(long, default_value = "mnist-sample")]
+    data: String,
+    /// Trials in all (a resumed log's count).
+    #[arg(long, default_value_t = 60, value_parser = cli::int_in(1, 100_000))]
+    trials: usize,
+    /// Stop starting trials after this many minutes.
+    #[arg(long, default_value_t = 10.0, value_parser = cli::positive_float)]
+    minutes: f64,
+    /// Trials at once (each on one thread); default: one per core.
+    #[arg(long, value_parser = cli::int_in(1, 64))]
+    workers: Option<usize>,
+    /// The sampler.
+    #[arg(long, value_enum, default_value = "tpe")]
+    sampler: SamplerKind,
+    /// Epochs of a trial that is never pruned (ASHA rungs at 1 and 3 epochs for 9).
+    #[arg(long, default_value_t = 9, value_parser = cli::int_in(1, 1000))]
+    epochs: usize,
+    /// Fraction of the training set held out for validation, in [0, 1).
+    #[arg(long, default_value_t = 0.1, value_parser = cli::fraction)]
+    val_split: f64,
+    /// Search space as JSON (default: the built-in MLP space; see `Space::from_json_file`).
+    #[arg(long)]
+    space: Option<PathBuf>,
+    /// Seed of the sampler, the split and every trial's initialisation.
+    #[arg(long, default_value_t = 0, value_parser = cli::seed)]
+    seed: u64,
+    /// Folder for the log and the results.
+    #[arg(long, default_value = "target/examples/search_mlp")]
+    out: PathBuf,
+}
+
+fn fail(e: impl std::fmt::Display) -> ! {
+    eprintln!("error: {e}");
+    std::process::exit(2)
+}
+
+/// The built-in space: 1–3 hidden layers of 32–1024 units (log scale), an activation,
+/// dropout, SGD with momentum or Adam, a log-scale learning rate and a batch size.
+fn default_space() -> Space {
+    let layers = |min| Condition::AtLeast {
+        parent: "layers".into(),
+        min,
+    };
+    Space::new()
+        .with_int("layers", 1, 3, false)
+        .with_int_if("units_1", 32, 1024, true, layers(1))
+        .with_int_if("units_2", 32, 1024, true, layers(2))
+        .with_int_if("units_3", 32, 1024, true, layers(3))
+        .with_categorical("activation", &["relu", "tanh", "sigmoid"])
+        .with_float("dropout", 0.0, 0.5, false)
+        .with_categorical("optimizer", &["sgd", "adam"])
+        .with_float_if(
+            "momentum",
+            0.0,
+            0.99,
+            false,
+            Condition::OneOf {
+                parent: "optimizer".into(),
+                choices: vec!["sgd".into()],
+            },
+        )
+        .with_float("lr", 1e-4, 1.0, true)
+        .with_categorical("batch_size", &["32", "64", "128", "256"])
+}
+
+/// The network a configuration describes.
+fn network(config: &Config) -> Result<(MlpConfig, usize), String> {
+    let layers = config.int("layers").ok_or("no layers")? as usize;
+    let mut sizes = vec![784];
+    for k in 1..=layers {
+        sizes.push(
+            config
+                .int(&format!("units_{k}"))
+                .ok_or(format!("no units_{k}"))? as usize,
+        );
+    }
+    sizes.push(10);
+    let activation = match config.choice("activation") {
+        Some("tanh") => Activation::Tanh,
+        Some("sigmoid") => Activation::Sigmoid,
+        _ => Activation::Relu,
+    };
+    let batch = config
+        .choice("batch_size")
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(64);
+    let mlp = MlpConfig::new(&sizes)
+        .hidden(activation)
+        .dropout(config.float("dropout").unwrap_or(0.0));
+    Ok((mlp, batch))
+}
+
+/// Scores the trained network on a data set (its error rate).
+type TestScore = Box<dyn FnMut(&ArrayDataset) -> f64>;
+
+/// Trains `config` for up to `epochs`, reporting the validation error after each epoch (and
+/// stopping when pruned); returns the best validation error and the trainer.
+fn train(
+    config: &Config,
+    epochs: usize,
+    seed: u64,
+    train: &Arc<ArrayDataset>,
+    val: &ArrayDataset,
+    mut reporter: Option<&mut Reporter>,
+) -> Result<(f64, TestScore), String> {
+    let (mlp, batch) = network(config)?;
+    let lr = config.float("lr").ok_or("no lr")?;
+    strata_layers::manual_seed(seed);
+    let model = Mlp::new(&mlp);
+    let settings = TrainerConfig::new(1, batch)
+        .with_seed(seed)
+        .with_flatten_inputs(true)
+        .with_verbose(false);
+    fn run<O: Optimizer + 'static>(
+        mut trainer: Trainer<Mlp, O>,
+        epochs: usize,
+        train: &Arc<ArrayDataset>,
+        val: &ArrayDataset,
+        reporter: &mut Option<&mut Reporter>,
+    ) -> Result<(f64, TestScore), String> {
+        let mut best = f64::INFINITY;
+        for epoch in 1..=epochs {
+            trainer.config_mut().epochs = epoch;
+            trainer
+                .fit(train.clone(), Some(val))
+                .map_err(|e| e.to_string())?;
+            let error = trainer
+                .history()
+                .last()
+                .and_then(|m| m.val_error)
+                .unwrap_or(f64::NAN);
+            if !error.is_finite() {
+                return Err(format!("diverged at epoch {epoch}"));
+            }
+            best = best.min(error);
+            if let Some(r) = reporter.as_deref_mut()
+                && !r.report(error)
+            {
+                break;
+            }
+        }
+        Ok((
+            best,
+            Box::new(move |test: &ArrayDataset| trainer.evaluate(test, 1000).error()),
+        ))
+    }
+    let kind = "search-mlp";
+    match config.choice("optimizer") {
+        Some("sgd") => {
+            let opt = SgdConfig::new(lr)
+                .momentum(config.float("momentum").unwrap_or(0.0))
+                .build()
+                .map_err(|e| e.to_string())?;
+            run(
+                Trainer::new(model, opt, Objective::CrossEntropy, settings, kind)
+                    .map_err(|e| e.to_string())?,
+                epochs,
+                train,
+                val,
+                &mut reporter,
+            )
+        }
+        _ => {
+            let opt = AdamConfig::new(lr).build().map_err(|e| e.to_string())?;
+            run(
+                Trainer::new(model, opt, Objective::CrossEntropy, settings, kind)
+                    .map_err(|e| e.to_string())?,
+                epochs,
+                train,
+                val,
+                &mut reporter,
+            )
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let space = match &cli.space {
+        Some(path) => Space::from_json_file(path).unwrap_or_else(|e| fail(format!("--space: {e}"))),
+        None => default_space(),
+    };
+    let (data, name) = load_mnist(&cli.data).unwrap_or_else(|e| fail(e));
+    let (full_train, test) = zscored(&data);
+    let (fit, val) = hold_out(&full_train, cli.val_split, cli.seed);
+    let val = val.unwrap_or_else(|| fail("--val-split 0 leaves nothing to select on"));
+    let fit = Arc::new(fit);
+    let workers = cli
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    std::fs::create_dir_all(&cli.out)
+        .unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+    let sampler: Box<dyn Sampler> = match cli.sampler {
+        SamplerKind::Tpe => Box::new(TpeSampler::new(cli.seed)),
+        SamplerKind::Random => Box::new(RandomSampler::new(cli.seed)),
+    };
+    let pruner = Asha::new(1, 3, cli.epochs);
+    let log = cli.out.join("search.jsonl");
+    let mut study = Study::new(space.clone(), sampler)
+        .with_pruner(pruner)
+        .with_log(&log)
+        .unwrap_or_else(|e| fail(format!("{e} (remove it to start over)")));
+    if !study.trials().is_empty() {
+        println!(
+            "resuming: {} trials already in {}",
+            study.trials().len(),
+            log.display()
+        );
+    }
+    println!(
+        "searching on {name}: {} fit / {} validation images, up to {} trials and {} min, {workers} at once, ASHA rungs at {:?} of {} epochs",
+        fit.len(),
+        val.len(),
+        cli.trials,
+        cli.minutes,
+        pruner_rungs(cli.epochs),
+        cli.epochs
+    );
+    let started = Instant::now();
+    let budget = Budget::trials(cli.trials)
+        .with_workers(workers)
+        .with_time(Duration::from_secs_f64(cli.minutes * 60.0));
+    let trials = study
+        .optimize(&budget, |config, reporter| {
+            let seed = cli.seed ^ (reporter.trial() as u64).wrapping_mul(0x9E37_79B9);
+            let outcome = strata_tensor::threads::with_threads(1, || {
+                train(config, cli.epochs, seed, &fit, &val, Some(reporter)).map(|(v, _)| v)
+            });
+            if let Ok(v) = outcome {
+                let pruned = if reporter.is_pruned() {
+                    " (pruned)"
+                } else {
+                    ""
+                };
+                println!(
+                    "trial {:>3}: validation error {:.2}% after {} epoch(s){pruned}",
+                    reporter.trial(),
+                    100.0 * v,
+                    reporter.epochs()
+                );
+            }
+            outcome
+        })
+        .unwrap_or_else(|e| fail(e))
+        .to_vec();
+    let seconds = started.elapsed().as_secs_f64();
+    write_all(&cli.out, &space, &trials, "validation error").unwrap_or_else(|e| fail(e));
+    let Some(winner) = best(&trials).cloned() else {
+        fail("no trial completed")
+    };
+    let pruned = trials
+        .iter()
+        .filter(|t| t.state == strata_search::TrialState::Pruned)
+        .count();
+    println!(
+        "best of {} trials ({pruned} pruned) in {seconds:.0} s: validation error {:.2}%",
+        trials.len(),
+        100.0 * winner.value.unwrap_or(f64::NAN)
+    );
+    println!(
+        "best configuration: {}",
+        best_line(&trials).unwrap_or_default()
+    );
+    // Retrain the winner on the same split and score it once on the test set.
+    let (_, mut evaluate) =
+        train(&winner.config, cli.epochs, cli.seed, &fit, &val, None).unwrap_or_else(|e| fail(e));
+    let test_error = evaluate(&test);
+    println!(
+        "retrained for {} epochs: test error {:.2}%; results in {}",
+        cli.epochs,
+        100.0 * test_error,
+        cli.out.display()
+    );
+    println!(
+        "RESULT {}",
+        serde_json::json!({
+            "example": "search_mlp",
+            "data": name,
+            "sampler": match cli.sampler { SamplerKind::Tpe => "tpe", SamplerKind::Random => "random" },
+            "trials": trials.len(),
+            "pruned": pruned,
+            "seconds": seconds,
+            "best_val_error": winner.value,
+            "best_config": winner.config,
+            "test_error": test_error,
+        })
+    );
+}
+
+fn pruner_rungs(epochs: usize) -> Vec<usize> {
+    Asha::new(1, 3, epochs).rung_epochs()
+}
