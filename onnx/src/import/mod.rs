@@ -43,7 +43,8 @@ struct Node {
     outputs: Vec<String>,
 }
 
-/// An imported ONNX graph as a Strata module (see the [module docs](self)).
+/// An imported ONNX graph as a Strata module (see [`import`](crate::import) for what becomes
+/// a parameter and the evaluation semantics).
 pub struct OnnxModule {
     nodes: Vec<Node>,
     params: Vec<(String, Param)>,
@@ -189,7 +190,7 @@ impl Module for OnnxModule {
     }
 }
 
-/// Whether input `slot` of an `op` node holds a weight (see the [module docs](self)).
+/// Whether input `slot` of an `op` node holds a weight (see [`import`]).
 fn weight_slot(op: &Op, slot: usize, numel: usize) -> bool {
     match op {
         Op::Gemm { .. } | Op::Conv(_) | Op::ConvTranspose(_) => slot == 1 || slot == 2,
@@ -202,7 +203,16 @@ fn weight_slot(op: &Op, slot: usize, numel: usize) -> bool {
     }
 }
 
-/// Imports `model` as a runnable, trainable module, checking it first: the operator set,
+/// Imports `model` as a runnable, trainable module.
+///
+/// Weights — the initializers that feed a weight slot (`Gemm`/`MatMul`/`Conv`/`ConvTranspose`
+/// operands, normalisation scales and shifts, recurrent weights, `PRelu` slopes, non-scalar
+/// operands of elementwise arithmetic) — become trainable parameters under their ONNX names
+/// (PyTorch's parameter paths when PyTorch wrote the file); the other initializers (running
+/// statistics, shapes, scalars) are fixed buffers. `Dropout` is the identity and
+/// `BatchNormalization` uses its running statistics, in training too.
+///
+/// The model is checked first: the operator set,
 /// every node (operator, attributes, that its inputs exist), every initializer, and — when the
 /// input's shape is declared — one run on zeros (symbolic dimensions taken as 1), so a graph
 /// whose shapes do not fit is refused here, naming the node.
