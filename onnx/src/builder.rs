@@ -31,7 +31,8 @@ impl GraphBuilder {
         Self::default()
     }
 
-    /// A fresh value name starting with `hint` (`hint`, `hint_1`, …, unique in this graph).
+    /// A fresh value name `hint_k`, `k` counting every name this graph has handed out (so
+    /// unique in the graph).
     pub fn fresh(&mut self, hint: &str) -> String {
         self.next += 1;
         format!("{hint}_{}", self.next)

@@ -4,7 +4,7 @@ use std::any::Any;
 
 use strata_layers::recurrent::Lstm;
 use strata_layers::{
-    Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
+    Activation, AdaptiveAvgPool2d, AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d,
     ConvTranspose2d, Dropout, Flatten, LayerNorm, Linear, MaxPool2d, PRelu, Param, Sequential,
     Unflatten,
 };
@@ -121,29 +121,9 @@ pub(super) fn export(
         let slope = g.weight(&join(path, "weight"), &p.weight.value().reshape(&shape));
         x.to(g.node("PRelu", path, &[&x.name, &slope], &[]))
     } else if let Some(b) = any.downcast_ref::<BatchNorm1d>() {
-        batch_norm(
-            g,
-            path,
-            x,
-            b.weight.as_ref(),
-            b.bias.as_ref(),
-            b.running_mean.as_ref(),
-            b.running_var.as_ref(),
-            b.num_features(),
-            b.eps(),
-        )?
+        batch_norm(g, path, x, b)?
     } else if let Some(b) = any.downcast_ref::<BatchNorm2d>() {
-        batch_norm(
-            g,
-            path,
-            x,
-            b.weight.as_ref(),
-            b.bias.as_ref(),
-            b.running_mean.as_ref(),
-            b.running_var.as_ref(),
-            b.num_features(),
-            b.eps(),
-        )?
+        batch_norm(g, path, x, b)?
     } else if let Some(l) = any.downcast_ref::<LayerNorm>() {
         let shape = l.normalized_shape();
         let numel: usize = shape.iter().product();
@@ -287,19 +267,16 @@ fn conv(
     x.to(g.node(op, path, &inputs, &attributes))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn batch_norm(
+/// `BatchNormalization` with the layer's running statistics (ones and zeros for a missing
+/// affine scale and shift).
+fn batch_norm<const D: usize>(
     g: &mut GraphBuilder,
     path: &str,
     x: &Flow,
-    weight: Option<&Param>,
-    bias: Option<&Param>,
-    running_mean: Option<&Tensor>,
-    running_var: Option<&Tensor>,
-    features: usize,
-    eps: f64,
+    b: &BatchNorm<f32, D>,
 ) -> Result<Flow, OnnxError> {
-    let (Some(mean), Some(var)) = (running_mean, running_var) else {
+    let (features, eps) = (b.num_features(), b.eps());
+    let (Some(mean), Some(var)) = (&b.running_mean, &b.running_var) else {
         return Err(refuse(
             "BatchNorm",
             path,
@@ -307,11 +284,11 @@ fn batch_norm(
              batch statistics, which ONNX BatchNormalization does not do in inference",
         ));
     };
-    let scale = match weight {
+    let scale = match &b.weight {
         Some(w) => g.weight(&join(path, "weight"), w.value()),
         None => g.constant("ones", &vec![1.0; features], &[features]),
     };
-    let shift = match bias {
+    let shift = match &b.bias {
         Some(b) => g.weight(&join(path, "bias"), b.value()),
         None => g.constant("zeros", &vec![0.0; features], &[features]),
     };
