@@ -104,10 +104,10 @@ pub(crate) struct KernelSet<T> {
 /// `kern::<MR, W, PA, PB>` (`W` vectors wide, `A`/`B` packed or read in place), the
 /// inner-product kernel `dot::<R, S>`, and `kernel_set()` gathering their instantiations.
 ///
-/// The invoking module defines the constants `MR`, `NRV` (full tile width in vectors), `LANES`,
-/// `KC`, `NC`, `DOT_S`, the mask type `Mask`, and `#[inline]` vector helpers compiled with the
-/// same target features: `zero`, `load`, `loadm` (masked), `bcast`, `splat`, `fma`, `mul`,
-/// `add`, `hsum`, `store`, `storem` (masked), `mask(n)` (first `n` lanes) and `prefetch`.
+/// The invoking module defines the constants `MR`, `NRV` (full tile width in vectors), `KC`,
+/// `NC` and `DOT_S`, and imports one vocabulary of [`crate::simd::isa`] compiled with the same
+/// target features (`LANES`, `Mask`, `zero`, `load`, `load_masked`, `bcast`, `splat`, `fma`,
+/// `mul`, `add`, `hsum`, `store`, `store_masked`, `mask` and `prefetch`).
 macro_rules! define_kernel {
     ($feat:literal, $t:ty, rows: [$($rows:literal),*], dot: [$($drows:literal),*]) => {
         use $crate::gemm::kernel::Tile;
@@ -168,7 +168,7 @@ macro_rules! define_kernel {
                         for (v, slot) in bv.iter_mut().enumerate() {
                             *slot = match $masks {
                                 None => load(b.add(v * LANES)),
-                                Some(ms) => loadm(b.add(v * LANES), ms[v]),
+                                Some(ms) => load_masked(b.add(v * LANES), ms[v]),
                             };
                         }
                         for i in 0..MR {
@@ -279,8 +279,8 @@ macro_rules! define_kernel {
                                 store(cp, r);
                             } else if left > 0 {
                                 let m = mask(left);
-                                let r = if beta == 0.0 { x } else { fma(vbeta, loadm(cp, m), x) };
-                                storem(cp, r, m);
+                                let r = if beta == 0.0 { x } else { fma(vbeta, load_masked(cp, m), x) };
+                                store_masked(cp, m, r);
                             }
                         }
                     }
@@ -324,13 +324,13 @@ macro_rules! define_kernel {
                         for j in 0..S {
                             bv[j] = match $m {
                                 None => load(cols[j].add($p)),
-                                Some(m) => loadm(cols[j].add($p), m),
+                                Some(m) => load_masked(cols[j].add($p), m),
                             };
                         }
                         for i in 0..R {
                             let av = match $m {
                                 None => load(rows[i].add($p)),
-                                Some(m) => loadm(rows[i].add($p), m),
+                                Some(m) => load_masked(rows[i].add($p), m),
                             };
                             for j in 0..S {
                                 acc[i][j] = fma(av, bv[j], acc[i][j]);

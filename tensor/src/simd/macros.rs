@@ -1,25 +1,11 @@
-//! Code generators shared by the x86_64 SIMD paths.
-//!
-//! A path describes each element type by a module of vector helpers (`v32`, `v64`), every one
-//! `#[inline]` and compiled with the path's target features, with these names:
-//!
-//! | item | meaning |
-//! | --- | --- |
-//! | `V`, `W` | the vector type and its number of lanes |
-//! | `zero()`, `splat(x)` | broadcasts |
-//! | `load(p)`, `store(p, v)` | unaligned `W`-lane load/store (`unsafe`: `p..p+W` in bounds) |
-//! | `load_part(p, n, fill)`, `store_part(p, n, v)` | masked: lanes `0..n` (`0 < n < W`) touch memory, the others read as `fill` / are left alone (`unsafe`: `p..p+n` in bounds) |
-//! | `add sub mul div` | lanewise IEEE arithmetic |
-//! | `fmadd(a, b, c)` | `a·b + c` with one rounding |
-//! | `max(a, b)` | x86 `MAX`: `a > b ? a : b` (so `b` when either is NaN) |
-//! | `NanAcc`, `nan_none()`, `nan_or(acc, v)`, `nan_any(acc)` | sticky "some lane was NaN" flag |
-//! | `hsum(v)`, `hmax(v)` | horizontal sum / maximum (no NaN) |
+//! Code generators of the elementwise kernels, written once over the vocabulary of
+//! [`crate::simd::isa`] (`$v` names one vocabulary module, `$feat` its target features).
 //!
 //! The generated safe functions check slice lengths and then call their `#[target_feature]`
 //! body in an `unsafe` block. That is sound because these functions are private to their path
 //! and reachable only through the path's static table, which `kernels_f32_for` /
-//! `kernels_f64_for` hand out only after `SimdPath::is_supported` has confirmed at run time
-//! that the CPU has every feature the body was compiled for.
+//! `kernels_f64_for` hand out only from inside a [`crate::simd::isa::PathVisitor`] method that
+//! received the path's token (the CPU has every feature the body was compiled for).
 
 /// A lanewise kernel `out[i] = f(a[i], b[i])` over three slices of one length.
 macro_rules! zip_kernel {
@@ -42,21 +28,22 @@ macro_rules! zip_kernel {
                 let n = out.len();
                 let (pa, pb, po) = (a.as_ptr(), b.as_ptr(), out.as_mut_ptr());
                 let mut i = 0;
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside all three slices, which have length n.
                     unsafe {
                         let $a = $v::load(pa.add(i));
                         let $b = $v::load(pb.add(i));
                         $v::store(po.add(i), $e);
                     }
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are touched by the masked accesses.
                     unsafe {
-                        let $a = $v::load_part(pa.add(i), n - i, $v::zero());
-                        let $b = $v::load_part(pb.add(i), n - i, $v::zero());
-                        $v::store_part(po.add(i), n - i, $e);
+                        let $a = $v::load_masked(pa.add(i), m);
+                        let $b = $v::load_masked(pb.add(i), m);
+                        $v::store_masked(po.add(i), m, $e);
                     }
                 }
             }
@@ -75,21 +62,22 @@ macro_rules! update_kernel {
                 let n = y.len();
                 let (py, px) = (y.as_mut_ptr(), x.as_ptr());
                 let mut i = 0;
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside both slices, which have length n.
                     unsafe {
                         let $y = $v::load(py.add(i));
                         let $x = $v::load(px.add(i));
                         $v::store(py.add(i), $e);
                     }
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are touched by the masked accesses.
                     unsafe {
-                        let $y = $v::load_part(py.add(i), n - i, $v::zero());
-                        let $x = $v::load_part(px.add(i), n - i, $v::zero());
-                        $v::store_part(py.add(i), n - i, $e);
+                        let $y = $v::load_masked(py.add(i), m);
+                        let $x = $v::load_masked(px.add(i), m);
+                        $v::store_masked(py.add(i), m, $e);
                     }
                 }
             }
@@ -111,19 +99,20 @@ macro_rules! map_kernel {
                 let n = out.len();
                 let (px, po) = (x.as_ptr(), out.as_mut_ptr());
                 let mut i = 0;
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside both slices, which have length n.
                     unsafe {
                         let $x = $v::load(px.add(i));
                         $v::store(po.add(i), $e);
                     }
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are touched by the masked accesses.
                     unsafe {
-                        let $x = $v::load_part(px.add(i), n - i, $v::zero());
-                        $v::store_part(po.add(i), n - i, $e);
+                        let $x = $v::load_masked(px.add(i), m);
+                        $v::store_masked(po.add(i), m, $e);
                     }
                 }
             }
@@ -161,20 +150,21 @@ macro_rules! arith_kernels {
                 let (px, py) = (x.as_ptr(), y.as_mut_ptr());
                 let va = $v::splat(alpha);
                 let mut i = 0;
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside both slices, which have length n.
                     unsafe {
-                        let r = $v::fmadd(va, $v::load(px.add(i)), $v::load(py.add(i)));
+                        let r = $v::fma(va, $v::load(px.add(i)), $v::load(py.add(i)));
                         $v::store(py.add(i), r);
                     }
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are touched by the masked accesses.
                     unsafe {
-                        let xv = $v::load_part(px.add(i), n - i, $v::zero());
-                        let yv = $v::load_part(py.add(i), n - i, $v::zero());
-                        $v::store_part(py.add(i), n - i, $v::fmadd(va, xv, yv));
+                        let xv = $v::load_masked(px.add(i), m);
+                        let yv = $v::load_masked(py.add(i), m);
+                        $v::store_masked(py.add(i), m, $v::fma(va, xv, yv));
                     }
                 }
             }
@@ -191,16 +181,17 @@ macro_rules! arith_kernels {
                 let py = y.as_mut_ptr();
                 let va = $v::splat(alpha);
                 let mut i = 0;
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside the slice of length n.
                     unsafe { $v::store(py.add(i), $v::mul($v::load(py.add(i)), va)) };
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are touched by the masked accesses.
                     unsafe {
-                        let yv = $v::load_part(py.add(i), n - i, $v::zero());
-                        $v::store_part(py.add(i), n - i, $v::mul(yv, va));
+                        let yv = $v::load_masked(py.add(i), m);
+                        $v::store_masked(py.add(i), m, $v::mul(yv, va));
                     }
                 }
             }
@@ -218,24 +209,25 @@ macro_rules! arith_kernels {
                 let (mut s0, mut s1, mut s2, mut s3) =
                     ($v::zero(), $v::zero(), $v::zero(), $v::zero());
                 let mut i = 0;
-                while i + 4 * $v::W <= n {
+                while i + 4 * $v::LANES <= n {
                     // SAFETY: lanes i..i+4W lie inside the slice of length n.
                     unsafe {
                         s0 = $v::add(s0, $v::load(p.add(i)));
-                        s1 = $v::add(s1, $v::load(p.add(i + $v::W)));
-                        s2 = $v::add(s2, $v::load(p.add(i + 2 * $v::W)));
-                        s3 = $v::add(s3, $v::load(p.add(i + 3 * $v::W)));
+                        s1 = $v::add(s1, $v::load(p.add(i + $v::LANES)));
+                        s2 = $v::add(s2, $v::load(p.add(i + 2 * $v::LANES)));
+                        s3 = $v::add(s3, $v::load(p.add(i + 3 * $v::LANES)));
                     }
-                    i += 4 * $v::W;
+                    i += 4 * $v::LANES;
                 }
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside the slice.
                     s0 = $v::add(s0, unsafe { $v::load(p.add(i)) });
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are read.
-                    s1 = $v::add(s1, unsafe { $v::load_part(p.add(i), n - i, $v::zero()) });
+                    s1 = $v::add(s1, unsafe { $v::load_masked(p.add(i), m) });
                 }
                 $v::hsum($v::add($v::add(s0, s1), $v::add(s2, s3)))
             }
@@ -253,41 +245,42 @@ macro_rules! arith_kernels {
                 let p = x.as_ptr();
                 let ninf = $v::splat(<$t>::NEG_INFINITY);
                 let (mut m0, mut m1, mut m2, mut m3) = (ninf, ninf, ninf, ninf);
-                let mut nan = $v::nan_none();
+                let mut nan = $v::no_lanes();
                 let mut i = 0;
-                while i + 4 * $v::W <= n {
+                while i + 4 * $v::LANES <= n {
                     // SAFETY: lanes i..i+4W lie inside the slice of length n.
                     let (a, b, c, d) = unsafe {
                         (
                             $v::load(p.add(i)),
-                            $v::load(p.add(i + $v::W)),
-                            $v::load(p.add(i + 2 * $v::W)),
-                            $v::load(p.add(i + 3 * $v::W)),
+                            $v::load(p.add(i + $v::LANES)),
+                            $v::load(p.add(i + 2 * $v::LANES)),
+                            $v::load(p.add(i + 3 * $v::LANES)),
                         )
                     };
-                    nan = $v::nan_or($v::nan_or(nan, a), b);
-                    nan = $v::nan_or($v::nan_or(nan, c), d);
+                    nan = $v::mask_or($v::mask_or(nan, $v::is_nan(a)), $v::is_nan(b));
+                    nan = $v::mask_or($v::mask_or(nan, $v::is_nan(c)), $v::is_nan(d));
                     m0 = $v::max(a, m0);
                     m1 = $v::max(b, m1);
                     m2 = $v::max(c, m2);
                     m3 = $v::max(d, m3);
-                    i += 4 * $v::W;
+                    i += 4 * $v::LANES;
                 }
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside the slice.
                     let a = unsafe { $v::load(p.add(i)) };
-                    nan = $v::nan_or(nan, a);
+                    nan = $v::mask_or(nan, $v::is_nan(a));
                     m0 = $v::max(a, m0);
-                    i += $v::W;
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are read; the others read as −∞.
-                    let a = unsafe { $v::load_part(p.add(i), n - i, ninf) };
-                    nan = $v::nan_or(nan, a);
+                    let a = unsafe { $v::load_masked_or(p.add(i), m, ninf) };
+                    nan = $v::mask_or(nan, $v::is_nan(a));
                     m1 = $v::max(a, m1);
                 }
                 let m = $v::max($v::max(m0, m1), $v::max(m2, m3));
-                ($v::hmax(m), $v::nan_any(nan))
+                ($v::hmax(m), $v::any(nan))
             }
 
             // SAFETY: see `zip_kernel!`.
@@ -311,30 +304,31 @@ macro_rules! arith_kernels {
                 let (mut s0, mut s1, mut s2, mut s3) =
                     ($v::zero(), $v::zero(), $v::zero(), $v::zero());
                 let mut i = 0;
-                while i + 4 * $v::W <= n {
+                while i + 4 * $v::LANES <= n {
                     // SAFETY: lanes i..i+4W lie inside both slices, which have length n.
                     unsafe {
-                        s0 = $v::fmadd($v::load(pa.add(i)), $v::load(pb.add(i)), s0);
-                        let j = i + $v::W;
-                        s1 = $v::fmadd($v::load(pa.add(j)), $v::load(pb.add(j)), s1);
-                        let j = i + 2 * $v::W;
-                        s2 = $v::fmadd($v::load(pa.add(j)), $v::load(pb.add(j)), s2);
-                        let j = i + 3 * $v::W;
-                        s3 = $v::fmadd($v::load(pa.add(j)), $v::load(pb.add(j)), s3);
+                        s0 = $v::fma($v::load(pa.add(i)), $v::load(pb.add(i)), s0);
+                        let j = i + $v::LANES;
+                        s1 = $v::fma($v::load(pa.add(j)), $v::load(pb.add(j)), s1);
+                        let j = i + 2 * $v::LANES;
+                        s2 = $v::fma($v::load(pa.add(j)), $v::load(pb.add(j)), s2);
+                        let j = i + 3 * $v::LANES;
+                        s3 = $v::fma($v::load(pa.add(j)), $v::load(pb.add(j)), s3);
                     }
-                    i += 4 * $v::W;
+                    i += 4 * $v::LANES;
                 }
-                while i + $v::W <= n {
+                while i + $v::LANES <= n {
                     // SAFETY: lanes i..i+W lie inside both slices.
-                    unsafe { s0 = $v::fmadd($v::load(pa.add(i)), $v::load(pb.add(i)), s0) };
-                    i += $v::W;
+                    unsafe { s0 = $v::fma($v::load(pa.add(i)), $v::load(pb.add(i)), s0) };
+                    i += $v::LANES;
                 }
                 if i < n {
+                    let m = $v::mask(n - i);
                     // SAFETY: only lanes i..n (in bounds) are read; the others read as 0.
                     unsafe {
-                        let x = $v::load_part(pa.add(i), n - i, $v::zero());
-                        let y = $v::load_part(pb.add(i), n - i, $v::zero());
-                        s1 = $v::fmadd(x, y, s1);
+                        let x = $v::load_masked(pa.add(i), m);
+                        let y = $v::load_masked(pb.add(i), m);
+                        s1 = $v::fma(x, y, s1);
                     }
                 }
                 $v::hsum($v::add($v::add(s0, s1), $v::add(s2, s3)))

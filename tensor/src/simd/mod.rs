@@ -37,16 +37,15 @@
 //! | `tanh` | 1.5e-7 | 1.42e-7 |
 //! | `sigmoid` | 2.5e-7 | 2.0e-7 |
 
+pub mod isa;
 #[cfg(target_arch = "x86_64")]
 #[macro_use]
 mod macros;
-#[cfg(target_arch = "x86_64")]
-mod approx;
-#[cfg(target_arch = "x86_64")]
-mod avx2;
-#[cfg(target_arch = "x86_64")]
-mod avx512;
 mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod tables;
+
+pub use isa::{Avx2, Avx512, PathVisitor, visit, visit_active};
 
 use std::sync::OnceLock;
 
@@ -189,55 +188,85 @@ pub fn scalar_kernels<T: crate::Element>() -> Kernels<T> {
 
 /// The `f32` table for `path`, or `None` when this CPU (or build target) lacks it.
 pub fn kernels_f32_for(path: SimdPath) -> Option<&'static Kernels<f32>> {
-    static SCALAR: OnceLock<Kernels<f32>> = OnceLock::new();
-    if !path.is_supported() {
-        return None;
-    }
-    match path {
-        SimdPath::Scalar => Some(SCALAR.get_or_init(scalar::table)),
-        // Handing these tables out only after `is_supported` is what makes their safe
-        // entries sound: each calls a `#[target_feature]` body the CPU must be able to run.
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx2 => Some(&avx2::F32),
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx512 => Some(&avx512::F32),
-        _ => None,
-    }
+    visit(path, TableOf(std::marker::PhantomData::<f32>))
 }
 
 /// The `f64` table for `path`, or `None` when this CPU (or build target) lacks it.
 pub fn kernels_f64_for(path: SimdPath) -> Option<&'static Kernels<f64>> {
-    static SCALAR: OnceLock<Kernels<f64>> = OnceLock::new();
-    if !path.is_supported() {
-        return None;
+    visit(path, TableOf(std::marker::PhantomData::<f64>))
+}
+
+/// Picks the kernel table of element type `T` for a path.
+struct TableOf<T>(std::marker::PhantomData<T>);
+
+/// The static tables of one element type.
+trait HasTables: crate::Element {
+    /// The scalar table, built once.
+    fn scalar_table() -> &'static Kernels<Self>;
+    /// The AVX2 table.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_table() -> &'static Kernels<Self>;
+    /// The AVX-512 table.
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_table() -> &'static Kernels<Self>;
+}
+
+impl HasTables for f32 {
+    fn scalar_table() -> &'static Kernels<f32> {
+        static SCALAR: OnceLock<Kernels<f32>> = OnceLock::new();
+        SCALAR.get_or_init(scalar::table)
     }
-    match path {
-        SimdPath::Scalar => Some(SCALAR.get_or_init(scalar::table)),
-        // See `kernels_f32_for`: only after `is_supported`.
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx2 => Some(&avx2::F64),
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx512 => Some(&avx512::F64),
-        _ => None,
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_table() -> &'static Kernels<f32> {
+        &tables::avx2::F32
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_table() -> &'static Kernels<f32> {
+        &tables::avx512::F32
     }
 }
 
-/// The `f32` table of the [`active_path`] (falling back to scalar for kernels a path lacks).
+impl HasTables for f64 {
+    fn scalar_table() -> &'static Kernels<f64> {
+        static SCALAR: OnceLock<Kernels<f64>> = OnceLock::new();
+        SCALAR.get_or_init(scalar::table)
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_table() -> &'static Kernels<f64> {
+        &tables::avx2::F64
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_table() -> &'static Kernels<f64> {
+        &tables::avx512::F64
+    }
+}
+
+impl<T: HasTables> PathVisitor for TableOf<T> {
+    type Output = &'static Kernels<T>;
+
+    fn scalar(self) -> Self::Output {
+        T::scalar_table()
+    }
+    // Handing the SIMD tables out only here, where the path's token proves the CPU supports
+    // it, is what makes their safe entries sound: each calls a `#[target_feature]` body.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(self, _: Avx2) -> Self::Output {
+        T::avx2_table()
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx512(self, _: Avx512) -> Self::Output {
+        T::avx512_table()
+    }
+}
+
+/// The `f32` table of the [`active_path`] (the scalar table on a path without one).
 pub fn kernels_f32() -> &'static Kernels<f32> {
     static TABLE: OnceLock<&'static Kernels<f32>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        kernels_f32_for(active_path()).unwrap_or_else(|| {
-            kernels_f32_for(SimdPath::Scalar).expect("scalar table always exists")
-        })
-    })
+    TABLE.get_or_init(|| visit_active(TableOf(std::marker::PhantomData)))
 }
 
-/// The `f64` table of the [`active_path`].
+/// The `f64` table of the [`active_path`] (the scalar table on a path without one).
 pub fn kernels_f64() -> &'static Kernels<f64> {
     static TABLE: OnceLock<&'static Kernels<f64>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        kernels_f64_for(active_path()).unwrap_or_else(|| {
-            kernels_f64_for(SimdPath::Scalar).expect("scalar table always exists")
-        })
-    })
+    TABLE.get_or_init(|| visit_active(TableOf(std::marker::PhantomData)))
 }

@@ -48,12 +48,15 @@
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use std::any::TypeId;
+use std::any::Any;
 
 use rayon::prelude::*;
 
 use super::im2col::copy_row;
 use crate::Element;
+use crate::simd::PathVisitor;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Avx2, Avx512};
 
 /// Most output channels per forward tile.
 pub(crate) const MR_MAX: usize = 6;
@@ -148,24 +151,33 @@ pub(crate) struct Table<T: 'static> {
 
 /// The direct kernels for `T` on the active SIMD path, if there are any.
 pub(crate) fn table<T: Element>() -> Option<&'static Table<T>> {
+    crate::simd::visit_active(Tables::<T>(std::marker::PhantomData))
+}
+
+/// Picks the direct-convolution table of `T` for a path.
+struct Tables<T>(std::marker::PhantomData<T>);
+
+impl<T: 'static> Tables<T> {
+    /// Whichever of the two tables is `T`'s.
     #[cfg(target_arch = "x86_64")]
-    {
-        use crate::simd::{SimdPath, active_path};
-        let path = active_path();
-        let is = |t: TypeId| TypeId::of::<T>() == t;
-        let erased: &'static dyn std::any::Any = match path {
-            SimdPath::Avx512 if is(TypeId::of::<f32>()) => &x86::avx512::f32::TABLE,
-            SimdPath::Avx512 if is(TypeId::of::<f64>()) => &x86::avx512::f64::TABLE,
-            SimdPath::Avx2 if is(TypeId::of::<f32>()) => &x86::avx2::f32::TABLE,
-            SimdPath::Avx2 if is(TypeId::of::<f64>()) => &x86::avx2::f64::TABLE,
-            _ => return None,
-        };
-        erased.downcast_ref::<Table<T>>()
+    fn of(f32s: &'static dyn Any, f64s: &'static dyn Any) -> Option<&'static Table<T>> {
+        [f32s, f64s].into_iter().find_map(|t| t.downcast_ref())
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = TypeId::of::<T>;
+}
+
+impl<T: 'static> PathVisitor for Tables<T> {
+    type Output = Option<&'static Table<T>>;
+
+    fn scalar(self) -> Self::Output {
         None
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx2(self, _: Avx2) -> Self::Output {
+        Self::of(&x86::avx2::f32::TABLE, &x86::avx2::f64::TABLE)
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn avx512(self, _: Avx512) -> Self::Output {
+        Self::of(&x86::avx512::f32::TABLE, &x86::avx512::f64::TABLE)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The direct-convolution micro-kernels for x86_64: AVX-512F (32 registers of 512 bits) and
 //! AVX2 + FMA (16 registers of 256 bits), each for `f32` and `f64`.
 //!
-//! One macro writes both kernels from a handful of vector helpers:
+//! One macro writes the kernels of every instruction set and element type over the vocabulary
+//! of [`crate::simd::isa`]:
 //!
 //! * `fwd::<MR, NV>` — `MR` output channels × `NV` vectors of wide-grid positions. Each step `k`
 //!   (one input channel and kernel tap) loads `NV` vectors of the padded input at `x + offs[k]`,
@@ -23,8 +24,9 @@
 
 #![allow(clippy::missing_safety_doc)]
 
-/// Writes `fwd`, `wgt` and the `TABLE` of one instruction set and element type inside a module
-/// that defines `LANES`, `zero`, `load`, `store`, `bcast`, `splat`, `fma` and `add`.
+/// Writes `fwd`, `bwd`, `wgt`, `reduce` and the `TABLE` of one instruction set and element type
+/// inside a module that imports its vocabulary (`LANES`, `zero`, `load`, `store`, `bcast`,
+/// `splat`, `fma`, `add`, `hsum`, `shift_by`, `shift`).
 macro_rules! define_direct {
     ($feat:literal, $t:ty, fwd_mr: $fmr:expr, fwd_nv: [$($nv:expr),*], wgt_mr: $wmr:expr) => {
         use crate::conv::direct::{BwdArgs, FwdArgs, MR_MAX, NK_MAX, NV_MAX, Table, WgtArgs};
@@ -231,123 +233,19 @@ macro_rules! define_direct {
     };
 }
 
-/// Vector helpers of one instruction set and element type.
-macro_rules! helpers {
-    ($feat:literal, $t:ty, $v:ty, $lanes:expr, $zero:ident, $load:ident, $store:ident, $set1:ident, $fma:ident, $add:ident) => {
-        use std::arch::x86_64::*;
-
-        const LANES: usize = $lanes;
-
-        #[inline]
-        #[target_feature(enable = $feat)]
-        fn zero() -> $v {
-            $zero()
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        unsafe fn load(p: *const $t) -> $v {
-            // SAFETY: the caller guarantees `p` is valid for reading one full vector (this function's contract).
-            unsafe { $load(p) }
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        unsafe fn store(p: *mut $t, v: $v) {
-            // SAFETY: the caller guarantees `p` is valid for writing one full vector (this function's contract).
-            unsafe { $store(p, v) }
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        unsafe fn bcast(p: *const $t) -> $v {
-            // SAFETY: the caller guarantees `p` is valid for reading one value (this function's contract).
-            unsafe { $set1(*p) }
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        fn splat(x: $t) -> $v {
-            $set1(x)
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        fn fma(a: $v, b: $v, c: $v) -> $v {
-            $fma(a, b, c)
-        }
-        #[inline]
-        #[target_feature(enable = $feat)]
-        fn add(a: $v, b: $v) -> $v {
-            $add(a, b)
-        }
-    };
-}
-
 /// AVX-512F kernels.
 pub(crate) mod avx512 {
     /// `f32`: 16 lanes.
     pub(crate) mod f32 {
-        /// Lane `l` of `shift(prev, cur, s)` is lane `l − s` of the pair `prev:cur` read as
-        /// one sequence (`cur[l − s]`, or `prev[16 + l − s]` for `l < s`).
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn shift_by(s: usize) -> __m512i {
-            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            _mm512_add_epi32(iota, _mm512_set1_epi32(16 - s as i32))
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn shift(prev: __m512, cur: __m512, idx: __m512i) -> __m512 {
-            _mm512_permutex2var_ps(prev, idx, cur)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn hsum(v: __m512) -> f32 {
-            _mm512_reduce_add_ps(v)
-        }
+        use crate::simd::isa::avx512::f32::*;
 
-        helpers!(
-            "avx512f",
-            f32,
-            __m512,
-            16,
-            _mm512_setzero_ps,
-            _mm512_loadu_ps,
-            _mm512_storeu_ps,
-            _mm512_set1_ps,
-            _mm512_fmadd_ps,
-            _mm512_add_ps
-        );
         define_direct!("avx512f", f32, fwd_mr: 6, fwd_nv: [4, 4, 4, 4, 4, 4], wgt_mr: 4);
     }
 
     /// `f64`: 8 lanes.
     pub(crate) mod f64 {
-        /// As for `f32`, with 8 lanes.
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn shift_by(s: usize) -> __m512i {
-            let iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-            _mm512_add_epi64(iota, _mm512_set1_epi64(8 - s as i64))
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn shift(prev: __m512d, cur: __m512d, idx: __m512i) -> __m512d {
-            _mm512_permutex2var_pd(prev, idx, cur)
-        }
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        fn hsum(v: __m512d) -> f64 {
-            _mm512_reduce_add_pd(v)
-        }
-        helpers!(
-            "avx512f",
-            f64,
-            __m512d,
-            8,
-            _mm512_setzero_pd,
-            _mm512_loadu_pd,
-            _mm512_storeu_pd,
-            _mm512_set1_pd,
-            _mm512_fmadd_pd,
-            _mm512_add_pd
-        );
+        use crate::simd::isa::avx512::f64::*;
+
         define_direct!("avx512f", f64, fwd_mr: 6, fwd_nv: [4, 4, 4, 4, 4, 4], wgt_mr: 4);
     }
 }
@@ -356,98 +254,15 @@ pub(crate) mod avx512 {
 pub(crate) mod avx2 {
     /// `f32`: 8 lanes.
     pub(crate) mod f32 {
-        /// Lane `l` of `shift(prev, cur, s)` is lane `l − s` of the pair `prev:cur` read as
-        /// one sequence: both permuted by `(l − s) mod 8`, blended on `l ≥ s`.
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn shift_by(s: usize) -> (__m256i, __m256) {
-            let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            let s = s as i32;
-            let idx = _mm256_and_si256(
-                _mm256_sub_epi32(iota, _mm256_set1_epi32(s)),
-                _mm256_set1_epi32(7),
-            );
-            let take_cur = _mm256_castsi256_ps(_mm256_cmpgt_epi32(iota, _mm256_set1_epi32(s - 1)));
-            (idx, take_cur)
-        }
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn shift(prev: __m256, cur: __m256, (idx, take_cur): (__m256i, __m256)) -> __m256 {
-            _mm256_blendv_ps(
-                _mm256_permutevar8x32_ps(prev, idx),
-                _mm256_permutevar8x32_ps(cur, idx),
-                take_cur,
-            )
-        }
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn hsum(v: __m256) -> f32 {
-            let q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            let d = _mm_add_ps(q, _mm_movehl_ps(q, q));
-            _mm_cvtss_f32(_mm_add_ss(d, _mm_shuffle_ps::<1>(d, d)))
-        }
-        helpers!(
-            "avx2,fma",
-            f32,
-            __m256,
-            8,
-            _mm256_setzero_ps,
-            _mm256_loadu_ps,
-            _mm256_storeu_ps,
-            _mm256_set1_ps,
-            _mm256_fmadd_ps,
-            _mm256_add_ps
-        );
+        use crate::simd::isa::avx2::f32::*;
+
         define_direct!("avx2,fma", f32, fwd_mr: 4, fwd_nv: [4, 4, 3, 3, 2, 2], wgt_mr: 2);
     }
 
     /// `f64`: 4 lanes.
     pub(crate) mod f64 {
-        /// As for `f32`, with 4 lanes (each a pair of 32-bit halves for the permute).
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn shift_by(s: usize) -> (__m256i, __m256d) {
-            let s = s as i32;
-            let half = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-            let lane = _mm256_and_si256(
-                _mm256_sub_epi32(half, _mm256_set1_epi32(s)),
-                _mm256_set1_epi32(3),
-            );
-            let idx = _mm256_add_epi32(
-                _mm256_add_epi32(lane, lane),
-                _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1),
-            );
-            let take_cur = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
-                _mm256_setr_epi64x(0, 1, 2, 3),
-                _mm256_set1_epi64x(s as i64 - 1),
-            ));
-            (idx, take_cur)
-        }
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn shift(prev: __m256d, cur: __m256d, (idx, take_cur): (__m256i, __m256d)) -> __m256d {
-            let p = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(prev), idx));
-            let c = _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(cur), idx));
-            _mm256_blendv_pd(p, c, take_cur)
-        }
-        #[inline]
-        #[target_feature(enable = "avx2,fma")]
-        fn hsum(v: __m256d) -> f64 {
-            let q = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
-            _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)))
-        }
-        helpers!(
-            "avx2,fma",
-            f64,
-            __m256d,
-            4,
-            _mm256_setzero_pd,
-            _mm256_loadu_pd,
-            _mm256_storeu_pd,
-            _mm256_set1_pd,
-            _mm256_fmadd_pd,
-            _mm256_add_pd
-        );
+        use crate::simd::isa::avx2::f64::*;
+
         define_direct!("avx2,fma", f64, fwd_mr: 4, fwd_nv: [4, 4, 3, 3, 2, 2], wgt_mr: 2);
     }
 }
