@@ -11,15 +11,18 @@ use crate::Error;
 pub const HELP: &str = "\
 Run the Strata CI gate from the workspace root, in order, stopping at the first failure:
 
-  [1/7] fmt         cargo fmt --all --check
-  [2/7] clippy      cargo clippy --workspace --all-targets -- -D warnings
-  [3/7] test        cargo test --workspace
-  [4/7] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
-  [5/7] mpi-clippy  cargo clippy -p strata-models --features mpi --all-targets -- -D warnings
-  [6/7] mpi-build   cargo build --profile test -p strata-models --features mpi --example ddp
-  [7/7] mpi-test    cargo test -p strata-models --features mpi --test mpi
+  [1/8] fmt         cargo fmt --all --check
+  [2/8] clippy      cargo clippy --workspace --all-targets -- -D warnings
+  [3/8] test        cargo test --workspace
+  [4/8] kernels     cargo test -p strata-tensor -p strata-optim --tests
+                    (once per other SIMD path this CPU supports, with STRATA_SIMD set)
+  [5/8] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
+  [6/8] mpi-clippy  cargo clippy -p strata-models --features mpi --all-targets -- -D warnings
+  [7/8] mpi-build   cargo build --profile test -p strata-models --features mpi --example ddp
+  [8/8] mpi-test    cargo test -p strata-models --features mpi --test mpi
 
-Steps 5-7 build Strata with MPI (rsmpi over the system's MPI library) and run the
+Step 4 runs the kernel tests again on every SIMD path the test step did not use (the test
+step runs the best one): `scalar`, and `avx2` on an AVX-512 CPU. Steps 6-8 build Strata with MPI (rsmpi over the system's MPI library) and run the
 multi-process tests under mpirun; they run whenever `mpirun` is on the PATH, and otherwise
 one line says they were skipped and why (install openmpi-bin, libopenmpi-dev and
 libclang-dev to run them).
@@ -47,16 +50,19 @@ struct Step {
     stderr_to_stdout: bool,
     /// Whether the step needs MPI (`mpirun` and the MPI library).
     needs_mpi: bool,
+    /// Whether the step runs once per SIMD path other than the best one, with `STRATA_SIMD`.
+    per_simd_path: bool,
 }
 
 /// The CI steps, in the order they run.
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     Step {
         name: "fmt",
         args: &["fmt", "--all", "--check"],
         flags_env: &[],
         stderr_to_stdout: false,
         needs_mpi: false,
+        per_simd_path: false,
     },
     Step {
         name: "clippy",
@@ -71,6 +77,7 @@ const STEPS: [Step; 7] = [
         flags_env: &[],
         stderr_to_stdout: false,
         needs_mpi: false,
+        per_simd_path: false,
     },
     Step {
         name: "test",
@@ -78,6 +85,22 @@ const STEPS: [Step; 7] = [
         flags_env: &[],
         stderr_to_stdout: true,
         needs_mpi: false,
+        per_simd_path: false,
+    },
+    Step {
+        name: "kernels",
+        args: &[
+            "test",
+            "-p",
+            "strata-tensor",
+            "-p",
+            "strata-optim",
+            "--tests",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: true,
+        needs_mpi: false,
+        per_simd_path: true,
     },
     Step {
         name: "doc",
@@ -85,6 +108,7 @@ const STEPS: [Step; 7] = [
         flags_env: &[("RUSTDOCFLAGS", "-D warnings")],
         stderr_to_stdout: false,
         needs_mpi: false,
+        per_simd_path: false,
     },
     Step {
         name: "mpi-clippy",
@@ -102,6 +126,7 @@ const STEPS: [Step; 7] = [
         flags_env: &[],
         stderr_to_stdout: false,
         needs_mpi: true,
+        per_simd_path: false,
     },
     Step {
         name: "mpi-build",
@@ -119,6 +144,7 @@ const STEPS: [Step; 7] = [
         flags_env: &[],
         stderr_to_stdout: false,
         needs_mpi: true,
+        per_simd_path: false,
     },
     Step {
         name: "mpi-test",
@@ -134,8 +160,28 @@ const STEPS: [Step; 7] = [
         flags_env: &[],
         stderr_to_stdout: true,
         needs_mpi: true,
+        per_simd_path: false,
     },
 ];
+
+/// The SIMD paths (`STRATA_SIMD` values) this CPU supports other than the best one, which
+/// the test step already ran.
+fn other_simd_paths() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut supported = vec!["scalar"];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            supported.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            supported.push("avx512");
+        }
+    }
+    supported.pop();
+    supported
+}
 
 /// Where `mpirun` is, if it is on the PATH.
 fn find_mpirun() -> Option<std::path::PathBuf> {
@@ -157,10 +203,31 @@ impl Step {
         line
     }
 
-    /// Runs the step in `root`, streaming its output, and returns how it ended.
+    /// Runs the step in `root` (once per path of [`other_simd_paths`] for a per-path step,
+    /// stopping at the first failure), streaming its output, and returns how it ended.
     fn run(&self, root: &Path) -> Result<std::process::ExitStatus, Error> {
+        if !self.per_simd_path {
+            return self.run_once(root, None);
+        }
+        for path in other_simd_paths() {
+            println!("==> STRATA_SIMD={path} {}", self.display());
+            let _ = io::stdout().flush();
+            let status = self.run_once(root, Some(path))?;
+            if !status.success() {
+                return Ok(status);
+            }
+        }
+        // Nothing left to run (a CPU with one path) is a success.
+        Ok(std::process::ExitStatus::default())
+    }
+
+    /// One run of the step, with `STRATA_SIMD=simd` when given.
+    fn run_once(&self, root: &Path, simd: Option<&str>) -> Result<std::process::ExitStatus, Error> {
         let mut cmd = Command::new(crate::cargo());
         cmd.args(self.args).current_dir(root);
+        if let Some(path) = simd {
+            cmd.env("STRATA_SIMD", path);
+        }
         // A one-shot build gains nothing from incremental caches, and they tripled the
         // target directory (disk is what CI machines run out of). An explicit setting wins.
         if std::env::var_os("CARGO_INCREMENTAL").is_none() {
@@ -280,6 +347,7 @@ mod tests {
                 "cargo fmt --all --check",
                 "cargo clippy --workspace --all-targets -- -D warnings",
                 "cargo test --workspace",
+                "cargo test -p strata-tensor -p strata-optim --tests",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
                 "cargo clippy -p strata-models --features mpi --all-targets -- -D warnings",
                 "cargo build --profile test -p strata-models --features mpi --example ddp",
