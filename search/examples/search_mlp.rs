@@ -6,6 +6,11 @@
 //!
 //!     cargo run --release -p strata-search --example search_mlp -- --data fashion --minutes 10
 //!
+//! Across MPI ranks (built with `--features mpi`), each rank runs its share of every round of
+//! trials and rank 0 writes the log and the results:
+//!
+//!     mpirun -np 4 target/release/examples/search_mlp --data fashion --minutes 10
+//!
 //! Writes `search.jsonl` (the log), `trials.csv`, `trials.json` and `trials.png` into `--out`,
 //! prints the best configuration, retrains it and scores it once on the test set, and ends
 //! with a `RESULT {json}` line.
@@ -46,7 +51,8 @@ struct Cli {
     /// Stop starting trials after this many minutes.
     #[arg(long, default_value_t = 10.0, value_parser = cli::positive_float)]
     minutes: f64,
-    /// Trials at once (each on one thread); default: one per core.
+    /// Trials at once on each rank (each on one thread); default: one per core, shared by the
+    /// ranks.
     #[arg(long, value_parser = cli::int_in(1, 64))]
     workers: Option<usize>,
     /// The sampler.
@@ -216,6 +222,8 @@ fn train(
 
 fn main() {
     let cli = Cli::parse();
+    let comm = strata_distributed::init().unwrap_or_else(|e| fail(e));
+    let root = comm.is_root();
     let space = match &cli.space {
         Some(path) => Space::from_json_file(path).unwrap_or_else(|e| fail(format!("--space: {e}"))),
         None => default_space(),
@@ -225,11 +233,16 @@ fn main() {
     let (fit, val) = hold_out(&full_train, cli.val_split, cli.seed);
     let val = val.unwrap_or_else(|| fail("--val-split 0 leaves nothing to select on"));
     let fit = Arc::new(fit);
-    let workers = cli
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    std::fs::create_dir_all(&cli.out)
-        .unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+    let workers = cli.workers.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / comm.size()).max(1)
+    });
+    if root {
+        std::fs::create_dir_all(&cli.out)
+            .unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+    }
+    // The others read the log only after rank 0 made the folder (and any log is complete).
+    comm.barrier();
     let sampler: Box<dyn Sampler> = match cli.sampler {
         SamplerKind::Tpe => Box::new(TpeSampler::new(cli.seed)),
         SamplerKind::Random => Box::new(RandomSampler::new(cli.seed)),
@@ -240,50 +253,65 @@ fn main() {
         .with_pruner(pruner)
         .with_log(&log)
         .unwrap_or_else(|e| fail(format!("{e} (remove it to start over)")));
-    if !study.trials().is_empty() {
+    if root && !study.trials().is_empty() {
         println!(
             "resuming: {} trials already in {}",
             study.trials().len(),
             log.display()
         );
     }
-    println!(
-        "searching on {name}: {} fit / {} validation images, up to {} trials and {} min, {workers} at once, ASHA rungs at {:?} of {} epochs",
-        fit.len(),
-        val.len(),
-        cli.trials,
-        cli.minutes,
-        pruner_rungs(cli.epochs),
-        cli.epochs
-    );
+    if root {
+        println!(
+            "searching on {name}: {} fit / {} validation images, up to {} trials and {} min, {workers} at once on each of {} rank(s), ASHA rungs at {:?} of {} epochs",
+            fit.len(),
+            val.len(),
+            cli.trials,
+            cli.minutes,
+            comm.size(),
+            pruner_rungs(cli.epochs),
+            cli.epochs
+        );
+    }
     let started = Instant::now();
     let budget = Budget::trials(cli.trials)
         .with_workers(workers)
         .with_time(Duration::from_secs_f64(cli.minutes * 60.0));
-    let trials = study
-        .optimize(&budget, |config, reporter| {
-            let seed = cli.seed ^ (reporter.trial() as u64).wrapping_mul(0x9E37_79B9);
-            let outcome = strata_tensor::threads::with_threads(1, || {
-                train(config, cli.epochs, seed, &fit, &val, Some(reporter)).map(|(v, _)| v)
-            });
-            if let Ok(v) = outcome {
-                let pruned = if reporter.is_pruned() {
-                    " (pruned)"
-                } else {
-                    ""
-                };
-                println!(
-                    "trial {:>3}: validation error {:.2}% after {} epoch(s){pruned}",
-                    reporter.trial(),
-                    100.0 * v,
-                    reporter.epochs()
-                );
-            }
-            outcome
-        })
+    let rank_label = if comm.size() > 1 {
+        format!(" (rank {})", comm.rank())
+    } else {
+        String::new()
+    };
+    let objective = |config: &Config, reporter: &mut Reporter| {
+        let seed = cli.seed ^ (reporter.trial() as u64).wrapping_mul(0x9E37_79B9);
+        let outcome = strata_tensor::threads::with_threads(1, || {
+            train(config, cli.epochs, seed, &fit, &val, Some(reporter)).map(|(v, _)| v)
+        });
+        if let Ok(v) = outcome {
+            let pruned = if reporter.is_pruned() {
+                " (pruned)"
+            } else {
+                ""
+            };
+            println!(
+                "trial {:>3}{rank_label}: validation error {:.2}% after {} epoch(s){pruned}",
+                reporter.trial(),
+                100.0 * v,
+                reporter.epochs()
+            );
+        }
+        outcome
+    };
+    let trials = if comm.size() > 1 {
+        study.optimize_across(comm.as_ref(), &budget, objective)
+    } else {
+        study.optimize(&budget, objective)
+    }
         .unwrap_or_else(|e| fail(e))
         .to_vec();
     let seconds = started.elapsed().as_secs_f64();
+    if !root {
+        return;
+    }
     write_all(&cli.out, &space, &trials, "validation error").unwrap_or_else(|e| fail(e));
     let Some(winner) = best(&trials).cloned() else {
         fail("no trial completed")

@@ -19,6 +19,7 @@
 
 mod asha;
 mod error;
+mod exchange;
 pub mod report;
 mod sampler;
 mod space;

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use strata_distributed::Communicator;
+
 use crate::SearchError;
 use crate::asha::Asha;
+use crate::exchange::all_gather_trials;
 use crate::sampler::Sampler;
 use crate::space::{Config, Space};
 use crate::trial::{Trial, TrialState};
@@ -181,31 +184,8 @@ impl<S: Sampler> Study<S> {
         F: Fn(&Config, &mut Reporter) -> Result<f64, String> + Sync,
     {
         let start = Instant::now();
-        if let Some(path) = &self.log
-            && !path.exists()
-        {
-            let header = LogHeader {
-                space: self.space.clone(),
-                pruner: self.pruner.clone(),
-            };
-            append_line(
-                path,
-                &serde_json::to_string(&header).expect("spaces serialise"),
-            )?;
-        }
-        let mut rungs: Vec<Vec<f64>> = Vec::new();
-        if let Some(p) = &self.pruner {
-            for t in &self.trials {
-                for (k, &epoch) in p.rung_epochs().iter().enumerate() {
-                    if let Some(&v) = t.intermediate.get(epoch - 1) {
-                        if rungs.len() <= k {
-                            rungs.resize(k + 1, Vec::new());
-                        }
-                        rungs[k].push(v);
-                    }
-                }
-            }
-        }
+        self.start_log()?;
+        let rungs = rungs_of(&self.trials, self.pruner.as_ref());
         let shared = Mutex::new(Shared {
             next_id: self.trials.iter().map(|t| t.id + 1).max().unwrap_or(0),
             trials: std::mem::take(&mut self.trials),
@@ -230,29 +210,7 @@ impl<S: Sampler> Study<S> {
                     .sample(space, &s.trials, id);
                 (id, config)
             };
-            let began = Instant::now();
-            let mut reporter = Reporter {
-                id,
-                shared: &shared,
-                pruner,
-                values: Vec::new(),
-                pruned: false,
-            };
-            let outcome = objective(&config, &mut reporter);
-            let (state, value, error) = match outcome {
-                Ok(v) if reporter.pruned => (TrialState::Pruned, Some(v), None),
-                Ok(v) => (TrialState::Complete, Some(v), None),
-                Err(e) => (TrialState::Failed, None, Some(e)),
-            };
-            let trial = Trial {
-                id,
-                config,
-                state,
-                value,
-                intermediate: reporter.values,
-                seconds: began.elapsed().as_secs_f64(),
-                error,
-            };
+            let trial = run_trial(id, config, &objective, &shared, pruner);
             let mut s = shared.lock().expect("no worker panics holding the lock");
             if let Some(path) = s.log.clone()
                 && let Err(e) = append_line(
@@ -276,6 +234,170 @@ impl<S: Sampler> Study<S> {
             None => Ok(&self.trials),
         }
     }
+    /// [`Study::optimize`] over the ranks of `comm`, each running up to `budget.workers` trials
+    /// at once. Trials go in rounds of `size · workers`: every rank draws the round's
+    /// configurations (the same ones, since its sampler has seen the same trials), runs its
+    /// share — rank `r` the trials `first + r·workers …` — and the ended trials are exchanged
+    /// ([`Communicator::all_gather_f64`]), so after each round every rank holds the whole table.
+    /// Rank 0 alone writes the log. ASHA compares a running trial with the trials of earlier
+    /// rounds and this rank's own. Rank 0 decides after each round whether time is up and tells
+    /// the others, so all ranks stop together. With one rank and one worker this is
+    /// [`Study::optimize`] with one worker, trial for trial.
+    ///
+    /// Every rank must call it with the same space, sampler (seed), pruner, budget and log.
+    ///
+    /// # Errors
+    /// As [`Study::optimize`], on rank 0 (the others stop with it and return `Ok`).
+    pub fn optimize_across<F>(
+        &mut self,
+        comm: &dyn Communicator,
+        budget: &Budget,
+        objective: F,
+    ) -> Result<&[Trial], SearchError>
+    where
+        F: Fn(&Config, &mut Reporter) -> Result<f64, String> + Sync,
+    {
+        let start = Instant::now();
+        let (ranks, rank, workers) = (comm.size(), comm.rank(), budget.workers.max(1));
+        let mut failure = if comm.is_root() {
+            self.start_log().err()
+        } else {
+            None
+        };
+        loop {
+            let first = self.trials.iter().map(|t| t.id + 1).max().unwrap_or(0);
+            let out_of_time = budget.time.is_some_and(|t| start.elapsed() >= t);
+            // Rank 0's verdict, summed with zeros from the others.
+            let mut go = [0.0];
+            if comm.is_root() && first < budget.trials && !out_of_time && failure.is_none() {
+                go[0] = 1.0;
+            }
+            comm.all_reduce_sum_f64(&mut go);
+            if go[0] == 0.0 {
+                break;
+            }
+            let end = (first + ranks * workers).min(budget.trials);
+            let configs: Vec<Config> = (first..end)
+                .map(|id| self.sampler.sample(&self.space, &self.trials, id))
+                .collect();
+            let pruner = self.pruner.as_ref();
+            let shared = Mutex::new(Shared {
+                trials: Vec::new(),
+                next_id: end,
+                rungs: rungs_of(&self.trials, pruner),
+                log: None,
+                error: None,
+            });
+            let mine = first + rank * workers..(first + (rank + 1) * workers).min(end);
+            let queue = Mutex::new(mine.map(|id| (id, configs[id - first].clone())));
+            let ended = Mutex::new(Vec::new());
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| {
+                        loop {
+                            let next = queue.lock().expect("queue lock").next();
+                            let Some((id, config)) = next else { return };
+                            let trial = run_trial(id, config, &objective, &shared, pruner);
+                            ended
+                                .lock()
+                                .expect("no worker panics holding the lock")
+                                .push(trial);
+                        }
+                    });
+                }
+            });
+            let mine = ended.into_inner().expect("workers ended");
+            let mut round = all_gather_trials(comm, &mine, |id| configs[id - first].clone());
+            round.sort_by_key(|t| t.id);
+            if comm.is_root()
+                && let Some(path) = &self.log
+            {
+                for t in &round {
+                    if failure.is_none() {
+                        let line = serde_json::to_string(t).expect("trials serialise");
+                        failure = append_line(path, &line).err();
+                    }
+                }
+            }
+            self.trials.extend(round);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(&self.trials),
+        }
+    }
+
+    /// Writes the log's header line if the log is new.
+    fn start_log(&self) -> Result<(), SearchError> {
+        if let Some(path) = &self.log
+            && !path.exists()
+        {
+            let header = LogHeader {
+                space: self.space.clone(),
+                pruner: self.pruner.clone(),
+            };
+            append_line(
+                path,
+                &serde_json::to_string(&header).expect("spaces serialise"),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs trial `id` on `config`: calls the objective with a [`Reporter`] that records into
+/// `shared`'s rungs, and times it.
+fn run_trial<F>(
+    id: usize,
+    config: Config,
+    objective: &F,
+    shared: &Mutex<Shared>,
+    pruner: Option<&Asha>,
+) -> Trial
+where
+    F: Fn(&Config, &mut Reporter) -> Result<f64, String> + Sync,
+{
+    let began = Instant::now();
+    let mut reporter = Reporter {
+        id,
+        shared,
+        pruner,
+        values: Vec::new(),
+        pruned: false,
+    };
+    let outcome = objective(&config, &mut reporter);
+    let (state, value, error) = match outcome {
+        Ok(v) if reporter.pruned => (TrialState::Pruned, Some(v), None),
+        Ok(v) => (TrialState::Complete, Some(v), None),
+        Err(e) => (TrialState::Failed, None, Some(e)),
+    };
+    Trial {
+        id,
+        config,
+        state,
+        value,
+        intermediate: reporter.values,
+        seconds: began.elapsed().as_secs_f64(),
+        error,
+    }
+}
+
+/// The values each ASHA rung has seen in `trials` (empty without a pruner).
+fn rungs_of(trials: &[Trial], pruner: Option<&Asha>) -> Vec<Vec<f64>> {
+    let mut rungs: Vec<Vec<f64>> = Vec::new();
+    if let Some(p) = pruner {
+        for t in trials {
+            for (k, &epoch) in p.rung_epochs().iter().enumerate() {
+                if let Some(&v) = t.intermediate.get(epoch - 1) {
+                    if rungs.len() <= k {
+                        rungs.resize(k + 1, Vec::new());
+                    }
+                    rungs[k].push(v);
+                }
+            }
+        }
+    }
+    rungs
 }
 
 /// Appends one line to `path` and syncs it (a killed search loses at most the running trials).

@@ -253,6 +253,34 @@ fn a_resumed_search_ends_with_the_same_table() {
 }
 
 #[test]
+fn across_one_rank_is_the_one_worker_study_trial_for_trial() {
+    let dir = scratch("across");
+    let run = |across: bool, log: PathBuf| {
+        let mut study = Study::new(mlp_space(), TpeSampler::new(8))
+            .with_pruner(Asha::new(1, 3, 9))
+            .with_log(&log)
+            .unwrap();
+        let budget = Budget::trials(20);
+        let trials = if across {
+            study.optimize_across(&strata_distributed::SingleProcess, &budget, epochs)
+        } else {
+            study.optimize(&budget, epochs)
+        };
+        let rows: Vec<Row> = trials
+            .unwrap()
+            .iter()
+            .map(|t| (t.id, t.config.clone(), t.state, t.value, t.intermediate.clone()))
+            .collect();
+        (rows, std::fs::read_to_string(&log).unwrap().lines().count())
+    };
+    let (alone, alone_lines) = run(false, dir.join("alone.jsonl"));
+    let (across, across_lines) = run(true, dir.join("across.jsonl"));
+    assert_eq!(across, alone);
+    assert!(across.iter().any(|r| r.2 == TrialState::Pruned));
+    assert_eq!((alone_lines, across_lines), (21, 21), "a header and 20 trials each");
+}
+
+#[test]
 fn a_log_of_another_search_is_refused() {
     let dir = scratch("other-log");
     let log = dir.join("log.jsonl");

@@ -17,13 +17,16 @@ Run the Strata CI gate from the workspace root, in order, stopping at the first 
   [4/8] kernels     cargo test -p strata-tensor -p strata-optim --tests
                     (once per other SIMD path this CPU supports, with STRATA_SIMD set)
   [5/8] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
-  [6/8] mpi-clippy  cargo clippy -p strata-models --features mpi --all-targets -- -D warnings
-  [7/8] mpi-build   cargo build --profile test -p strata-models --features mpi --example ddp
-  [8/8] mpi-test    cargo test -p strata-models --features mpi --test mpi
+  [6/8] mpi-clippy  cargo clippy -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
+                    --all-targets -- -D warnings
+  [7/8] mpi-build   cargo build --profile test -p strata-models -p strata-search
+                    --features strata-models/mpi,strata-search/mpi --example ddp --example search_mlp
+  [8/8] mpi-test    cargo test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
+                    --test mpi
 
 Step 4 runs the kernel tests again on every SIMD path the test step did not use (the test
 step runs the best one): `scalar`, and `avx2` on an AVX-512 CPU. Steps 6-8 build Strata with MPI (rsmpi over the system's MPI library) and run the
-multi-process tests under mpirun; they run whenever `mpirun` is on the PATH, and otherwise
+multi-process tests (data-parallel training, search trials across ranks) under mpirun; they run whenever `mpirun` is on the PATH, and otherwise
 one line says they were skipped and why (install openmpi-bin, libopenmpi-dev and
 libclang-dev to run them).
 
@@ -116,8 +119,10 @@ const STEPS: [Step; 8] = [
             "clippy",
             "-p",
             "strata-models",
+            "-p",
+            "strata-search",
             "--features",
-            "mpi",
+            "strata-models/mpi,strata-search/mpi",
             "--all-targets",
             "--",
             "-D",
@@ -136,10 +141,14 @@ const STEPS: [Step; 8] = [
             "test",
             "-p",
             "strata-models",
+            "-p",
+            "strata-search",
             "--features",
-            "mpi",
+            "strata-models/mpi,strata-search/mpi",
             "--example",
             "ddp",
+            "--example",
+            "search_mlp",
         ],
         flags_env: &[],
         stderr_to_stdout: false,
@@ -152,8 +161,10 @@ const STEPS: [Step; 8] = [
             "test",
             "-p",
             "strata-models",
+            "-p",
+            "strata-search",
             "--features",
-            "mpi",
+            "strata-models/mpi,strata-search/mpi",
             "--test",
             "mpi",
         ],
@@ -349,13 +360,15 @@ mod tests {
                 "cargo test --workspace",
                 "cargo test -p strata-tensor -p strata-optim --tests",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
-                "cargo clippy -p strata-models --features mpi --all-targets -- -D warnings",
-                "cargo build --profile test -p strata-models --features mpi --example ddp",
-                "cargo test -p strata-models --features mpi --test mpi",
+                "cargo clippy -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --all-targets -- -D warnings",
+                "cargo build --profile test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --example ddp --example search_mlp",
+                "cargo test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --test mpi",
             ]
         );
+        // The help text wraps long commands: compare with its whitespace folded.
+        let help = HELP.split_whitespace().collect::<Vec<_>>().join(" ");
         for line in &lines {
-            assert!(HELP.contains(line.trim_start_matches("RUSTDOCFLAGS=\"-D warnings\" ")));
+            assert!(help.contains(line.trim_start_matches("RUSTDOCFLAGS=\"-D warnings\" ")));
         }
     }
 }
