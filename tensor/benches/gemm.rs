@@ -18,7 +18,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
-use strata_tensor::gemm::{GemmPath, dgemm_with, sgemm_with, supported_gemm_paths};
+use strata_tensor::Element;
+use strata_tensor::gemm::{GemmPath, MatMut, MatRef, gemm_on, supported_gemm_paths};
 use strata_tensor::threads::with_threads;
 
 /// Deterministic operand values in `[-1, 1)`.
@@ -34,84 +35,56 @@ fn values(len: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-/// An `f32` or `f64` product `C ← A·B` (`A` `m×k` row-major, `B` `k×n` row-major or, with
-/// `wt`, the transposed view of an `n×k` row-major matrix; `C` `m×n` row-major).
-trait Bench: Copy + Send + Sync + 'static {
-    fn from(x: f64) -> Self;
-    /// Runs the product on `path`; called on a pool of `threads` threads (see the module docs
-    /// for `matrixmultiply`).
-    #[allow(clippy::too_many_arguments)]
-    fn run(
-        path: GemmPath,
-        threads: usize,
-        m: usize,
-        k: usize,
-        n: usize,
-        a: &[Self],
-        b: &[Self],
-        wt: bool,
-        c: &mut [Self],
-    );
-}
-
-macro_rules! impl_bench {
-    ($t:ty, $with:ident) => {
-        impl Bench for $t {
-            fn from(x: f64) -> Self {
-                x as $t
-            }
-            fn run(
-                path: GemmPath,
-                threads: usize,
-                m: usize,
-                k: usize,
-                n: usize,
-                a: &[$t],
-                b: &[$t],
-                wt: bool,
-                c: &mut [$t],
-            ) {
-                let (rsb, csb) = if wt { (1, k as isize) } else { (n as isize, 1) };
-                // One call on `cols` columns starting at `j0` (C and B offset accordingly).
-                // SAFETY: the column block `j0..j0 + cols` lies inside `b` and `c`, whose sizes the strides describe.
-                let call = |j0: usize, cols: usize, c: usize| unsafe {
-                    let b = b.as_ptr().offset(j0 as isize * csb);
-                    let c = (c as *mut $t).add(j0);
-                    $with(
-                        path,
-                        m,
-                        k,
-                        cols,
-                        1.0,
-                        a.as_ptr(),
-                        k as isize,
-                        1,
-                        b,
-                        rsb,
-                        csb,
-                        0.0,
-                        c,
-                        n as isize,
-                        1,
-                    );
-                };
-                let cp = c.as_mut_ptr() as usize;
-                if path == GemmPath::Portable && threads > 1 {
-                    let half = n / 2;
-                    rayon::join(|| call(0, half, cp), || call(half, n - half, cp));
-                } else {
-                    call(0, n, cp);
-                }
-            }
-        }
+/// Runs the product `C ← A·B` on `path` (`A` `m×k` row-major, `B` `k×n` row-major or, with
+/// `wt`, the transposed view of an `n×k` row-major matrix; `C` `m×n` row-major); called on a
+/// pool of `threads` threads (see the module docs for `matrixmultiply`).
+#[allow(clippy::too_many_arguments)]
+fn run<T: Element>(
+    path: GemmPath,
+    threads: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    b: &[T],
+    wt: bool,
+    c: &mut [T],
+) {
+    let a = MatRef::row_major(a, m, k);
+    let b_full = if wt {
+        MatRef::row_major(b, n, k).t()
+    } else {
+        MatRef::row_major(b, k, n)
     };
+    if path == GemmPath::Portable && threads > 1 {
+        // Two column halves of B and C, one per rayon thread.
+        let half = n / 2;
+        let (rsb, csb) = (b_full.row_stride(), b_full.col_stride());
+        let cp = c.as_mut_ptr() as usize;
+        let call = |j0: usize, cols: usize| {
+            let b = MatRef::from_slice(&b[j0 * csb as usize..], k, cols, rsb, csb);
+            // SAFETY: columns `j0..j0 + cols` of the row-major `m×n` matrix `c`, which the two
+            // calls split between them; `c` outlives both.
+            let c =
+                unsafe { MatMut::from_raw_parts((cp as *mut T).add(j0), m, cols, n as isize, 1) };
+            gemm_on(path, T::one(), a, b, T::zero(), c);
+        };
+        rayon::join(|| call(0, half), || call(half, n - half));
+    } else {
+        gemm_on(
+            path,
+            T::one(),
+            a,
+            b_full,
+            T::zero(),
+            MatMut::row_major(c, m, n),
+        );
+    }
 }
-impl_bench!(f32, sgemm_with);
-impl_bench!(f64, dgemm_with);
 
 /// Benchmarks one product in `group` under `id`.
 #[allow(clippy::too_many_arguments)]
-fn bench_one<T: Bench>(
+fn bench_one<T: Element>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: BenchmarkId,
     path: GemmPath,
@@ -119,13 +92,19 @@ fn bench_one<T: Bench>(
     (m, k, n): (usize, usize, usize),
     wt: bool,
 ) {
-    let a: Vec<T> = values(m * k, 1).into_iter().map(T::from).collect();
-    let b: Vec<T> = values(k * n, 2).into_iter().map(T::from).collect();
-    let mut c = vec![T::from(0.0); m * n];
+    let a: Vec<T> = values(m * k, 1)
+        .into_iter()
+        .map(T::from_f64_lossy)
+        .collect();
+    let b: Vec<T> = values(k * n, 2)
+        .into_iter()
+        .map(T::from_f64_lossy)
+        .collect();
+    let mut c = vec![T::zero(); m * n];
     group.throughput(Throughput::Elements((2 * m * n * k) as u64));
     group.bench_function(id, |bench| {
         bench.iter(|| {
-            T::run(
+            run(
                 path,
                 threads,
                 m,

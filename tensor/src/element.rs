@@ -4,6 +4,7 @@ use std::fmt::{Debug, Display};
 
 use num_traits::{Float, FromPrimitive};
 
+use crate::gemm::{GemmPath, MatMut, MatRef};
 use crate::simd::Kernels;
 
 mod sealed {
@@ -23,28 +24,17 @@ pub trait Element:
     /// The SIMD kernel table chosen at start-up for this type (see [`crate::simd`]).
     fn kernels() -> &'static Kernels<Self>;
 
-    /// `C ← α·A·B + β·C` for an `m×k` matrix `A`, a `k×n` matrix `B` and an `m×n` matrix `C`,
-    /// each given by a pointer and (row, column) strides in elements.
-    ///
-    /// # Safety
-    /// Every element addressed through the pointers and strides must be valid; `C` must not
-    /// alias `A` or `B`, and distinct `(i, j)` of `C` must address distinct elements.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
+    /// The per-type hook behind [`gemm`](crate::gemm::gemm) and
+    /// [`gemm_on`](crate::gemm::gemm_on): `C ← α·A·B + β·C` on `path` for an `m×k` view `A`,
+    /// a `k×n` view `B` and an `m×n` view `C`, with their semantics, checks and panics. Call
+    /// those functions instead.
+    fn gemm_on(
+        path: GemmPath,
         alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, Self>,
+        b: MatRef<'_, Self>,
         beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, Self>,
     );
 
     /// Converts an `f64` literal (exact for `f64`, rounded for `f32`).
@@ -67,24 +57,16 @@ impl Element for f32 {
         crate::simd::kernels_f32()
     }
 
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
+    #[track_caller]
+    fn gemm_on(
+        path: GemmPath,
         alpha: f32,
-        a: *const f32,
-        rsa: isize,
-        csa: isize,
-        b: *const f32,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, f32>,
+        b: MatRef<'_, f32>,
         beta: f32,
-        c: *mut f32,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, f32>,
     ) {
-        // SAFETY: forwarded contract.
-        unsafe { crate::gemm::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        crate::gemm::gemm_f32(path, alpha, a, b, beta, c)
     }
 }
 
@@ -95,23 +77,15 @@ impl Element for f64 {
         crate::simd::kernels_f64()
     }
 
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
+    #[track_caller]
+    fn gemm_on(
+        path: GemmPath,
         alpha: f64,
-        a: *const f64,
-        rsa: isize,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
         beta: f64,
-        c: *mut f64,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, f64>,
     ) {
-        // SAFETY: forwarded contract.
-        unsafe { crate::gemm::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+        crate::gemm::gemm_f64(path, alpha, a, b, beta, c)
     }
 }

@@ -1,8 +1,9 @@
-//! Matrix products on top of the one GEMM entry point ([`crate::Element::gemm`]).
+//! Matrix products on top of the one GEMM entry point ([`crate::gemm::gemm`]).
 //!
 //! Operands are passed to GEMM with their strides, so a transposed (or otherwise strided)
 //! operand is read in place and never copied first.
 
+use crate::gemm::{MatMut, MatRef, gemm};
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_offset2};
 use crate::{Element, Tensor};
 
@@ -104,25 +105,15 @@ impl<T: Element> Tensor<T> {
             fmt_shape(b.shape()),
             fmt_shape(self.shape())
         );
-        let c = self.as_mut_slice().as_mut_ptr();
-        // SAFETY: `a` and `b` are valid views (their strides address only their storage),
-        // `c` is this tensor's unique contiguous [m, n] storage, which `a` and `b` cannot share
-        // since `as_mut_slice` made it unique.
-        unsafe {
-            gemm_views(
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                a.offset(),
-                b,
-                b.offset(),
-                beta,
-                c,
-                n as isize,
-            )
-        }
+        // `as_mut_slice` makes this tensor's storage unique, so `a` and `b` cannot share it.
+        let c = MatMut::row_major(self.as_mut_slice(), m, n);
+        gemm(
+            alpha,
+            mat_view(a, a.offset()),
+            mat_view(b, b.offset()),
+            beta,
+            c,
+        );
     }
 }
 
@@ -143,53 +134,22 @@ fn check_inner(a: &[usize], b: &[usize], ka: usize, kb: usize) {
     );
 }
 
-/// Calls GEMM on the last two dimensions of `a` (at storage offset `oa`) and `b` (at `ob`),
-/// writing a row-major `[m, n]` block with row stride `rsc` at `c`.
+/// The matrix formed by the last two dimensions of `t`, starting at storage offset `offset`
+/// (a batch element of `t`, or `t` itself at `t.offset()`).
 ///
-/// # Safety
-/// `c` must address `m` rows of `n` writable elements that `a` and `b` do not share.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_views<T: Element>(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: T,
-    a: &Tensor<T>,
-    oa: usize,
-    b: &Tensor<T>,
-    ob: usize,
-    beta: T,
-    c: *mut T,
-    rsc: isize,
-) {
-    let (ra, ca) = (
-        a.strides()[a.ndim() - 2] as isize,
-        a.strides()[a.ndim() - 1] as isize,
-    );
-    let (rb, cb) = (
-        b.strides()[b.ndim() - 2] as isize,
-        b.strides()[b.ndim() - 1] as isize,
-    );
-    let (pa, pb) = (a.storage().as_ptr(), b.storage().as_ptr());
-    // SAFETY: the offsets and strides come from valid views of these storages.
-    unsafe {
-        T::gemm(
-            m,
-            k,
-            n,
-            alpha,
-            pa.add(oa),
-            ra,
-            ca,
-            pb.add(ob),
-            rb,
-            cb,
-            beta,
-            c,
-            rsc,
-            1,
-        )
-    }
+/// # Panics
+/// If that matrix reaches outside `t`'s storage (never for an offset `t`'s own shape and
+/// strides produce).
+fn mat_view<T: Element>(t: &Tensor<T>, offset: usize) -> MatRef<'_, T> {
+    let r = t.ndim();
+    let data = t.storage().get(offset..).unwrap_or(&[]);
+    MatRef::from_slice(
+        data,
+        t.shape()[r - 2],
+        t.shape()[r - 1],
+        t.strides()[r - 2] as isize,
+        t.strides()[r - 1] as isize,
+    )
 }
 
 /// `[..a, m, k] · [..b, k, n]` with broadcast batch dimensions.
@@ -214,26 +174,19 @@ fn batched<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     let mut shape = batch.clone();
     shape.extend([m, n]);
     let mut out = crate::storage::stale::<T>(crate::shape::numel(&shape));
-    let c = out.as_mut_ptr();
-    let mut block = 0usize;
-    for_each_offset2(&batch, (&sa, a.offset()), (&sb, b.offset()), |oa, ob| {
-        // SAFETY: block `block` of `out` is m·n fresh elements, disjoint from `a` and `b`.
-        unsafe {
-            gemm_views(
-                m,
-                k,
-                n,
+    if m * n > 0 {
+        // One row-major [m, n] block of `out` per batch element, in order.
+        let mut blocks = out.chunks_exact_mut(m * n);
+        for_each_offset2(&batch, (&sa, a.offset()), (&sb, b.offset()), |oa, ob| {
+            let c = blocks.next().expect("one block per batch element");
+            gemm(
                 T::one(),
-                a,
-                oa,
-                b,
-                ob,
+                mat_view(a, oa),
+                mat_view(b, ob),
                 T::zero(),
-                c.add(block * m * n),
-                n as isize,
-            )
-        };
-        block += 1;
-    });
+                MatMut::row_major(c, m, n),
+            );
+        });
+    }
     Tensor::from_vec(out, &shape)
 }

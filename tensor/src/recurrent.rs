@@ -23,6 +23,7 @@
 //! Weights are PyTorch's: `w_ih: [G·H, I]`, `w_hh: [G·H, H]`, `b_ih`, `b_hh: [G·H]`, the gate
 //! blocks stacked in the order above.
 
+use crate::gemm::{MatMut, MatRef, gemm};
 use crate::{Element, Tensor};
 
 /// Which recurrent cell a sequence runs.
@@ -70,57 +71,6 @@ impl CellKind {
             CellKind::RnnTanh | CellKind::RnnRelu => 0,
             CellKind::Lstm | CellKind::Gru => 4,
         }
-    }
-}
-
-/// `C ← α·A·B + β·C` on slices: `A` is `m×k` with strides `sa`, `B` is `k×n` with strides `sb`,
-/// `C` is row-major `m×n` with row stride `rsc`.
-#[allow(clippy::too_many_arguments)]
-fn gemm<T: Element>(
-    (m, k, n): (usize, usize, usize),
-    alpha: T,
-    a: &[T],
-    sa: (usize, usize),
-    b: &[T],
-    sb: (usize, usize),
-    beta: T,
-    c: &mut [T],
-    rsc: usize,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |(r, s): (usize, usize), rows: usize, cols: usize| {
-        (rows.max(1) - 1) * r + (cols.max(1) - 1) * s
-    };
-    assert!(
-        k == 0 || (last(sa, m, k) < a.len() && last(sb, k, n) < b.len()),
-        "recurrent gemm: operand out of bounds"
-    );
-    assert!(
-        last((rsc, 1), m, n) < c.len(),
-        "recurrent gemm: output out of bounds"
-    );
-    // SAFETY: the asserts above keep every addressed element inside its slice; `c` is a
-    // unique borrow, so it cannot alias `a` or `b`, and its rows (stride `rsc ≥ n`) are
-    // distinct.
-    unsafe {
-        T::gemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            sa.0 as isize,
-            sa.1 as isize,
-            b.as_ptr(),
-            sb.0 as isize,
-            sb.1 as isize,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            1,
-        )
     }
 }
 
@@ -604,15 +554,11 @@ pub fn sequence_forward<T: Element>(
         r.copy_from_slice(&bias_row);
     }
     gemm(
-        (steps * batch, input, gh),
         T::one(),
-        xs,
-        (input, 1),
-        wi,
-        (1, input),
+        MatRef::row_major(xs, steps * batch, input),
+        MatRef::row_major(wi, gh, input).t(),
         T::one(),
-        &mut pre,
-        gh,
+        MatMut::row_major(&mut pre, steps * batch, gh),
     );
 
     let mut f = SequenceForward {
@@ -658,15 +604,11 @@ pub fn sequence_forward<T: Element>(
                     ghbuf[r * gh..(r + 1) * gh].copy_from_slice(&gh_bias);
                 }
                 gemm(
-                    (batch, hidden, gh),
                     T::one(),
-                    &f.hbuf[p * row..(p + 1) * row],
-                    (hidden, 1),
-                    wh_t,
-                    (gh, 1),
+                    MatRef::row_major(&f.hbuf[p * row..(p + 1) * row], batch, hidden),
+                    MatRef::row_major(wh_t, hidden, gh),
                     T::one(),
-                    &mut ghbuf,
-                    gh,
+                    MatMut::row_major(&mut ghbuf, batch, gh),
                 );
                 let (hp, h) = rows_pair(&mut f.hbuf, row, p, q);
                 gru_step_forward(
@@ -680,15 +622,11 @@ pub fn sequence_forward<T: Element>(
             }
             _ => {
                 gemm(
-                    (batch, hidden, gh),
                     T::one(),
-                    &f.hbuf[p * row..(p + 1) * row],
-                    (hidden, 1),
-                    wh_t,
-                    (gh, 1),
+                    MatRef::row_major(&f.hbuf[p * row..(p + 1) * row], batch, hidden),
+                    MatRef::row_major(wh_t, hidden, gh),
                     T::one(),
-                    pre_t,
-                    gh,
+                    MatMut::row_major(pre_t, batch, gh),
                 );
                 if kind == CellKind::Lstm {
                     let (cp, c) = rows_pair(&mut f.cbuf, row, p, q);
@@ -813,30 +751,22 @@ pub fn sequence_backward<T: Element>(
                     hidden,
                 );
                 gemm(
-                    (batch, gh, hidden),
                     T::one(),
-                    dgh_t,
-                    (gh, 1),
-                    wh,
-                    (hidden, 1),
+                    MatRef::row_major(dgh_t, batch, gh),
+                    MatRef::row_major(wh, gh, hidden),
                     T::one(),
-                    &mut dh_run,
-                    hidden,
+                    MatMut::row_major(&mut dh_run, batch, hidden),
                 );
                 continue;
             }
             _ => rnn_step_backward(kind, &fwd.hbuf[q * row..(q + 1) * row], &dh, dg_t),
         }
         gemm(
-            (batch, gh, hidden),
             T::one(),
-            dg_t,
-            (gh, 1),
-            wh,
-            (hidden, 1),
+            MatRef::row_major(dg_t, batch, gh),
+            MatRef::row_major(wh, gh, hidden),
             T::zero(),
-            &mut dh_run,
-            hidden,
+            MatMut::row_major(&mut dh_run, batch, hidden),
         );
     }
     let dgh_all: &[T] = if kind == CellKind::Gru { &dgh } else { &dgi };
@@ -850,41 +780,29 @@ pub fn sequence_backward<T: Element>(
     );
     let mut dw_ih = crate::storage::stale::<T>(gh * input);
     gemm(
-        (gh, rows, input),
         T::one(),
-        &dgi,
-        (1, gh),
-        xs,
-        (input, 1),
+        MatRef::row_major(&dgi, rows, gh).t(),
+        MatRef::row_major(xs, rows, input),
         T::zero(),
-        &mut dw_ih,
-        input,
+        MatMut::row_major(&mut dw_ih, gh, input),
     );
     let hstart = if fwd.reverse { row } else { 0 };
     let mut dw_hh = crate::storage::stale::<T>(gh * hidden);
     gemm(
-        (gh, rows, hidden),
         T::one(),
-        dgh_all,
-        (1, gh),
-        &fwd.hbuf[hstart..hstart + steps * row],
-        (hidden, 1),
+        MatRef::row_major(dgh_all, rows, gh).t(),
+        MatRef::row_major(&fwd.hbuf[hstart..hstart + steps * row], rows, hidden),
         T::zero(),
-        &mut dw_hh,
-        hidden,
+        MatMut::row_major(&mut dw_hh, gh, hidden),
     );
     let dx = need_x.then(|| {
         let mut dx = crate::storage::stale::<T>(rows * input);
         gemm(
-            (rows, gh, input),
             T::one(),
-            &dgi,
-            (gh, 1),
-            wi,
-            (input, 1),
+            MatRef::row_major(&dgi, rows, gh),
+            MatRef::row_major(wi, gh, input),
             T::zero(),
-            &mut dx,
-            input,
+            MatMut::row_major(&mut dx, rows, input),
         );
         Tensor::from_vec(dx, &[steps, batch, input])
     });

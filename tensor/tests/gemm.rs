@@ -2,163 +2,96 @@
 //! sizes crossing every block boundary, all transposition combinations, strided `C`, α and β,
 //! a write-only `C` (β = 0 over NaN), on 1 and 2 threads.
 
-use strata_tensor::gemm::{GemmPath, dgemm_with, sgemm_with, supported_gemm_paths};
+use strata_tensor::Element;
+use strata_tensor::gemm::{GemmPath, MatMut, MatRef, gemm, gemm_on, supported_gemm_paths};
 use strata_tensor::threads::with_threads;
 
 /// The element types under test.
-trait Elem: Copy + Send + Sync + std::fmt::Debug + PartialEq + 'static {
+trait Elem: Element {
     const EPS: f64;
-    const NAME: &'static str;
-    fn from(x: f64) -> Self;
-    fn to(self) -> f64;
-    /// `C ← α·A·B + β·C` on `path`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        path: GemmPath,
-        m: usize,
-        k: usize,
-        n: usize,
+    /// The reference: `matrixmultiply` called directly on the views.
+    fn reference(
         alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, Self>,
+        b: MatRef<'_, Self>,
         beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, Self>,
     );
-    /// The reference: `matrixmultiply` called directly.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn reference(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
+}
+
+/// `matrixmultiply::sgemm` or `dgemm`.
+type BlasGemm<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+/// `f` on the views (whose shapes the callers make fit).
+fn blas<T>(
+    f: BlasGemm<T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    mut c: MatMut<'_, T>,
+) {
+    assert!(a.cols() == b.rows() && a.rows() == c.rows() && b.cols() == c.cols());
+    // SAFETY: the views were built from live slices (bounds and overlap checked) and the
+    // shapes fit.
+    unsafe {
+        f(
+            c.rows(),
+            a.cols(),
+            c.cols(),
+            alpha,
+            a.as_ptr(),
+            a.row_stride(),
+            a.col_stride(),
+            b.as_ptr(),
+            b.row_stride(),
+            b.col_stride(),
+            beta,
+            c.as_mut_ptr(),
+            c.row_stride(),
+            c.col_stride(),
+        )
+    }
 }
 
 impl Elem for f32 {
     const EPS: f64 = f32::EPSILON as f64;
-    const NAME: &'static str = "f32";
-    fn from(x: f64) -> Self {
-        x as f32
-    }
-    fn to(self) -> f64 {
-        self as f64
-    }
-    unsafe fn gemm(
-        path: GemmPath,
-        m: usize,
-        k: usize,
-        n: usize,
+    fn reference(
         alpha: f32,
-        a: *const f32,
-        rsa: isize,
-        csa: isize,
-        b: *const f32,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, f32>,
+        b: MatRef<'_, f32>,
         beta: f32,
-        c: *mut f32,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, f32>,
     ) {
-        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
-        unsafe {
-            sgemm_with(
-                path, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-            )
-        }
-    }
-    unsafe fn reference(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f32,
-        a: *const f32,
-        rsa: isize,
-        csa: isize,
-        b: *const f32,
-        rsb: isize,
-        csb: isize,
-        beta: f32,
-        c: *mut f32,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
-        unsafe {
-            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-        }
+        blas(matrixmultiply::sgemm, alpha, a, b, beta, c)
     }
 }
 
 impl Elem for f64 {
     const EPS: f64 = f64::EPSILON;
-    const NAME: &'static str = "f64";
-    fn from(x: f64) -> Self {
-        x
-    }
-    fn to(self) -> f64 {
-        self
-    }
-    unsafe fn gemm(
-        path: GemmPath,
-        m: usize,
-        k: usize,
-        n: usize,
+    fn reference(
         alpha: f64,
-        a: *const f64,
-        rsa: isize,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
         beta: f64,
-        c: *mut f64,
-        rsc: isize,
-        csc: isize,
+        c: MatMut<'_, f64>,
     ) {
-        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
-        unsafe {
-            dgemm_with(
-                path, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-            )
-        }
-    }
-    unsafe fn reference(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f64,
-        a: *const f64,
-        rsa: isize,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
-        beta: f64,
-        c: *mut f64,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from this `unsafe fn`'s contract: the caller passes valid matrices.
-        unsafe {
-            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-        }
+        blas(matrixmultiply::dgemm, alpha, a, b, beta, c)
     }
 }
 
@@ -199,7 +132,7 @@ enum CLayout {
 
 /// An `r × c` operand stored in `order`, with its (row, column) strides.
 fn operand<T: Elem>(rng: &mut Lcg, r: usize, c: usize, order: Order) -> (Vec<T>, isize, isize) {
-    let data = (0..r * c).map(|_| T::from(rng.next())).collect();
+    let data = (0..r * c).map(|_| T::from_f64_lossy(rng.next())).collect();
     match order {
         Order::Row => (data, c as isize, 1),
         Order::Col => (data, 1, r as isize),
@@ -219,7 +152,7 @@ fn c_buffer<T: Elem>(
         CLayout::SubView => (3 + m * (n + 5), 3, (n + 5) as isize, 1),
         CLayout::Strided => (3 + m * (2 * n + 1), 3, (2 * n + 1) as isize, 2),
     };
-    (vec![T::from(fill); len.max(1)], off, rs, cs)
+    (vec![T::from_f64_lossy(fill); len.max(1)], off, rs, cs)
 }
 
 /// One case: compares `path` against `matrixmultiply` and checks the padding of `C`'s buffer.
@@ -242,72 +175,56 @@ fn check<T: Elem>(
     const SENTINEL: f64 = 12345.0;
     let (mut c, off, rsc, csc) = c_buffer::<T>(m, n, layout, SENTINEL);
     // The reference C is row-major and never NaN; the tested C starts equal (or NaN).
-    let mut c0 = vec![T::from(0.0); m * n];
+    let mut c0 = vec![T::zero(); m * n];
     for i in 0..m {
         for j in 0..n {
-            let v = T::from(rng.next());
+            let v = T::from_f64_lossy(rng.next());
             c0[i * n + j] = v;
             let idx = off as isize + i as isize * rsc + j as isize * csc;
-            c[idx as usize] = if nan_c { T::from(f64::NAN) } else { v };
+            c[idx as usize] = if nan_c { T::nan() } else { v };
         }
     }
     let mut expect = c0.clone();
-    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
-    unsafe {
-        T::reference(
-            m,
-            k,
-            n,
-            T::from(alpha),
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            T::from(beta),
-            expect.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
-    let c_ptr = c.as_mut_ptr() as usize;
-    // SAFETY: the matrices are live vectors of the sizes the dimensions and strides describe, kept alive across the call.
-    with_threads(threads, || unsafe {
-        T::gemm(
+    let a_view = MatRef::from_slice(&a, m, k, rsa, csa);
+    let b_view = MatRef::from_slice(&b, k, n, rsb, csb);
+    T::reference(
+        T::from_f64_lossy(alpha),
+        a_view,
+        b_view,
+        T::from_f64_lossy(beta),
+        MatMut::row_major(&mut expect, m, n),
+    );
+    let c_view = MatMut::from_slice(&mut c[off..], m, n, rsc, csc);
+    with_threads(threads, || {
+        gemm_on(
             path,
-            m,
-            k,
-            n,
-            T::from(alpha),
-            a.as_ptr(),
-            rsa,
-            csa,
-            b.as_ptr(),
-            rsb,
-            csb,
-            T::from(beta),
-            (c_ptr as *mut T).add(off),
-            rsc,
-            csc,
-        );
+            T::from_f64_lossy(alpha),
+            a_view,
+            b_view,
+            T::from_f64_lossy(beta),
+            c_view,
+        )
     });
 
-    let amax = a.iter().fold(0.0f64, |x, v| x.max(v.to().abs()));
-    let bmax = b.iter().fold(0.0f64, |x, v| x.max(v.to().abs()));
+    let amax = a
+        .iter()
+        .fold(0.0f64, |x, v| x.max(v.to_f64_lossless().abs()));
+    let bmax = b
+        .iter()
+        .fold(0.0f64, |x, v| x.max(v.to_f64_lossless().abs()));
     let tol = (4.0 * (k as f64 + 2.0) * amax * bmax * alpha.abs() + 4.0 * beta.abs()) * T::EPS;
     let what = format!(
         "{} {} {threads}t m={m} k={k} n={n} A={oa:?} B={ob:?} C={layout:?} α={alpha} β={beta} nan={nan_c}",
         path.name(),
-        T::NAME
+        T::DTYPE
     );
     let mut inside = vec![false; c.len()];
     for i in 0..m {
         for j in 0..n {
             let idx = (off as isize + i as isize * rsc + j as isize * csc) as usize;
             inside[idx] = true;
-            let got = c[idx].to();
-            let want = expect[i * n + j].to();
+            let got = c[idx].to_f64_lossless();
+            let want = expect[i * n + j].to_f64_lossless();
             assert!(got.is_finite(), "{what}: C[{i},{j}] = {got} is not finite");
             assert!(
                 (got - want).abs() <= tol,
@@ -318,7 +235,7 @@ fn check<T: Elem>(
     for (idx, v) in c.iter().enumerate() {
         if !inside[idx] {
             assert_eq!(
-                v.to(),
+                v.to_f64_lossless(),
                 SENTINEL,
                 "{what}: element {idx} outside C was written"
             );
@@ -472,94 +389,33 @@ fn dgemm_large_sizes() {
     }
 }
 
-#[test]
-fn default_entry_points_match_reference() {
+/// `gemm` (the active path) against the reference, `f32` and `f64`.
+fn active_path_matches_reference<T: Elem>(tol: f64) {
     let (m, k, n) = (37, 45, 29);
     let mut rng = Lcg(7);
-    let a: Vec<f32> = (0..m * k).map(|_| rng.next() as f32).collect();
-    let b: Vec<f32> = (0..k * n).map(|_| rng.next() as f32).collect();
-    let mut c = vec![f32::NAN; m * n];
-    let mut expect = vec![0.0f32; m * n];
-    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
-    unsafe {
-        strata_tensor::gemm::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            expect.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
+    let a: Vec<T> = (0..m * k).map(|_| T::from_f64_lossy(rng.next())).collect();
+    let b: Vec<T> = (0..k * n).map(|_| T::from_f64_lossy(rng.next())).collect();
+    let mut c = vec![T::nan(); m * n];
+    let mut expect = vec![T::zero(); m * n];
+    let (a, b) = (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
+    gemm(T::one(), a, b, T::zero(), MatMut::row_major(&mut c, m, n));
+    T::reference(
+        T::one(),
+        a,
+        b,
+        T::zero(),
+        MatMut::row_major(&mut expect, m, n),
+    );
     for (x, y) in c.iter().zip(&expect) {
-        assert!((x - y).abs() <= 1e-4, "{x} vs {y}");
+        let (x, y) = (x.to_f64_lossless(), y.to_f64_lossless());
+        assert!((x - y).abs() <= tol, "{x} vs {y}");
     }
-    let a: Vec<f64> = a.iter().map(|&x| x as f64).collect();
-    let b: Vec<f64> = b.iter().map(|&x| x as f64).collect();
-    let mut c = vec![f64::NAN; m * n];
-    let mut expect = vec![0.0f64; m * n];
-    // SAFETY: `a`, `b` and the output are live vectors of the sizes the dimensions and strides describe.
-    unsafe {
-        strata_tensor::gemm::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-        matrixmultiply::dgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            expect.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
-    for (x, y) in c.iter().zip(&expect) {
-        assert!((x - y).abs() <= 1e-12, "{x} vs {y}");
-    }
+}
+
+#[test]
+fn default_entry_points_match_reference() {
+    active_path_matches_reference::<f32>(1e-4);
+    active_path_matches_reference::<f64>(1e-12);
 }
 
 /// Many products at once from inside the pool (each may itself go parallel), so calls nest
@@ -577,4 +433,159 @@ fn concurrent_calls_from_the_pool() {
             });
         });
     }
+}
+
+#[test]
+fn views_describe_their_elements() {
+    let data: Vec<f32> = (0..12).map(|x| x as f32).collect();
+    let a = MatRef::row_major(&data, 3, 4);
+    assert_eq!(
+        (a.rows(), a.cols(), a.row_stride(), a.col_stride()),
+        (3, 4, 4, 1)
+    );
+    assert_eq!(a.as_ptr(), data.as_ptr());
+    let t = a.t();
+    assert_eq!(
+        (t.rows(), t.cols(), t.row_stride(), t.col_stride()),
+        (4, 3, 1, 4)
+    );
+    // Column-major, a sub-block, and strides that are never used on a dimension of one.
+    let _ = MatRef::from_slice(&data, 4, 3, 1, 4);
+    let _ = MatRef::from_slice(&data[5..], 2, 3, 4, 1);
+    let _ = MatRef::from_slice(&data, 1, 12, -7, 1);
+    // A read-only view may repeat elements (a broadcast row).
+    let _ = MatRef::from_slice(&data[..4], 5, 4, 0, 1);
+    // An empty view fits any slice, even an empty one.
+    let _ = MatRef::<f32>::from_slice(&[], 0, 7, 100, 100);
+    let _ = MatRef::<f32>::from_slice(&[], 7, 0, 100, 100);
+    let mut out = vec![0.0f32; 12];
+    let c = MatMut::from_slice(&mut out, 3, 2, 4, 2);
+    assert_eq!(
+        (c.rows(), c.cols(), c.row_stride(), c.col_stride()),
+        (3, 2, 4, 2)
+    );
+    let c = c.t();
+    assert_eq!(
+        (c.rows(), c.cols(), c.row_stride(), c.col_stride()),
+        (2, 3, 2, 4)
+    );
+    let _ = MatMut::row_major(&mut out, 4, 3);
+    let _ = MatMut::<f32>::from_slice(&mut [], 0, 4, 1, 0);
+    let _ = MatMut::from_slice(&mut out, 1, 4, 0, 3);
+}
+
+/// The products of a transposed `C` view equal the transposes of the products.
+#[test]
+fn transposed_output_view() {
+    let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2×3
+    let b = [7.0f64, 8.0, 9.0, 10.0, 11.0, 12.0]; // 3×2
+    let mut ct = [0.0f64; 4];
+    // Cᵀ = Bᵀ·Aᵀ written through the transposed view of a row-major C.
+    gemm(
+        1.0,
+        MatRef::row_major(&b, 3, 2).t(),
+        MatRef::row_major(&a, 2, 3).t(),
+        0.0,
+        MatMut::row_major(&mut ct, 2, 2).t(),
+    );
+    assert_eq!(ct, [58.0, 64.0, 139.0, 154.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatRef::from_slice: a 3×4 view with strides (5, 1) addresses elements 0..=13, outside a slice of length 12"
+)]
+fn mat_ref_out_of_bounds() {
+    let data = [0.0f32; 12];
+    let _ = MatRef::from_slice(&data, 3, 4, 5, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatRef::from_slice: a 2×3 view with strides (-3, 1) addresses elements -3..=2"
+)]
+fn mat_ref_negative_stride_leaves_the_slice() {
+    let data = [0.0f32; 6];
+    let _ = MatRef::from_slice(&data, 2, 3, -3, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatRef::from_slice: a 3×2 view with strides (9223372036854775807, 1) has offsets beyond isize"
+)]
+fn mat_ref_offset_overflow() {
+    let data = [0.0f32; 6];
+    let _ = MatRef::from_slice(&data, 3, 2, isize::MAX, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatRef::row_major: a 2×3 row-major matrix needs 6 elements, the slice has 5"
+)]
+fn mat_ref_row_major_length() {
+    let data = [0.0f32; 5];
+    let _ = MatRef::row_major(&data, 2, 3);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatMut::from_slice: a 2×2 view with strides (2, 1) addresses elements 0..=3, outside a slice of length 3"
+)]
+fn mat_mut_out_of_bounds() {
+    let mut data = [0.0f64; 3];
+    let _ = MatMut::from_slice(&mut data, 2, 2, 2, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatMut::from_slice: a 3×4 view with strides (3, 1) addresses some element twice"
+)]
+fn mat_mut_overlapping_rows() {
+    let mut data = [0.0f32; 12];
+    let _ = MatMut::from_slice(&mut data, 3, 4, 3, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatMut::from_slice: a 4×2 view with strides (0, 1) addresses some element twice"
+)]
+fn mat_mut_broadcast_rows() {
+    let mut data = [0.0f32; 2];
+    let _ = MatMut::from_slice(&mut data, 4, 2, 0, 1);
+}
+
+#[test]
+#[should_panic(
+    expected = "MatMut::row_major: a 3×3 row-major matrix needs 9 elements, the slice has 10"
+)]
+fn mat_mut_row_major_length() {
+    let mut data = [0.0f32; 10];
+    let _ = MatMut::row_major(&mut data, 3, 3);
+}
+
+#[test]
+#[should_panic(expected = "gemm: shapes do not fit C ← α·A·B + β·C: A is 2×3, B is 2×2, C is 2×2")]
+fn gemm_inner_dimensions_differ() {
+    let (a, b, mut c) = ([0.0f32; 6], [0.0f32; 4], [0.0f32; 4]);
+    gemm(
+        1.0,
+        MatRef::row_major(&a, 2, 3),
+        MatRef::row_major(&b, 2, 2),
+        0.0,
+        MatMut::row_major(&mut c, 2, 2),
+    );
+}
+
+#[test]
+#[should_panic(expected = "gemm: shapes do not fit C ← α·A·B + β·C: A is 2×3, B is 3×2, C is 2×3")]
+fn gemm_output_shape_differs() {
+    let (a, b, mut c) = ([0.0f64; 6], [0.0f64; 6], [0.0f64; 6]);
+    gemm_on(
+        GemmPath::Portable,
+        1.0,
+        MatRef::row_major(&a, 2, 3),
+        MatRef::row_major(&b, 3, 2),
+        0.0,
+        MatMut::row_major(&mut c, 2, 3),
+    );
 }

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::Conv;
 use crate::Element;
+use crate::gemm::{MatMut, MatRef, gemm};
 
 /// Elements of a thread's column block: 48 Ki elements, 192 KiB in `f32`, well inside L2.
 const COLS_BLOCK: usize = 48 * 1024;
@@ -87,38 +88,32 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
         let (oh0, oh1) = (b * band, ((b + 1) * band).min(g.oh));
         let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
         let xi = &x[img * cv.c * hw..(img + 1) * cv.c * hw];
-        let (cols_ptr, rsb) = if pointwise {
-            // SAFETY: p0 < H·W = OH·OW inside this image's planes.
-            (unsafe { xi.as_ptr().add(p0) }, hw)
+        // The column matrix [C·kh·kw, np] and its row stride: the input itself when pointwise.
+        let (col_data, rsb): (&[T], usize) = if pointwise {
+            (&xi[p0..], hw)
         } else {
             cols.resize(k * np, T::zero());
             g.im2col_rows(xi, cv.c, oh0, oh1, cols);
-            (cols.as_ptr(), np)
+            (cols, np)
         };
         for grp in 0..cv.groups {
-            // SAFETY: A is group `grp`'s weight block [og, kg] (row stride kg); B is the
-            // group's rows of the column block [kg, np] (row stride rsb); C is rows
-            // grp·og.. of image `img`'s output, columns p0..p0 + np, row stride OH·OW — a
-            // region of `y` that only this tile writes, disjoint from `x`, `w` and `cols`.
-            unsafe {
-                let c = yp.get().add(img * cv.o * p + grp * og * p + p0);
-                T::gemm(
+            // A is group `grp`'s weight block [og, kg]; B is the group's rows of the column
+            // matrix [kg, np].
+            let a = MatRef::row_major(&w[grp * og * kg..(grp + 1) * og * kg], og, kg);
+            let b = MatRef::from_slice(&col_data[grp * kg * rsb..], kg, np, rsb as isize, 1);
+            // SAFETY: C is rows grp·og.. of image `img`'s output, columns p0..p0 + np, row
+            // stride OH·OW — inside `y`, a region only this tile touches, disjoint from `x`,
+            // `w` and `cols`.
+            let c = unsafe {
+                MatMut::from_raw_parts(
+                    yp.get().add(img * cv.o * p + grp * og * p + p0),
                     og,
-                    kg,
                     np,
-                    T::one(),
-                    w.as_ptr().add(grp * og * kg),
-                    kg as isize,
-                    1,
-                    cols_ptr.add(grp * kg * rsb),
-                    rsb as isize,
-                    1,
-                    T::zero(),
-                    c,
                     p as isize,
                     1,
-                );
-            }
+                )
+            };
+            gemm(T::one(), a, b, T::zero(), c);
         }
         if let Some(bias) = bias {
             for (oc, &bv) in bias.iter().enumerate() {
@@ -173,54 +168,24 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         let first = img * cv.c * hw + (grp * cg + c0) * hw;
         // SAFETY: channels grp·cg + c0 .. + nc of image `img`: only this task writes them.
         let dxi = unsafe { std::slice::from_raw_parts_mut(dxp.get().add(first), nc * hw) };
-        // Aᵀ: element (r, q) of W[g]ᵀ restricted to rows c0·taps.. is w[(grp·og + q)·kg + c0·taps + r].
-        let a = w[grp * og * kg + c0 * taps..].as_ptr();
+        // A = rows c0·taps.. (kc of them) of W[g]ᵀ: element (r, q) is
+        // w[(grp·og + q)·kg + c0·taps + r], a [kc, og] view with strides (1, kg).
+        let a = MatRef::from_slice(&w[grp * og * kg + c0 * taps..], kc, og, 1, kg as isize);
         let dyi = &dy[img * cv.o * p + grp * og * p..];
         let mut oh0 = 0;
         while oh0 < g.oh {
             let oh1 = (oh0 + band).min(g.oh);
             let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
+            // B = dY[img][g] columns p0.. ([og, np], row stride OH·OW).
+            let b = MatRef::from_slice(&dyi[p0..], og, np, p as isize, 1);
             if pointwise {
-                // SAFETY: C is this task's planes, columns p0.., row stride H·W = OH·OW.
-                unsafe {
-                    T::gemm(
-                        kc,
-                        og,
-                        np,
-                        T::one(),
-                        a,
-                        1,
-                        kg as isize,
-                        dyi.as_ptr().add(p0),
-                        p as isize,
-                        1,
-                        T::zero(),
-                        dxi.as_mut_ptr().add(p0),
-                        hw as isize,
-                        1,
-                    );
-                }
+                // C is this task's planes, columns p0.., row stride H·W = OH·OW.
+                let c = MatMut::from_slice(&mut dxi[p0..], kc, np, hw as isize, 1);
+                gemm(T::one(), a, b, T::zero(), c);
             } else {
                 cols.resize(kc * np, T::zero());
-                // SAFETY: `cols` is this task's own [kc, np] buffer.
-                unsafe {
-                    T::gemm(
-                        kc,
-                        og,
-                        np,
-                        T::one(),
-                        a,
-                        1,
-                        kg as isize,
-                        dyi.as_ptr().add(p0),
-                        p as isize,
-                        1,
-                        T::zero(),
-                        cols.as_mut_ptr(),
-                        np as isize,
-                        1,
-                    );
-                }
+                // C is this task's own [kc, np] buffer.
+                gemm(T::one(), a, b, T::zero(), MatMut::row_major(cols, kc, np));
                 g.col2im_rows_add(cols, nc, oh0, oh1, dxi);
             }
             oh0 = oh1;
@@ -261,35 +226,29 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
             let (oh0, oh1) = (b * band, ((b + 1) * band).min(g.oh));
             let (p0, np) = (oh0 * g.ow, (oh1 - oh0) * g.ow);
             let xi = &x[img * cv.c * hw..(img + 1) * cv.c * hw];
-            let (cols_ptr, rsc) = if pointwise {
-                (xi[p0..].as_ptr(), hw)
+            // The column matrix [C·kh·kw, np] and its row stride: the input when pointwise.
+            let (col_data, rsc): (&[T], usize) = if pointwise {
+                (&xi[p0..], hw)
             } else {
                 cols.resize(k * np, T::zero());
                 g.im2col_rows(xi, cv.c, oh0, oh1, &mut cols);
-                (cols.as_ptr(), np)
+                (&cols, np)
             };
             for grp in 0..cv.groups {
-                // SAFETY: A = dY[img][g] columns p0.. ([og, np], row stride OH·OW); B = the
-                // transpose of the group's column rows ([np, kg]: element (q, r) at
-                // cols[r·rsc + q]); C = this chunk's own buffer, rows grp·og...
-                unsafe {
-                    T::gemm(
-                        og,
-                        np,
-                        kg,
-                        T::one(),
-                        dy.as_ptr().add(img * cv.o * p + grp * og * p + p0),
-                        p as isize,
-                        1,
-                        cols_ptr.add(grp * kg * rsc),
-                        1,
-                        rsc as isize,
-                        T::one(),
-                        dw.as_mut_ptr().add(grp * og * kg),
-                        kg as isize,
-                        1,
-                    );
-                }
+                // A = dY[img][g] columns p0.. ([og, np], row stride OH·OW); B = the transpose
+                // of the group's column rows ([kg, np] → [np, kg]); C = this chunk's own
+                // buffer, rows grp·og...
+                let a = MatRef::from_slice(
+                    &dy[img * cv.o * p + grp * og * p + p0..],
+                    og,
+                    np,
+                    p as isize,
+                    1,
+                );
+                let b =
+                    MatRef::from_slice(&col_data[grp * kg * rsc..], kg, np, rsc as isize, 1).t();
+                let c = MatMut::row_major(&mut dw[grp * og * kg..(grp + 1) * og * kg], og, kg);
+                gemm(T::one(), a, b, T::one(), c);
             }
         }
         dw

@@ -30,6 +30,7 @@ use num_traits::Float;
 use rayon::prelude::*;
 
 use super::kernel::{KernelSet, Tile};
+use super::mat::{MatMut, MatRef};
 use super::pack::{pack_a, pack_b};
 
 /// Products below this many floating-point operations (`2·m·n·k`) stay on one thread. Measured
@@ -98,31 +99,26 @@ impl<T> Problem<T> {
 /// `C ← α·A·B + β·C` with the blocked algorithm and the kernels of `ks`.
 ///
 /// # Safety
-/// As [`crate::Element::gemm`]; the CPU supports the instruction set of `ks`.
-#[allow(clippy::too_many_arguments)]
+/// The shapes fit (`a` is `m×k`, `b` is `k×n`, `c` is `m×n`) and the CPU supports the
+/// instruction set of `ks`. (The views' own contracts make every addressed element valid and
+/// keep `C` apart from `A` and `B`.)
 pub(crate) unsafe fn gemm<T: GemmElem>(
     ks: &KernelSet<T>,
-    m: usize,
-    k: usize,
-    n: usize,
     alpha: T,
-    a: *const T,
-    rsa: isize,
-    csa: isize,
-    b: *const T,
-    rsb: isize,
-    csb: isize,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
     beta: T,
-    c: *mut T,
-    rsc: isize,
-    csc: isize,
+    mut c: MatMut<'_, T>,
 ) {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    debug_assert!(b.rows() == k && c.rows() == m && c.cols() == n);
+    let (rsc, csc) = (c.row_stride(), c.col_stride());
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 || alpha == T::zero() {
-        // SAFETY: caller contract on C.
-        unsafe { scale_c(m, n, beta, c, rsc, csc) };
+        // SAFETY: `c` is a valid m×n view.
+        unsafe { scale_c(m, n, beta, c.as_mut_ptr(), rsc, csc) };
         return;
     }
     let mut pb = Problem {
@@ -130,14 +126,14 @@ pub(crate) unsafe fn gemm<T: GemmElem>(
         k,
         n,
         alpha,
-        a: SendPtr(a as *mut T),
-        rsa,
-        csa,
-        b: SendPtr(b as *mut T),
-        rsb,
-        csb,
+        a: SendPtr(a.as_ptr() as *mut T),
+        rsa: a.row_stride(),
+        csa: a.col_stride(),
+        b: SendPtr(b.as_ptr() as *mut T),
+        rsb: b.row_stride(),
+        csb: b.col_stride(),
         beta,
-        c: SendPtr(c),
+        c: SendPtr(c.as_mut_ptr()),
         rsc,
         csc,
     };

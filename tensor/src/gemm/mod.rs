@@ -1,8 +1,9 @@
 //! General matrix multiply: the one entry point every matmul, convolution and linear layer uses.
 //!
-//! `C ← α·A·B + β·C` for an `m×k` matrix `A`, a `k×n` matrix `B` and an `m×n` matrix `C`, each
-//! given by a pointer and (row, column) strides in elements, so a transposed operand is a stride
-//! swap, never a copy.
+//! [`gemm`]: `C ← α·A·B + β·C` for an `m×k` matrix `A`, a `k×n` matrix `B` and an `m×n` matrix
+//! `C`, each a strided view ([`MatRef`], [`MatMut`]: shape and (row, column) strides in
+//! elements), so a transposed operand is a stride swap ([`MatRef::t`]), never a copy.
+//! [`gemm_on`] runs a chosen path.
 //!
 //! Paths ([`GemmPath`]), chosen from [`crate::simd::active_path`] (so `STRATA_SIMD` forces one):
 //! * **AVX-512** and **AVX2 + FMA**: Strata's own packed, cache-blocked GEMM — the Goto/BLIS loop
@@ -21,14 +22,18 @@ mod avx512;
 mod driver;
 #[cfg(target_arch = "x86_64")]
 mod kernel;
+mod mat;
 #[cfg(target_arch = "x86_64")]
 mod pack;
 
 use std::sync::OnceLock;
 
+pub use mat::{MatMut, MatRef};
+
+use crate::Element;
 use crate::simd::SimdPath;
 
-/// An implementation of [`sgemm`]/[`dgemm`].
+/// An implementation of [`gemm`] ([`gemm_on`] chooses one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GemmPath {
     /// Strata's packed GEMM with AVX-512F micro-kernels (x86_64).
@@ -58,7 +63,7 @@ impl GemmPath {
         }
     }
 
-    /// The path [`sgemm`] and [`dgemm`] use: AVX-512 or AVX2 when that is the active SIMD path
+    /// The path [`gemm`] uses: AVX-512 or AVX2 when that is the active SIMD path
     /// ([`crate::simd::active_path`]), else the portable one. Decided once.
     pub fn active() -> GemmPath {
         static ACTIVE: OnceLock<GemmPath> = OnceLock::new();
@@ -78,201 +83,198 @@ pub fn supported_gemm_paths() -> Vec<GemmPath> {
         .collect()
 }
 
-/// `C ← α·A·B + β·C` in `f32` on the active path ([`GemmPath::active`]); see
-/// [`crate::Element::gemm`] for the contract. `A` is `m×k`, `B` is `k×n`, `C` is `m×n`; when
-/// `β = 0`, `C` is only written (it may hold NaN); `k = 0` gives `C ← β·C`; `m = 0` or `n = 0`
-/// does nothing.
+/// `C ← α·A·B + β·C` on the active path ([`GemmPath::active`]), for an `m×k` view `A`, a `k×n`
+/// view `B` and an `m×n` view `C` (`cᵢⱼ ← α·Σₚ aᵢₚ·bₚⱼ + β·cᵢⱼ`).
 ///
-/// # Safety
-/// As [`crate::Element::gemm`].
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    rsb: isize,
-    csb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
-) {
-    // SAFETY: forwarded contract; the active path is supported.
-    unsafe {
-        sgemm_with(
-            GemmPath::active(),
-            m,
-            k,
-            n,
-            alpha,
-            a,
-            rsa,
-            csa,
-            b,
-            rsb,
-            csb,
-            beta,
-            c,
-            rsc,
-            csc,
-        )
-    }
-}
-
-/// `C ← α·A·B + β·C` in `f64` on the active path ([`GemmPath::active`]); see [`sgemm`].
+/// When `β = 0`, `C` is only written (it may hold NaN); `k = 0` gives `C ← β·C`; an empty `C`
+/// (`m = 0` or `n = 0`) is left alone. Views built from slices make the call safe: their
+/// elements are in bounds, `C`'s are distinct, and the borrow checker keeps `C` apart from `A`
+/// and `B` (for views from `from_raw_parts`, that is the constructors' contract).
 ///
-/// # Safety
-/// As [`crate::Element::gemm`].
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f64,
-    a: *const f64,
-    rsa: isize,
-    csa: isize,
-    b: *const f64,
-    rsb: isize,
-    csb: isize,
-    beta: f64,
-    c: *mut f64,
-    rsc: isize,
-    csc: isize,
-) {
-    // SAFETY: forwarded contract; the active path is supported.
-    unsafe {
-        dgemm_with(
-            GemmPath::active(),
-            m,
-            k,
-            n,
-            alpha,
-            a,
-            rsa,
-            csa,
-            b,
-            rsb,
-            csb,
-            beta,
-            c,
-            rsc,
-            csc,
-        )
-    }
-}
-
-/// [`sgemm`] on a chosen path: `C ← α·A·B + β·C` with `A` `m×k` (element `(i, p)` at
-/// `a + i·rsa + p·csa`), `B` `k×n` and `C` `m×n` likewise.
+/// ```
+/// use strata_tensor::gemm::{MatMut, MatRef, gemm};
 ///
-/// # Safety
-/// As [`crate::Element::gemm`]: every element addressed through the pointers and strides is
-/// valid, `C` does not alias `A` or `B`, and distinct `(i, j)` of `C` address distinct elements.
+/// // A = [1 2 3; 4 5 6] (2×3), B = [7 8; 9 10; 11 12] (3×2), both row-major.
+/// let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let b = [7.0f32, 8.0, 9.0, 10.0, 11.0, 12.0];
+/// let mut c = [0.0f32; 4];
+/// let (a, b) = (MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2));
+/// gemm(1.0, a, b, 0.0, MatMut::row_major(&mut c, 2, 2));
+/// assert_eq!(c, [58.0, 64.0, 139.0, 154.0]);
+///
+/// // The same B stored as Bᵀ (row-major 2×3): its transpose is a view, not a copy.
+/// let bt = [7.0f32, 9.0, 11.0, 8.0, 10.0, 12.0];
+/// let b = MatRef::row_major(&bt, 2, 3).t();
+/// assert_eq!((b.rows(), b.cols(), b.row_stride(), b.col_stride()), (3, 2, 1, 3));
+/// // C ← 2·A·B − C (views are `Copy`: `a` is used again).
+/// gemm(2.0, a, b, -1.0, MatMut::row_major(&mut c, 2, 2));
+/// assert_eq!(c, [58.0, 64.0, 139.0, 154.0]);
+/// ```
 ///
 /// # Panics
-/// If this CPU does not support `path` ([`GemmPath::is_supported`]).
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_with(
+/// If the shapes do not fit (`A.cols ≠ B.rows`, or `C` is not `A.rows × B.cols`); the message
+/// names `gemm` and the three shapes.
+#[track_caller]
+pub fn gemm<T: Element>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+    T::gemm_on(GemmPath::active(), alpha, a, b, beta, c)
+}
+
+/// [`gemm`] on a chosen path: `C ← α·A·B + β·C` for an `m×k` view `A`, a `k×n` view `B` and an
+/// `m×n` view `C`, with the same semantics.
+///
+/// # Panics
+/// If the shapes do not fit (as [`gemm`]), or if this CPU does not support `path`
+/// ([`GemmPath::is_supported`]).
+#[track_caller]
+pub fn gemm_on<T: Element>(
     path: GemmPath,
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: *const f32,
-    rsa: isize,
-    csa: isize,
-    b: *const f32,
-    rsb: isize,
-    csb: isize,
-    beta: f32,
-    c: *mut f32,
-    rsc: isize,
-    csc: isize,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
 ) {
+    T::gemm_on(path, alpha, a, b, beta, c)
+}
+
+/// Panics unless `A` (`m×k`), `B` (`k×n`) and `C` (`m×n`) fit and this CPU supports `path`.
+#[track_caller]
+fn check<T>(path: GemmPath, a: &MatRef<'_, T>, b: &MatRef<'_, T>, c: &MatMut<'_, T>) {
+    assert!(
+        a.cols() == b.rows() && c.rows() == a.rows() && c.cols() == b.cols(),
+        "gemm: shapes do not fit C ← α·A·B + β·C: A is {}×{}, B is {}×{}, C is {}×{}",
+        a.rows(),
+        a.cols(),
+        b.rows(),
+        b.cols(),
+        c.rows(),
+        c.cols()
+    );
     assert!(
         path.is_supported(),
-        "sgemm: GEMM path {} is not supported by this CPU",
+        "gemm: GEMM path {} is not supported by this CPU",
         path.name()
     );
-    // SAFETY: forwarded contract; the path's instruction set was checked above.
-    unsafe {
-        match path {
-            #[cfg(target_arch = "x86_64")]
-            GemmPath::Avx512 => {
-                static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
-                let ks = KS.get_or_init(avx512::f32::kernel_set);
-                driver::gemm(
-                    ks, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-                )
-            }
-            #[cfg(target_arch = "x86_64")]
-            GemmPath::Avx2 => {
-                static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
-                let ks = KS.get_or_init(avx2::f32::kernel_set);
-                driver::gemm(
-                    ks, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-                )
-            }
-            _ => matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc),
+}
+
+/// Strata's `f32` kernels for `path`, built once; `None` for the portable path.
+#[cfg(target_arch = "x86_64")]
+fn kernel_set_f32(path: GemmPath) -> Option<&'static kernel::KernelSet<f32>> {
+    match path {
+        GemmPath::Avx512 => {
+            static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
+            Some(KS.get_or_init(avx512::f32::kernel_set))
         }
+        GemmPath::Avx2 => {
+            static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
+            Some(KS.get_or_init(avx2::f32::kernel_set))
+        }
+        GemmPath::Portable => None,
     }
 }
 
-/// [`dgemm`] on a chosen path; see [`sgemm_with`].
-///
-/// # Safety
-/// As [`sgemm_with`].
-///
-/// # Panics
-/// If this CPU does not support `path` ([`GemmPath::is_supported`]).
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dgemm_with(
-    path: GemmPath,
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f64,
-    a: *const f64,
-    rsa: isize,
-    csa: isize,
-    b: *const f64,
-    rsb: isize,
-    csb: isize,
-    beta: f64,
-    c: *mut f64,
-    rsc: isize,
-    csc: isize,
-) {
-    assert!(
-        path.is_supported(),
-        "dgemm: GEMM path {} is not supported by this CPU",
-        path.name()
-    );
-    // SAFETY: forwarded contract; the path's instruction set was checked above.
-    unsafe {
-        match path {
-            #[cfg(target_arch = "x86_64")]
-            GemmPath::Avx512 => {
-                static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
-                let ks = KS.get_or_init(avx512::f64::kernel_set);
-                driver::gemm(
-                    ks, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-                )
-            }
-            #[cfg(target_arch = "x86_64")]
-            GemmPath::Avx2 => {
-                static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
-                let ks = KS.get_or_init(avx2::f64::kernel_set);
-                driver::gemm(
-                    ks, m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-                )
-            }
-            _ => matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc),
+/// Strata's `f64` kernels for `path`, built once; `None` for the portable path.
+#[cfg(target_arch = "x86_64")]
+fn kernel_set_f64(path: GemmPath) -> Option<&'static kernel::KernelSet<f64>> {
+    match path {
+        GemmPath::Avx512 => {
+            static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
+            Some(KS.get_or_init(avx512::f64::kernel_set))
         }
+        GemmPath::Avx2 => {
+            static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
+            Some(KS.get_or_init(avx2::f64::kernel_set))
+        }
+        GemmPath::Portable => None,
+    }
+}
+
+/// [`gemm_on`] in `f32`: the body of `f32`'s [`Element::gemm_on`].
+#[track_caller]
+pub(crate) fn gemm_f32(
+    path: GemmPath,
+    alpha: f32,
+    a: MatRef<'_, f32>,
+    b: MatRef<'_, f32>,
+    beta: f32,
+    c: MatMut<'_, f32>,
+) {
+    check(path, &a, &b, &c);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ks) = kernel_set_f32(path) {
+        // SAFETY: `check` verified the shapes and that the CPU supports `path`, whose kernels
+        // `ks` are; the views' constructors guarantee valid, non-aliasing operands.
+        unsafe { driver::gemm(ks, alpha, a, b, beta, c) };
+        return;
+    }
+    portable(matrixmultiply::sgemm, alpha, a, b, beta, c);
+}
+
+/// [`gemm_on`] in `f64`: the body of `f64`'s [`Element::gemm_on`].
+#[track_caller]
+pub(crate) fn gemm_f64(
+    path: GemmPath,
+    alpha: f64,
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+    beta: f64,
+    c: MatMut<'_, f64>,
+) {
+    check(path, &a, &b, &c);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ks) = kernel_set_f64(path) {
+        // SAFETY: as in `gemm_f32`.
+        unsafe { driver::gemm(ks, alpha, a, b, beta, c) };
+        return;
+    }
+    portable(matrixmultiply::dgemm, alpha, a, b, beta, c);
+}
+
+/// `matrixmultiply::sgemm` or `dgemm`: `(m, k, n, α, a, rsa, csa, b, rsb, csb, β, c, rsc, csc)`.
+type BlasGemm<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+/// The portable path: `f` (`matrixmultiply`) on the views, whose shapes fit.
+fn portable<T>(
+    f: BlasGemm<T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    mut c: MatMut<'_, T>,
+) {
+    // SAFETY: the views address valid elements, `C`'s distinct and not shared with `A` or `B`
+    // (their constructors' contracts); the shapes fit (checked by the caller).
+    unsafe {
+        f(
+            c.rows(),
+            a.cols(),
+            c.cols(),
+            alpha,
+            a.as_ptr(),
+            a.row_stride(),
+            a.col_stride(),
+            b.as_ptr(),
+            b.row_stride(),
+            b.col_stride(),
+            beta,
+            c.as_mut_ptr(),
+            c.row_stride(),
+            c.col_stride(),
+        )
     }
 }
