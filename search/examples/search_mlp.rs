@@ -306,8 +306,8 @@ fn main() {
     } else {
         study.optimize(&budget, objective)
     }
-        .unwrap_or_else(|e| fail(e))
-        .to_vec();
+    .unwrap_or_else(|e| fail(e))
+    .to_vec();
     let seconds = started.elapsed().as_secs_f64();
     if !root {
         return;

@@ -100,7 +100,10 @@ fn search(ranks: usize, trials: usize, space: &Path, out: &Path) -> (Value, Stri
         "{ranks} rank(s) failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let results: Vec<&str> = stdout.lines().filter(|l| l.starts_with("RESULT ")).collect();
+    let results: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("RESULT "))
+        .collect();
     assert_eq!(results.len(), 1, "one RESULT line (rank 0's):\n{stdout}");
     let result = serde_json::from_str(&results[0]["RESULT ".len()..]).expect("RESULT is JSON");
     (result, stdout)
@@ -159,8 +162,16 @@ fn two_ranks_run_the_trials_of_one_process_and_resume_from_the_log() {
     let (more, _) = search(2, 6, &space, &two_out);
     assert_eq!(more["trials"], 6);
     let log = std::fs::read_to_string(two_out.join("search.jsonl")).unwrap();
-    assert_eq!(log.lines().count(), 1 + 6, "a header and six trials:\n{log}");
+    assert_eq!(
+        log.lines().count(),
+        1 + 6,
+        "a header and six trials:\n{log}"
+    );
     let c = trials(&two_out);
-    assert_eq!(&c[..4], &b[..], "the first four trials are kept as they were");
+    assert_eq!(
+        &c[..4],
+        &b[..],
+        "the first four trials are kept as they were"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

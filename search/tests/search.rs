@@ -269,7 +269,15 @@ fn across_one_rank_is_the_one_worker_study_trial_for_trial() {
         let rows: Vec<Row> = trials
             .unwrap()
             .iter()
-            .map(|t| (t.id, t.config.clone(), t.state, t.value, t.intermediate.clone()))
+            .map(|t| {
+                (
+                    t.id,
+                    t.config.clone(),
+                    t.state,
+                    t.value,
+                    t.intermediate.clone(),
+                )
+            })
             .collect();
         (rows, std::fs::read_to_string(&log).unwrap().lines().count())
     };
@@ -277,7 +285,11 @@ fn across_one_rank_is_the_one_worker_study_trial_for_trial() {
     let (across, across_lines) = run(true, dir.join("across.jsonl"));
     assert_eq!(across, alone);
     assert!(across.iter().any(|r| r.2 == TrialState::Pruned));
-    assert_eq!((alone_lines, across_lines), (21, 21), "a header and 20 trials each");
+    assert_eq!(
+        (alone_lines, across_lines),
+        (21, 21),
+        "a header and 20 trials each"
+    );
 }
 
 #[test]

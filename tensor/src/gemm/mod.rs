@@ -32,6 +32,8 @@ pub use mat::{MatMut, MatRef};
 
 use crate::Element;
 use crate::simd::SimdPath;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::{Avx2, Avx512, PathVisitor};
 
 /// An implementation of [`gemm`] ([`gemm_on`] chooses one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -157,35 +159,58 @@ fn check<T>(path: GemmPath, a: &MatRef<'_, T>, b: &MatRef<'_, T>, c: &MatMut<'_,
     );
 }
 
-/// Strata's `f32` kernels for `path`, built once; `None` for the portable path.
+/// Strata's kernels of element type `T` for `path`, built once; `None` for the portable path
+/// (or a `T` without kernels).
 #[cfg(target_arch = "x86_64")]
-fn kernel_set_f32(path: GemmPath) -> Option<&'static kernel::KernelSet<f32>> {
-    match path {
-        GemmPath::Avx512 => {
-            static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
-            Some(KS.get_or_init(avx512::f32::kernel_set))
-        }
-        GemmPath::Avx2 => {
-            static KS: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
-            Some(KS.get_or_init(avx2::f32::kernel_set))
-        }
-        GemmPath::Portable => None,
+fn kernel_set<T: 'static>(path: GemmPath) -> Option<&'static kernel::KernelSet<T>> {
+    let simd = match path {
+        GemmPath::Avx512 => SimdPath::Avx512,
+        GemmPath::Avx2 => SimdPath::Avx2,
+        GemmPath::Portable => return None,
+    };
+    crate::simd::visit(simd, KernelSets(std::marker::PhantomData)).flatten()
+}
+
+/// Picks the micro-kernels of `T` for a SIMD path (none on the scalar path).
+#[cfg(target_arch = "x86_64")]
+struct KernelSets<T>(std::marker::PhantomData<T>);
+
+#[cfg(target_arch = "x86_64")]
+impl<T: 'static> KernelSets<T> {
+    /// Whichever of the two sets is `T`'s.
+    fn of(
+        f32s: &'static kernel::KernelSet<f32>,
+        f64s: &'static kernel::KernelSet<f64>,
+    ) -> Option<&'static kernel::KernelSet<T>> {
+        let sets: [&'static dyn std::any::Any; 2] = [f32s, f64s];
+        sets.into_iter().find_map(|s| s.downcast_ref())
     }
 }
 
-/// Strata's `f64` kernels for `path`, built once; `None` for the portable path.
+// The kernel sets are handed out only here, with the path's token: their kernels are compiled
+// for the path's target features.
 #[cfg(target_arch = "x86_64")]
-fn kernel_set_f64(path: GemmPath) -> Option<&'static kernel::KernelSet<f64>> {
-    match path {
-        GemmPath::Avx512 => {
-            static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
-            Some(KS.get_or_init(avx512::f64::kernel_set))
-        }
-        GemmPath::Avx2 => {
-            static KS: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
-            Some(KS.get_or_init(avx2::f64::kernel_set))
-        }
-        GemmPath::Portable => None,
+impl<T: 'static> PathVisitor for KernelSets<T> {
+    type Output = Option<&'static kernel::KernelSet<T>>;
+
+    fn scalar(self) -> Self::Output {
+        None
+    }
+    fn avx2(self, _: Avx2) -> Self::Output {
+        static F32: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
+        static F64: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
+        Self::of(
+            F32.get_or_init(avx2::f32::kernel_set),
+            F64.get_or_init(avx2::f64::kernel_set),
+        )
+    }
+    fn avx512(self, _: Avx512) -> Self::Output {
+        static F32: OnceLock<kernel::KernelSet<f32>> = OnceLock::new();
+        static F64: OnceLock<kernel::KernelSet<f64>> = OnceLock::new();
+        Self::of(
+            F32.get_or_init(avx512::f32::kernel_set),
+            F64.get_or_init(avx512::f64::kernel_set),
+        )
     }
 }
 
@@ -201,7 +226,7 @@ pub(crate) fn gemm_f32(
 ) {
     check(path, &a, &b, &c);
     #[cfg(target_arch = "x86_64")]
-    if let Some(ks) = kernel_set_f32(path) {
+    if let Some(ks) = kernel_set::<f32>(path) {
         // SAFETY: `check` verified the shapes and that the CPU supports `path`, whose kernels
         // `ks` are; the views' constructors guarantee valid, non-aliasing operands.
         unsafe { driver::gemm(ks, alpha, a, b, beta, c) };
@@ -222,7 +247,7 @@ pub(crate) fn gemm_f64(
 ) {
     check(path, &a, &b, &c);
     #[cfg(target_arch = "x86_64")]
-    if let Some(ks) = kernel_set_f64(path) {
+    if let Some(ks) = kernel_set::<f64>(path) {
         // SAFETY: as in `gemm_f32`.
         unsafe { driver::gemm(ks, alpha, a, b, beta, c) };
         return;
