@@ -1,6 +1,6 @@
 //! Trainer behaviour: resuming reproduces an uninterrupted run exactly, a non-finite loss
 //! stops training and keeps the last good checkpoint, bad settings and foreign checkpoints are
-//! refused.
+//! refused, a checkpoint of an earlier optimizer-state format resumes.
 
 use std::sync::Arc;
 
@@ -187,5 +187,110 @@ fn a_refused_optimizer_state_leaves_the_model_unchanged() {
         "weights restored"
     );
     assert_eq!(trainer.epochs_done(), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A checkpoint written before the optimizer state had a `format` field (its optimizer state
+/// is a kind and a map of hyper-parameters), in hex: `tiny_trainer(1)` after its one epoch.
+const UNVERSIONED_CHECKPOINT: &str = concat!(
+    "535452415441434b01000000f0030000000000006737e89a0874696e792d6d6c70040f6c61796572732e302e",
+    "7765696768740203020006c88c12bfe59e55be4be8d5bea83480bb5cb1e4be58346fbe0d6c61796572732e30",
+    "2e6269617301030003009d51be5e6ddb3dd0518f3d0f6c61796572732e312e77656967687402020300060ea6",
+    "083f8647f43d56ed1b3ed0ec003f19f3c63ed615febe0d6c61796572732e312e6269617301020002aeed6a3e",
+    "02b3453e00046164616d020607616d7367726164000000000000f03f056265746131cdccccccccccec3f0562",
+    "657461322b8716d9cef7ef3f036570733a8c30e28e79453e026c729a9999999999a93f0c7765696768745f64",
+    "65636179000000000000000004010203076578705f61766702030200060000000000000000ceddfb38bf62a6",
+    "bb628a5f399ced17390a6578705f6176675f737102030200060000000000000000af78a0310e4dbf35d88ef4",
+    "3131bcaa300e6d61785f6578705f6176675f737102030200060000000000000000af78a0310e4dbf35d88ef4",
+    "3131bcaa30010203076578705f617667010300030000000067e2143ca80ba5bb0a6578705f6176675f737101",
+    "03000300000000f68ec236da51d0350e6d61785f6578705f6176675f73710103000300000000f68ec236da51",
+    "d035010203076578705f6176670202030006000000009da79bbbf60894b9000000009ca79b3bf60894390a65",
+    "78705f6176675f73710202030006000000007836d8350f7b9731000000007636d8350d7b97310e6d61785f65",
+    "78705f6176675f73710202030006000000007836d8350f7b9731000000007636d8350d7b9731010203076578",
+    "705f6176670102000278aff8bc78aff83c0a6578705f6176675f73710102000268505a3868505a380e6d6178",
+    "5f6578705f6176675f73710102000268505a3868505a380100010b0101000000305603e73f01000000000000",
+    "e43f0000371a376ac24c343f39997796cc38f9409a9999999999a93f0000fb27017b2265706f636873223a31",
+    "2c2262617463685f73697a65223a31362c2273656564223a31312c2264726f705f6c617374223a66616c7365",
+    "2c22666c617474656e5f696e70757473223a66616c73652c22636c69705f677261645f6e6f726d223a6e756c",
+    "6c2c226561726c795f73746f7070696e675f70617469656e6365223a6e756c6c2c22636865636b706f696e74",
+    "5f646972223a6e756c6c2c22636865636b706f696e745f6576657279223a312c226c6f675f646972223a6e75",
+    "6c6c2c2274656e736f72626f6172645f646972223a6e756c6c2c22686973746f6772616d5f6576657279223a",
+    "312c22737465705f7363616c6172735f6576657279223a312c226576616c5f62617463685f73697a65223a31",
+    "3030302c22766572626f7365223a66616c73657d",
+);
+
+/// An MLP 2-3-2 trained by AMSGrad Adam on 32 noisy XOR points in batches of 16.
+fn tiny_trainer(epochs: usize) -> Trainer<Mlp, Adam> {
+    strata_layers::manual_seed(3);
+    let model = Mlp::new(&MlpConfig::new(&[2, 3, 2]));
+    let mut config = TrainerConfig::new(epochs, 16);
+    config.seed = 11;
+    config.verbose = false;
+    let adam = AdamConfig::new(0.05).amsgrad(true).build().unwrap();
+    Trainer::new(model, adam, Objective::CrossEntropy, config, "tiny-mlp").unwrap()
+}
+
+#[test]
+fn a_checkpoint_written_before_the_optimizer_state_format_resumes() {
+    use strata_layers::Module;
+    use strata_optim::Optimizer;
+
+    let hex = UNVERSIONED_CHECKPOINT;
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let dir = tmp_dir("unversioned");
+    let path = dir.join("old.ckpt");
+    std::fs::write(&path, bytes).unwrap();
+
+    let mut resumed = tiny_trainer(2);
+    resumed.resume(&path).unwrap();
+    assert_eq!(resumed.epochs_done(), 1);
+    assert_eq!(resumed.optimizer.step_count(), 2, "2 batches of 16");
+    assert_eq!(
+        resumed.optimizer.config(),
+        &AdamConfig::new(0.05).amsgrad(true)
+    );
+
+    // The same run today: the same weights and optimizer state (to rounding: the checkpoint
+    // may come from a machine with other threads).
+    let data = Arc::new(synthetic::noisy_xor(32, 0.1, 1));
+    let mut today = tiny_trainer(1);
+    today.fit(data.clone(), None).unwrap();
+    let close = |x: &[f64], y: &[f64]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(a, b)| (a - b).abs() <= 1e-5)
+    };
+    let params = |t: &Trainer<Mlp, Adam>| -> Vec<Vec<f64>> {
+        t.model
+            .params()
+            .iter()
+            .map(|(_, p)| p.value().to_vec().iter().map(|&x| f64::from(x)).collect())
+            .collect()
+    };
+    for (x, y) in params(&resumed).iter().zip(&params(&today)) {
+        assert!(close(x, y), "{x:?} vs {y:?}");
+    }
+    let state = |t: &Trainer<Mlp, Adam>| {
+        let named = t.model.params();
+        let refs: Vec<_> = named.iter().map(|(_, p)| *p).collect();
+        t.optimizer.state(&refs)
+    };
+    let (old, new) = (state(&resumed), state(&today));
+    assert_eq!((old.step, old.config), (new.step, new.config));
+    for (o, n) in old.params.iter().zip(&new.params) {
+        let (o, n) = (o.as_ref().unwrap(), n.as_ref().unwrap());
+        assert_eq!(o.step, n.step);
+        for (name, buffer) in &o.buffers {
+            assert_eq!(buffer.shape, n.buffers[name].shape, "{name}");
+            let values = n.buffers[name].values.to_f64_vec();
+            assert!(close(&buffer.values.to_f64_vec(), &values), "{name}");
+        }
+    }
+
+    // And training goes on from there.
+    resumed.fit(data, None).unwrap();
+    assert_eq!(resumed.epochs_done(), 2);
+    assert_eq!(resumed.optimizer.step_count(), 4);
     std::fs::remove_dir_all(dir).unwrap();
 }

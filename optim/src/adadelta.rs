@@ -1,26 +1,26 @@
 //! [`Adadelta`]: step sizes from running averages of squared gradients and squared updates,
 //! as PyTorch's `torch.optim.Adadelta`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
-use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
+use crate::OptimError;
 use crate::error::{non_negative, unit_closed};
+use crate::rule::{RuleOptimizer, Sealed, UpdateRule};
 use crate::simd::{self, Pass};
-use crate::state::{self, Hyper, Slots, cast};
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::state::{OptimizerConfig, cast};
 
-const KIND: &str = "adadelta";
 const OWNER: &str = "Adadelta";
-const BUFFERS: &[&str] = &["square_avg", "acc_delta"];
 
 /// Hyper-parameters of [`Adadelta`], with PyTorch's defaults: `lr = 1.0`, `rho = 0.9`,
 /// `eps = 1e-6`, `weight_decay = 0`.
 ///
 /// `AdadeltaConfig::new(1.0).rho(0.95).build::<f32>()?`.
+///
+/// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
+/// these field names, in the optimizer's [`OptimizerConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdadeltaConfig {
     /// Learning rate γ ≥ 0 (a multiplier on the Adadelta step).
     pub lr: f64,
@@ -110,45 +110,10 @@ impl AdadeltaConfig {
 ///
 /// State per parameter (each θ's shape): `square_avg` v and `acc_delta` u, both starting at
 /// zero.
-#[derive(Clone, Debug)]
-pub struct Adadelta<T: Element = f32> {
-    config: AdadeltaConfig,
-    slots: Slots<T>,
-    steps: u64,
-}
-
-impl<T: Element> Adadelta<T> {
-    /// An optimizer with `config`.
-    ///
-    /// # Errors
-    /// As [`AdadeltaConfig::validate`].
-    pub fn new(config: AdadeltaConfig) -> Result<Self, OptimError> {
-        config.validate()?;
-        Ok(Adadelta {
-            config,
-            slots: Slots::new(),
-            steps: 0,
-        })
-    }
-
-    /// The current hyper-parameters.
-    pub fn config(&self) -> &AdadeltaConfig {
-        &self.config
-    }
-
-    fn hyper_parameters(&self) -> BTreeMap<String, f64> {
-        let c = &self.config;
-        [
-            ("lr", c.lr),
-            ("rho", c.rho),
-            ("eps", c.eps),
-            ("weight_decay", c.weight_decay),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
+///
+/// `Adadelta<T>` is the [`RuleOptimizer`] of the rule [`AdadeltaConfig`], built by
+/// [`AdadeltaConfig::build`].
+pub type Adadelta<T = f32> = RuleOptimizer<AdadeltaConfig, T>;
 
 /// Per-step scalars of the update.
 #[derive(Clone, Copy)]
@@ -198,91 +163,59 @@ fn kernel<T: Element, const WD: bool>(
     simd::run(AdadeltaPass::<T, WD> { p, g, v, u, k });
 }
 
-impl<T: Element> Optimizer<T> for Adadelta<T> {
+impl Sealed for AdadeltaConfig {}
+
+impl UpdateRule for AdadeltaConfig {
     fn kind(&self) -> &'static str {
-        KIND
+        "adadelta"
     }
 
-    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
-        self.steps += 1;
-        let c = self.config;
-        let k = Coeffs {
-            lr: cast::<T>(c.lr),
-            rho: cast::<T>(c.rho),
-            one_minus_rho: cast::<T>(1.0 - c.rho),
-            eps: cast::<T>(c.eps),
-            wd: cast::<T>(c.weight_decay),
-        };
-        let wd = c.weight_decay != 0.0;
-        let init = [T::zero(); 2];
-        state::for_each_update(
-            OWNER,
-            params,
-            grads,
-            &mut self.slots,
-            &init,
-            |p, g, slot| {
-                let [v, u] = slot.bufs.as_mut_slice() else {
-                    unreachable!("Adadelta keeps square_avg and acc_delta")
-                };
-                if wd {
-                    kernel::<T, true>(p, g, v, u, k)
-                } else {
-                    kernel::<T, false>(p, g, v, u, k)
-                }
-            },
-        );
+    fn name(&self) -> &'static str {
+        OWNER
     }
 
     fn learning_rate(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_learning_rate(&mut self, lr: f64) {
-        crate::check_lr(OWNER, lr);
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn step_count(&self) -> u64 {
-        self.steps
+    fn validate(&self) -> Result<(), OptimError> {
+        AdadeltaConfig::validate(self)
     }
 
-    fn reset(&mut self) {
-        self.slots.clear();
-
-        self.steps = 0;
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["square_avg", "acc_delta"]
     }
 
-    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-        state::export(
-            KIND,
-            self.steps,
-            self.hyper_parameters(),
-            BUFFERS,
-            &self.slots,
-            params,
-        )
-    }
-
-    fn load_state(
-        &mut self,
-        params: &[&Param<T>],
-        state: &OptimizerState,
-    ) -> Result<(), OptimError> {
-        state::check_header(KIND, params.len(), state)?;
-        let mut h = Hyper::new(KIND, state);
-        let config = AdadeltaConfig {
-            lr: h.get("lr")?,
-            rho: h.get("rho")?,
-            eps: h.get("eps")?,
-            weight_decay: h.get("weight_decay")?,
+    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+        let k = Coeffs {
+            lr: cast::<T>(self.lr),
+            rho: cast::<T>(self.rho),
+            one_minus_rho: cast::<T>(1.0 - self.rho),
+            eps: cast::<T>(self.eps),
+            wd: cast::<T>(self.weight_decay),
         };
-        h.finish()?;
-        config.validate()?;
-        let slots = state::import(KIND, BUFFERS, params, state)?;
-        self.config = config;
-        self.slots = slots;
-        self.steps = state.step;
-        Ok(())
+        let [v, u] = buffers else {
+            panic!("Adadelta keeps square_avg and acc_delta")
+        };
+        if self.weight_decay != 0.0 {
+            kernel::<T, true>(p, g, v, u, k)
+        } else {
+            kernel::<T, false>(p, g, v, u, k)
+        }
+    }
+
+    fn to_saved(&self) -> OptimizerConfig {
+        OptimizerConfig::Adadelta(*self)
+    }
+
+    fn from_saved(saved: &OptimizerConfig) -> Option<Self> {
+        match saved {
+            OptimizerConfig::Adadelta(config) => Some(*config),
+            _ => None,
+        }
     }
 }

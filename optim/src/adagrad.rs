@@ -1,26 +1,26 @@
 //! [`Adagrad`]: per-coordinate step sizes from the accumulated squared gradients, as
 //! PyTorch's `torch.optim.Adagrad`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
-use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
+use crate::OptimError;
 use crate::error::non_negative;
+use crate::rule::{RuleOptimizer, Sealed, UpdateRule};
 use crate::simd::{self, Pass};
-use crate::state::{self, Hyper, Slots, cast};
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::state::{OptimizerConfig, cast};
 
-const KIND: &str = "adagrad";
 const OWNER: &str = "Adagrad";
-const BUFFERS: &[&str] = &["sum"];
 
 /// Hyper-parameters of [`Adagrad`], with PyTorch's defaults: `lr = 1e-2`, `lr_decay = 0`,
 /// `weight_decay = 0`, `initial_accumulator_value = 0`, `eps = 1e-10`.
 ///
 /// `AdagradConfig::new(0.1).lr_decay(1e-4).build::<f32>()?`.
+///
+/// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
+/// these field names, in the optimizer's [`OptimizerConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdagradConfig {
     /// Learning rate γ ≥ 0.
     pub lr: f64,
@@ -123,46 +123,10 @@ impl AdagradConfig {
 /// ```
 ///
 /// State per parameter: the accumulator `sum` s (θ's shape) and the step count t.
-#[derive(Clone, Debug)]
-pub struct Adagrad<T: Element = f32> {
-    config: AdagradConfig,
-    slots: Slots<T>,
-    steps: u64,
-}
-
-impl<T: Element> Adagrad<T> {
-    /// An optimizer with `config`.
-    ///
-    /// # Errors
-    /// As [`AdagradConfig::validate`].
-    pub fn new(config: AdagradConfig) -> Result<Self, OptimError> {
-        config.validate()?;
-        Ok(Adagrad {
-            config,
-            slots: Slots::new(),
-            steps: 0,
-        })
-    }
-
-    /// The current hyper-parameters.
-    pub fn config(&self) -> &AdagradConfig {
-        &self.config
-    }
-
-    fn hyper_parameters(&self) -> BTreeMap<String, f64> {
-        let c = &self.config;
-        [
-            ("lr", c.lr),
-            ("lr_decay", c.lr_decay),
-            ("weight_decay", c.weight_decay),
-            ("initial_accumulator_value", c.initial_accumulator_value),
-            ("eps", c.eps),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
+///
+/// `Adagrad<T>` is the [`RuleOptimizer`] of the rule [`AdagradConfig`], built by
+/// [`AdagradConfig::build`].
+pub type Adagrad<T = f32> = RuleOptimizer<AdagradConfig, T>;
 
 /// One fused pass over θ, g and s.
 struct AdagradPass<'a, T, const WD: bool> {
@@ -197,84 +161,56 @@ fn kernel<T: Element, const WD: bool>(p: &mut [T], g: &[T], s: &mut [T], clr: T,
     });
 }
 
-impl<T: Element> Optimizer<T> for Adagrad<T> {
+impl Sealed for AdagradConfig {}
+
+impl UpdateRule for AdagradConfig {
     fn kind(&self) -> &'static str {
-        KIND
+        "adagrad"
     }
 
-    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
-        self.steps += 1;
-        let c = self.config;
-        let (wd, eps) = (cast::<T>(c.weight_decay), cast::<T>(c.eps));
-        let init = [cast::<T>(c.initial_accumulator_value)];
-        state::for_each_update(
-            OWNER,
-            params,
-            grads,
-            &mut self.slots,
-            &init,
-            |p, g, slot| {
-                let clr = cast::<T>(c.lr / (1.0 + (slot.step - 1) as f64 * c.lr_decay));
-                let s = &mut slot.bufs[0];
-                if c.weight_decay != 0.0 {
-                    kernel::<T, true>(p, g, s, clr, wd, eps)
-                } else {
-                    kernel::<T, false>(p, g, s, clr, wd, eps)
-                }
-            },
-        );
+    fn name(&self) -> &'static str {
+        OWNER
     }
 
     fn learning_rate(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_learning_rate(&mut self, lr: f64) {
-        crate::check_lr(OWNER, lr);
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn step_count(&self) -> u64 {
-        self.steps
+    fn validate(&self) -> Result<(), OptimError> {
+        AdagradConfig::validate(self)
     }
 
-    fn reset(&mut self) {
-        self.slots.clear();
-
-        self.steps = 0;
+    fn buffer_names(&self) -> &'static [&'static str] {
+        &["sum"]
     }
 
-    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-        state::export(
-            KIND,
-            self.steps,
-            self.hyper_parameters(),
-            BUFFERS,
-            &self.slots,
-            params,
-        )
+    fn initial_buffer_value(&self, _index: usize) -> f64 {
+        self.initial_accumulator_value
     }
 
-    fn load_state(
-        &mut self,
-        params: &[&Param<T>],
-        state: &OptimizerState,
-    ) -> Result<(), OptimError> {
-        state::check_header(KIND, params.len(), state)?;
-        let mut h = Hyper::new(KIND, state);
-        let config = AdagradConfig {
-            lr: h.get("lr")?,
-            lr_decay: h.get("lr_decay")?,
-            weight_decay: h.get("weight_decay")?,
-            initial_accumulator_value: h.get("initial_accumulator_value")?,
-            eps: h.get("eps")?,
-        };
-        h.finish()?;
-        config.validate()?;
-        let slots = state::import(KIND, BUFFERS, params, state)?;
-        self.config = config;
-        self.slots = slots;
-        self.steps = state.step;
-        Ok(())
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+        let (wd, eps) = (cast::<T>(self.weight_decay), cast::<T>(self.eps));
+        let clr = cast::<T>(self.lr / (1.0 + (step - 1) as f64 * self.lr_decay));
+        let s = &mut buffers[0];
+        if self.weight_decay != 0.0 {
+            kernel::<T, true>(p, g, s, clr, wd, eps)
+        } else {
+            kernel::<T, false>(p, g, s, clr, wd, eps)
+        }
+    }
+
+    fn to_saved(&self) -> OptimizerConfig {
+        OptimizerConfig::Adagrad(*self)
+    }
+
+    fn from_saved(saved: &OptimizerConfig) -> Option<Self> {
+        match saved {
+            OptimizerConfig::Adagrad(config) => Some(*config),
+            _ => None,
+        }
     }
 }

@@ -1,206 +1,181 @@
-//! [`Adam`] (with AMSGrad; weight decay as an L2 penalty) and [`AdamW`] (decoupled weight
-//! decay), as PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`.
-
-use std::collections::BTreeMap;
+//! [`Adam`] (with AMSGrad), as PyTorch's `torch.optim.Adam`, and with decoupled weight decay
+//! ([`WeightDecay::Decoupled`]) as PyTorch's `torch.optim.AdamW`.
 
 use serde::{Deserialize, Serialize};
-use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
 use crate::error::{non_negative, unit_half_open};
+use crate::rule::{RuleOptimizer, Sealed, UpdateRule};
 use crate::simd::{self, Pass};
-use crate::state::{self, Hyper, OptimizerState, Slots, cast, flag};
-use crate::{OptimError, Optimizer};
+use crate::state::{OptimizerConfig, cast};
+use crate::{OptimError, WeightDecay};
 
-/// The hyper-parameters both variants share.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Hyperparams {
-    lr: f64,
-    betas: (f64, f64),
-    eps: f64,
-    weight_decay: f64,
-    amsgrad: bool,
+/// Hyper-parameters of [`Adam`], with PyTorch's defaults: `lr = 1e-3`,
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay, `amsgrad = false`.
+/// [`AdamWConfig::new`] gives PyTorch's AdamW defaults (decoupled weight decay λ = 0.01).
+///
+/// `AdamConfig::new(1e-3).amsgrad(true).build::<f32>()?`,
+/// `AdamConfig::new(1e-3).with_weight_decay(WeightDecay::Decoupled(0.05)).build::<f32>()?`.
+///
+/// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
+/// these field names, in the optimizer's [`OptimizerConfig`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdamConfig {
+    /// Learning rate γ ≥ 0.
+    pub lr: f64,
+    /// Decay rates (β₁, β₂) of the first and second moment estimates, each in [0, 1).
+    pub betas: (f64, f64),
+    /// ε ≥ 0, added to the denominator.
+    pub eps: f64,
+    /// Weight decay: none, an L2 penalty (Adam) or decoupled (AdamW), with λ ≥ 0.
+    pub weight_decay: WeightDecay,
+    /// Use the AMSGrad variant (the running maximum of the second moment).
+    pub amsgrad: bool,
 }
 
-impl Hyperparams {
-    fn validate(&self, owner: &'static str) -> Result<(), OptimError> {
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: WeightDecay::None,
+            amsgrad: false,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// The defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdamConfig {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate γ.
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets (β₁, β₂).
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.betas = (beta1, beta2);
+        self
+    }
+
+    /// Sets ε.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets the weight-decay coefficient λ, keeping the mode: decoupled stays decoupled (an
+    /// [`AdamWConfig`]), otherwise λ becomes an L2 penalty, as PyTorch's `Adam`.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = self.weight_decay.with_coefficient(weight_decay);
+        self
+    }
+
+    /// Sets the weight decay, mode and coefficient: [`WeightDecay::L2`] as PyTorch's `Adam`,
+    /// [`WeightDecay::Decoupled`] as PyTorch's `AdamW`.
+    pub fn with_weight_decay(mut self, weight_decay: WeightDecay) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.amsgrad = amsgrad;
+        self
+    }
+
+    /// Checks every hyper-parameter.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidHyperParameter`] for γ < 0, β₁ or β₂ ∉ [0, 1), ε < 0 or
+    /// λ < 0 (or any of them not finite), naming the optimizer `"AdamW"` when the weight
+    /// decay is decoupled, `"Adam"` otherwise.
+    pub fn validate(&self) -> Result<(), OptimError> {
+        let owner = self.name();
         non_negative(owner, "lr", self.lr)?;
         unit_half_open(owner, "beta1", self.betas.0)?;
         unit_half_open(owner, "beta2", self.betas.1)?;
         non_negative(owner, "eps", self.eps)?;
-        non_negative(owner, "weight_decay", self.weight_decay)
+        non_negative(owner, "weight_decay", self.weight_decay.coefficient())
     }
 
-    fn buffer_names(&self) -> &'static [&'static str] {
-        if self.amsgrad {
-            &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
-        } else {
-            &["exp_avg", "exp_avg_sq"]
-        }
-    }
-
-    fn to_map(self) -> BTreeMap<String, f64> {
-        [
-            ("lr", self.lr),
-            ("beta1", self.betas.0),
-            ("beta2", self.betas.1),
-            ("eps", self.eps),
-            ("weight_decay", self.weight_decay),
-            ("amsgrad", flag(self.amsgrad)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-
-    fn from_state(
-        kind: &'static str,
-        owner: &'static str,
-        state: &OptimizerState,
-    ) -> Result<Self, OptimError> {
-        let mut h = Hyper::new(kind, state);
-        let hp = Hyperparams {
-            lr: h.get("lr")?,
-            betas: (h.get("beta1")?, h.get("beta2")?),
-            eps: h.get("eps")?,
-            weight_decay: h.get("weight_decay")?,
-            amsgrad: h.flag(owner, "amsgrad")?,
-        };
-        h.finish()?;
-        hp.validate(owner)?;
-        Ok(hp)
+    /// An [`Adam`] optimizer with this configuration.
+    ///
+    /// # Errors
+    /// As [`AdamConfig::validate`].
+    pub fn build<T: Element>(self) -> Result<Adam<T>, OptimError> {
+        Adam::new(self)
     }
 }
 
-macro_rules! adam_config {
-    ($(#[$doc:meta])* $name:ident, $opt:ident, $owner:literal, $default_wd:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-        pub struct $name {
-            /// Learning rate γ ≥ 0.
-            pub lr: f64,
-            /// Decay rates (β₁, β₂) of the first and second moment estimates, each in [0, 1).
-            pub betas: (f64, f64),
-            /// ε ≥ 0, added to the denominator.
-            pub eps: f64,
-            /// Weight decay λ ≥ 0.
-            pub weight_decay: f64,
-            /// Use the AMSGrad variant (the running maximum of the second moment).
-            pub amsgrad: bool,
+/// PyTorch's `torch.optim.AdamW` defaults, as an [`AdamConfig`]: `lr = 1e-3`,
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, [`WeightDecay::Decoupled`] with λ = 1e-2,
+/// `amsgrad = false`. There is no value of this type: it only names the two constructors.
+///
+/// `AdamWConfig::new(1e-3).weight_decay(0.05).build::<f32>()?` (the setter keeps the decay
+/// decoupled).
+#[derive(Clone, Copy, Debug)]
+pub enum AdamWConfig {}
+
+impl AdamWConfig {
+    /// AdamW's defaults with learning rate `lr`: Adam with [`WeightDecay::Decoupled`]`(0.01)`.
+    #[expect(
+        clippy::new_ret_no_self,
+        reason = "AdamW is Adam with decoupled weight decay: there is no `AdamWConfig` value"
+    )]
+    pub fn new(lr: f64) -> AdamConfig {
+        AdamConfig {
+            lr,
+            weight_decay: WeightDecay::Decoupled(1e-2),
+            ..AdamConfig::default()
         }
+    }
 
-        impl Default for $name {
-            fn default() -> Self {
-                $name {
-                    lr: 1e-3,
-                    betas: (0.9, 0.999),
-                    eps: 1e-8,
-                    weight_decay: $default_wd,
-                    amsgrad: false,
-                }
-            }
-        }
-
-        impl $name {
-            /// The defaults with learning rate `lr`.
-            pub fn new(lr: f64) -> Self {
-                $name {
-                    lr,
-                    ..Self::default()
-                }
-            }
-
-            /// Sets the learning rate γ.
-            pub fn lr(mut self, lr: f64) -> Self {
-                self.lr = lr;
-                self
-            }
-
-            /// Sets (β₁, β₂).
-            pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-                self.betas = (beta1, beta2);
-                self
-            }
-
-            /// Sets ε.
-            pub fn eps(mut self, eps: f64) -> Self {
-                self.eps = eps;
-                self
-            }
-
-            /// Sets the weight decay λ.
-            pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-                self.weight_decay = weight_decay;
-                self
-            }
-
-            /// Turns AMSGrad on or off.
-            pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-                self.amsgrad = amsgrad;
-                self
-            }
-
-            /// Checks every hyper-parameter.
-            ///
-            /// # Errors
-            /// [`OptimError::InvalidHyperParameter`] for γ < 0, β₁ or β₂ ∉ [0, 1), ε < 0 or
-            /// λ < 0 (or any of them not finite).
-            pub fn validate(&self) -> Result<(), OptimError> {
-                self.hyper().validate($owner)
-            }
-
-            #[doc = concat!("An [`", stringify!($opt), "`] optimizer with this configuration.")]
-            ///
-            /// # Errors
-            /// As `validate`.
-            pub fn build<T: Element>(self) -> Result<$opt<T>, OptimError> {
-                $opt::new(self)
-            }
-
-            fn hyper(&self) -> Hyperparams {
-                Hyperparams {
-                    lr: self.lr,
-                    betas: self.betas,
-                    eps: self.eps,
-                    weight_decay: self.weight_decay,
-                    amsgrad: self.amsgrad,
-                }
-            }
-
-            fn from_hyper(h: Hyperparams) -> Self {
-                $name {
-                    lr: h.lr,
-                    betas: h.betas,
-                    eps: h.eps,
-                    weight_decay: h.weight_decay,
-                    amsgrad: h.amsgrad,
-                }
-            }
-        }
-    };
+    /// AdamW's defaults: `AdamWConfig::new(1e-3)`.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "returns an `AdamConfig`: there is no `AdamWConfig` value"
+    )]
+    pub fn default() -> AdamConfig {
+        AdamWConfig::new(1e-3)
+    }
 }
 
-adam_config!(
-    /// Hyper-parameters of [`Adam`], with PyTorch's defaults: `lr = 1e-3`,
-    /// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0`, `amsgrad = false`.
-    ///
-    /// `AdamConfig::new(1e-3).amsgrad(true).build::<f32>()?`.
-    AdamConfig,
-    Adam,
-    "Adam",
-    0.0
-);
+/// Adam, PyTorch's `torch.optim.Adam` update, and with decoupled weight decay PyTorch's
+/// `torch.optim.AdamW`. For each parameter θ with gradient g (same shape) at its step
+/// t = 1, 2, …, with weight decay λ (see [`WeightDecay`]):
+///
+/// ```text
+/// g  ← g + λ·θ                                   if L2(λ),         λ ≠ 0
+/// θ  ← θ·(1 − γλ)                                if Decoupled(λ),  λ ≠ 0
+/// m  ← β₁·m + (1 − β₁)·g
+/// v  ← β₂·v + (1 − β₂)·g²
+/// v̄  ← max(v̄, v)  if AMSGrad,  else  v̄ ← v
+/// θ  ← θ − γ/(1 − β₁ᵗ) · m / (√v̄ / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// (the same as the textbook m̂ = m/(1 − β₁ᵗ), v̂ = v̄/(1 − β₂ᵗ), θ ← θ − γ·m̂/(√v̂ + ε);
+/// AMSGrad keeps the maximum of the raw v, as PyTorch does).
+///
+/// State per parameter (each θ's shape): `exp_avg` m, `exp_avg_sq` v and, with AMSGrad,
+/// `max_exp_avg_sq` v̄; and the parameter's own step count t. Its kind is `"adamw"` with
+/// decoupled weight decay, `"adam"` otherwise.
+///
+/// `Adam<T>` is the [`RuleOptimizer`] of the rule [`AdamConfig`], built by
+/// [`AdamConfig::build`].
+pub type Adam<T = f32> = RuleOptimizer<AdamConfig, T>;
 
-adam_config!(
-    /// Hyper-parameters of [`AdamW`], with PyTorch's defaults: `lr = 1e-3`,
-    /// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 1e-2`, `amsgrad = false`.
-    ///
-    /// `AdamWConfig::new(1e-3).weight_decay(0.05).build::<f32>()?`.
-    AdamWConfig,
-    AdamW,
-    "AdamW",
-    1e-2
-);
+/// AdamW: the same type as [`Adam`], built from an [`AdamWConfig`] (decoupled weight decay).
+pub type AdamW<T = f32> = Adam<T>;
 
 // How weight decay enters the update (a const parameter of the fused pass).
 /// No weight decay.
@@ -299,42 +274,71 @@ fn kernel<T: Element, const WD: u8, const AMS: bool>(
     });
 }
 
-/// The shared step of Adam and AdamW.
-fn adam_step<T: Element>(
-    owner: &'static str,
-    h: Hyperparams,
-    decoupled: bool,
-    params: &mut [&mut Param<T>],
-    grads: &Grads<T>,
-    slots: &mut Slots<T>,
-) {
-    let (beta1, beta2) = h.betas;
-    let wd_mode = match (h.weight_decay != 0.0, decoupled) {
-        (false, _) => WD_NONE,
-        (true, false) => WD_L2,
-        (true, true) => WD_DECOUPLED,
-    };
-    let init = [T::zero(); 3];
-    let init = &init[..h.buffer_names().len()];
-    state::for_each_update(owner, params, grads, slots, init, |p, g, slot| {
-        let t = slot.step as f64;
+impl Sealed for AdamConfig {}
+
+impl UpdateRule for AdamConfig {
+    fn kind(&self) -> &'static str {
+        if self.weight_decay.is_decoupled() {
+            "adamw"
+        } else {
+            "adam"
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.weight_decay.is_decoupled() {
+            "AdamW"
+        } else {
+            "Adam"
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        AdamConfig::validate(self)
+    }
+
+    fn buffer_names(&self) -> &'static [&'static str] {
+        if self.amsgrad {
+            &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+        } else {
+            &["exp_avg", "exp_avg_sq"]
+        }
+    }
+
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+        let (beta1, beta2) = self.betas;
+        let lambda = self.weight_decay.coefficient();
+        let wd_mode = match self.weight_decay {
+            _ if lambda == 0.0 => WD_NONE,
+            WeightDecay::Decoupled(_) => WD_DECOUPLED,
+            _ => WD_L2,
+        };
+        let t = step as f64;
         let bias_correction1 = 1.0 - beta1.powf(t);
         let bias_correction2 = 1.0 - beta2.powf(t);
         let k = Coeffs {
-            wd: cast(h.weight_decay),
-            decay: cast(1.0 - h.lr * h.weight_decay),
+            wd: cast(lambda),
+            decay: cast(1.0 - self.lr * lambda),
             one_minus_beta1: cast(1.0 - beta1),
             beta2: cast(beta2),
             one_minus_beta2: cast(1.0 - beta2),
-            step_size: cast(h.lr / bias_correction1),
+            step_size: cast(self.lr / bias_correction1),
             bias_correction2_sqrt: cast(bias_correction2.sqrt()),
-            eps: cast(h.eps),
+            eps: cast(self.eps),
         };
-        let (m, rest) = slot.bufs.split_at_mut(1);
+        let (m, rest) = buffers.split_at_mut(1);
         let (v, vmax) = rest.split_at_mut(1);
         let (m, v) = (&mut m[0], &mut v[0]);
         let vmax: &mut [T] = vmax.first_mut().map_or(&mut [], |b| b.as_mut_slice());
-        match (wd_mode, h.amsgrad) {
+        match (wd_mode, self.amsgrad) {
             (WD_NONE, false) => kernel::<T, WD_NONE, false>(p, g, m, v, vmax, k),
             (WD_NONE, true) => kernel::<T, WD_NONE, true>(p, g, m, v, vmax, k),
             (WD_L2, false) => kernel::<T, WD_L2, false>(p, g, m, v, vmax, k),
@@ -342,148 +346,16 @@ fn adam_step<T: Element>(
             (_, false) => kernel::<T, WD_DECOUPLED, false>(p, g, m, v, vmax, k),
             (_, true) => kernel::<T, WD_DECOUPLED, true>(p, g, m, v, vmax, k),
         }
-    });
+    }
+
+    fn to_saved(&self) -> OptimizerConfig {
+        OptimizerConfig::Adam(*self)
+    }
+
+    fn from_saved(saved: &OptimizerConfig) -> Option<Self> {
+        match saved {
+            OptimizerConfig::Adam(config) => Some(*config),
+            _ => None,
+        }
+    }
 }
-
-macro_rules! adam_optimizer {
-    ($(#[$doc:meta])* $name:ident, $config:ident, $kind:literal, $owner:literal, $decoupled:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug)]
-        pub struct $name<T: Element = f32> {
-            config: $config,
-            slots: Slots<T>,
-            steps: u64,
-        }
-
-        impl<T: Element> $name<T> {
-            /// An optimizer with `config`.
-            ///
-            /// # Errors
-            #[doc = concat!("As [`", stringify!($config), "::validate`].")]
-            pub fn new(config: $config) -> Result<Self, OptimError> {
-                config.validate()?;
-                Ok($name {
-                    config,
-                    slots: Slots::new(),
-                    steps: 0,
-                })
-            }
-
-            /// The current hyper-parameters.
-            pub fn config(&self) -> &$config {
-                &self.config
-            }
-        }
-
-        impl<T: Element> Optimizer<T> for $name<T> {
-            fn kind(&self) -> &'static str {
-                $kind
-            }
-
-            fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
-                self.steps += 1;
-                adam_step(
-                    $owner,
-                    self.config.hyper(),
-                    $decoupled,
-                    params,
-                    grads,
-                    &mut self.slots,
-                );
-            }
-
-            fn learning_rate(&self) -> f64 {
-                self.config.lr
-            }
-
-            fn set_learning_rate(&mut self, lr: f64) {
-                crate::check_lr($owner, lr);
-                self.config.lr = lr;
-            }
-
-            fn step_count(&self) -> u64 {
-                self.steps
-            }
-
-
-            fn reset(&mut self) {
-
-                self.slots.clear();
-
-                self.steps = 0;
-
-            }
-
-            fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-                let h = self.config.hyper();
-                state::export(
-                    $kind,
-                    self.steps,
-                    h.to_map(),
-                    h.buffer_names(),
-                    &self.slots,
-                    params,
-                )
-            }
-
-            fn load_state(
-                &mut self,
-                params: &[&Param<T>],
-                state: &OptimizerState,
-            ) -> Result<(), OptimError> {
-                state::check_header($kind, params.len(), state)?;
-                let h = Hyperparams::from_state($kind, $owner, state)?;
-                let slots = state::import($kind, h.buffer_names(), params, state)?;
-                self.config = $config::from_hyper(h);
-                self.slots = slots;
-                self.steps = state.step;
-                Ok(())
-            }
-        }
-    };
-}
-
-adam_optimizer!(
-    /// Adam, PyTorch's `torch.optim.Adam` update (weight decay as an L2 penalty on the
-    /// gradient). For each parameter θ with gradient g (same shape) at its step t = 1, 2, …:
-    ///
-    /// ```text
-    /// g  ← g + λ·θ                                   if λ ≠ 0
-    /// m  ← β₁·m + (1 − β₁)·g
-    /// v  ← β₂·v + (1 − β₂)·g²
-    /// v̄  ← max(v̄, v)  if AMSGrad,  else  v̄ ← v
-    /// θ  ← θ − γ/(1 − β₁ᵗ) · m / (√v̄ / √(1 − β₂ᵗ) + ε)
-    /// ```
-    ///
-    /// (the same as the textbook m̂ = m/(1 − β₁ᵗ), v̂ = v̄/(1 − β₂ᵗ), θ ← θ − γ·m̂/(√v̂ + ε);
-    /// AMSGrad keeps the maximum of the raw v, as PyTorch does).
-    ///
-    /// State per parameter (each θ's shape): `exp_avg` m, `exp_avg_sq` v and, with AMSGrad,
-    /// `max_exp_avg_sq` v̄; and the parameter's own step count t.
-    Adam,
-    AdamConfig,
-    "adam",
-    "Adam",
-    false
-);
-
-adam_optimizer!(
-    /// AdamW, PyTorch's `torch.optim.AdamW` update: Adam with decoupled weight decay. For each
-    /// parameter θ with gradient g (same shape) at its step t = 1, 2, …:
-    ///
-    /// ```text
-    /// θ  ← θ·(1 − γλ)
-    /// m  ← β₁·m + (1 − β₁)·g
-    /// v  ← β₂·v + (1 − β₂)·g²
-    /// v̄  ← max(v̄, v)  if AMSGrad,  else  v̄ ← v
-    /// θ  ← θ − γ/(1 − β₁ᵗ) · m / (√v̄ / √(1 − β₂ᵗ) + ε)
-    /// ```
-    ///
-    /// State per parameter (each θ's shape): `exp_avg` m, `exp_avg_sq` v and, with AMSGrad,
-    /// `max_exp_avg_sq` v̄; and the parameter's own step count t.
-    AdamW,
-    AdamWConfig,
-    "adamw",
-    "AdamW",
-    true
-);

@@ -1,15 +1,14 @@
 //! [`OptimError`]: what can go wrong building an optimizer or schedule, or loading saved state.
 
-use std::fmt;
-
 /// An invalid configuration (rejected when an optimizer, schedule or early-stopping rule is
 /// built) or a saved state that does not fit the optimizer and parameters it is loaded into.
 ///
 /// Every variant names what was wrong and, for per-parameter problems, the parameter's
 /// position in the slice given to [`crate::Optimizer::load_state`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum OptimError {
     /// A hyper-parameter is outside its valid range (or not finite).
+    #[error("{owner}: invalid {name} = {value} (expected {expected})")]
     InvalidHyperParameter {
         /// The optimizer or schedule being configured (`"Adam"`, `"StepLr"`, …).
         owner: &'static str,
@@ -22,6 +21,7 @@ pub enum OptimError {
     },
     /// Options that are valid one by one but not together (Nesterov momentum without
     /// momentum, or with dampening).
+    #[error("{owner}: {reason}")]
     IncompatibleOptions {
         /// The optimizer being configured.
         owner: &'static str,
@@ -29,6 +29,7 @@ pub enum OptimError {
         reason: &'static str,
     },
     /// The state was saved by another kind of optimizer.
+    #[error("optimizer state was saved by '{found}' and cannot be loaded into '{expected}'")]
     KindMismatch {
         /// The kind of the optimizer loading the state (`"adam"`).
         expected: &'static str,
@@ -36,20 +37,25 @@ pub enum OptimError {
         found: String,
     },
     /// The state holds entries for a different number of parameters than were given.
+    #[error("optimizer state holds {found} parameter entries but {expected} parameters were given")]
     ParamCountMismatch {
         /// Number of parameters given to `load_state`.
         expected: usize,
         /// Number of parameter entries in the state.
         found: usize,
     },
-    /// A hyper-parameter this optimizer needs is absent from the state.
+    /// A hyper-parameter the optimizer needs is absent from a state of the unversioned format
+    /// (written before [`crate::OptimizerState::FORMAT`]).
+    #[error("{kind} state: hyper-parameter '{name}' is missing")]
     MissingHyperParameter {
         /// The optimizer kind.
         kind: &'static str,
         /// The missing hyper-parameter.
         name: &'static str,
     },
-    /// The state carries a hyper-parameter this optimizer does not have.
+    /// A state of the unversioned format (written before [`crate::OptimizerState::FORMAT`])
+    /// carries a hyper-parameter its optimizer does not have.
+    #[error("{kind} state: unknown hyper-parameter '{name}'")]
     UnknownHyperParameter {
         /// The optimizer kind.
         kind: &'static str,
@@ -57,6 +63,7 @@ pub enum OptimError {
         name: String,
     },
     /// A parameter's entry lacks a buffer the (loaded) configuration needs.
+    #[error("{kind} state, parameter {index}: buffer '{buffer}' is missing")]
     MissingBuffer {
         /// The optimizer kind.
         kind: &'static str,
@@ -66,6 +73,7 @@ pub enum OptimError {
         buffer: &'static str,
     },
     /// A parameter's entry carries a buffer the (loaded) configuration does not use.
+    #[error("{kind} state, parameter {index}: buffer '{buffer}' is not used by this configuration")]
     UnexpectedBuffer {
         /// The optimizer kind.
         kind: &'static str,
@@ -75,6 +83,9 @@ pub enum OptimError {
         buffer: String,
     },
     /// A buffer's shape differs from its parameter's.
+    #[error(
+        "{kind} state, parameter {index}: buffer '{buffer}' has shape {found:?} but the parameter has shape {expected:?}"
+    )]
     BufferShapeMismatch {
         /// The optimizer kind.
         kind: &'static str,
@@ -88,6 +99,9 @@ pub enum OptimError {
         found: Vec<usize>,
     },
     /// A buffer holds a number of values other than the product of its shape.
+    #[error(
+        "{kind} state, parameter {index}: buffer '{buffer}' of shape {shape:?} holds {len} values"
+    )]
     BufferLengthMismatch {
         /// The optimizer kind.
         kind: &'static str,
@@ -100,7 +114,9 @@ pub enum OptimError {
         /// Number of values it holds.
         len: usize,
     },
-    /// A saved schedule or early-stopping state is inconsistent with the object loading it.
+    /// A saved schedule or early-stopping state is inconsistent with the object loading it, or
+    /// an optimizer state of the unversioned format names an unknown kind.
+    #[error("{owner} state: {reason}")]
     InvalidState {
         /// The schedule or rule loading the state.
         owner: &'static str,
@@ -108,73 +124,6 @@ pub enum OptimError {
         reason: String,
     },
 }
-
-impl fmt::Display for OptimError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OptimError::InvalidHyperParameter {
-                owner,
-                name,
-                value,
-                expected,
-            } => write!(f, "{owner}: invalid {name} = {value} (expected {expected})"),
-            OptimError::IncompatibleOptions { owner, reason } => write!(f, "{owner}: {reason}"),
-            OptimError::KindMismatch { expected, found } => write!(
-                f,
-                "optimizer state was saved by '{found}' and cannot be loaded into '{expected}'"
-            ),
-            OptimError::ParamCountMismatch { expected, found } => write!(
-                f,
-                "optimizer state holds {found} parameter entries but {expected} parameters were given"
-            ),
-            OptimError::MissingHyperParameter { kind, name } => {
-                write!(f, "{kind} state: hyper-parameter '{name}' is missing")
-            }
-            OptimError::UnknownHyperParameter { kind, name } => {
-                write!(f, "{kind} state: unknown hyper-parameter '{name}'")
-            }
-            OptimError::MissingBuffer {
-                kind,
-                index,
-                buffer,
-            } => write!(
-                f,
-                "{kind} state, parameter {index}: buffer '{buffer}' is missing"
-            ),
-            OptimError::UnexpectedBuffer {
-                kind,
-                index,
-                buffer,
-            } => write!(
-                f,
-                "{kind} state, parameter {index}: buffer '{buffer}' is not used by this configuration"
-            ),
-            OptimError::BufferShapeMismatch {
-                kind,
-                index,
-                buffer,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{kind} state, parameter {index}: buffer '{buffer}' has shape {found:?} but the parameter has shape {expected:?}"
-            ),
-            OptimError::BufferLengthMismatch {
-                kind,
-                index,
-                buffer,
-                shape,
-                len,
-            } => write!(
-                f,
-                "{kind} state, parameter {index}: buffer '{buffer}' of shape {shape:?} holds {len} values"
-            ),
-            OptimError::InvalidState { owner, reason } => write!(f, "{owner} state: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for OptimError {}
 
 /// Checks `0 ≤ value` (and finiteness).
 pub(crate) fn non_negative(

@@ -1,9 +1,9 @@
 //! # strata-optim
 //!
 //! Optimizers for Strata — [`Sgd`] (momentum, dampening, Nesterov, weight decay), [`Adagrad`],
-//! [`RmsProp`], [`Adam`] (with AMSGrad), [`AdamW`] and [`Adadelta`] — each reproducing
-//! PyTorch's update rule and defaults, with state that survives a restart
-//! ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]);
+//! [`RmsProp`], [`Adam`] (with AMSGrad, and with decoupled [`WeightDecay`] as AdamW) and
+//! [`Adadelta`] — each reproducing PyTorch's update rule and defaults, with state that
+//! survives a restart ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]);
 //! learning-rate schedules ([`LrSchedule`], [`Scheduler`], [`ReduceLrOnPlateau`]); and
 //! [`EarlyStopping`].
 //!
@@ -56,6 +56,11 @@
 //! assert_eq!(resumed.state(&[&p]), saved);
 //! ```
 //!
+//! Every optimizer is one [`RuleOptimizer`] type over an [`UpdateRule`]: the rule's
+//! configuration (`SgdConfig`, `AdamConfig`, …) says which buffers a parameter keeps and how
+//! one parameter is updated; the wrapper keeps the learning rate, the step count and the
+//! buffers, and saves and loads them.
+//!
 //! Each update rule is one fused pass over a parameter, its gradient and its buffers, compiled
 //! for the widest SIMD path the CPU offers (the path `strata_tensor::simd::active_path` picks,
 //! so `STRATA_SIMD` forces it here too); every path computes the same bits.
@@ -67,10 +72,12 @@ mod clip;
 mod early_stopping;
 mod error;
 mod rmsprop;
+mod rule;
 mod schedule;
 mod sgd;
 mod simd;
 mod state;
+mod weight_decay;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
@@ -79,12 +86,14 @@ pub use clip::{clip_grad_norm, clip_grad_norm_p, clip_grad_value};
 pub use early_stopping::{EarlyStopping, EarlyStoppingState, Verdict};
 pub use error::OptimError;
 pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use rule::{RuleOptimizer, UpdateRule};
 pub use schedule::{
     ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Mode, MultiStepLr,
     PlateauState, ReduceLrOnPlateau, Scheduler, SchedulerState, StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
-pub use state::{Buffer, BufferValues, OptimizerState, ParamState};
+pub use state::{Buffer, BufferValues, OptimizerConfig, OptimizerState, ParamState};
+pub use weight_decay::WeightDecay;
 
 use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
@@ -95,7 +104,8 @@ use strata_tensor::Element;
 /// parameter's [`strata_autograd::VarId`], created the first time the parameter receives a
 /// gradient.
 pub trait Optimizer<T: Element = f32> {
-    /// The name written into saved state (`"sgd"`, `"adam"`, …).
+    /// The optimizer's kind (`"sgd"`, `"adam"`, `"adamw"`, …), as in the state it saves
+    /// ([`OptimizerState::kind`]); only a state of the same kind loads.
     fn kind(&self) -> &'static str;
 
     /// Updates every parameter of `params` that requires a gradient and has one in `grads`;
@@ -122,8 +132,8 @@ pub trait Optimizer<T: Element = f32> {
     /// behaves as a new one. A layer-wise schedule calls it when it moves to the next layer.
     fn reset(&mut self);
 
-    /// The optimizer's state — kind, step count, hyper-parameters and per-parameter buffers —
-    /// with parameter entries in the order of `params`.
+    /// The optimizer's state — step count, configuration (hyper-parameters, which name the
+    /// kind) and per-parameter buffers — with parameter entries in the order of `params`.
     fn state(&self, params: &[&Param<T>]) -> OptimizerState;
 
     /// Replaces the optimizer's state (hyper-parameters included) with `state`, its entries
@@ -131,8 +141,8 @@ pub trait Optimizer<T: Element = f32> {
     ///
     /// # Errors
     /// If `state` was saved by another kind of optimizer, holds a different number of
-    /// parameter entries, lacks or has unknown or invalid hyper-parameters, or a buffer is
-    /// missing, unexpected or of the wrong shape. On error the optimizer is unchanged.
+    /// parameter entries, has invalid hyper-parameters, or a buffer is missing, unexpected or
+    /// of the wrong shape. On error the optimizer is unchanged.
     fn load_state(
         &mut self,
         params: &[&Param<T>],
@@ -171,12 +181,4 @@ impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
     ) -> Result<(), OptimError> {
         (**self).load_state(params, state)
     }
-}
-
-/// Checks a learning rate given to [`Optimizer::set_learning_rate`].
-pub(crate) fn check_lr(owner: &str, lr: f64) {
-    assert!(
-        lr.is_finite() && lr >= 0.0,
-        "{owner}::set_learning_rate: the learning rate must be finite and ≥ 0, got {lr}"
-    );
 }

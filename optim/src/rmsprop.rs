@@ -1,25 +1,26 @@
 //! [`RmsProp`]: steps scaled by a running average of squared gradients (optionally centered,
 //! with momentum), as PyTorch's `torch.optim.RMSprop`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
-use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
+use crate::OptimError;
 use crate::error::{non_negative, unit_closed, unit_half_open};
+use crate::rule::{RuleOptimizer, Sealed, UpdateRule};
 use crate::simd::{self, Pass};
-use crate::state::{self, Hyper, Slots, cast, flag};
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::state::{OptimizerConfig, cast};
 
-const KIND: &str = "rmsprop";
 const OWNER: &str = "RmsProp";
 
 /// Hyper-parameters of [`RmsProp`], with PyTorch's defaults: `lr = 1e-2`, `alpha = 0.99`,
 /// `eps = 1e-8`, `weight_decay = 0`, `momentum = 0`, `centered = false`.
 ///
 /// `RmsPropConfig::new(1e-3).centered(true).momentum(0.9).build::<f32>()?`.
+///
+/// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
+/// these field names, in the optimizer's [`OptimizerConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RmsPropConfig {
     /// Learning rate γ ≥ 0.
     pub lr: f64,
@@ -113,15 +114,6 @@ impl RmsPropConfig {
     pub fn build<T: Element>(self) -> Result<RmsProp<T>, OptimError> {
         RmsProp::new(self)
     }
-
-    fn buffer_names(&self) -> &'static [&'static str] {
-        match (self.momentum > 0.0, self.centered) {
-            (false, false) => &["square_avg"],
-            (true, false) => &["square_avg", "momentum_buffer"],
-            (false, true) => &["square_avg", "grad_avg"],
-            (true, true) => &["square_avg", "momentum_buffer", "grad_avg"],
-        }
-    }
 }
 
 /// RMSprop, PyTorch's `torch.optim.RMSprop` update. For each parameter θ with gradient g (same
@@ -138,47 +130,10 @@ impl RmsPropConfig {
 ///
 /// State per parameter (each θ's shape): `square_avg` v, `momentum_buffer` b when μ > 0 and
 /// `grad_avg` ḡ when centered; all start at zero.
-#[derive(Clone, Debug)]
-pub struct RmsProp<T: Element = f32> {
-    config: RmsPropConfig,
-    slots: Slots<T>,
-    steps: u64,
-}
-
-impl<T: Element> RmsProp<T> {
-    /// An optimizer with `config`.
-    ///
-    /// # Errors
-    /// As [`RmsPropConfig::validate`].
-    pub fn new(config: RmsPropConfig) -> Result<Self, OptimError> {
-        config.validate()?;
-        Ok(RmsProp {
-            config,
-            slots: Slots::new(),
-            steps: 0,
-        })
-    }
-
-    /// The current hyper-parameters.
-    pub fn config(&self) -> &RmsPropConfig {
-        &self.config
-    }
-
-    fn hyper_parameters(&self) -> BTreeMap<String, f64> {
-        let c = &self.config;
-        [
-            ("lr", c.lr),
-            ("alpha", c.alpha),
-            ("eps", c.eps),
-            ("weight_decay", c.weight_decay),
-            ("momentum", c.momentum),
-            ("centered", flag(c.centered)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-}
+///
+/// `RmsProp<T>` is the [`RuleOptimizer`] of the rule [`RmsPropConfig`], built by
+/// [`RmsPropConfig::build`].
+pub type RmsProp<T = f32> = RuleOptimizer<RmsPropConfig, T>;
 
 /// Per-step scalars of the update.
 #[derive(Clone, Copy)]
@@ -257,105 +212,82 @@ fn kernel<T: Element, const WD: bool, const MOM: bool, const CENTERED: bool>(
     });
 }
 
-impl<T: Element> Optimizer<T> for RmsProp<T> {
+impl Sealed for RmsPropConfig {}
+
+impl UpdateRule for RmsPropConfig {
     fn kind(&self) -> &'static str {
-        KIND
+        "rmsprop"
     }
 
-    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
-        self.steps += 1;
-        let c = self.config;
-        let k = Coeffs {
-            lr: cast::<T>(c.lr),
-            alpha: cast::<T>(c.alpha),
-            one_minus_alpha: cast::<T>(1.0 - c.alpha),
-            eps: cast::<T>(c.eps),
-            wd: cast::<T>(c.weight_decay),
-            momentum: cast::<T>(c.momentum),
-        };
-        let (wd, mom, centered) = (c.weight_decay != 0.0, c.momentum > 0.0, c.centered);
-        let init = [T::zero(); 3];
-        let init = &init[..c.buffer_names().len()];
-        state::for_each_update(OWNER, params, grads, &mut self.slots, init, |p, g, slot| {
-            let (v, rest) = slot
-                .bufs
-                .split_first_mut()
-                .expect("RMSprop keeps at least square_avg");
-            let mut rest = rest.iter_mut();
-            let b: &mut [T] = if mom {
-                rest.next().expect("momentum_buffer")
-            } else {
-                &mut []
-            };
-            let ga: &mut [T] = if centered {
-                rest.next().expect("grad_avg")
-            } else {
-                &mut []
-            };
-            match (wd, mom, centered) {
-                (false, false, false) => kernel::<T, false, false, false>(p, g, v, b, ga, k),
-                (false, false, true) => kernel::<T, false, false, true>(p, g, v, b, ga, k),
-                (false, true, false) => kernel::<T, false, true, false>(p, g, v, b, ga, k),
-                (false, true, true) => kernel::<T, false, true, true>(p, g, v, b, ga, k),
-                (true, false, false) => kernel::<T, true, false, false>(p, g, v, b, ga, k),
-                (true, false, true) => kernel::<T, true, false, true>(p, g, v, b, ga, k),
-                (true, true, false) => kernel::<T, true, true, false>(p, g, v, b, ga, k),
-                (true, true, true) => kernel::<T, true, true, true>(p, g, v, b, ga, k),
-            }
-        });
+    fn name(&self) -> &'static str {
+        OWNER
     }
 
     fn learning_rate(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_learning_rate(&mut self, lr: f64) {
-        crate::check_lr(OWNER, lr);
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn step_count(&self) -> u64 {
-        self.steps
+    fn validate(&self) -> Result<(), OptimError> {
+        RmsPropConfig::validate(self)
     }
 
-    fn reset(&mut self) {
-        self.slots.clear();
-
-        self.steps = 0;
+    fn buffer_names(&self) -> &'static [&'static str] {
+        match (self.momentum > 0.0, self.centered) {
+            (false, false) => &["square_avg"],
+            (true, false) => &["square_avg", "momentum_buffer"],
+            (false, true) => &["square_avg", "grad_avg"],
+            (true, true) => &["square_avg", "momentum_buffer", "grad_avg"],
+        }
     }
 
-    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-        state::export(
-            KIND,
-            self.steps,
-            self.hyper_parameters(),
-            self.config.buffer_names(),
-            &self.slots,
-            params,
-        )
-    }
-
-    fn load_state(
-        &mut self,
-        params: &[&Param<T>],
-        state: &OptimizerState,
-    ) -> Result<(), OptimError> {
-        state::check_header(KIND, params.len(), state)?;
-        let mut h = Hyper::new(KIND, state);
-        let config = RmsPropConfig {
-            lr: h.get("lr")?,
-            alpha: h.get("alpha")?,
-            eps: h.get("eps")?,
-            weight_decay: h.get("weight_decay")?,
-            momentum: h.get("momentum")?,
-            centered: h.flag(OWNER, "centered")?,
+    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+        let k = Coeffs {
+            lr: cast::<T>(self.lr),
+            alpha: cast::<T>(self.alpha),
+            one_minus_alpha: cast::<T>(1.0 - self.alpha),
+            eps: cast::<T>(self.eps),
+            wd: cast::<T>(self.weight_decay),
+            momentum: cast::<T>(self.momentum),
         };
-        h.finish()?;
-        config.validate()?;
-        let slots = state::import(KIND, config.buffer_names(), params, state)?;
-        self.config = config;
-        self.slots = slots;
-        self.steps = state.step;
-        Ok(())
+        let (wd, mom, centered) = (self.weight_decay != 0.0, self.momentum > 0.0, self.centered);
+        let (v, rest) = buffers
+            .split_first_mut()
+            .expect("RMSprop keeps at least square_avg");
+        let mut rest = rest.iter_mut();
+        let b: &mut [T] = if mom {
+            rest.next().expect("momentum_buffer")
+        } else {
+            &mut []
+        };
+        let ga: &mut [T] = if centered {
+            rest.next().expect("grad_avg")
+        } else {
+            &mut []
+        };
+        match (wd, mom, centered) {
+            (false, false, false) => kernel::<T, false, false, false>(p, g, v, b, ga, k),
+            (false, false, true) => kernel::<T, false, false, true>(p, g, v, b, ga, k),
+            (false, true, false) => kernel::<T, false, true, false>(p, g, v, b, ga, k),
+            (false, true, true) => kernel::<T, false, true, true>(p, g, v, b, ga, k),
+            (true, false, false) => kernel::<T, true, false, false>(p, g, v, b, ga, k),
+            (true, false, true) => kernel::<T, true, false, true>(p, g, v, b, ga, k),
+            (true, true, false) => kernel::<T, true, true, false>(p, g, v, b, ga, k),
+            (true, true, true) => kernel::<T, true, true, true>(p, g, v, b, ga, k),
+        }
+    }
+
+    fn to_saved(&self) -> OptimizerConfig {
+        OptimizerConfig::RmsProp(*self)
+    }
+
+    fn from_saved(saved: &OptimizerConfig) -> Option<Self> {
+        match saved {
+            OptimizerConfig::RmsProp(config) => Some(*config),
+            _ => None,
+        }
     }
 }

@@ -1,25 +1,26 @@
 //! [`Sgd`]: stochastic gradient descent with momentum, dampening, Nesterov momentum and
 //! weight decay, as PyTorch's `torch.optim.SGD`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
-use strata_autograd::{Grads, Param};
 use strata_tensor::Element;
 
+use crate::OptimError;
 use crate::error::{non_negative, unit_half_open};
+use crate::rule::{RuleOptimizer, Sealed, UpdateRule};
 use crate::simd::{self, Pass};
-use crate::state::{self, Hyper, Slots, cast, flag};
-use crate::{OptimError, Optimizer, OptimizerState};
+use crate::state::{OptimizerConfig, cast};
 
-const KIND: &str = "sgd";
 const OWNER: &str = "Sgd";
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's defaults (`lr = 1e-3`, everything else off).
 ///
 /// Build with chained setters and [`SgdConfig::build`]:
 /// `SgdConfig::new(0.1).momentum(0.9).nesterov(true).build::<f32>()?`.
+///
+/// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
+/// these field names, in the optimizer's [`OptimizerConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SgdConfig {
     /// Learning rate γ ≥ 0.
     pub lr: f64,
@@ -118,14 +119,6 @@ impl SgdConfig {
     pub fn build<T: Element>(self) -> Result<Sgd<T>, OptimError> {
         Sgd::new(self)
     }
-
-    fn buffer_names(&self) -> &'static [&'static str] {
-        if self.momentum != 0.0 {
-            &["momentum_buffer"]
-        } else {
-            &[]
-        }
-    }
 }
 
 /// Stochastic gradient descent, PyTorch's `torch.optim.SGD` update. For each parameter θ with
@@ -141,32 +134,12 @@ impl SgdConfig {
 /// ```
 ///
 /// State per parameter: the momentum buffer `momentum_buffer` b (θ's shape), when μ ≠ 0.
-#[derive(Clone, Debug)]
-pub struct Sgd<T: Element = f32> {
-    config: SgdConfig,
-    slots: Slots<T>,
-    steps: u64,
-}
+///
+/// `Sgd<T>` is the [`RuleOptimizer`] of the rule [`SgdConfig`], built by [`SgdConfig::build`];
+/// [`RuleOptimizer::set_momentum`] changes μ mid-run.
+pub type Sgd<T = f32> = RuleOptimizer<SgdConfig, T>;
 
-impl<T: Element> Sgd<T> {
-    /// An optimizer with `config`.
-    ///
-    /// # Errors
-    /// As [`SgdConfig::validate`].
-    pub fn new(config: SgdConfig) -> Result<Self, OptimError> {
-        config.validate()?;
-        Ok(Sgd {
-            config,
-            slots: Slots::new(),
-            steps: 0,
-        })
-    }
-
-    /// The current hyper-parameters.
-    pub fn config(&self) -> &SgdConfig {
-        &self.config
-    }
-
+impl<T: Element> RuleOptimizer<SgdConfig, T> {
     /// Changes the momentum μ mid-run (Hinton's RBM schedule raises it from 0.5 to 0.9),
     /// keeping the momentum buffers; switching momentum on or off forgets them, as a new
     /// optimizer would start.
@@ -185,20 +158,6 @@ impl<T: Element> Sgd<T> {
         }
         self.config = config;
         Ok(())
-    }
-
-    fn hyper_parameters(&self) -> BTreeMap<String, f64> {
-        let c = &self.config;
-        [
-            ("lr", c.lr),
-            ("momentum", c.momentum),
-            ("dampening", c.dampening),
-            ("weight_decay", c.weight_decay),
-            ("nesterov", flag(c.nesterov)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
     }
 }
 
@@ -278,111 +237,82 @@ fn with_momentum<T: Element, const WD: bool, const FIRST: bool, const NESTEROV: 
     });
 }
 
-impl<T: Element> Optimizer<T> for Sgd<T> {
+impl Sealed for SgdConfig {}
+
+impl UpdateRule for SgdConfig {
     fn kind(&self) -> &'static str {
-        KIND
+        "sgd"
     }
 
-    fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
-        self.steps += 1;
-        let c = self.config;
-        let (lr, wd, mu) = (
-            cast::<T>(c.lr),
-            cast::<T>(c.weight_decay),
-            cast::<T>(c.momentum),
-        );
-        let omd = cast::<T>(1.0 - c.dampening);
-        let has_wd = c.weight_decay != 0.0;
-        let init: &[T] = if c.momentum != 0.0 { &[T::zero()] } else { &[] };
-        state::for_each_update(OWNER, params, grads, &mut self.slots, init, |p, g, slot| {
-            if c.momentum == 0.0 {
-                match has_wd {
-                    false => plain::<T, false>(p, g, lr, wd),
-                    true => plain::<T, true>(p, g, lr, wd),
-                }
-                return;
-            }
-            let first = slot.step == 1;
-            let b = &mut slot.bufs[0];
-            match (has_wd, first, c.nesterov) {
-                (false, false, false) => {
-                    with_momentum::<T, false, false, false>(p, g, b, lr, wd, mu, omd)
-                }
-                (false, false, true) => {
-                    with_momentum::<T, false, false, true>(p, g, b, lr, wd, mu, omd)
-                }
-                (false, true, false) => {
-                    with_momentum::<T, false, true, false>(p, g, b, lr, wd, mu, omd)
-                }
-                (false, true, true) => {
-                    with_momentum::<T, false, true, true>(p, g, b, lr, wd, mu, omd)
-                }
-                (true, false, false) => {
-                    with_momentum::<T, true, false, false>(p, g, b, lr, wd, mu, omd)
-                }
-                (true, false, true) => {
-                    with_momentum::<T, true, false, true>(p, g, b, lr, wd, mu, omd)
-                }
-                (true, true, false) => {
-                    with_momentum::<T, true, true, false>(p, g, b, lr, wd, mu, omd)
-                }
-                (true, true, true) => {
-                    with_momentum::<T, true, true, true>(p, g, b, lr, wd, mu, omd)
-                }
-            }
-        });
+    fn name(&self) -> &'static str {
+        OWNER
     }
 
     fn learning_rate(&self) -> f64 {
-        self.config.lr
+        self.lr
     }
 
     fn set_learning_rate(&mut self, lr: f64) {
-        crate::check_lr(OWNER, lr);
-        self.config.lr = lr;
+        self.lr = lr;
     }
 
-    fn step_count(&self) -> u64 {
-        self.steps
+    fn validate(&self) -> Result<(), OptimError> {
+        SgdConfig::validate(self)
     }
 
-    fn reset(&mut self) {
-        self.slots.clear();
-
-        self.steps = 0;
+    fn buffer_names(&self) -> &'static [&'static str] {
+        if self.momentum != 0.0 {
+            &["momentum_buffer"]
+        } else {
+            &[]
+        }
     }
 
-    fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-        state::export(
-            KIND,
-            self.steps,
-            self.hyper_parameters(),
-            self.config.buffer_names(),
-            &self.slots,
-            params,
-        )
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+        let (lr, wd, mu) = (
+            cast::<T>(self.lr),
+            cast::<T>(self.weight_decay),
+            cast::<T>(self.momentum),
+        );
+        let omd = cast::<T>(1.0 - self.dampening);
+        let has_wd = self.weight_decay != 0.0;
+        if self.momentum == 0.0 {
+            match has_wd {
+                false => plain::<T, false>(p, g, lr, wd),
+                true => plain::<T, true>(p, g, lr, wd),
+            }
+            return;
+        }
+        let first = step == 1;
+        let b = &mut buffers[0];
+        match (has_wd, first, self.nesterov) {
+            (false, false, false) => {
+                with_momentum::<T, false, false, false>(p, g, b, lr, wd, mu, omd)
+            }
+            (false, false, true) => {
+                with_momentum::<T, false, false, true>(p, g, b, lr, wd, mu, omd)
+            }
+            (false, true, false) => {
+                with_momentum::<T, false, true, false>(p, g, b, lr, wd, mu, omd)
+            }
+            (false, true, true) => with_momentum::<T, false, true, true>(p, g, b, lr, wd, mu, omd),
+            (true, false, false) => {
+                with_momentum::<T, true, false, false>(p, g, b, lr, wd, mu, omd)
+            }
+            (true, false, true) => with_momentum::<T, true, false, true>(p, g, b, lr, wd, mu, omd),
+            (true, true, false) => with_momentum::<T, true, true, false>(p, g, b, lr, wd, mu, omd),
+            (true, true, true) => with_momentum::<T, true, true, true>(p, g, b, lr, wd, mu, omd),
+        }
     }
 
-    fn load_state(
-        &mut self,
-        params: &[&Param<T>],
-        state: &OptimizerState,
-    ) -> Result<(), OptimError> {
-        state::check_header(KIND, params.len(), state)?;
-        let mut h = Hyper::new(KIND, state);
-        let config = SgdConfig {
-            lr: h.get("lr")?,
-            momentum: h.get("momentum")?,
-            dampening: h.get("dampening")?,
-            weight_decay: h.get("weight_decay")?,
-            nesterov: h.flag(OWNER, "nesterov")?,
-        };
-        h.finish()?;
-        config.validate()?;
-        let slots = state::import(KIND, config.buffer_names(), params, state)?;
-        self.config = config;
-        self.slots = slots;
-        self.steps = state.step;
-        Ok(())
+    fn to_saved(&self) -> OptimizerConfig {
+        OptimizerConfig::Sgd(*self)
+    }
+
+    fn from_saved(saved: &OptimizerConfig) -> Option<Self> {
+        match saved {
+            OptimizerConfig::Sgd(config) => Some(*config),
+            _ => None,
+        }
     }
 }

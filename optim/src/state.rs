@@ -5,33 +5,293 @@
 //! them instead by the *position* of each parameter in the slice given to
 //! [`crate::Optimizer::state`] — as PyTorch's `state_dict` keys by index. Loading the state
 //! with the parameters in the same order, in another process, restores training exactly.
+//!
+//! The serde form, and the unversioned form it replaced, are described on [`OptimizerState`].
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use strata_autograd::{Grads, Param, VarId};
 use strata_tensor::Element;
 
-use crate::OptimError;
+use crate::rule::UpdateRule;
+use crate::{AdadeltaConfig, AdagradConfig, AdamConfig, OptimError, RmsPropConfig, SgdConfig};
+
+mod legacy;
 
 /// The full state of an optimizer: enough to continue training after a restart.
 ///
 /// Loading (see [`crate::Optimizer::load_state`]) restores the hyper-parameters too (including
 /// a learning rate changed by a schedule), as PyTorch's `load_state_dict` restores its
-/// `param_groups`. Booleans (`nesterov`, `amsgrad`, `centered`) are stored as `0` or `1`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// `param_groups`.
+///
+/// # Format
+///
+/// A state is written as the fields `format` (the string [`OptimizerState::FORMAT`]), `step`,
+/// `config` (an [`OptimizerConfig`]) and `params`, in that order; in JSON
+/// `{"format": "strata-optim-state/2", "step": 3, "config": {"Adam": {…}}, "params": […]}`.
+///
+/// States written before the `format` field existed — fields `kind` (`"sgd"`, `"adam"`,
+/// `"adamw"`, …), `step`, `hyper_parameters` (a map from PyTorch's names to numbers, flags as
+/// `0`/`1`) and `params` — still deserialize, from JSON and from bincode alike (inside a
+/// checkpoint too): their kind and hyper-parameters become the equivalent [`OptimizerConfig`]
+/// (an `"adam"` weight decay λ ≠ 0 [`crate::WeightDecay::L2`], an `"adamw"` one
+/// [`crate::WeightDecay::Decoupled`]). A map that does not describe a configuration — a
+/// missing or unknown name, a flag other than 0 or 1, an unknown kind — is a deserialization
+/// error naming the kind and the hyper-parameter; a value out of range is refused by
+/// `load_state`, as for a current state.
+#[derive(Clone, Debug, PartialEq)]
 pub struct OptimizerState {
-    /// Which optimizer wrote it (`"sgd"`, `"adam"`, `"adamw"`, `"adagrad"`, `"rmsprop"`,
-    /// `"adadelta"`).
-    pub kind: String,
     /// Number of `step` calls so far.
     pub step: u64,
-    /// Hyper-parameters by their PyTorch names (`lr`, `beta1`, `weight_decay`, …).
-    pub hyper_parameters: BTreeMap<String, f64>,
+    /// The optimizer's hyper-parameters (its kind is the variant, see
+    /// [`OptimizerState::kind`]).
+    pub config: OptimizerConfig,
     /// One entry per parameter, in the order the parameters were given; `None` for a
     /// parameter that has not been updated yet.
     pub params: Vec<Option<ParamState>>,
+}
+
+impl OptimizerState {
+    /// The value of the `format` field this version writes. A state naming another format
+    /// (`"strata-optim-state/…"`, from a later version) is refused when deserialized.
+    pub const FORMAT: &'static str = "strata-optim-state/2";
+
+    /// Which optimizer wrote the state (`"sgd"`, `"adam"`, `"adamw"`, `"adagrad"`,
+    /// `"rmsprop"`, `"adadelta"`): [`OptimizerConfig::kind`] of its configuration.
+    pub fn kind(&self) -> &'static str {
+        self.config.kind()
+    }
+}
+
+/// The hyper-parameters of an optimizer, as saved in an [`OptimizerState`]: one variant per
+/// update rule, holding that rule's configuration as its serde form (in JSON
+/// `{"Adam": {"lr": 0.001, "betas": [0.9, 0.999], …}}`).
+///
+/// Variants are only ever added at the end, so states saved in a compact positional format
+/// (bincode) keep their meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum OptimizerConfig {
+    /// An [`crate::Sgd`] optimizer's configuration.
+    Sgd(SgdConfig),
+    /// An [`crate::Adagrad`] optimizer's configuration.
+    Adagrad(AdagradConfig),
+    /// An [`crate::RmsProp`] optimizer's configuration.
+    RmsProp(RmsPropConfig),
+    /// An [`crate::Adam`] optimizer's configuration (AdamW's too: Adam with
+    /// [`crate::WeightDecay::Decoupled`]).
+    Adam(AdamConfig),
+    /// An [`crate::Adadelta`] optimizer's configuration.
+    Adadelta(AdadeltaConfig),
+}
+
+impl OptimizerConfig {
+    /// The optimizer's kind (`"sgd"`, `"adagrad"`, `"rmsprop"`, `"adam"`, `"adamw"`,
+    /// `"adadelta"`), as [`UpdateRule::kind`] of the configuration.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd(c) => c.kind(),
+            OptimizerConfig::Adagrad(c) => c.kind(),
+            OptimizerConfig::RmsProp(c) => c.kind(),
+            OptimizerConfig::Adam(c) => c.kind(),
+            OptimizerConfig::Adadelta(c) => c.kind(),
+        }
+    }
+
+    /// The learning rate γ.
+    pub fn learning_rate(&self) -> f64 {
+        match self {
+            OptimizerConfig::Sgd(c) => c.learning_rate(),
+            OptimizerConfig::Adagrad(c) => c.learning_rate(),
+            OptimizerConfig::RmsProp(c) => c.learning_rate(),
+            OptimizerConfig::Adam(c) => c.learning_rate(),
+            OptimizerConfig::Adadelta(c) => c.learning_rate(),
+        }
+    }
+}
+
+impl Serialize for OptimizerState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("OptimizerState", 4)?;
+        s.serialize_field("format", OptimizerState::FORMAT)?;
+        s.serialize_field("step", &self.step)?;
+        s.serialize_field("config", &self.config)?;
+        s.serialize_field("params", &self.params)?;
+        s.end()
+    }
+}
+
+/// What the `format` field of every versioned state starts with.
+const FORMAT_PREFIX: &str = "strata-optim-state/";
+
+/// Every field name either format uses (positional formats read up to this many fields).
+const FIELDS: &[&str] = &[
+    "format",
+    "step",
+    "config",
+    "params",
+    "kind",
+    "hyper_parameters",
+];
+
+impl<'de> Deserialize<'de> for OptimizerState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct("OptimizerState", FIELDS, StateVisitor)
+    }
+}
+
+/// The field names of both formats.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Format,
+    Step,
+    Config,
+    Params,
+    Kind,
+    HyperParameters,
+    #[serde(other)]
+    Other,
+}
+
+struct StateVisitor;
+
+/// The error for a `format` this version does not read.
+fn unsupported_format<E: de::Error>(found: &str) -> E {
+    E::custom(format_args!(
+        "optimizer state in format '{found}', but this version reads '{}' and the unversioned \
+         format before it",
+        OptimizerState::FORMAT
+    ))
+}
+
+/// Builds a state from the fields of the unversioned format.
+fn from_unversioned<E: de::Error>(
+    kind: &str,
+    step: u64,
+    hyper_parameters: &BTreeMap<String, f64>,
+    params: Vec<Option<ParamState>>,
+) -> Result<OptimizerState, E> {
+    let config = legacy::config(kind, hyper_parameters).map_err(|e| {
+        E::custom(format_args!(
+            "optimizer state in the unversioned format (before '{}'): {e}",
+            OptimizerState::FORMAT
+        ))
+    })?;
+    Ok(OptimizerState {
+        step,
+        config,
+        params,
+    })
+}
+
+/// Element `index` of a positional state.
+fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    seq: &mut A,
+    index: usize,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(index, &"the 4 fields of an optimizer state"))
+}
+
+/// Stores a field's value, refusing a second one.
+fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for StateVisitor {
+    type Value = OptimizerState;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an optimizer state")
+    }
+
+    // Positional formats (bincode): the first field is the format string, or the kind of a
+    // state of the unversioned format.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OptimizerState, A::Error> {
+        let first: String = element(&mut seq, 0)?;
+        if first == OptimizerState::FORMAT {
+            return Ok(OptimizerState {
+                step: element(&mut seq, 1)?,
+                config: element(&mut seq, 2)?,
+                params: element(&mut seq, 3)?,
+            });
+        }
+        if first.starts_with(FORMAT_PREFIX) {
+            return Err(unsupported_format(&first));
+        }
+        let step = element(&mut seq, 1)?;
+        let hyper_parameters: BTreeMap<String, f64> = element(&mut seq, 2)?;
+        let params = element(&mut seq, 3)?;
+        from_unversioned(&first, step, &hyper_parameters, params)
+    }
+
+    // Self-describing formats (JSON): the unversioned format has `kind` and
+    // `hyper_parameters` where the current one has `config`.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OptimizerState, A::Error> {
+        let mut format: Option<String> = None;
+        let mut step: Option<u64> = None;
+        let mut config: Option<OptimizerConfig> = None;
+        let mut params: Option<Vec<Option<ParamState>>> = None;
+        let mut kind: Option<String> = None;
+        let mut hyper_parameters: Option<BTreeMap<String, f64>> = None;
+        while let Some(field) = map.next_key()? {
+            match field {
+                Field::Format => once(&mut format, map.next_value()?, "format")?,
+                Field::Step => once(&mut step, map.next_value()?, "step")?,
+                Field::Config => once(&mut config, map.next_value()?, "config")?,
+                Field::Params => once(&mut params, map.next_value()?, "params")?,
+                Field::Kind => once(&mut kind, map.next_value()?, "kind")?,
+                Field::HyperParameters => {
+                    once(&mut hyper_parameters, map.next_value()?, "hyper_parameters")?
+                }
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if let Some(found) = format.as_deref()
+            && found != OptimizerState::FORMAT
+        {
+            return Err(unsupported_format(found));
+        }
+        let step = step.ok_or_else(|| de::Error::missing_field("step"))?;
+        let params = params.ok_or_else(|| de::Error::missing_field("params"))?;
+        match (config, hyper_parameters, format) {
+            (Some(config), None, _) => {
+                if let Some(kind) = kind
+                    && kind != config.kind()
+                {
+                    return Err(de::Error::custom(format_args!(
+                        "optimizer state of kind '{kind}' holds the configuration of '{}'",
+                        config.kind()
+                    )));
+                }
+                Ok(OptimizerState {
+                    step,
+                    config,
+                    params,
+                })
+            }
+            (Some(_), Some(_), _) => Err(de::Error::custom(
+                "optimizer state with both `config` and the unversioned `hyper_parameters`",
+            )),
+            (None, Some(hyper_parameters), None) => {
+                let kind = kind.ok_or_else(|| de::Error::missing_field("kind"))?;
+                from_unversioned(&kind, step, &hyper_parameters, params)
+            }
+            (None, _, _) => Err(de::Error::missing_field("config")),
+        }
+    }
 }
 
 /// The state of one parameter.
@@ -102,7 +362,7 @@ impl BufferValues {
 }
 
 /// Run-time state of one parameter: its update count and buffers, in the order of the
-/// optimizer's buffer names, each `numel` long.
+/// rule's buffer names, each `numel` long.
 #[derive(Clone, Debug)]
 pub(crate) struct Slot<T> {
     pub(crate) step: u64,
@@ -118,25 +378,20 @@ pub(crate) fn cast<T: Element>(x: f64) -> T {
     T::from_f64_lossy(x)
 }
 
-/// `0.0`/`1.0` for a flag.
-pub(crate) fn flag(b: bool) -> f64 {
-    if b { 1.0 } else { 0.0 }
-}
-
-/// The shared step loop: for each parameter that requires a gradient and has one in `grads`,
-/// creates its slot on first sight (buffer `b` filled with `init[b]`), increments the slot's
-/// step and calls `update(param, grad, slot)`.
+/// The step loop of every optimizer: for each parameter that requires a gradient and has one
+/// in `grads`, creates its slot on first sight (buffer `b` filled with
+/// [`UpdateRule::initial_buffer_value`]), increments the slot's step and calls
+/// [`UpdateRule::update`].
 ///
 /// # Panics
 /// If a gradient's shape differs from its parameter's.
-pub(crate) fn for_each_update<T: Element>(
-    owner: &'static str,
+pub(crate) fn for_each_update<T: Element, R: UpdateRule>(
+    rule: &R,
     params: &mut [&mut Param<T>],
     grads: &Grads<T>,
     slots: &mut Slots<T>,
-    init: &[T],
-    mut update: impl FnMut(&mut [T], &[T], &mut Slot<T>),
 ) {
+    let buffers = rule.buffer_names().len();
     for (i, p) in params.iter_mut().enumerate() {
         if !p.requires_grad() {
             continue;
@@ -147,7 +402,8 @@ pub(crate) fn for_each_update<T: Element>(
         assert_eq!(
             grad.shape(),
             p.shape(),
-            "{owner}::step: the gradient of parameter {i} has shape {:?} but the parameter has shape {:?}",
+            "{}::step: the gradient of parameter {i} has shape {:?} but the parameter has shape {:?}",
+            rule.name(),
             grad.shape(),
             p.shape()
         );
@@ -158,18 +414,19 @@ pub(crate) fn for_each_update<T: Element>(
         let n = p.numel();
         let slot = slots.entry(p.id()).or_insert_with(|| Slot {
             step: 0,
-            bufs: init.iter().map(|&v| vec![v; n]).collect(),
+            bufs: (0..buffers)
+                .map(|b| vec![cast::<T>(rule.initial_buffer_value(b)); n])
+                .collect(),
         });
         slot.step += 1;
-        update(p.value_mut().as_mut_slice(), &g, slot);
+        rule.update(slot.step, p.value_mut().as_mut_slice(), &g, &mut slot.bufs);
     }
 }
 
 /// Exports `slots` by the positions of `params`.
 pub(crate) fn export<T: Element>(
-    kind: &'static str,
     step: u64,
-    hyper_parameters: BTreeMap<String, f64>,
+    config: OptimizerConfig,
     names: &[&'static str],
     slots: &Slots<T>,
     params: &[&Param<T>],
@@ -196,93 +453,9 @@ pub(crate) fn export<T: Element>(
         })
         .collect();
     OptimizerState {
-        kind: kind.to_string(),
         step,
-        hyper_parameters,
+        config,
         params,
-    }
-}
-
-/// Checks the state's kind and parameter count.
-pub(crate) fn check_header(
-    kind: &'static str,
-    n_params: usize,
-    state: &OptimizerState,
-) -> Result<(), OptimError> {
-    if state.kind != kind {
-        return Err(OptimError::KindMismatch {
-            expected: kind,
-            found: state.kind.clone(),
-        });
-    }
-    if state.params.len() != n_params {
-        return Err(OptimError::ParamCountMismatch {
-            expected: n_params,
-            found: state.params.len(),
-        });
-    }
-    Ok(())
-}
-
-/// Reads hyper-parameters out of a saved state, each exactly once; [`Hyper::finish`] rejects
-/// names that were not read.
-pub(crate) struct Hyper<'a> {
-    kind: &'static str,
-    map: &'a BTreeMap<String, f64>,
-    read: Vec<&'static str>,
-}
-
-impl<'a> Hyper<'a> {
-    pub(crate) fn new(kind: &'static str, state: &'a OptimizerState) -> Self {
-        Hyper {
-            kind,
-            map: &state.hyper_parameters,
-            read: Vec::new(),
-        }
-    }
-
-    /// The value of `name`.
-    pub(crate) fn get(&mut self, name: &'static str) -> Result<f64, OptimError> {
-        self.read.push(name);
-        self.map
-            .get(name)
-            .copied()
-            .ok_or(OptimError::MissingHyperParameter {
-                kind: self.kind,
-                name,
-            })
-    }
-
-    /// A flag stored as `0` or `1`.
-    pub(crate) fn flag(
-        &mut self,
-        owner: &'static str,
-        name: &'static str,
-    ) -> Result<bool, OptimError> {
-        let v = self.get(name)?;
-        if v == 0.0 {
-            Ok(false)
-        } else if v == 1.0 {
-            Ok(true)
-        } else {
-            Err(OptimError::InvalidHyperParameter {
-                owner,
-                name,
-                value: v,
-                expected: "0 or 1 (a flag)",
-            })
-        }
-    }
-
-    /// Fails on the first name in the state that was never read.
-    pub(crate) fn finish(self) -> Result<(), OptimError> {
-        match self.map.keys().find(|k| !self.read.contains(&k.as_str())) {
-            Some(k) => Err(OptimError::UnknownHyperParameter {
-                kind: self.kind,
-                name: k.clone(),
-            }),
-            None => Ok(()),
-        }
     }
 }
 

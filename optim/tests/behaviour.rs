@@ -1,12 +1,12 @@
 //! What `step` does with frozen parameters, parameters without a gradient, views and shared
-//! storage; learning-rate access; configuration errors.
+//! storage; learning-rate access; configuration errors; Adam's weight-decay modes.
 
 mod common;
 
 use strata_autograd::{Grads, Param, Var};
 use strata_optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, OptimError, Optimizer, RmsPropConfig,
-    SgdConfig,
+    SgdConfig, WeightDecay,
 };
 use strata_tensor::Tensor;
 
@@ -113,7 +113,7 @@ fn learning_rate_can_be_read_and_set() {
     for mut opt in all_optimizers() {
         opt.set_learning_rate(0.25);
         assert_eq!(opt.learning_rate(), 0.25);
-        assert_eq!(opt.state(&[]).hyper_parameters["lr"], 0.25);
+        assert_eq!(opt.state(&[]).config.learning_rate(), 0.25);
     }
 }
 
@@ -148,10 +148,13 @@ fn defaults_are_pytorchs() {
             adam.weight_decay,
             adam.amsgrad
         ),
-        (1e-3, (0.9, 0.999), 1e-8, 0.0, false)
+        (1e-3, (0.9, 0.999), 1e-8, WeightDecay::None, false)
     );
     let adamw = AdamWConfig::default();
-    assert_eq!((adamw.lr, adamw.weight_decay), (1e-3, 1e-2));
+    assert_eq!(
+        (adamw.lr, adamw.weight_decay),
+        (1e-3, WeightDecay::Decoupled(1e-2))
+    );
     let adagrad = AdagradConfig::default();
     assert_eq!(
         (
@@ -429,5 +432,30 @@ fn adam_moments_of_a_silent_parameter_flush_to_zero_not_subnormals() {
             .to_f64_vec()
             .iter()
             .all(|&v| v == 0.0)
+    );
+}
+
+#[test]
+fn weight_decay_modes_name_adam_and_adamw() {
+    // The λ setter keeps the mode: L2 for Adam, decoupled for AdamW.
+    let adam = AdamConfig::new(0.1).weight_decay(0.05);
+    assert_eq!(adam.weight_decay, WeightDecay::L2(0.05));
+    let adamw = AdamWConfig::new(0.1).weight_decay(0.05);
+    assert_eq!(adamw.weight_decay, WeightDecay::Decoupled(0.05));
+    assert_eq!(
+        adamw,
+        AdamConfig::new(0.1).with_weight_decay(WeightDecay::Decoupled(0.05))
+    );
+    assert_eq!(adam.build::<f64>().unwrap().kind(), "adam");
+    assert_eq!(adamw.build::<f64>().unwrap().kind(), "adamw");
+    // Decoupled decay with λ = 0 updates as no decay, but is still AdamW.
+    let zero = AdamWConfig::new(0.1).weight_decay(0.0);
+    let mut plain = AdamConfig::new(0.1).build::<f64>().unwrap();
+    let mut decoupled = zero.build::<f64>().unwrap();
+    assert_eq!(decoupled.kind(), "adamw");
+    let gs = [0.3, -1.0, 2.5];
+    assert_eq!(
+        common::run_scalar(&mut plain, 1.0, &gs),
+        common::run_scalar(&mut decoupled, 1.0, &gs)
     );
 }

@@ -8,7 +8,7 @@ use common::{grads_for, params};
 use strata_autograd::{Grads, Param};
 use strata_optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, Buffer, BufferValues, OptimError,
-    Optimizer, OptimizerState, RmsPropConfig, SgdConfig,
+    Optimizer, OptimizerConfig, OptimizerState, RmsPropConfig, SgdConfig,
 };
 use strata_tensor::Tensor;
 
@@ -153,7 +153,7 @@ fn state_is_keyed_by_position_and_lists_untouched_params_as_none() {
     grads.insert(b.id(), Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
     opt.step(&mut [&mut a, &mut b], &grads);
     let state = opt.state(&[&a, &b]);
-    assert_eq!(state.kind, "adam");
+    assert_eq!(state.kind(), "adam");
     assert_eq!(state.step, 1);
     assert!(state.params[0].is_none(), "a had no gradient");
     let entry = state.params[1].as_ref().unwrap();
@@ -167,8 +167,11 @@ fn state_is_keyed_by_position_and_lists_untouched_params_as_none() {
     for (x, want) in values.iter().zip([0.1, 0.2, 0.3, 0.4]) {
         assert!((x - want).abs() < 1e-15);
     }
-    assert_eq!(state.hyper_parameters["amsgrad"], 1.0);
-    assert_eq!(state.hyper_parameters["beta2"], 0.999);
+    let OptimizerConfig::Adam(config) = state.config else {
+        panic!("an Adam configuration, got {:?}", state.config)
+    };
+    assert!(config.amsgrad);
+    assert_eq!(config.betas.1, 0.999);
     // The reverse order exports the reverse order.
     let reversed = opt.state(&[&b, &a]);
     assert!(reversed.params[0].is_some() && reversed.params[1].is_none());
@@ -355,7 +358,7 @@ fn a_buffer_of_the_wrong_length_fails() {
 #[test]
 fn amsgrad_off_in_the_state_makes_its_buffer_unexpected() {
     let (_, _, _, mut state) = trained_adam();
-    state.hyper_parameters.insert("amsgrad".into(), 0.0);
+    state.config = adam_config(&state, |c| c.amsgrad = false);
     expect_error(
         &state,
         None,
@@ -367,34 +370,45 @@ fn amsgrad_off_in_the_state_makes_its_buffer_unexpected() {
     );
 }
 
+/// The state's Adam configuration, changed by `edit`.
+fn adam_config(state: &OptimizerState, edit: impl FnOnce(&mut AdamConfig)) -> OptimizerConfig {
+    let OptimizerConfig::Adam(mut config) = state.config else {
+        panic!("an Adam configuration, got {:?}", state.config)
+    };
+    edit(&mut config);
+    OptimizerConfig::Adam(config)
+}
+
 #[test]
 fn bad_hyper_parameters_fail() {
     let (_, _, _, state) = trained_adam();
 
-    let mut missing = state.clone();
-    missing.hyper_parameters.remove("beta1");
-    expect_error(
-        &missing,
-        None,
-        OptimError::MissingHyperParameter {
-            kind: "adam",
-            name: "beta1",
-        },
+    // A missing or unknown hyper-parameter, or a flag that is not a boolean, cannot be
+    // deserialized.
+    let json = serde_json::to_value(&state).unwrap();
+    let mut missing = json.clone();
+    missing["config"]["Adam"]
+        .as_object_mut()
+        .unwrap()
+        .remove("betas");
+    let err = serde_json::from_value::<OptimizerState>(missing).unwrap_err();
+    assert!(err.to_string().contains("missing field `betas`"), "{err}");
+
+    let mut unknown = json.clone();
+    unknown["config"]["Adam"]["momentum"] = 0.9.into();
+    let err = serde_json::from_value::<OptimizerState>(unknown).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `momentum`"),
+        "{err}"
     );
 
-    let mut unknown = state.clone();
-    unknown.hyper_parameters.insert("momentum".into(), 0.9);
-    expect_error(
-        &unknown,
-        None,
-        OptimError::UnknownHyperParameter {
-            kind: "adam",
-            name: "momentum".into(),
-        },
-    );
+    let mut bad_flag = json;
+    bad_flag["config"]["Adam"]["amsgrad"] = 0.5.into();
+    assert!(serde_json::from_value::<OptimizerState>(bad_flag).is_err());
 
-    let mut invalid = state.clone();
-    invalid.hyper_parameters.insert("beta1".into(), 1.5);
+    // A value out of range is refused by `load_state`.
+    let mut invalid = state;
+    invalid.config = adam_config(&invalid, |c| c.betas.0 = 1.5);
     expect_error(
         &invalid,
         None,
@@ -403,19 +417,6 @@ fn bad_hyper_parameters_fail() {
             name: "beta1",
             value: 1.5,
             expected: "in [0, 1)",
-        },
-    );
-
-    let mut bad_flag = state;
-    bad_flag.hyper_parameters.insert("amsgrad".into(), 0.5);
-    expect_error(
-        &bad_flag,
-        None,
-        OptimError::InvalidHyperParameter {
-            owner: "Adam",
-            name: "amsgrad",
-            value: 0.5,
-            expected: "0 or 1 (a flag)",
         },
     );
 }
