@@ -8,9 +8,9 @@
 //! contracts `a·b + c` into a fused multiply-add, and square root and division are correctly
 //! rounded in every instruction set.
 
-use strata_tensor::simd::SimdPath;
+use strata_tensor::simd::{Avx2, Avx512, PathVisitor, SimdPath};
 
-/// The path the update loops run on.
+/// The path the passes run on: the active one, or a test's choice.
 fn current() -> SimdPath {
     #[cfg(test)]
     if let Some(path) = tests::FORCED.with(|f| f.get()) {
@@ -19,38 +19,39 @@ fn current() -> SimdPath {
     strata_tensor::simd::active_path()
 }
 
-/// One fused update loop over slices, with its operands.
+/// One fused update loop.
 pub(crate) trait Pass {
     /// Runs the loop. Implementations are `#[inline(always)]`, so that the loop is compiled
-    /// inside [`run`]'s target-feature functions rather than called from them.
+    /// inside the path's target-feature function ([`Avx2::vectorize`], [`Avx512::vectorize`])
+    /// rather than called from it.
     fn apply(self);
 }
 
-/// Runs `pass` compiled for the active SIMD path.
+/// Runs `pass` compiled for the [`current`] path, through [`strata_tensor::simd::visit`].
 #[inline(always)]
 pub(crate) fn run(pass: impl Pass) {
-    match current() {
-        // SAFETY: `active_path` (and the test override) only yields paths `is_supported`
-        // reports this CPU can run, so the target features are present.
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx512 => unsafe { avx512(pass) },
-        // SAFETY: as above.
-        #[cfg(target_arch = "x86_64")]
-        SimdPath::Avx2 => unsafe { avx2(pass) },
-        _ => pass.apply(),
+    strata_tensor::simd::visit(current(), Vectorized(pass))
+        .expect("the active SIMD path (or a test's supported one) is supported");
+}
+
+/// A pass as a [`PathVisitor`]: each path runs it inside its target features.
+struct Vectorized<P>(P);
+
+impl<P: Pass> PathVisitor for Vectorized<P> {
+    type Output = ();
+
+    #[inline(always)]
+    fn scalar(self) {
+        self.0.apply()
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn avx2(pass: impl Pass) {
-    pass.apply()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn avx512(pass: impl Pass) {
-    pass.apply()
+    #[inline(always)]
+    fn avx2(self, isa: Avx2) {
+        isa.vectorize(|| self.0.apply())
+    }
+    #[inline(always)]
+    fn avx512(self, isa: Avx512) {
+        isa.vectorize(|| self.0.apply())
+    }
 }
 
 #[cfg(test)]
