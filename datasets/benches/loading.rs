@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
         &FASHION_MNIST_CLASSES,
     )
     .unwrap();
-    let mut loader = DataLoader::new(train.clone(), 64).shuffle(0);
+    let mut loader = DataLoader::new(train.clone(), 64).with_shuffle(0);
     g.throughput(Throughput::Elements(60_000));
     g.bench_function("loader_epoch_60k_batch64_u8", |b| {
         b.iter(|| {
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let mut loader = DataLoader::new(train.to_array_dataset(), 64)
-        .shuffle(0)
+        .with_shuffle(0)
         .flatten()
         .one_hot();
     g.bench_function("loader_epoch_60k_batch64_f32_onehot", |b| {

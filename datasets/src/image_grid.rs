@@ -74,7 +74,9 @@ impl GreyImage {
 ///
 /// // Two 2×2 tiles side by side, 1 pixel of grey padding around and between them.
 /// let tiles = [0.0, 1.0, 1.0, 0.0, 0.5, 0.5, 0.5, 1.0];
-/// let img = Grid::new(1, 2, 2, 2).scaling(GridScaling::Fixed { min: 0.0, max: 1.0 }).render(&tiles);
+/// let img = Grid::new(1, 2, 2, 2)
+///     .with_scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
+///     .render(&tiles);
 /// assert_eq!((img.width, img.height), (7, 4));
 /// assert_eq!(img.pixels[1 * 7 + 1], 0); // first tile, top-left value 0.0 → black
 /// ```
@@ -115,13 +117,13 @@ impl Grid {
     }
 
     /// Sets how values map to grey levels.
-    pub fn scaling(mut self, scaling: GridScaling) -> Grid {
+    pub fn with_scaling(mut self, scaling: GridScaling) -> Grid {
         self.scaling = scaling;
         self
     }
 
     /// Sets the padding width in (zoomed) pixels and its grey level.
-    pub fn padding(mut self, pixels: usize, value: u8) -> Grid {
+    pub fn with_padding(mut self, pixels: usize, value: u8) -> Grid {
         self.padding = pixels;
         self.pad_value = value;
         self
@@ -132,8 +134,8 @@ impl Grid {
     /// # Panics
     ///
     /// If `factor` is 0.
-    pub fn zoom(mut self, factor: usize) -> Grid {
-        assert!(factor > 0, "Grid::zoom: factor must be ≥ 1");
+    pub fn with_zoom(mut self, factor: usize) -> Grid {
+        assert!(factor > 0, "Grid::with_zoom: factor must be ≥ 1");
         self.zoom = factor;
         self
     }
@@ -214,7 +216,7 @@ impl Grid {
 
 /// Writes `rows × cols` tiles of `tile_height × tile_width` values as one PNG picture
 /// (1 pixel of grey padding, no zoom): the shorthand for
-/// `Grid::new(rows, cols, tile_height, tile_width).scaling(scaling).write_png(tiles, path)`.
+/// `Grid::new(rows, cols, tile_height, tile_width).with_scaling(scaling).write_png(tiles, path)`.
 ///
 /// # Errors
 ///
@@ -231,6 +233,6 @@ pub fn write_png_grid(
     scaling: GridScaling,
 ) -> Result<(), DatasetError> {
     Grid::new(rows, cols, tile_height, tile_width)
-        .scaling(scaling)
+        .with_scaling(scaling)
         .write_png(tiles, path)
 }

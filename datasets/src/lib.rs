@@ -15,7 +15,10 @@
 //! assert_eq!(mnist.train.label(0), 5);
 //!
 //! // Shuffled mini-batches of [64, 1, 28, 28] images in [0, 1] with one-hot targets.
-//! let mut loader = DataLoader::new(mnist.train, 64).shuffle(42).drop_last(true).one_hot();
+//! let mut loader = DataLoader::new(mnist.train, 64)
+//!     .with_shuffle(42)
+//!     .with_drop_last(true)
+//!     .one_hot();
 //! for batch in loader.iter().take(2) {
 //!     assert_eq!(batch.inputs.shape(), &[64, 1, 28, 28]);
 //!     assert_eq!(batch.targets.shape(), &[64, 10]);

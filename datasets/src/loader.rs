@@ -69,16 +69,16 @@ impl Batch {
 /// Iterates over a [`Dataset`] in mini-batches.
 ///
 /// Each call of [`DataLoader::iter`] runs one epoch: the example order is the identity, or
-/// with [`shuffle`](DataLoader::shuffle) a permutation drawn from a generator seeded with
+/// with [`with_shuffle`](DataLoader::with_shuffle) a permutation drawn from a generator seeded with
 /// `(seed, epoch)`, so every epoch has a new order and a run is reproducible. Batches are
-/// assembled on a background thread that keeps up to [`prefetch`](DataLoader::prefetch)
+/// assembled on a background thread that keeps up to [`with_prefetch`](DataLoader::with_prefetch)
 /// batches ready, so the next batch is waiting when a training step ends.
 ///
 /// ```
 /// use strata_datasets::{DataLoader, synthetic};
 ///
 /// let mut loader = DataLoader::new(synthetic::two_spirals(50, 0.0, 1), 32)
-///     .shuffle(7)
+///     .with_shuffle(7)
 ///     .one_hot();
 /// let sizes: Vec<usize> = loader.iter().map(|b| b.len()).collect();
 /// assert_eq!(sizes, vec![32, 32, 32, 4]);
@@ -136,7 +136,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
     }
 
     /// Shuffles every epoch with a generator seeded from `seed` and the epoch number.
-    pub fn shuffle(mut self, seed: u64) -> Self {
+    pub fn with_shuffle(mut self, seed: u64) -> Self {
         self.shuffle = true;
         self.seed = seed;
         self
@@ -144,13 +144,13 @@ impl<D: Dataset + 'static> DataLoader<D> {
 
     /// Sets the seed (of shuffling and of the transform's generator) without enabling
     /// shuffling.
-    pub fn seed(mut self, seed: u64) -> Self {
+    pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
     /// Whether to drop the last batch when it is smaller than the batch size.
-    pub fn drop_last(mut self, drop: bool) -> Self {
+    pub fn with_drop_last(mut self, drop: bool) -> Self {
         self.drop_last = drop;
         self
     }
@@ -160,13 +160,13 @@ impl<D: Dataset + 'static> DataLoader<D> {
     /// # Panics
     ///
     /// If a [`InputLayout::Shape`] does not have as many elements as the dataset's input.
-    pub fn layout(mut self, layout: InputLayout) -> Self {
+    pub fn with_layout(mut self, layout: InputLayout) -> Self {
         if let InputLayout::Shape(s) = &layout {
             let own = self.dataset.input_shape();
             assert_eq!(
                 s.iter().product::<usize>(),
                 own.iter().product::<usize>(),
-                "DataLoader::layout: shape {s:?} does not have the elements of input shape {own:?}"
+                "DataLoader::with_layout: shape {s:?} does not have the elements of input shape {own:?}"
             );
         }
         self.layout = layout;
@@ -175,7 +175,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
 
     /// Delivers inputs as `[N, features]`.
     pub fn flatten(self) -> Self {
-        self.layout(InputLayout::Flat)
+        self.with_layout(InputLayout::Flat)
     }
 
     /// Data-parallel sharding: every rank of `ranks` runs the same loader (same seed, so the
@@ -187,34 +187,34 @@ impl<D: Dataset + 'static> DataLoader<D> {
     /// # Panics
     ///
     /// If `rank ≥ ranks`.
-    pub fn shard(mut self, rank: usize, ranks: usize) -> Self {
+    pub fn with_shard(mut self, rank: usize, ranks: usize) -> Self {
         assert!(
             rank < ranks,
-            "DataLoader::shard: rank {rank} is not below the {ranks} ranks"
+            "DataLoader::with_shard: rank {rank} is not below the {ranks} ranks"
         );
         self.shard = (rank, ranks);
         self
     }
 
     /// Sets the class target format.
-    pub fn labels(mut self, format: LabelFormat) -> Self {
+    pub fn with_label_format(mut self, format: LabelFormat) -> Self {
         self.labels = format;
         self
     }
 
     /// Delivers class targets one-hot, `[N, num_classes]`.
     pub fn one_hot(self) -> Self {
-        self.labels(LabelFormat::OneHot)
+        self.with_label_format(LabelFormat::OneHot)
     }
 
     /// Number of batches the background thread may prepare ahead (at least 1).
-    pub fn prefetch(mut self, batches: usize) -> Self {
+    pub fn with_prefetch(mut self, batches: usize) -> Self {
         self.prefetch = batches.max(1);
         self
     }
 
     /// Runs `f` on every example's input after it is read (augmentation, noise, …).
-    pub fn transform(
+    pub fn with_transform(
         mut self,
         f: impl Fn(&mut [f32], &mut StdRng) + Send + Sync + 'static,
     ) -> Self {

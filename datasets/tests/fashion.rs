@@ -26,7 +26,9 @@ fn fashion_mnist_has_the_published_contents() {
 #[test]
 fn fashion_mnist_epoch_visits_every_image_once() {
     let Some(f) = common::fashion() else { return };
-    let mut loader = DataLoader::new(f.train.clone(), 64).shuffle(1).flatten();
+    let mut loader = DataLoader::new(f.train.clone(), 64)
+        .with_shuffle(1)
+        .flatten();
     let mut seen = vec![false; 60_000];
     let mut batches = 0;
     for b in loader.iter() {

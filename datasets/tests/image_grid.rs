@@ -16,20 +16,20 @@ fn layout_padding_and_scaling() {
     assert_eq!((px(1, 1), px(2, 1), px(1, 2), px(2, 2)), (0, 85, 170, 255)); // per tile
     assert_eq!((px(4, 1), px(5, 2)), (0, 255));
     let g = Grid::new(1, 2, 2, 2)
-        .scaling(GridScaling::Global)
+        .with_scaling(GridScaling::Global)
         .render(&tiles);
     assert_eq!(g.pixels[7 + 1], 0);
     assert_eq!(g.pixels[7 + 4], 128); // 10 of 0..20
     let f = Grid::new(1, 2, 2, 2)
-        .scaling(GridScaling::Fixed { min: 0.0, max: 2.0 })
-        .padding(0, 0)
+        .with_scaling(GridScaling::Fixed { min: 0.0, max: 2.0 })
+        .with_padding(0, 0)
         .render(&tiles);
     assert_eq!((f.width, f.height), (4, 2));
     assert_eq!(f.pixels, vec![0, 128, 255, 255, 255, 255, 255, 255]);
     // Zoom, missing tiles, constant and non-finite tiles.
     let z = Grid::new(2, 2, 1, 1)
-        .zoom(3)
-        .padding(1, 7)
+        .with_zoom(3)
+        .with_padding(1, 7)
         .render(&[1.0, f32::NAN]);
     assert_eq!((z.width, z.height), (9, 9));
     assert_eq!(z.pixels[9 + 1], 0); // constant tile → black

@@ -42,14 +42,16 @@ fn batches_in_order_with_last_partial_batch() {
 
 #[test]
 fn drop_last_drops_the_partial_batch() {
-    let mut loader = DataLoader::new(counting(10), 4).drop_last(true).shuffle(3);
+    let mut loader = DataLoader::new(counting(10), 4)
+        .with_drop_last(true)
+        .with_shuffle(3);
     assert_eq!(loader.len(), 2);
     let batches: Vec<_> = loader.iter().collect();
     assert_eq!(batches.len(), 2);
     assert!(batches.iter().all(|b| b.len() == 4));
-    let mut exact = DataLoader::new(counting(8), 4).drop_last(true);
+    let mut exact = DataLoader::new(counting(8), 4).with_drop_last(true);
     assert_eq!(exact.iter().count(), 2);
-    let mut tiny = DataLoader::new(counting(3), 4).drop_last(true);
+    let mut tiny = DataLoader::new(counting(3), 4).with_drop_last(true);
     assert!(tiny.is_empty());
     assert_eq!(tiny.iter().count(), 0);
 }
@@ -68,25 +70,25 @@ fn one_hot_and_layouts() {
     assert_eq!(nchw.iter().next().unwrap().inputs.shape(), &[64, 1, 28, 28]);
     let mut flat = DataLoader::new(m.clone(), 64)
         .flatten()
-        .labels(LabelFormat::OneHot);
+        .with_label_format(LabelFormat::OneHot);
     let b = flat.iter().next().unwrap();
     assert_eq!(b.inputs.shape(), &[64, 784]);
     assert_eq!(b.targets.shape(), &[64, 10]);
     assert_eq!(b.targets.get(&[0, 7]), 1.0); // first test digit is a 7
-    let mut custom = DataLoader::new(m, 8).layout(InputLayout::Shape(vec![28, 28]));
+    let mut custom = DataLoader::new(m, 8).with_layout(InputLayout::Shape(vec![28, 28]));
     assert_eq!(custom.iter().next().unwrap().inputs.shape(), &[8, 28, 28]);
 }
 
 #[test]
 #[should_panic(expected = "does not have the elements")]
 fn layout_with_wrong_element_count_panics() {
-    let _ = DataLoader::new(counting(5), 2).layout(InputLayout::Shape(vec![4]));
+    let _ = DataLoader::new(counting(5), 2).with_layout(InputLayout::Shape(vec![4]));
 }
 
 #[test]
 fn shuffling_is_a_reproducible_permutation_new_each_epoch() {
-    let mut a = DataLoader::new(counting(100), 7).shuffle(42);
-    let mut b = DataLoader::new(counting(100), 7).shuffle(42);
+    let mut a = DataLoader::new(counting(100), 7).with_shuffle(42);
+    let mut b = DataLoader::new(counting(100), 7).with_shuffle(42);
     let epoch = |l: &mut DataLoader<ArrayDataset>| -> Vec<usize> {
         l.iter().flat_map(|b| b.indices).collect()
     };
@@ -104,7 +106,7 @@ fn shuffling_is_a_reproducible_permutation_new_each_epoch() {
     assert_eq!(a.epoch(0).flat_map(|b| b.indices).collect::<Vec<_>>(), a0);
     assert_eq!(a.next_epoch(), 2);
     // Another seed, another order; inputs follow their indices.
-    let mut c = DataLoader::new(counting(100), 100).shuffle(43);
+    let mut c = DataLoader::new(counting(100), 100).with_shuffle(43);
     let batch = c.iter().next().unwrap();
     assert_ne!(batch.indices, a0);
     for (row, &i) in batch.indices.iter().enumerate() {
@@ -117,8 +119,8 @@ fn shuffling_is_a_reproducible_permutation_new_each_epoch() {
 fn transforms_run_per_example_and_are_reproducible() {
     let make = || {
         DataLoader::new(counting(20), 6)
-            .shuffle(5)
-            .transform(|x: &mut [f32], rng| x[0] += rng.random_range(0.0..1.0f32))
+            .with_shuffle(5)
+            .with_transform(|x: &mut [f32], rng| x[0] += rng.random_range(0.0..1.0f32))
     };
     let collect = |l: &mut DataLoader<ArrayDataset>| -> Vec<f32> {
         l.iter().flat_map(|b| b.inputs.to_vec()).collect()
@@ -170,7 +172,7 @@ fn batches_are_assembled_on_a_background_thread_through_get() {
         inner: counting(9),
         threads: Arc::clone(&threads),
     };
-    let mut loader = DataLoader::new(spy, 4).prefetch(1);
+    let mut loader = DataLoader::new(spy, 4).with_prefetch(1);
     let batches: Vec<_> = loader.iter().collect();
     assert_eq!(batches[1].inputs.get(&[0, 2]), 400.0); // default get_into goes through get
     let seen = threads.lock().unwrap();
@@ -180,7 +182,7 @@ fn batches_are_assembled_on_a_background_thread_through_get() {
 
 #[test]
 fn dropping_an_epoch_early_stops_its_thread() {
-    let mut loader = DataLoader::new(common::bundled().train.clone(), 10).prefetch(2);
+    let mut loader = DataLoader::new(common::bundled().train.clone(), 10).with_prefetch(2);
     for _ in 0..3 {
         let mut epoch = loader.iter();
         assert_eq!(epoch.len(), 1000);
@@ -220,7 +222,7 @@ fn a_panic_in_the_loader_thread_reaches_the_caller() {
 #[test]
 fn value_targets_are_stacked() {
     let data = synthetic::noisy_sine(10, 12, 0.1, 1);
-    let mut loader = DataLoader::new(data, 4).drop_last(true);
+    let mut loader = DataLoader::new(data, 4).with_drop_last(true);
     let b = loader.iter().next().unwrap();
     assert_eq!(b.inputs.shape(), &[4, 12, 1]);
     assert_eq!(b.targets.shape(), &[4, 12, 1]);

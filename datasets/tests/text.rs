@@ -92,7 +92,7 @@ fn sequence_dataset_feeds_the_loader() {
     assert_eq!(ds.len(), (111_540 - 1) / 100);
     let (x, y) = ds.window(3);
     assert_eq!(x[1..], y[..99]);
-    let mut loader = DataLoader::new(ds, 16).shuffle(2).drop_last(true);
+    let mut loader = DataLoader::new(ds, 16).with_shuffle(2).with_drop_last(true);
     let b = loader.iter().next().unwrap();
     assert_eq!(b.inputs.shape(), &[16, 100]);
     assert_eq!(b.targets.shape(), &[16, 100]);

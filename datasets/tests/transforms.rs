@@ -325,7 +325,7 @@ fn random_augmentation_is_bounded_and_seeded() {
         (cx, cy)
     };
     let (x0, y0) = centre(&digit);
-    let shift = Augment::new(28, 28).max_rotation(0.0);
+    let shift = Augment::new(28, 28).with_max_rotation(0.0);
     let mut rng = StdRng::seed_from_u64(4);
     let mut moved = 0;
     for _ in 0..50 {
@@ -340,7 +340,9 @@ fn random_augmentation_is_bounded_and_seeded() {
     let mut two = [digit.clone(), digit.clone()].concat();
     Augment::new(28, 28).apply_with(&mut two, 10.0, 1.0, 0.0);
     assert_eq!(two[..784], two[784..]);
-    let none = Augment::new(28, 28).max_shift(0).max_rotation(0.0);
+    let none = Augment::new(28, 28)
+        .with_max_shift(0)
+        .with_max_rotation(0.0);
     let mut same = digit.clone();
     none.apply(&mut same, &mut rng);
     assert_eq!(same, digit);

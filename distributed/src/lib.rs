@@ -9,9 +9,9 @@
 //! Synchronous data parallelism, as `strata_models::Trainer::with_communicator` runs it:
 //! parameters are broadcast from rank 0 at the start ([`broadcast_tensors`]); every rank
 //! reads the same seeded order of the data and takes its share of every global batch
-//! (`strata_datasets::DataLoader::shard`); after each step's backward pass a [`GradReducer`]
-//! averages the gradients over the ranks with bucketed all-reduces, so every rank takes the
-//! same optimizer step and the weights stay identical.
+//! (`strata_datasets::DataLoader::with_shard`); after each step's backward pass a
+//! [`GradReducer`] averages the gradients over the ranks with bucketed all-reduces, so every
+//! rank takes the same optimizer step and the weights stay identical.
 //!
 //! ```
 //! use strata_autograd::{Grads, Param};

@@ -93,37 +93,37 @@ impl RecurrentConfig {
     }
 
     /// Sets the number of stacked layers.
-    pub fn num_layers(mut self, n: usize) -> Self {
+    pub fn with_num_layers(mut self, n: usize) -> Self {
         self.num_layers = n;
         self
     }
 
     /// With or without biases.
-    pub fn bias(mut self, bias: bool) -> Self {
+    pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
     }
 
     /// Batch-first (`[N, T, ·]`) inputs and outputs.
-    pub fn batch_first(mut self, batch_first: bool) -> Self {
+    pub fn with_batch_first(mut self, batch_first: bool) -> Self {
         self.batch_first = batch_first;
         self
     }
 
     /// Dropout probability between layers.
-    pub fn dropout(mut self, p: f64) -> Self {
+    pub fn with_dropout(mut self, p: f64) -> Self {
         self.dropout = p;
         self
     }
 
     /// Bidirectional layers.
-    pub fn bidirectional(mut self, bidirectional: bool) -> Self {
+    pub fn with_bidirectional(mut self, bidirectional: bool) -> Self {
         self.bidirectional = bidirectional;
         self
     }
 
     /// The nonlinearity of an [`Rnn`].
-    pub fn nonlinearity(mut self, nonlinearity: RnnNonlinearity) -> Self {
+    pub fn with_nonlinearity(mut self, nonlinearity: RnnNonlinearity) -> Self {
         self.nonlinearity = nonlinearity;
         self
     }
@@ -430,7 +430,7 @@ stack_layer!(
     CellKind::RnnTanh,
     "A multi-layer Elman RNN (PyTorch's `nn.RNN`).\n\n\
      Per layer and direction: `h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh)`, `act` = tanh \
-     or ReLU ([`RecurrentConfig::nonlinearity`]). Input `[T, N, I]` (or `[N, T, I]` \
+     or ReLU ([`RecurrentConfig::with_nonlinearity`]). Input `[T, N, I]` (or `[N, T, I]` \
      batch-first), output `[T, N, D·H]`, state `h_n: [L·D, N, H]`. Parameters \
      `weight_ih_l{k}: [H, I_k]`, `weight_hh_l{k}: [H, H]`, `bias_ih_l{k}`, `bias_hh_l{k}: [H]` \
      (`_reverse` for the backward direction)."

@@ -63,25 +63,25 @@ impl TransformerConfig {
     }
 
     /// Sets the feed-forward width.
-    pub fn dim_feedforward(mut self, dim: usize) -> Self {
+    pub fn with_dim_feedforward(mut self, dim: usize) -> Self {
         self.dim_feedforward = dim;
         self
     }
 
     /// Sets the dropout probability.
-    pub fn dropout(mut self, p: f64) -> Self {
+    pub fn with_dropout(mut self, p: f64) -> Self {
         self.dropout = p;
         self
     }
 
     /// Sets the feed-forward nonlinearity.
-    pub fn activation(mut self, activation: FeedForwardActivation) -> Self {
+    pub fn with_activation(mut self, activation: FeedForwardActivation) -> Self {
         self.activation = activation;
         self
     }
 
     /// Pre-norm (`true`) or post-norm (`false`).
-    pub fn norm_first(mut self, norm_first: bool) -> Self {
+    pub fn with_norm_first(mut self, norm_first: bool) -> Self {
         self.norm_first = norm_first;
         self
     }
@@ -164,7 +164,8 @@ fn check_input<T: Element>(layer: &str, x: &Var<T>, d_model: usize) {
 /// use strata_layers::{Module, Var};
 /// use strata_tensor::Tensor;
 ///
-/// let mut layer = TransformerEncoderLayer::<f32>::new(TransformerConfig::new(16, 4).dropout(0.0));
+/// let mut layer =
+///     TransformerEncoderLayer::<f32>::new(TransformerConfig::new(16, 4).with_dropout(0.0));
 /// let y = layer.forward(&Var::constant(Tensor::ones(&[2, 7, 16])));
 /// assert_eq!(y.shape(), &[2, 7, 16]);
 /// ```

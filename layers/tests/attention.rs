@@ -231,10 +231,10 @@ fn sinusoidal_encoding_values() {
 
 fn small_config(norm_first: bool, act: FeedForwardActivation) -> TransformerConfig {
     TransformerConfig::new(4, 2)
-        .dim_feedforward(6)
-        .dropout(0.0)
-        .activation(act)
-        .norm_first(norm_first)
+        .with_dim_feedforward(6)
+        .with_dropout(0.0)
+        .with_activation(act)
+        .with_norm_first(norm_first)
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn gradcheck_decoder_layer() {
 #[test]
 fn decoder_forward_uses_memory_and_dropout_respects_eval() {
     manual_seed(9);
-    let cfg = TransformerConfig::new(8, 2).dropout(0.5);
+    let cfg = TransformerConfig::new(8, 2).with_dropout(0.5);
     let mut layer = TransformerDecoderLayer::<f32>::new(cfg);
     layer.set_memory(Var::constant(Tensor::ones(&[2, 3, 8])));
     layer.eval();

@@ -32,8 +32,8 @@ fn max_diff(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
 fn pytorch_parameter_names_and_shapes() {
     let lstm = Lstm::<f32>::with_config(
         RecurrentConfig::new(10, 20)
-            .num_layers(2)
-            .bidirectional(true),
+            .with_num_layers(2)
+            .with_bidirectional(true),
     );
     let expected: Vec<String> = (0..2)
         .flat_map(|l| {
@@ -53,7 +53,7 @@ fn pytorch_parameter_names_and_shapes() {
     assert_eq!(lstm.param("weight_hh_l1").unwrap().shape(), &[80, 20]);
     assert_eq!(lstm.param("bias_hh_l0_reverse").unwrap().shape(), &[80]);
 
-    let gru = Gru::<f32>::with_config(RecurrentConfig::new(3, 4).bias(false));
+    let gru = Gru::<f32>::with_config(RecurrentConfig::new(3, 4).with_bias(false));
     assert_eq!(names(&gru), ["weight_ih_l0", "weight_hh_l0"]);
     assert_eq!(gru.param("weight_hh_l0").unwrap().shape(), &[12, 4]);
     let rnn = Rnn::<f32>::new(3, 4);
@@ -88,9 +88,9 @@ fn stacked_bidirectional_lstm_matches_the_fused_ops() {
     let (t, n, i, h) = (5, 3, 4, 6);
     let mut lstm = Lstm::<f64>::with_config(
         RecurrentConfig::new(i, h)
-            .num_layers(2)
-            .bidirectional(true)
-            .batch_first(true),
+            .with_num_layers(2)
+            .with_bidirectional(true)
+            .with_batch_first(true),
     );
     let x = rand(&[n, t, i], 1);
     let h0 = rand(&[4, n, h], 2);
@@ -228,9 +228,9 @@ fn stacked_bidirectional_layers_gradients() {
     let r = rand(&[n, t, 2 * h], 11);
     let rh = rand(&[4, n, h], 12);
     let config = RecurrentConfig::new(i, h)
-        .num_layers(2)
-        .bidirectional(true)
-        .batch_first(true);
+        .with_num_layers(2)
+        .with_bidirectional(true)
+        .with_batch_first(true);
 
     let mut lstm = Lstm::<f64>::with_config(config);
     check_param_grads("lstm", &mut lstm, |m| {
@@ -257,7 +257,7 @@ fn stacked_bidirectional_layers_gradients() {
         let (o, hn) = m.forward_with_state(&Var::constant(x.clone()), None);
         o.mul_tensor(&r).sum().add(&hn.mul_tensor(&rh).sum())
     });
-    let mut rnn = Rnn::<f64>::with_config(config.nonlinearity(RnnNonlinearity::Tanh));
+    let mut rnn = Rnn::<f64>::with_config(config.with_nonlinearity(RnnNonlinearity::Tanh));
     check_param_grads("rnn", &mut rnn, |m| {
         let (o, hn) = m.forward_with_state(&Var::constant(x.clone()), None);
         o.mul_tensor(&r).sum().add(&hn.mul_tensor(&rh).sum())
@@ -296,7 +296,11 @@ fn cell_parameter_gradients() {
 #[test]
 fn dropout_acts_between_layers_in_training_only() {
     let x = Tensor::<f32>::ones(&[4, 2, 3]);
-    let mut lstm = Lstm::<f32>::with_config(RecurrentConfig::new(3, 8).num_layers(2).dropout(0.5));
+    let mut lstm = Lstm::<f32>::with_config(
+        RecurrentConfig::new(3, 8)
+            .with_num_layers(2)
+            .with_dropout(0.5),
+    );
     lstm.eval();
     let a = lstm.predict(&x);
     let b = lstm.predict(&x);
@@ -305,7 +309,7 @@ fn dropout_acts_between_layers_in_training_only() {
     let c = lstm.predict(&x);
     assert_ne!(a, c);
     // One layer: no dropout anywhere.
-    let mut single = Lstm::<f32>::with_config(RecurrentConfig::new(3, 8).dropout(0.5));
+    let mut single = Lstm::<f32>::with_config(RecurrentConfig::new(3, 8).with_dropout(0.5));
     let d = single.predict(&x);
     single.eval();
     assert_eq!(d, single.predict(&x));

@@ -31,7 +31,7 @@ fn cd1(c: &mut Criterion) {
     group.throughput(Throughput::Elements((BATCHES * 100) as u64));
     for threads in [1usize, 2] {
         for hidden in [100usize, 500] {
-            let mut rbm = Rbm::new(RbmConfig::dlt(784, hidden).init(RbmInit::Hinton));
+            let mut rbm = Rbm::new(RbmConfig::dlt(784, hidden).with_init(RbmInit::Hinton));
             let mut opt = SgdConfig::new(0.1).build::<f32>().expect("valid SGD");
             let id = BenchmarkId::new(
                 format!("strata-{threads}t"),

@@ -38,8 +38,8 @@ fn transformer(c: &mut Criterion) {
         manual_seed(0);
         let mut layer = TransformerEncoderLayer::<f32>::new(
             TransformerConfig::new(D_MODEL, HEADS)
-                .dim_feedforward(4 * D_MODEL)
-                .dropout(0.0),
+                .with_dim_feedforward(4 * D_MODEL)
+                .with_dropout(0.0),
         );
         group.bench_function(
             BenchmarkId::new(format!("strata-{threads}t"), "encoder_layer_fwd_bwd"),

@@ -171,17 +171,17 @@ impl CharModel {
                 embed: Embedding::new(vocab, 64),
                 lstm: Lstm::with_config(
                     RecurrentConfig::new(64, hidden)
-                        .num_layers(2)
-                        .batch_first(true),
+                        .with_num_layers(2)
+                        .with_batch_first(true),
                 ),
                 head: Linear::new(hidden, vocab),
             })),
             ModelKind::Transformer => {
                 let config = TransformerConfig::new(hidden, 4)
-                    .dim_feedforward(4 * hidden)
-                    .dropout(0.1)
-                    .activation(FeedForwardActivation::Gelu)
-                    .norm_first(true);
+                    .with_dim_feedforward(4 * hidden)
+                    .with_dropout(0.1)
+                    .with_activation(FeedForwardActivation::Gelu)
+                    .with_norm_first(true);
                 CharModel::Transformer(Box::new(TransformerLm {
                     embed: Embedding::new(vocab, hidden).with_init_std(0.02),
                     pos: LearnedPositionalEncoding::new(max_len, hidden),

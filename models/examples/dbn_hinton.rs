@@ -42,7 +42,11 @@ fn main() {
     args.run(|| {
         let sizes = [784, 500, 500, 2000];
         let seed = args.seed;
-        let dbn = Dbn::new(&sizes, |l, v, h| RbmConfig::new(v, h).weight_decay(2e-4).seed(strata_layers::child_seed(seed, l as u64)));
+        let dbn = Dbn::new(&sizes, |l, v, h| {
+            RbmConfig::new(v, h)
+                .with_weight_decay(2e-4)
+                .with_seed(strata_layers::child_seed(seed, l as u64))
+        });
         let start = Instant::now();
         let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));

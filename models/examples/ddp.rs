@@ -96,7 +96,7 @@ fn main() {
             }
             Model::Rbm => {
                 let (train, test) = unlabeled(&data);
-                let rbm = Rbm::new(RbmConfig::new(784, 100).seed(seed));
+                let rbm = Rbm::new(RbmConfig::new(784, 100).with_seed(seed));
                 let opt = SgdConfig::new(0.1)
                     .momentum(0.5)
                     .build()

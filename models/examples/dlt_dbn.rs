@@ -46,7 +46,7 @@ fn main() {
     let training = TrainerConfig::new(epochs, batch).with_seed(args.seed);
     args.run(|| {
         // Ex. 1: one RBM 784-100, its filters visualised.
-        let rbm = Rbm::new(RbmConfig::dlt(784, 100).seed(args.seed));
+        let rbm = Rbm::new(RbmConfig::dlt(784, 100).with_seed(args.seed));
         let opt = dlt_rbm_optimizer(1.0, 0.0).unwrap_or_else(|e| fail(e));
         let mut config = training.clone();
         args.log_to(&mut config, "rbm");

@@ -73,7 +73,11 @@ fn main() {
         if let Some(path) = &cli.filters {
             let tiles = ae.encoder.weight.value().to_vec();
             let rows = sae.hidden.div_ceil(10);
-            match Grid::new(rows, 10, 28, 28).scaling(GridScaling::PerTile).zoom(2).write_png(&tiles, path) {
+            match Grid::new(rows, 10, 28, 28)
+                .with_scaling(GridScaling::PerTile)
+                .with_zoom(2)
+                .write_png(&tiles, path)
+            {
                 Ok(()) => println!("filters: {}", path.display()),
                 Err(e) => fail(e),
             }

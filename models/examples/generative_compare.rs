@@ -98,7 +98,9 @@ fn main() {
         let start = Instant::now();
         let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), 784]);
         let dbn = Dbn::new(&[784, 500, 500, 2000], |l, v, h| {
-            RbmConfig::new(v, h).weight_decay(2e-4).seed(strata_layers::child_seed(seed, l as u64))
+            RbmConfig::new(v, h)
+                .with_weight_decay(2e-4)
+                .with_seed(strata_layers::child_seed(seed, l as u64))
         });
         let sgd = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));

@@ -83,10 +83,10 @@ fn main() {
     args.run(|| {
         let base = match cli.form {
             Form::Hinton => RbmConfig::new(784, cli.hidden),
-            Form::Dlt => RbmConfig::dlt(784, cli.hidden).init(RbmInit::Hinton),
+            Form::Dlt => RbmConfig::dlt(784, cli.hidden).with_init(RbmInit::Hinton),
         };
         let divergence = if cli.pcd { Divergence::Persistent(cli.k) } else { Divergence::Cd(cli.k) };
-        let rbm = Rbm::new(base.divergence(divergence).seed(args.seed));
+        let rbm = Rbm::new(base.with_divergence(divergence).with_seed(args.seed));
         let step = ContrastiveDivergence::new().with_visible_bias_from_data(matches!(cli.form, Form::Hinton));
         let opt = SgdConfig::new(cli.lr).momentum(cli.momentum).build::<f32>().unwrap_or_else(|e| fail(e));
         let mut config = TrainerConfig::new(epochs, batch).with_seed(args.seed).with_flatten_inputs(true);

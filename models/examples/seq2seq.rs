@@ -221,8 +221,8 @@ impl Seq2Seq {
         Seq2Seq {
             src_embed: Embedding::new(VOCAB, embed),
             tgt_embed: Embedding::new(VOCAB, embed),
-            encoder: Gru::with_config(RecurrentConfig::new(embed, hidden).batch_first(true)),
-            decoder: Gru::with_config(RecurrentConfig::new(embed, hidden).batch_first(true)),
+            encoder: Gru::with_config(RecurrentConfig::new(embed, hidden).with_batch_first(true)),
+            decoder: Gru::with_config(RecurrentConfig::new(embed, hidden).with_batch_first(true)),
             attention: MultiHeadAttention::new(hidden, 1),
             combine: Linear::new(if use_attention { 2 * hidden } else { hidden }, hidden),
             out: Linear::new(hidden, VOCAB),
@@ -477,7 +477,7 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
         if let Some(dir) = args.plot.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let grid = Grid::new(1, 1, rows, src.len()).zoom(24);
+        let grid = Grid::new(1, 1, rows, src.len()).with_zoom(24);
         if let Some(w) = &mut log {
             let img = grid.render(&tiles);
             let image = Image::grey(img.width as u32, img.height as u32, img.pixels);

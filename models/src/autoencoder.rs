@@ -104,50 +104,50 @@ impl AutoEncoderConfig {
     }
 
     /// Sets the encoder and decoder nonlinearities.
-    pub fn activations(mut self, encoder: Activation, decoder: Activation) -> Self {
+    pub fn with_activations(mut self, encoder: Activation, decoder: Activation) -> Self {
         self.encoder_activation = encoder;
         self.decoder_activation = decoder;
         self
     }
 
     /// Ties (`true`) or unties the weights.
-    pub fn tied(mut self, tied: bool) -> Self {
+    pub fn with_tied(mut self, tied: bool) -> Self {
         self.tied = tied;
         self
     }
 
     /// Sets the reconstruction term.
-    pub fn loss(mut self, loss: ReconstructionLoss) -> Self {
+    pub fn with_loss(mut self, loss: ReconstructionLoss) -> Self {
         self.loss = loss;
         self
     }
 
     /// Sets the input corruption.
-    pub fn noise(mut self, noise: Noise) -> Self {
+    pub fn with_noise(mut self, noise: Noise) -> Self {
         self.noise = noise;
         self
     }
 
     /// Adds the sparsity penalty `β·Σⱼ KL(ρ ‖ ρ̂ⱼ)` with target `ρ = target` and `β = weight`.
-    pub fn sparse(mut self, target: f64, weight: f64) -> Self {
+    pub fn with_sparsity(mut self, target: f64, weight: f64) -> Self {
         self.sparsity = Some(KlSparsity { target, weight });
         self
     }
 
     /// Adds the contractive penalty `λ·‖∂h/∂x‖²_F` with `λ = lambda`.
-    pub fn contractive(mut self, lambda: f64) -> Self {
+    pub fn with_contractive(mut self, lambda: f64) -> Self {
         self.contractive = lambda;
         self
     }
 
     /// Sets the initialisation.
-    pub fn init(mut self, init: MlpInit) -> Self {
+    pub fn with_init(mut self, init: MlpInit) -> Self {
         self.init = init;
         self
     }
 
     /// Sets the seed of the noise stream.
-    pub fn seed(mut self, seed: u64) -> Self {
+    pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }

@@ -186,9 +186,9 @@ impl Dbn {
         strata_layers::manual_seed(seed);
         let mut mlp = Mlp::new(
             &MlpConfig::new(&sizes)
-                .hidden(Activation::Sigmoid)
-                .output(output)
-                .init(MlpInit::DltSigmoid),
+                .with_hidden(Activation::Sigmoid)
+                .with_output(output)
+                .with_init(MlpInit::DltSigmoid),
         );
         for (l, rbm) in self.rbms.iter().enumerate() {
             let (w, c) = match &self.directed {
@@ -444,7 +444,7 @@ impl Module for Dbn {
 /// As [`Dbn::new`].
 pub fn dlt_dbn(sizes: &[usize], seed: u64) -> Dbn {
     Dbn::new(sizes, |l, v, h| {
-        RbmConfig::dlt(v, h).seed(strata_layers::child_seed(seed, l as u64))
+        RbmConfig::dlt(v, h).with_seed(strata_layers::child_seed(seed, l as u64))
     })
 }
 
@@ -493,8 +493,8 @@ pub fn dlt_random_mlp(sizes: &[usize], seed: u64) -> Mlp {
     strata_layers::manual_seed(seed);
     Mlp::new(
         &MlpConfig::new(sizes)
-            .hidden(Activation::Sigmoid)
-            .output(MlpOutput::Sigmoid)
-            .init(MlpInit::DltSigmoid),
+            .with_hidden(Activation::Sigmoid)
+            .with_output(MlpOutput::Sigmoid)
+            .with_init(MlpInit::DltSigmoid),
     )
 }

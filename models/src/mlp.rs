@@ -55,25 +55,25 @@ impl MlpConfig {
     }
 
     /// Sets the hidden activation.
-    pub fn hidden(mut self, activation: Activation) -> Self {
+    pub fn with_hidden(mut self, activation: Activation) -> Self {
         self.hidden = activation;
         self
     }
 
     /// Sets the output nonlinearity.
-    pub fn output(mut self, output: MlpOutput) -> Self {
+    pub fn with_output(mut self, output: MlpOutput) -> Self {
         self.output = output;
         self
     }
 
     /// Sets the hidden dropout probability.
-    pub fn dropout(mut self, p: f64) -> Self {
+    pub fn with_dropout(mut self, p: f64) -> Self {
         self.dropout = p;
         self
     }
 
     /// Sets the initialisation.
-    pub fn init(mut self, init: MlpInit) -> Self {
+    pub fn with_init(mut self, init: MlpInit) -> Self {
         self.init = init;
         self
     }

@@ -102,14 +102,14 @@ pub fn dlt_nn_trainer(
 ) -> Result<Trainer<Mlp, Sgd>, TrainError> {
     strata_layers::manual_seed(seed);
     let config = MlpConfig::new(ex.sizes)
-        .hidden(ex.hidden)
-        .output(if ex.softmax {
+        .with_hidden(ex.hidden)
+        .with_output(if ex.softmax {
             MlpOutput::Linear
         } else {
             MlpOutput::Sigmoid
         })
-        .dropout(ex.dropout)
-        .init(MlpInit::DltSigmoid);
+        .with_dropout(ex.dropout)
+        .with_init(MlpInit::DltSigmoid);
     let optimizer = SgdConfig::new(ex.lr)
         .momentum(0.5)
         .build()

@@ -40,7 +40,7 @@ impl<T: Element> LstmClassifier<T> {
             "LstmClassifier: sizes must be positive, got side {side}, hidden {hidden}, classes {classes}"
         );
         LstmClassifier {
-            lstm: Lstm::with_config(RecurrentConfig::new(side, hidden).batch_first(true)),
+            lstm: Lstm::with_config(RecurrentConfig::new(side, hidden).with_batch_first(true)),
             fc: Linear::new(hidden, classes),
             side,
         }

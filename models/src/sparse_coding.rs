@@ -63,13 +63,13 @@ impl LassoOptions {
     }
 
     /// Sets the method.
-    pub fn solver(mut self, solver: LassoSolver) -> Self {
+    pub fn with_solver(mut self, solver: LassoSolver) -> Self {
         self.solver = solver;
         self
     }
 
     /// Sets the iteration limit and tolerance.
-    pub fn until(mut self, max_iter: usize, tol: f64) -> Self {
+    pub fn with_stopping(mut self, max_iter: usize, tol: f64) -> Self {
         self.max_iter = max_iter;
         self.tol = tol;
         self

@@ -129,9 +129,9 @@ impl StackedAutoEncoder {
         sizes.push(classes);
         let mut mlp = Mlp::new(
             &MlpConfig::new(&sizes)
-                .hidden(hidden)
-                .output(output)
-                .init(init),
+                .with_hidden(hidden)
+                .with_output(output)
+                .with_init(init),
         );
         for (k, layer) in self.layers.iter().enumerate() {
             let bias = layer
@@ -264,11 +264,11 @@ impl DltSae {
         strata_layers::manual_seed(seed);
         AutoEncoder::new(
             AutoEncoderConfig::new(inputs, self.hidden)
-                .activations(Activation::Sigmoid, Activation::Sigmoid)
-                .loss(ReconstructionLoss::HalfSse)
-                .noise(Noise::Masking(self.mask_fraction))
-                .init(MlpInit::DltSigmoid)
-                .seed(seed),
+                .with_activations(Activation::Sigmoid, Activation::Sigmoid)
+                .with_loss(ReconstructionLoss::HalfSse)
+                .with_noise(Noise::Masking(self.mask_fraction))
+                .with_init(MlpInit::DltSigmoid)
+                .with_seed(seed),
         )
     }
 
@@ -305,9 +305,9 @@ impl DltSae {
     ) -> Result<Trainer<Mlp, Sgd>, TrainError> {
         let mut mlp = Mlp::new(
             &MlpConfig::new(&[ae.input(), ae.hidden(), classes])
-                .hidden(Activation::Sigmoid)
-                .output(MlpOutput::Sigmoid)
-                .init(MlpInit::DltSigmoid),
+                .with_hidden(Activation::Sigmoid)
+                .with_output(MlpOutput::Sigmoid)
+                .with_init(MlpInit::DltSigmoid),
         );
         let bias = ae
             .encoder

@@ -29,8 +29,8 @@ pub fn filters_grid(weight: &Tensor, (height, width): (usize, usize), zoom: usiz
     );
     let (rows, cols) = grid_shape(weight.shape()[0]);
     Grid::new(rows, cols, height, width)
-        .scaling(GridScaling::PerTile)
-        .zoom(zoom)
+        .with_scaling(GridScaling::PerTile)
+        .with_zoom(zoom)
         .render(&weight.to_vec())
 }
 
@@ -48,8 +48,8 @@ pub fn samples_grid(samples: &Tensor, (height, width): (usize, usize), zoom: usi
     );
     let (rows, cols) = grid_shape(samples.shape()[0]);
     Grid::new(rows, cols, height, width)
-        .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
-        .zoom(zoom)
+        .with_scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
+        .with_zoom(zoom)
         .render(&samples.to_vec())
 }
 
@@ -186,7 +186,7 @@ pub fn write_strip_png(
     (height, width): (usize, usize),
 ) -> Result<(), DatasetError> {
     Grid::new(1, images.shape()[0], height, width)
-        .scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
-        .zoom(2)
+        .with_scaling(GridScaling::Fixed { min: 0.0, max: 1.0 })
+        .with_zoom(2)
         .write_png(&images.to_vec(), path)
 }

@@ -55,8 +55,8 @@ fn masking_noise_zeroes_the_stated_fraction() {
     for fraction in [0.1, 0.5, 0.75] {
         let mut ae = AutoEncoder::<f32>::new(
             AutoEncoderConfig::new(784, 10)
-                .noise(Noise::Masking(fraction))
-                .seed(3),
+                .with_noise(Noise::Masking(fraction))
+                .with_seed(3),
         );
         let x = Tensor::<f32>::ones(&[200, 784]);
         let y = ae.corrupt(&x);
@@ -77,8 +77,8 @@ fn masking_noise_zeroes_the_stated_fraction() {
 fn gaussian_noise_has_the_stated_spread() {
     let mut ae = AutoEncoder::<f32>::new(
         AutoEncoderConfig::new(100, 10)
-            .noise(Noise::Gaussian(0.3))
-            .seed(5),
+            .with_noise(Noise::Gaussian(0.3))
+            .with_seed(5),
     );
     let x = Tensor::<f32>::zeros(&[500, 100]);
     let y = ae.corrupt(&x).to_vec();
@@ -95,8 +95,8 @@ fn gaussian_noise_has_the_stated_spread() {
 fn noise_only_in_training_mode() {
     let mut ae = AutoEncoder::<f64>::new(
         AutoEncoderConfig::new(6, 3)
-            .noise(Noise::Masking(0.5))
-            .loss(ReconstructionLoss::HalfSse),
+            .with_noise(Noise::Masking(0.5))
+            .with_loss(ReconstructionLoss::HalfSse),
     );
     let x = Var::constant(Tensor::from_vec(lcg(1, 24, 1.0), &[4, 6]));
     ae.eval();
@@ -162,10 +162,10 @@ fn contractive_penalty_gradcheck_f64() {
     // The whole loss of a contractive, sparse autoencoder with tied weights.
     let ae = AutoEncoder::<f64>::new(
         AutoEncoderConfig::new(d, hdim)
-            .tied(true)
-            .sparse(0.1, 0.5)
-            .contractive(0.3)
-            .loss(ReconstructionLoss::CrossEntropy),
+            .with_tied(true)
+            .with_sparsity(0.1, 0.5)
+            .with_contractive(0.3)
+            .with_loss(ReconstructionLoss::CrossEntropy),
     );
     let target = Tensor::<f64>::from_vec(
         lcg(8, n * d, 0.5).iter().map(|v| v + 0.5).collect(),
@@ -196,9 +196,9 @@ fn autoencoder_loss_parts_add_up_and_match_the_formulas() {
     let (n, d, hdim) = (4, 6, 3);
     let mut ae = AutoEncoder::<f64>::new(
         AutoEncoderConfig::new(d, hdim)
-            .sparse(0.2, 2.0)
-            .contractive(0.5)
-            .loss(ReconstructionLoss::HalfSse),
+            .with_sparsity(0.2, 2.0)
+            .with_contractive(0.5)
+            .with_loss(ReconstructionLoss::HalfSse),
     );
     ae.eval();
     let x = Var::constant(Tensor::from_vec(
@@ -239,7 +239,7 @@ fn autoencoder_loss_parts_add_up_and_match_the_formulas() {
 
 #[test]
 fn tied_autoencoder_shares_the_encoder_weight() {
-    let mut ae = AutoEncoder::<f32>::new(AutoEncoderConfig::new(784, 32).tied(true));
+    let mut ae = AutoEncoder::<f32>::new(AutoEncoderConfig::new(784, 32).with_tied(true));
     let names: Vec<String> = ae.params().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["encoder.weight", "encoder.bias", "decoder.bias"]);
     let x = Tensor::<f32>::zeros(&[5, 1, 28, 28]);
@@ -256,9 +256,9 @@ fn sparsity_penalty_moves_mean_activation_toward_rho() {
     let rho = 0.05;
     let mean_activation = |sparse: bool| {
         strata_layers::manual_seed(1);
-        let mut config = AutoEncoderConfig::new(784, 64).seed(1);
+        let mut config = AutoEncoderConfig::new(784, 64).with_seed(1);
         if sparse {
-            config = config.sparse(rho, 3.0);
+            config = config.with_sparsity(rho, 3.0);
         }
         let mut ae = AutoEncoder::new(config);
         let start = ae.mean_activation(&x).mean() as f64;
@@ -321,10 +321,10 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
     let test = first(&test, 2000);
     strata_layers::manual_seed(4);
     let template = AutoEncoderConfig::new(1, 1)
-        .noise(Noise::Masking(0.3))
-        .loss(ReconstructionLoss::CrossEntropy)
-        .init(MlpInit::DltSigmoid)
-        .seed(4);
+        .with_noise(Noise::Masking(0.3))
+        .with_loss(ReconstructionLoss::CrossEntropy)
+        .with_init(MlpInit::DltSigmoid)
+        .with_seed(4);
     let mut stack = StackedAutoEncoder::new(&[784, 100, 50], &template);
     assert_eq!(stack.sizes(), [784, 100, 50]);
     let history = Trainer::new(

@@ -43,8 +43,8 @@ fn tiny_rbm(divergence: Divergence) -> Rbm {
             sample_visible: true,
             ..RbmConfig::new(v, h)
         }
-        .divergence(divergence)
-        .seed(7),
+        .with_divergence(divergence)
+        .with_seed(7),
     );
     let w: Vec<f32> = (0..v * h)
         .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
@@ -237,7 +237,7 @@ fn rbm_reconstruction_error_falls_and_free_energy_prefers_data() {
     let (train, _) = mnist();
     let x = as_matrix(train);
     let data = ArrayDataset::from_rows(&x);
-    let rbm = Rbm::new(RbmConfig::new(784, 100).seed(1));
+    let rbm = Rbm::new(RbmConfig::new(784, 100).with_seed(1));
     let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap();
     let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
     let mut trainer = Trainer::new(rbm, opt, step, quiet(5), "rbm").unwrap();
@@ -276,8 +276,8 @@ fn gaussian_and_persistent_rbms_train() {
     let z = x.sub_scalar(mean).div_scalar(std);
     let mut g = Rbm::new(
         RbmConfig::new(784, 64)
-            .visible_units(VisibleUnits::Gaussian)
-            .seed(3),
+            .with_visible_units(VisibleUnits::Gaussian)
+            .with_seed(3),
     );
     g.init_visible_bias_from_data(&z);
     let before = g.reconstruction_error(&z);
@@ -297,14 +297,14 @@ fn gaussian_and_persistent_rbms_train() {
     // PCD-1 with a sparsity target and weight decay.
     let mut p = Rbm::new(
         RbmConfig::new(784, 64)
-            .divergence(Divergence::Persistent(1))
-            .weight_decay(1e-4)
-            .sparsity(strata_models::rbm::SparsityTarget {
+            .with_divergence(Divergence::Persistent(1))
+            .with_weight_decay(1e-4)
+            .with_sparsity(strata_models::rbm::SparsityTarget {
                 target: 0.1,
                 cost: 0.1,
                 decay: 0.9,
             })
-            .seed(4),
+            .with_seed(4),
     );
     p.init_visible_bias_from_data(&x);
     let before = p.reconstruction_error(&x);

@@ -18,7 +18,11 @@ const N: usize = 4;
 /// An f64 RBM with random (not small) weights and biases, so every term matters.
 fn rbm(units: VisibleUnits, seed: u64) -> Rbm<f64> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut rbm = Rbm::<f64>::new(RbmConfig::dlt(V, H).visible_units(units).seed(seed));
+    let mut rbm = Rbm::<f64>::new(
+        RbmConfig::dlt(V, H)
+            .with_visible_units(units)
+            .with_seed(seed),
+    );
     rbm.weight
         .set(Tensor::rand_normal(&[H, V], 0.0, 0.7, &mut rng));
     rbm.visible_bias
@@ -173,7 +177,7 @@ fn probability_states_are_the_gradient_of_the_free_energy_difference() {
 fn sampling_step_uses_the_estimate_from_its_own_states() {
     // With probabilities everywhere and a mean-field reconstruction, CD-1's only draw is h₀,
     // so a keyed update can be replayed: its states are (v₀, p(h | v₀), E[v | h₀], p(h | v_k)).
-    let config = RbmConfig::new(V, H).seed(5);
+    let config = RbmConfig::new(V, H).with_seed(5);
     let mut rbm = Rbm::<f64>::new(config);
     let mut rng = StdRng::seed_from_u64(11);
     let v0 = coins(N, V, &mut rng);

@@ -117,8 +117,8 @@ fn ista_and_fista_match_coordinate_descent() {
                 &x,
                 &dict,
                 &LassoOptions::new(lambda)
-                    .solver(solver)
-                    .until(200_000, 1e-12),
+                    .with_solver(solver)
+                    .with_stopping(200_000, 1e-12),
             );
             assert!(
                 sol.converged,
@@ -188,7 +188,7 @@ fn dictionary_learning_recovers_the_atoms() {
     ] {
         let mut config = SparseCodingConfig::new(k, 0.05);
         config.update = update;
-        config.lasso = config.lasso.until(300, 1e-6);
+        config.lasso = config.lasso.with_stopping(300, 1e-6);
         config.seed = 7;
         let mut sc = SparseCoding::from_data(&x, config);
         let before = recovered(&truth, &sc.dictionary);

@@ -21,8 +21,8 @@ fn adam_trainer(epochs: usize, dir: Option<std::path::PathBuf>) -> Trainer<Mlp, 
     strata_layers::manual_seed(3);
     let model = Mlp::new(
         &MlpConfig::new(&[2, 32, 32, 2])
-            .hidden(Activation::Tanh)
-            .dropout(0.1),
+            .with_hidden(Activation::Tanh)
+            .with_dropout(0.1),
     );
     let mut config = TrainerConfig::new(epochs, 16);
     config.seed = 11;
@@ -166,8 +166,8 @@ fn a_refused_optimizer_state_leaves_the_model_unchanged() {
     strata_layers::manual_seed(3);
     let model = Mlp::new(
         &MlpConfig::new(&[2, 32, 32, 2])
-            .hidden(Activation::Tanh)
-            .dropout(0.1),
+            .with_hidden(Activation::Tanh)
+            .with_dropout(0.1),
     );
     let sgd: Sgd = SgdConfig::new(0.1).build().unwrap();
     let mut trainer = Trainer::new(

@@ -134,8 +134,8 @@ fn the_loop_calls_a_reconstruction_step_and_records_its_terms() {
     strata_layers::manual_seed(2);
     let ae = AutoEncoder::new(
         AutoEncoderConfig::new(784, 32)
-            .sparse(0.1, 0.5)
-            .contractive(0.01),
+            .with_sparsity(0.1, 0.5)
+            .with_contractive(0.01),
     );
     let opt = AdamConfig::new(3e-3).build().unwrap();
     let step = Counting::new(Reconstruction);
@@ -165,7 +165,7 @@ fn the_loop_calls_a_reconstruction_step_and_records_its_terms() {
 #[test]
 fn the_loop_calls_a_contrastive_divergence_step_and_records_free_energy() {
     let (train, test) = mnist();
-    let rbm = Rbm::new(RbmConfig::new(784, 32).seed(3));
+    let rbm = Rbm::new(RbmConfig::new(784, 32).with_seed(3));
     let opt = SgdConfig::new(0.1).momentum(0.5).build().unwrap();
     let step = Counting::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
     let mut trainer = Trainer::new(rbm, opt, step, two_epochs(), "rbm").unwrap();
@@ -264,8 +264,8 @@ fn dbn_pretrainer(
 ) -> Trainer<Dbn, strata_optim::Sgd, Layerwise<Counting<ContrastiveDivergence>>> {
     let dbn = Dbn::new(&[784, 64, 32, 16], |l, v, h| {
         RbmConfig::new(v, h)
-            .weight_decay(1e-4)
-            .seed(strata_layers::child_seed(7, l as u64))
+            .with_weight_decay(1e-4)
+            .with_seed(strata_layers::child_seed(7, l as u64))
     });
     let mut step = Layerwise::new(Counting::new(
         ContrastiveDivergence::new().with_visible_bias_from_data(true),

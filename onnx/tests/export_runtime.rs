@@ -104,7 +104,7 @@ fn modules_without_an_onnx_form_are_refused_by_name_and_path() {
         e.contains("AvgPool2d") && e.contains("\"1\"") && e.contains("divisor_override"),
         "{e}"
     );
-    let mut deep = Lstm::with_config(RecurrentConfig::new(4, 3).num_layers(2));
+    let mut deep = Lstm::with_config(RecurrentConfig::new(4, 3).with_num_layers(2));
     let e = strata_onnx::export(&mut deep, &[5, 4], "deep")
         .unwrap_err()
         .to_string();

@@ -131,8 +131,8 @@ fn network(config: &Config) -> Result<(MlpConfig, usize), String> {
         .and_then(|b| b.parse().ok())
         .unwrap_or(64);
     let mlp = MlpConfig::new(&sizes)
-        .hidden(activation)
-        .dropout(config.float("dropout").unwrap_or(0.0));
+        .with_hidden(activation)
+        .with_dropout(config.float("dropout").unwrap_or(0.0));
     Ok((mlp, batch))
 }
 

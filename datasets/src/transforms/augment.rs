@@ -89,7 +89,7 @@ impl Augment {
     }
 
     /// Sets the largest shift in pixels along each axis (0 disables shifts).
-    pub fn max_shift(mut self, pixels: u32) -> Augment {
+    pub fn with_max_shift(mut self, pixels: u32) -> Augment {
         self.max_shift = pixels;
         self
     }
@@ -99,10 +99,10 @@ impl Augment {
     /// # Panics
     ///
     /// If `degrees` is negative or not finite.
-    pub fn max_rotation(mut self, degrees: f32) -> Augment {
+    pub fn with_max_rotation(mut self, degrees: f32) -> Augment {
         assert!(
             degrees >= 0.0 && degrees.is_finite(),
-            "Augment::max_rotation: {degrees} must be finite and ≥ 0"
+            "Augment::with_max_rotation: {degrees} must be finite and ≥ 0"
         );
         self.max_rotation_deg = degrees;
         self

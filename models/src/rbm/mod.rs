@@ -199,37 +199,37 @@ impl RbmConfig {
     }
 
     /// Sets the visible units.
-    pub fn visible_units(mut self, units: VisibleUnits) -> Self {
+    pub fn with_visible_units(mut self, units: VisibleUnits) -> Self {
         self.visible_units = units;
         self
     }
 
     /// Sets CD-k or PCD-k.
-    pub fn divergence(mut self, divergence: Divergence) -> Self {
+    pub fn with_divergence(mut self, divergence: Divergence) -> Self {
         self.divergence = divergence;
         self
     }
 
     /// Sets the initialisation.
-    pub fn init(mut self, init: RbmInit) -> Self {
+    pub fn with_init(mut self, init: RbmInit) -> Self {
         self.init = init;
         self
     }
 
     /// Sets the L2 weight decay on `W`.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
     /// Sets a sparsity target.
-    pub fn sparsity(mut self, sparsity: SparsityTarget) -> Self {
+    pub fn with_sparsity(mut self, sparsity: SparsityTarget) -> Self {
         self.sparsity = Some(sparsity);
         self
     }
 
     /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
+    pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }

@@ -605,11 +605,11 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         // example (RBM sampling) then match a single process.
         self.model.reseed(child_seed(epoch_seed, 1));
         let mut loader = DataLoader::from_arc(data, self.config.batch_size)
-            .drop_last(self.config.drop_last)
-            .labels(LabelFormat::Indices)
-            .layout(self.layout())
-            .shuffle(epoch_seed)
-            .shard(rank, ranks);
+            .with_drop_last(self.config.drop_last)
+            .with_label_format(LabelFormat::Indices)
+            .with_layout(self.layout())
+            .with_shuffle(epoch_seed)
+            .with_shard(rank, ranks);
         let label = self.label(stages, epoch + 1);
         let batches = loader.len();
         let progress = Progress::start(self.verbose(), &label, batches);

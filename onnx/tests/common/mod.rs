@@ -218,8 +218,8 @@ pub fn cases() -> Vec<Case> {
             "mlp_tanh_sigmoid",
             Box::new(Mlp::new(
                 &MlpConfig::new(&[20, 16, 16, 5])
-                    .hidden(Activation::LecunTanh)
-                    .output(MlpOutput::Sigmoid),
+                    .with_hidden(Activation::LecunTanh)
+                    .with_output(MlpOutput::Sigmoid),
             )),
             vec![20],
         ),
@@ -246,7 +246,7 @@ pub fn cases() -> Vec<Case> {
         (
             "lstm_batch_first",
             Box::new(Lstm::with_config(
-                RecurrentConfig::new(6, 5).batch_first(true),
+                RecurrentConfig::new(6, 5).with_batch_first(true),
             )),
             vec![7, 6],
         ),
@@ -264,8 +264,8 @@ pub fn cases() -> Vec<Case> {
             "autoencoder_tied_images",
             Box::new(AutoEncoder::new(
                 AutoEncoderConfig::new(36, 10)
-                    .tied(true)
-                    .activations(Activation::Relu, Activation::Sigmoid),
+                    .with_tied(true)
+                    .with_activations(Activation::Relu, Activation::Sigmoid),
             )),
             vec![1, 6, 6],
         ),
