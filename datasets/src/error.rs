@@ -11,10 +11,11 @@ use std::path::PathBuf;
 ///
 /// Byte offsets in IDX errors count bytes of the *decompressed* stream (for a raw file that is
 /// the file itself), starting at 0 for the first byte of the magic number.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DatasetError {
     /// An operating-system level failure opening, reading or writing `path`.
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -23,6 +24,7 @@ pub enum DatasetError {
     },
     /// The gzip stream of `path` is corrupt (bad header, bad deflate data, wrong checksum) or
     /// ends early.
+    #[error("{}: corrupt gzip stream after {offset} decompressed bytes: {message}", path.display())]
     Decompress {
         /// The file involved.
         path: PathBuf,
@@ -32,6 +34,11 @@ pub enum DatasetError {
         message: String,
     },
     /// The first four bytes are not an IDX magic number (`0x00 0x00 <type> <rank>`).
+    #[error(
+        "{}: bad IDX magic number at byte offset 0: expected 00 00 <type 08|09|0B|0C|0D|0E> \
+         <rank ≥ 1>, found {:02X} {:02X} {:02X} {:02X} ({reason})",
+        path.display(), found[0], found[1], found[2], found[3]
+    )]
     BadMagic {
         /// The file involved.
         path: PathBuf,
@@ -41,6 +48,7 @@ pub enum DatasetError {
         reason: &'static str,
     },
     /// The file holds a valid IDX array of another element type than the caller needs.
+    #[error("{}: expected IDX elements of type {expected}, found {found}", path.display())]
     WrongType {
         /// The file involved.
         path: PathBuf,
@@ -50,6 +58,7 @@ pub enum DatasetError {
         found: &'static str,
     },
     /// The file holds a valid IDX array of another rank or shape than the caller needs.
+    #[error("{}: expected an IDX array of shape {expected}, found dimensions {found:?}", path.display())]
     WrongShape {
         /// The file involved.
         path: PathBuf,
@@ -59,6 +68,11 @@ pub enum DatasetError {
         found: Vec<usize>,
     },
     /// The file ends before the header or the data it declares is complete.
+    #[error(
+        "{}: truncated {what}: expected {expected} bytes, found {found} \
+         (stream ends at byte offset {offset})",
+        path.display()
+    )]
     Truncated {
         /// The file involved.
         path: PathBuf,
@@ -73,6 +87,11 @@ pub enum DatasetError {
     },
     /// The file holds more bytes than its header declares: the dimension sizes do not match
     /// the byte count.
+    #[error(
+        "{}: dimension sizes {dims:?} do not match the byte count: the declared array \
+         ends at byte offset {offset} but the file continues",
+        path.display()
+    )]
     TrailingData {
         /// The file involved.
         path: PathBuf,
@@ -82,6 +101,7 @@ pub enum DatasetError {
         offset: u64,
     },
     /// The header declares an array whose byte size does not fit in memory addresses.
+    #[error("{}: dimension sizes {dims:?} declare an array too large to address", path.display())]
     TooLarge {
         /// The file involved.
         path: PathBuf,
@@ -90,6 +110,10 @@ pub enum DatasetError {
     },
     /// The header declares more data than the reader's limit
     /// ([`DEFAULT_MAX_BYTES`](crate::idx::DEFAULT_MAX_BYTES) unless set).
+    #[error(
+        "{}: dimension sizes {dims:?} declare {bytes} bytes of data, above the limit of {limit} bytes",
+        path.display()
+    )]
     LimitExceeded {
         /// The file involved.
         path: PathBuf,
@@ -101,6 +125,7 @@ pub enum DatasetError {
         limit: u64,
     },
     /// The system refused memory for the data read so far.
+    #[error("{}: out of memory growing the data buffer to {bytes} bytes", path.display())]
     OutOfMemory {
         /// The file involved.
         path: PathBuf,
@@ -108,6 +133,11 @@ pub enum DatasetError {
         bytes: u64,
     },
     /// A label is not a valid class index.
+    #[error(
+        "{}: label {index} at byte offset {offset} is {value}, expected 0..={}",
+        path.display(),
+        classes.saturating_sub(1)
+    )]
     LabelOutOfRange {
         /// The label file involved.
         path: PathBuf,
@@ -121,6 +151,11 @@ pub enum DatasetError {
         classes: usize,
     },
     /// An image file and its label file disagree on the number of examples.
+    #[error(
+        "{} holds {images} images but {} holds {labels} labels; expected equal counts",
+        images_path.display(),
+        labels_path.display()
+    )]
     CountMismatch {
         /// The image file.
         images_path: PathBuf,
@@ -132,6 +167,7 @@ pub enum DatasetError {
         labels: usize,
     },
     /// A dataset could not be found in any of the places searched.
+    #[error("{dataset} not found; looked in:{}", Searched(searched))]
     NotFound {
         /// The dataset looked for (for example `"Fashion-MNIST"`).
         dataset: &'static str,
@@ -139,6 +175,10 @@ pub enum DatasetError {
         searched: Vec<(PathBuf, String)>,
     },
     /// A text file is not valid UTF-8.
+    #[error(
+        "{}: expected UTF-8 text, found an invalid byte sequence at byte offset {offset}",
+        path.display()
+    )]
     InvalidUtf8 {
         /// The file involved.
         path: PathBuf,
@@ -146,6 +186,7 @@ pub enum DatasetError {
         offset: u64,
     },
     /// Text to encode holds a character that is not in the vocabulary.
+    #[error("character {ch:?} at position {position} is not in the vocabulary")]
     UnknownChar {
         /// The character.
         ch: char,
@@ -153,6 +194,7 @@ pub enum DatasetError {
         position: usize,
     },
     /// Writing a PNG image failed.
+    #[error("{}: writing PNG failed: {message}", path.display())]
     Png {
         /// The file being written.
         path: PathBuf,
@@ -161,140 +203,14 @@ pub enum DatasetError {
     },
 }
 
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Self::Decompress {
-                path,
-                offset,
-                message,
-            } => write!(
-                f,
-                "{}: corrupt gzip stream after {offset} decompressed bytes: {message}",
-                path.display()
-            ),
-            Self::BadMagic {
-                path,
-                found,
-                reason,
-            } => write!(
-                f,
-                "{}: bad IDX magic number at byte offset 0: expected 00 00 <type 08|09|0B|0C|0D|0E> \
-                 <rank ≥ 1>, found {:02X} {:02X} {:02X} {:02X} ({reason})",
-                path.display(),
-                found[0],
-                found[1],
-                found[2],
-                found[3]
-            ),
-            Self::WrongType {
-                path,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{}: expected IDX elements of type {expected}, found {found}",
-                path.display()
-            ),
-            Self::WrongShape {
-                path,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{}: expected an IDX array of shape {expected}, found dimensions {found:?}",
-                path.display()
-            ),
-            Self::Truncated {
-                path,
-                what,
-                offset,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{}: truncated {what}: expected {expected} bytes, found {found} \
-                 (stream ends at byte offset {offset})",
-                path.display()
-            ),
-            Self::TrailingData { path, dims, offset } => write!(
-                f,
-                "{}: dimension sizes {dims:?} do not match the byte count: the declared array \
-                 ends at byte offset {offset} but the file continues",
-                path.display()
-            ),
-            Self::TooLarge { path, dims } => write!(
-                f,
-                "{}: dimension sizes {dims:?} declare an array too large to address",
-                path.display()
-            ),
-            Self::LimitExceeded {
-                path,
-                dims,
-                bytes,
-                limit,
-            } => write!(
-                f,
-                "{}: dimension sizes {dims:?} declare {bytes} bytes of data, above the limit of {limit} bytes",
-                path.display()
-            ),
-            Self::OutOfMemory { path, bytes } => write!(
-                f,
-                "{}: out of memory growing the data buffer to {bytes} bytes",
-                path.display()
-            ),
-            Self::LabelOutOfRange {
-                path,
-                index,
-                offset,
-                value,
-                classes,
-            } => write!(
-                f,
-                "{}: label {index} at byte offset {offset} is {value}, expected 0..={}",
-                path.display(),
-                classes.saturating_sub(1)
-            ),
-            Self::CountMismatch {
-                images_path,
-                labels_path,
-                images,
-                labels,
-            } => write!(
-                f,
-                "{} holds {images} images but {} holds {labels} labels; expected equal counts",
-                images_path.display(),
-                labels_path.display()
-            ),
-            Self::NotFound { dataset, searched } => {
-                write!(f, "{dataset} not found; looked in:")?;
-                for (place, why) in searched {
-                    write!(f, "\n  {}: {why}", place.display())?;
-                }
-                Ok(())
-            }
-            Self::InvalidUtf8 { path, offset } => write!(
-                f,
-                "{}: expected UTF-8 text, found an invalid byte sequence at byte offset {offset}",
-                path.display()
-            ),
-            Self::UnknownChar { ch, position } => write!(
-                f,
-                "character {ch:?} at position {position} is not in the vocabulary"
-            ),
-            Self::Png { path, message } => {
-                write!(f, "{}: writing PNG failed: {message}", path.display())
-            }
-        }
-    }
-}
+/// The places a [`DatasetError::NotFound`] lists, one per line: `\n  <place>: <why>`.
+struct Searched<'a>(&'a [(PathBuf, String)]);
 
-impl std::error::Error for DatasetError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } => Some(source),
-            _ => None,
+impl fmt::Display for Searched<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (place, why) in self.0 {
+            write!(f, "\n  {}: {why}", place.display())?;
         }
+        Ok(())
     }
 }

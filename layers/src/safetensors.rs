@@ -53,7 +53,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use strata_tensor::{Element, Tensor};
 
 use crate::Module;
-use crate::checkpoint::{TensorKind, TensorValues, write_atomically};
+use crate::checkpoint::{IoFailure, TensorKind, TensorValues, read_file, write_atomically};
 
 /// A safetensors file could not be written, read or loaded into a module.
 ///
@@ -239,6 +239,15 @@ impl fmt::Display for SafetensorsError {
     }
 }
 
+impl From<IoFailure> for SafetensorsErrorKind {
+    fn from(e: IoFailure) -> Self {
+        SafetensorsErrorKind::Io {
+            action: e.action,
+            source: e.source,
+        }
+    }
+}
+
 impl std::error::Error for SafetensorsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
@@ -337,9 +346,7 @@ pub fn export_safetensors<T: Element, M: Module<T> + ?Sized>(
 ) -> Result<(), SafetensorsError> {
     let path = path.as_ref();
     let bytes = export_safetensors_bytes(module).map_err(|e| e.with_path(path))?;
-    write_atomically(path, &bytes).map_err(|(action, source)| {
-        SafetensorsError::new(SafetensorsErrorKind::Io { action, source }).with_path(path)
-    })
+    write_atomically(path, &bytes).map_err(|e| SafetensorsError::new(e.into()).with_path(path))
 }
 
 /// Whether `name` is PyTorch's batch-norm step counter, skipped when the module lacks it.
@@ -483,13 +490,7 @@ pub fn import_safetensors<T: Element, M: Module<T> + ?Sized>(
     path: impl AsRef<Path>,
 ) -> Result<(), SafetensorsError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| {
-        SafetensorsError::new(SafetensorsErrorKind::Io {
-            action: "cannot read the file".into(),
-            source,
-        })
-        .with_path(path)
-    })?;
+    let bytes = read_file(path).map_err(|e| SafetensorsError::new(e.into()).with_path(path))?;
     import_safetensors_bytes(module, &bytes).map_err(|e| e.with_path(path))
 }
 

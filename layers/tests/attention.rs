@@ -8,7 +8,7 @@ use strata_layers::attention::{
 };
 use strata_layers::transformer::{
     FeedForwardActivation, TransformerConfig, TransformerDecoderLayer, TransformerEncoder,
-    TransformerEncoderLayer,
+    TransformerEncoderLayer, generate_square_subsequent_mask,
 };
 use strata_layers::{Module, manual_seed};
 use strata_tensor::Tensor;
@@ -120,6 +120,18 @@ fn attention_shapes_names_and_weights_sum_to_one() {
     }
     let m: Tensor<f32> = causal_mask(2, 3);
     assert_eq!(m.to_vec(), vec![0.0, 0.0, -1e9, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn the_decoder_mask_is_the_square_causal_mask() {
+    let m: Tensor<f64> = generate_square_subsequent_mask(3);
+    assert_eq!(m, causal_mask(3, 3));
+    // Query i sees keys 0..=i.
+    let blocked = -1e9;
+    assert_eq!(
+        m.to_vec(),
+        vec![0.0, blocked, blocked, 0.0, 0.0, blocked, 0.0, 0.0, 0.0]
+    );
 }
 
 #[test]

@@ -494,6 +494,36 @@ fn architecture_mismatches_are_reported_and_leave_the_model_unchanged() {
 }
 
 #[test]
+fn a_named_tensor_converts_back_to_its_own_type_only() {
+    let t = Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).t();
+    let named = NamedTensor::from_tensor("w", &t);
+    let back: Tensor<f32> = named.to_tensor().unwrap();
+    assert_eq!((back.shape(), back.to_vec()), (&[3, 2][..], t.to_vec()));
+    assert!(named.to_tensor::<f64>().is_none(), "saved as f32");
+    let mut short = named.clone();
+    short.values = TensorValues::F32(vec![0.0; 5]);
+    assert!(
+        short.to_tensor::<f32>().is_none(),
+        "5 values do not fill [3, 2]"
+    );
+}
+
+#[test]
+fn an_error_hands_over_its_kind() {
+    let err = decode_checkpoint::<ModuleState>(&MAGIC)
+        .unwrap_err()
+        .with_path("/x/m.ckpt");
+    assert_eq!(err.path(), Some(Path::new("/x/m.ckpt")));
+    match err.into_kind() {
+        CheckpointErrorKind::Truncated {
+            file_len: 8,
+            expected_len,
+        } => assert_eq!(expected_len, HEADER_LEN as u64),
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+}
+
+#[test]
 fn inconsistent_states_are_rejected_in_memory() {
     let mut model = mlp(2, true);
     let before = snapshot(&model);

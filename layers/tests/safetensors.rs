@@ -415,3 +415,21 @@ fn a_header_naming_a_tensor_twice_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn an_error_hands_over_its_kind() {
+    let err = import_safetensors_bytes(&mut Linear::<f32>::new(3, 2), &[0; 5])
+        .unwrap_err()
+        .with_path("/x/m.safetensors");
+    assert_eq!(err.path(), Some(Path::new("/x/m.safetensors")));
+    assert!(
+        matches!(
+            err.into_kind(),
+            SafetensorsErrorKind::Truncated {
+                file_len: 5,
+                expected_len: 8
+            }
+        ),
+        "five bytes hold no header length"
+    );
+}

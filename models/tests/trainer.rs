@@ -8,7 +8,7 @@ use strata_datasets::synthetic;
 use strata_layers::Activation;
 use strata_layers::checkpoint::read_checkpoint;
 use strata_models::{Mlp, MlpConfig, Objective, TrainError, Trainer, TrainerConfig, TrainingState};
-use strata_optim::{Adam, AdamConfig, Sgd, SgdConfig};
+use strata_optim::{Adam, AdamConfig, LrSchedule, Sgd, SgdConfig};
 
 fn tmp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("strata-trainer-{name}-{}", std::process::id()));
@@ -293,4 +293,78 @@ fn a_checkpoint_written_before_the_optimizer_state_format_resumes() {
     assert_eq!(resumed.epochs_done(), 2);
     assert_eq!(resumed.optimizer.step_count(), 4);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Every builder sets its own setting, and only it.
+#[test]
+fn the_config_builders_set_their_settings() {
+    let c = TrainerConfig::new(4, 32)
+        .with_seed(9)
+        .with_flatten_inputs(true)
+        .with_drop_last(true)
+        .with_clip_grad_norm(1.5)
+        .with_early_stopping(3)
+        .with_checkpoints("ckpt", 2)
+        .with_log_dir("logs")
+        .with_tensorboard("runs/a")
+        .with_histogram_every(5)
+        .with_step_scalars_every(10)
+        .with_eval_batch_size(256)
+        .with_verbose(false);
+    assert_eq!((c.epochs, c.batch_size, c.seed), (4, 32, 9));
+    assert!(c.flatten_inputs && c.drop_last && !c.verbose);
+    assert_eq!(c.clip_grad_norm, Some(1.5));
+    assert_eq!(c.early_stopping_patience, Some(3));
+    assert_eq!(
+        (c.checkpoint_dir.as_deref(), c.checkpoint_every),
+        (Some(std::path::Path::new("ckpt")), 2)
+    );
+    assert_eq!(c.log_dir.as_deref(), Some(std::path::Path::new("logs")));
+    assert_eq!(
+        c.tensorboard_dir.as_deref(),
+        Some(std::path::Path::new("runs/a"))
+    );
+    assert_eq!(
+        (c.histogram_every, c.step_scalars_every, c.eval_batch_size),
+        (5, 10, 256)
+    );
+}
+
+/// A schedule sets the learning rate of each epoch; `into_parts` hands back the trained model
+/// and the optimizer as the last epoch left them.
+#[test]
+fn a_schedule_sets_each_epochs_learning_rate() {
+    struct Halving;
+    impl LrSchedule for Halving {
+        fn lr(&self, t: u64) -> f64 {
+            0.1 / f64::from(1u32 << t)
+        }
+    }
+    let data = Arc::new(synthetic::noisy_xor(64, 0.1, 1));
+    strata_layers::manual_seed(0);
+    let model = Mlp::new(&MlpConfig::new(&[2, 8, 2]));
+    let sgd: Sgd = SgdConfig::new(1.0).build().unwrap();
+    let config = TrainerConfig::new(3, 16).with_verbose(false);
+    let mut trainer = Trainer::new(model, sgd, Objective::CrossEntropy, config, "mlp")
+        .unwrap()
+        .with_schedule(Halving);
+    trainer.fit(data, None).unwrap();
+    let lrs: Vec<f64> = trainer.history().iter().map(|e| e.learning_rate).collect();
+    assert_eq!(lrs, vec![0.1, 0.05, 0.025]);
+    use strata_layers::Module;
+    let trained: Vec<Vec<f32>> = trainer
+        .model
+        .params()
+        .iter()
+        .map(|(_, p)| p.value().to_vec())
+        .collect();
+    let (model, optimizer, _) = trainer.into_parts();
+    use strata_optim::Optimizer;
+    assert_eq!(optimizer.learning_rate(), 0.025);
+    let returned: Vec<Vec<f32>> = model
+        .params()
+        .iter()
+        .map(|(_, p)| p.value().to_vec())
+        .collect();
+    assert_eq!(returned, trained);
 }

@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use strata_autograd::{Var, no_grad};
+use strata_layers::Module;
 use strata_rl::envs::{CartPole, ClassicControl};
 use strata_rl::{A2c, A2cConfig, Agent, Dqn, DqnConfig, Reinforce, ReinforceConfig, RlError};
+use strata_tensor::Tensor;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("strata-rl-{name}-{}", std::process::id()));
@@ -173,4 +176,108 @@ fn bad_settings_name_the_setting() {
     for (err, message) in cases {
         assert_eq!(err.to_string(), message);
     }
+}
+
+/// Every builder sets its own field: all of them applied give the configuration written out.
+#[test]
+fn the_builders_set_their_settings() {
+    let a2c = A2cConfig::default()
+        .with_envs(3)
+        .with_rollout(7)
+        .with_hidden(&[16])
+        .with_learning_rate(0.01)
+        .with_gamma(0.9)
+        .with_gae_lambda(0.8)
+        .with_value_coef(0.25)
+        .with_entropy_coef(0.02)
+        .with_max_grad_norm(None)
+        .with_bootstrap_truncated(false)
+        .with_seed(5);
+    let want = A2cConfig {
+        envs: 3,
+        rollout: 7,
+        hidden: vec![16],
+        learning_rate: 0.01,
+        gamma: 0.9,
+        gae_lambda: 0.8,
+        value_coef: 0.25,
+        entropy_coef: 0.02,
+        max_grad_norm: None,
+        bootstrap_truncated: false,
+        seed: 5,
+    };
+    assert_eq!(a2c, want);
+
+    let reinforce = ReinforceConfig::default()
+        .with_hidden(&[8, 8])
+        .with_learning_rate(0.02)
+        .with_gamma(0.95)
+        .with_episodes_per_update(2)
+        .with_value_coef(1.0)
+        .with_entropy_coef(0.05)
+        .with_normalize_advantages(false)
+        .with_max_grad_norm(Some(2.0))
+        .with_seed(6);
+    let want = ReinforceConfig {
+        hidden: vec![8, 8],
+        learning_rate: 0.02,
+        gamma: 0.95,
+        episodes_per_update: 2,
+        value_coef: 1.0,
+        entropy_coef: 0.05,
+        normalize_advantages: false,
+        max_grad_norm: Some(2.0),
+        seed: 6,
+    };
+    assert_eq!(reinforce, want);
+
+    let dqn = DqnConfig::default()
+        .with_hidden(&[32])
+        .with_learning_rate(0.003)
+        .with_gamma(0.98)
+        .with_buffer_capacity(1000)
+        .with_batch_size(16)
+        .with_learning_starts(100)
+        .with_train_every(4)
+        .with_target_update_every(50)
+        .with_epsilon(0.9, 0.1, 200)
+        .with_double(false)
+        .with_huber_delta(2.0)
+        .with_max_grad_norm(Some(10.0))
+        .with_seed(7);
+    let want = DqnConfig {
+        hidden: vec![32],
+        learning_rate: 0.003,
+        gamma: 0.98,
+        buffer_capacity: 1000,
+        batch_size: 16,
+        learning_starts: 100,
+        train_every: 4,
+        target_update_every: 50,
+        epsilon_start: 0.9,
+        epsilon_end: 0.1,
+        epsilon_decay_steps: 200,
+        double: false,
+        huber_delta: 2.0,
+        max_grad_norm: Some(10.0),
+        seed: 7,
+    };
+    assert_eq!(dqn, want);
+}
+
+#[test]
+fn dqn_q_values_are_the_outputs_of_its_q_network() {
+    let config = DqnConfig::default().with_hidden(&[8]).with_seed(3);
+    let mut agent = Dqn::new(CartPole::new(), config).unwrap();
+    let observation = [0.01, -0.02, 0.03, 0.04];
+    let q = agent.q_values(&observation);
+    assert_eq!(q.len(), 2, "one Q-value per CartPole action");
+    let x = Var::constant(Tensor::from_vec(observation.to_vec(), &[1, 4]));
+    let net = agent.q_network();
+    assert_eq!(no_grad(|| net.forward(&x)).into_value().to_vec(), q);
+    // The network is the agent's own: changing it changes the Q-values.
+    for (_, p) in net.params_mut() {
+        p.value_mut().fill_(0.0);
+    }
+    assert_eq!(agent.q_values(&observation), vec![0.0, 0.0]);
 }

@@ -132,6 +132,57 @@ fn conditional_dimensions_appear_exactly_when_their_condition_holds() {
 }
 
 #[test]
+fn a_conditional_choice_exists_exactly_when_its_parent_allows_it() {
+    let space = Space::new()
+        .with_categorical("optimizer", &["sgd", "adam"])
+        .with_categorical_if(
+            "nesterov",
+            &["yes", "no"],
+            Condition::OneOf {
+                parent: "optimizer".into(),
+                choices: vec!["sgd".into()],
+            },
+        );
+    space.validate().unwrap();
+    let mut study = Study::new(space.clone(), RandomSampler::new(2));
+    let trials = study
+        .optimize(&Budget::trials(40), |_, _| Ok(0.0))
+        .unwrap()
+        .to_vec();
+    let mut seen = (0, 0);
+    for t in &trials {
+        assert!(space.contains(&t.config), "{:?}", t.config);
+        let sgd = t.config.choice("optimizer") == Some("sgd");
+        assert_eq!(t.config.contains_key("nesterov"), sgd, "{:?}", t.config);
+        if sgd {
+            seen.0 += 1;
+        } else {
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 > 0 && seen.1 > 0, "both branches drawn: {seen:?}");
+}
+
+/// TPE's first `startup` trials are random search's (same seed, same streams); after them the
+/// model, and the number of candidates drawn from it, decide.
+#[test]
+fn tpe_searches_at_random_for_its_startup_trials() {
+    let random = configs(&run(RandomSampler::new(8), 12));
+    let one = configs(&run(
+        TpeSampler::new(8).with_startup(5).with_candidates(1),
+        12,
+    ));
+    let many = configs(&run(
+        TpeSampler::new(8).with_startup(5).with_candidates(48),
+        12,
+    ));
+    assert_eq!(one[..5], random[..5]);
+    assert_eq!(many[..5], random[..5]);
+    assert_ne!(one[5..], random[5..]);
+    assert_ne!(many[5..], one[5..]);
+}
+
+#[test]
 fn tpe_beats_random_search_at_equal_trials() {
     let (seeds, trials) = (10, 60);
     let best = |t: &[Trial]| {

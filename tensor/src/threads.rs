@@ -50,21 +50,14 @@ pub fn num_threads() -> usize {
 }
 
 /// Why a pool of threads could not be built.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot run on {threads} threads: {reason}")]
 pub struct ThreadPoolError {
     /// The threads asked for.
     pub threads: usize,
     /// Why: out of range, or the operating system refused to start them.
     pub reason: String,
 }
-
-impl std::fmt::Display for ThreadPoolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot run on {} threads: {}", self.threads, self.reason)
-    }
-}
-
-impl std::error::Error for ThreadPoolError {}
 
 /// Runs `f` on a pool of `n` threads (pools are built once per size and kept), or says why no
 /// such pool can be built: `n` outside `1..=`[`max_threads`], or threads the operating system

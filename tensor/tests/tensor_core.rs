@@ -124,6 +124,22 @@ fn narrow_checks_the_range() {
     seq(&[2, 3]).narrow(1, 2, 2);
 }
 
+#[test]
+fn fill_and_map_update_in_place() {
+    let a = t(&[1., -2., 3.], &[3]);
+    let mut b = a.clone();
+    b.map_(|x| x * x - 1.0);
+    assert_eq!(b.to_vec(), vec![0., 3., 8.]);
+    b.fill_(4.0);
+    assert_eq!(b.to_vec(), vec![4., 4., 4.]);
+    assert_eq!(a.to_vec(), vec![1., -2., 3.], "the clone is untouched");
+    // Through a transposed view: values follow the logical (row-major) order.
+    let mut tr = seq(&[2, 3]).t();
+    tr.map_(|x| 10.0 * x);
+    assert_eq!(tr.shape(), &[3, 2]);
+    assert_eq!(tr.to_vec(), vec![0., 30., 10., 40., 20., 50.]);
+}
+
 // ---- creation ----
 
 #[test]
@@ -144,6 +160,14 @@ fn constructors() {
     assert_eq!(Tensor::<f32>::full(&[2], 7.0).to_vec(), vec![7.0, 7.0]);
     assert_eq!(Tensor::<f32>::zeros(&[0, 3]).numel(), 0);
     assert_eq!(Tensor::<f32>::scalar(2.5).item(), 2.5);
+}
+
+#[test]
+fn zeros_like_and_ones_like_take_the_shape() {
+    let a = seq(&[2, 3]).t();
+    let (z, o) = (a.zeros_like(), a.ones_like());
+    assert_eq!((z.shape(), o.shape()), (&[3, 2][..], &[3, 2][..]));
+    assert_eq!((z.to_vec(), o.to_vec()), (vec![0.0; 6], vec![1.0; 6]));
 }
 
 #[test]
@@ -273,6 +297,9 @@ fn masks_and_where() {
     assert_eq!(a.minimum(&b).to_vec(), vec![1., 5., 1.]);
     let w = Tensor::where_(&a.gt_mask(&b), &a, &Tensor::scalar(-1.0));
     assert_eq!(w.to_vec(), vec![-1., -1., 3.]);
+    // Against a scalar: strict on both sides.
+    assert_eq!(a.gt_scalar(3.0).to_vec(), vec![0., 1., 0.]);
+    assert_eq!(a.lt_scalar(3.0).to_vec(), vec![1., 0., 0.]);
 }
 
 #[test]

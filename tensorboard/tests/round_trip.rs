@@ -2,6 +2,7 @@
 //! a cut-short tail skipped with a warning, a damaged record refused, a resumed run trimmed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use strata_tensorboard::proto::event;
 use strata_tensorboard::record::FRAMING_BYTES;
@@ -186,5 +187,49 @@ fn trimming_everything_deletes_the_emptied_files() {
     assert_eq!(event_files(&dir).unwrap().len(), 2);
     assert!(trim_run(&dir, |_, _| false).unwrap() > 0);
     assert!(event_files(&dir).unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The flush interval decides when buffered events reach the file; the bucket count and an
+/// RGBA image's four channels come back as set.
+#[test]
+fn writer_settings_take_effect() {
+    let dir = scratch("settings");
+    let mut slow = SummaryWriter::create(dir.join("slow"))
+        .unwrap()
+        .with_flush_interval(Duration::from_secs(3600));
+    slow.add_scalars(1, &[("loss", 0.5)]).unwrap();
+    assert!(
+        read_event_file(slow.path())
+            .unwrap()
+            .scalars("loss")
+            .is_empty()
+    );
+    slow.flush().unwrap();
+    assert_eq!(
+        read_event_file(slow.path()).unwrap().scalars("loss"),
+        vec![(1, 0.5)]
+    );
+
+    let mut log = SummaryWriter::create(dir.join("eager"))
+        .unwrap()
+        .with_flush_interval(Duration::ZERO)
+        .with_histogram_bins(4);
+    log.add_histogram("w", (0..8).map(f64::from), 1).unwrap();
+    let pixels: Vec<u8> = (0..2 * 3 * 4).map(|i| i as u8).collect();
+    log.add_image("rgba", &Image::rgba(2, 3, pixels.clone()), 1)
+        .unwrap();
+    // Written without a flush.
+    let events = read_event_file(log.path()).unwrap();
+    assert_eq!(events.histograms("w")[0].1.bucket.len(), 4 + 1);
+    let (_, img) = events.images("rgba")[0];
+    assert_eq!((img.width, img.height, img.colorspace), (2, 3, 4));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(&img.encoded_image_string[..]))
+        .read_info()
+        .unwrap();
+    assert_eq!(decoder.info().color_type, png::ColorType::Rgba);
+    let mut decoded = vec![0; decoder.output_buffer_size().unwrap()];
+    decoder.next_frame(&mut decoded).unwrap();
+    assert_eq!(decoded, pixels);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,7 +11,6 @@ mod bench;
 mod ci;
 mod report;
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, ExitStatus};
@@ -30,11 +29,13 @@ Run `cargo xtask <TASK> --help` for the options of a task.
 ";
 
 /// Everything that can make a task fail. Each variant says what failed, where and why.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad command-line arguments; the message says what was wrong.
+    #[error("{0}")]
     Usage(String),
     /// Reading or writing a file or directory failed.
+    #[error("{action} {}: {source}", path.display())]
     Io {
         /// What was being done, e.g. "reading".
         action: &'static str,
@@ -44,6 +45,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A file was read but its contents are not what was expected.
+    #[error("{}: {reason}", path.display())]
     Parse {
         /// The file.
         path: PathBuf,
@@ -51,6 +53,7 @@ pub enum Error {
         reason: String,
     },
     /// A command could not be started.
+    #[error("could not run `{command}`: {source}")]
     Spawn {
         /// The command line.
         command: String,
@@ -58,6 +61,7 @@ pub enum Error {
         source: io::Error,
     },
     /// A command ran and failed.
+    #[error("{what} failed ({status})")]
     Command {
         /// What was running, e.g. "step [2/4] clippy".
         what: String,
@@ -65,6 +69,7 @@ pub enum Error {
         status: ExitStatus,
     },
     /// There were no benchmark results to report.
+    #[error("{0}")]
     NoResults(String),
 }
 
@@ -74,32 +79,6 @@ impl Error {
         match self {
             Error::Usage(_) => ExitCode::from(2),
             _ => ExitCode::FAILURE,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(msg) => write!(f, "{msg}"),
-            Error::Io {
-                action,
-                path,
-                source,
-            } => write!(f, "{action} {}: {source}", path.display()),
-            Error::Parse { path, reason } => write!(f, "{}: {reason}", path.display()),
-            Error::Spawn { command, source } => write!(f, "could not run `{command}`: {source}"),
-            Error::Command { what, status } => write!(f, "{what} failed ({status})"),
-            Error::NoResults(msg) => write!(f, "{msg}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } | Error::Spawn { source, .. } => Some(source),
-            _ => None,
         }
     }
 }

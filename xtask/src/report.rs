@@ -17,7 +17,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -125,18 +125,13 @@ pub const BENCHMARK_JSON: &str = "benchmark.json";
 pub const ESTIMATES_JSON: &str = "estimates.json";
 
 /// Why a result file pair could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {reason}")]
 pub struct ParseError {
     /// Which file is wrong: [`BENCHMARK_JSON`] or [`ESTIMATES_JSON`].
     pub file: &'static str,
     /// What is wrong with it.
     pub reason: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file, self.reason)
-    }
 }
 
 /// Parses criterion's `benchmark.json`.

@@ -55,6 +55,20 @@ impl<T: Element> Var<T> {
     }
 
     /// `y = a · b` elementwise (broadcasting). `∂y/∂a = b`, `∂y/∂b = a`.
+    ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// // b: [2] broadcasts over the rows of a: [2, 2].
+    /// let a = Var::leaf(Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    /// let b = Var::leaf(Tensor::from_vec(vec![10.0, -1.0], &[2]));
+    /// let y = a.mul(&b);
+    /// assert_eq!(y.value().to_vec(), vec![10.0, -2.0, 30.0, -4.0]);
+    /// let grads = y.sum().backward();
+    /// assert_eq!(grads.wrt(&a).unwrap().to_vec(), vec![10.0, -1.0, 10.0, -1.0]); // b, per row
+    /// assert_eq!(grads.wrt(&b).unwrap().to_vec(), vec![4.0, 6.0]); // a, summed over the rows
+    /// ```
     pub fn mul(&self, other: &Var<T>) -> Var<T> {
         let (a, b) = (self.value.clone(), other.value.clone());
         Var::record("mul", a.mul(&b), &[self, other], move |g, needs| {

@@ -14,6 +14,23 @@ impl<T: Element> Var<T> {
     /// Gradients: `∂L/∂x` = transposed convolution of `G` with `W`, `∂L/∂W` = correlation of
     /// `x` with `G`, `∂L/∂b = Σ_{n,i,j} G`.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    /// use strata_tensor::conv::Conv2dParams;
+    ///
+    /// // A 2×2 kernel of ones over a 3×3 image of ones: each of the 2×2 outputs sums 4 pixels.
+    /// let x = Var::leaf(Tensor::<f64>::ones(&[1, 1, 3, 3]));
+    /// let w = Var::leaf(Tensor::ones(&[1, 1, 2, 2]));
+    /// let y = x.conv2d(&w, None, Conv2dParams::default());
+    /// assert_eq!((y.shape(), y.value().to_vec()), (&[1, 1, 2, 2][..], vec![4.0; 4]));
+    /// let grads = y.sum().backward();
+    /// // ∂/∂x counts the windows covering each pixel; ∂/∂w sums the pixels under each tap.
+    /// let dx = vec![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0];
+    /// assert_eq!(grads.wrt(&x).unwrap().to_vec(), dx);
+    /// assert_eq!(grads.wrt(&w).unwrap().to_vec(), vec![4.0; 4]);
+    /// ```
+    ///
     /// # Panics
     /// When the shapes do not fit (see `strata_tensor::conv::conv2d`).
     pub fn conv2d(&self, weight: &Var<T>, bias: Option<&Var<T>>, params: Conv2dParams) -> Var<T> {

@@ -87,6 +87,19 @@ impl<T: Element> Var<T> {
     /// `Σᵢ w_{tᵢ}`), `Sum` or `None` (shape `[N]`) — PyTorch's `cross_entropy`. Gradient:
     /// `∂lossᵢ/∂x_i = (1 − ε)·w_t·(pᵢ − e_t) + (ε/C)·(Σw·pᵢ − w)`, `p = softmax(x)`.
     ///
+    /// ```
+    /// use strata_autograd::{CrossEntropyOptions, Var};
+    /// use strata_tensor::Tensor;
+    ///
+    /// // Two classes with equal logits: p = (½, ½), loss = ln 2 for either target.
+    /// let logits = Var::leaf(Tensor::<f64>::from_vec(vec![0.0, 0.0], &[1, 2]));
+    /// let loss = logits.cross_entropy(&[0], &CrossEntropyOptions::default());
+    /// assert!((loss.item() - std::f64::consts::LN_2).abs() < 1e-12);
+    /// // ∂loss/∂logits = p − onehot(target).
+    /// let grad = loss.backward().wrt(&logits).unwrap().to_vec();
+    /// assert!((grad[0] + 0.5).abs() < 1e-12 && (grad[1] - 0.5).abs() < 1e-12);
+    /// ```
+    ///
     /// # Panics
     /// If logits are not 2-D, the number of targets differs from N, a target is `≥ C`, the
     /// weight is not `[C]`, or ε is outside `[0, 1)`.

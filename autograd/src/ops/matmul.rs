@@ -14,6 +14,19 @@ impl<T: Element> Var<T> {
     /// Matrix product with `Tensor::matmul` semantics (1-D, 2-D and broadcast batched operands).
     /// For `Y = A·B`: `∂L/∂A = G·Bᵀ`, `∂L/∂B = Aᵀ·G`, summed over broadcast batch dimensions.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let a = Var::leaf(Tensor::<f64>::from_vec(vec![1.0, 2.0], &[1, 2]));
+    /// let b = Var::leaf(Tensor::from_vec(vec![3.0, 4.0], &[2, 1]));
+    /// let y = a.matmul(&b); // [1, 1]
+    /// assert_eq!(y.value().to_vec(), vec![11.0]);
+    /// let grads = y.backward();
+    /// assert_eq!(grads.wrt(&a).unwrap().to_vec(), vec![3.0, 4.0]); // G·Bᵀ
+    /// assert_eq!(grads.wrt(&b).unwrap().to_vec(), vec![1.0, 2.0]); // Aᵀ·G
+    /// ```
+    ///
     /// # Panics
     /// As `Tensor::matmul`, e.g. `matmul: [2, 3] × [4, 5]: inner dimensions 3 ≠ 4`.
     pub fn matmul(&self, other: &Var<T>) -> Var<T> {

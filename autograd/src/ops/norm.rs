@@ -15,6 +15,18 @@ impl<T: Element> Var<T> {
     /// `∂L/∂x = (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂))/√(σ² + ε)`, `∂L/∂γ = Σ_rows g ⊙ x̂`,
     /// `∂L/∂β = Σ_rows g`.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let x = Var::leaf(Tensor::<f64>::from_vec(vec![1.0, 3.0], &[1, 2]));
+    /// let y = x.layer_norm(2, None, None, 1e-5); // μ = 2, σ² = 1
+    /// let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
+    /// assert!(close(&y.value().to_vec(), &[-1.0, 1.0]));
+    /// // A normalised row sums to zero whatever x is, so Σ y does not depend on x.
+    /// assert!(close(&y.sum().backward().wrt(&x).unwrap().to_vec(), &[0.0, 0.0]));
+    /// ```
+    ///
     /// # Panics
     /// If the input does not split into rows of `d` elements or `γ`/`β` do not hold `d`.
     pub fn layer_norm(

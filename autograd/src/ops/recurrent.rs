@@ -245,6 +245,23 @@ impl<T: Element> Var<T> {
     /// One Elman RNN step: `h' = act(W_ih x + b_ih + W_hh h + b_hh)` (`act` = ReLU if `relu`,
     /// else tanh); `self = x: [N, I]`, `h: [N, H]` (`None`: zeros). One fused tape node.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// // One unit: h' = ReLU(w_ih·x + w_hh·h) = ReLU(3·2 − 1·1) = 5.
+    /// let scalar = |v: f64| Tensor::<f64>::from_vec(vec![v], &[1, 1]);
+    /// let x = Var::constant(scalar(2.0));
+    /// let h = Var::leaf(scalar(1.0));
+    /// let (w_ih, w_hh) = (Var::leaf(scalar(3.0)), Var::leaf(scalar(-1.0)));
+    /// let h1 = x.rnn_cell(Some(&h), &w_ih, &w_hh, None, None, true);
+    /// assert_eq!(h1.value().to_vec(), vec![5.0]);
+    /// let grads = h1.sum().backward();
+    /// assert_eq!(grads.wrt(&w_ih).unwrap().to_vec(), vec![2.0]); // x
+    /// assert_eq!(grads.wrt(&w_hh).unwrap().to_vec(), vec![1.0]); // h
+    /// assert_eq!(grads.wrt(&h).unwrap().to_vec(), vec![-1.0]); // w_hh
+    /// ```
+    ///
     /// # Panics
     /// If `x` is not 2-D or the state or a weight does not fit.
     pub fn rnn_cell(

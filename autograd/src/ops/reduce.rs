@@ -60,6 +60,17 @@ impl<T: Element> Var<T> {
 
     /// `y = (1/n)·Σ_axis x` with `n = shape[axis]`.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let x = Var::leaf(Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 5.0], &[2, 2]));
+    /// let y = x.mean_axis(0, false); // column means
+    /// assert_eq!(y.value().to_vec(), vec![2.0, 3.5]);
+    /// // Each element enters one mean with weight 1/n = 1/2.
+    /// assert_eq!(y.sum().backward().wrt(&x).unwrap().to_vec(), vec![0.5; 4]);
+    /// ```
+    ///
     /// # Panics
     /// If `axis ≥ ndim`.
     pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Var<T> {

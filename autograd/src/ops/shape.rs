@@ -91,6 +91,18 @@ impl<T: Element> Var<T> {
 
     /// The slice `start..start + len` along `axis`; its gradient is zero outside the slice.
     ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let x = Var::leaf(Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]));
+    /// let y = x.narrow(1, 1, 2); // columns 1 and 2
+    /// assert_eq!(y.value().to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
+    /// // Column 0 was not read: its gradient is zero.
+    /// let grads = y.sum().backward();
+    /// assert_eq!(grads.wrt(&x).unwrap().to_vec(), vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// ```
+    ///
     /// # Panics
     /// If the range exceeds the dimension.
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Var<T> {

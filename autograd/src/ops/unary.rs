@@ -47,6 +47,18 @@ impl<T: Element> Var<T> {
     }
 
     /// `y = eˣ`; `∂y/∂x = y`.
+    ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let x = Var::leaf(Tensor::<f64>::from_vec(vec![0.0, 1.0], &[2]));
+    /// let y = x.exp();
+    /// let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-12);
+    /// assert!(close(&y.value().to_vec(), &[1.0, std::f64::consts::E]));
+    /// let grads = y.sum().backward();
+    /// assert!(close(&grads.wrt(&x).unwrap().to_vec(), &y.value().to_vec())); // ∂y/∂x = eˣ
+    /// ```
     pub fn exp(&self) -> Var<T> {
         self.unary_y("exp", self.value.exp(), |g, y| g * y)
     }
@@ -94,6 +106,16 @@ impl<T: Element> Var<T> {
     }
 
     /// `y = max(x, 0)`; `∂y/∂x = 1 if x > 0 else 0`.
+    ///
+    /// ```
+    /// use strata_autograd::Var;
+    /// use strata_tensor::Tensor;
+    ///
+    /// let x = Var::leaf(Tensor::<f64>::from_vec(vec![-1.0, 0.5, 2.0], &[3]));
+    /// let y = x.relu();
+    /// assert_eq!(y.value().to_vec(), vec![0.0, 0.5, 2.0]);
+    /// assert_eq!(y.sum().backward().wrt(&x).unwrap().to_vec(), vec![0.0, 1.0, 1.0]);
+    /// ```
     pub fn relu(&self) -> Var<T> {
         self.unary_y("relu", self.value.relu(), |g, y| {
             if y > T::zero() { g } else { T::zero() }

@@ -128,9 +128,7 @@ pub fn write_checkpoint<P: Serialize + ?Sized>(
 ) -> Result<(), CheckpointError> {
     let path = path.as_ref();
     let bytes = encode_checkpoint(payload).map_err(|e| e.with_path(path))?;
-    write_atomically(path, &bytes).map_err(|(action, source)| {
-        CheckpointError::at(path, CheckpointErrorKind::Io { action, source })
-    })
+    write_atomically(path, &bytes).map_err(|e| CheckpointError::at(path, e.into()))
 }
 
 /// Reads the checkpoint at `path` and decodes its payload as a `P` (the type it was written
@@ -142,21 +140,33 @@ pub fn write_checkpoint<P: Serialize + ?Sized>(
 /// undecodable payload — each naming `path`.
 pub fn read_checkpoint<P: DeserializeOwned>(path: impl AsRef<Path>) -> Result<P, CheckpointError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| {
-        CheckpointError::at(
-            path,
-            CheckpointErrorKind::Io {
-                action: "cannot read the file".into(),
-                source,
-            },
-        )
-    })?;
+    let bytes = read_file(path).map_err(|e| CheckpointError::at(path, e.into()))?;
     decode_checkpoint(&bytes).map_err(|e| e.with_path(path))
 }
 
+/// A failed file-system operation of a checkpoint or safetensors file: what was being done and
+/// the operating system's error. Both error kinds turn it into their `Io` variant.
+#[derive(Debug)]
+pub(crate) struct IoFailure {
+    /// What was being done (`"cannot read the file"`, `"cannot rename the temporary file …"`).
+    pub(crate) action: String,
+    /// The operating system's error.
+    pub(crate) source: io::Error,
+}
+
 /// Writes `bytes` to `path` with the one atomic writer ([`strata_io::write_atomically`]:
-/// temporary file, sync, rename, folder sync; stale temporaries of killed writers removed). On
-/// failure returns what was being done and the I/O error.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), (String, io::Error)> {
-    strata_io::write_atomically(path, bytes).map_err(|e| (e.action, e.source))
+/// temporary file, sync, rename, folder sync; stale temporaries of killed writers removed).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoFailure> {
+    strata_io::write_atomically(path, bytes).map_err(|e| IoFailure {
+        action: e.action,
+        source: e.source,
+    })
+}
+
+/// The whole file at `path`.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoFailure> {
+    fs::read(path).map_err(|source| IoFailure {
+        action: "cannot read the file".into(),
+        source,
+    })
 }

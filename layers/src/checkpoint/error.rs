@@ -292,6 +292,15 @@ impl fmt::Display for CheckpointError {
     }
 }
 
+impl From<super::IoFailure> for CheckpointErrorKind {
+    fn from(e: super::IoFailure) -> Self {
+        CheckpointErrorKind::Io {
+            action: e.action,
+            source: e.source,
+        }
+    }
+}
+
 impl std::error::Error for CheckpointError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {

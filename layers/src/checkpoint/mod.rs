@@ -51,7 +51,7 @@ mod container;
 mod error;
 mod module_state;
 
-pub(crate) use container::write_atomically;
+pub(crate) use container::{IoFailure, read_file, write_atomically};
 pub use container::{decode_checkpoint, encode_checkpoint, read_checkpoint, write_checkpoint};
 pub use error::{CheckpointError, CheckpointErrorKind, TensorKind};
 pub use module_state::{ModuleState, NamedTensor, TensorValues, load_module, save_module};

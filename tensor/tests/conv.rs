@@ -1,9 +1,13 @@
-//! Convolution and pooling kernels against naive direct loops (in f64), adjoint identities
-//! between forward and backward kernels, f32/f64 agreement across thread counts, and the panic
-//! messages for bad shapes.
+//! Convolution kernels (conv1d, conv2d, transposed, im2col/col2im) against naive direct loops
+//! (in f64), adjoint identities between forward and backward kernels, f32/f64 agreement across
+//! thread counts and algorithms, and the panic messages for bad shapes.
 
+mod common;
+
+use common::{assert_close, assert_scalar_close, at, dot, random, tap, zeros};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use strata_tensor::Tensor;
 use strata_tensor::conv::{
     Conv1dParams, Conv2dParams, ConvAlgorithm, col2im, conv_output_len, conv_transpose_output_len,
     conv_transpose1d, conv_transpose1d_backward_input, conv_transpose1d_backward_weight,
@@ -11,12 +15,7 @@ use strata_tensor::conv::{
     conv1d_backward_input, conv1d_backward_weight, conv2d, conv2d_backward_bias,
     conv2d_backward_input, conv2d_backward_weight, conv2d_plan, im2col, with_conv_algorithm,
 };
-use strata_tensor::pool::{
-    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward, max_pool2d,
-    max_pool2d_backward,
-};
 use strata_tensor::threads::with_threads;
-use strata_tensor::{Indices, Tensor};
 
 // ---- helpers ----
 
@@ -38,51 +37,6 @@ fn direct_available() -> bool {
         let plan = conv2d_plan::<f64>(&[1, 1, 4, 4], &[1, 1, 3, 3], &Conv2dParams::default());
         plan.forward == ConvAlgorithm::Direct
     })
-}
-
-fn random(shape: &[usize], seed: u64) -> Tensor<f64> {
-    Tensor::rand_uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
-}
-
-fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.to_vec().iter().zip(b.to_vec()).map(|(x, y)| x * y).sum()
-}
-
-/// Asserts `a ≈ b` elementwise (same shape) within `tol·(1 + max |b|)`.
-#[track_caller]
-fn assert_close(a: &Tensor<f64>, b: &Tensor<f64>, tol: f64, what: &str) {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
-    let (av, bv) = (a.to_vec(), b.to_vec());
-    let scale = 1.0 + bv.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let worst = av
-        .iter()
-        .zip(&bv)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
-    assert!(
-        worst <= tol * scale,
-        "{what}: max |a − b| = {worst:e} (scale {scale})"
-    );
-}
-
-#[track_caller]
-fn assert_scalar_close(a: f64, b: f64, what: &str) {
-    assert!(
-        (a - b).abs() <= 1e-10 * (1.0 + a.abs().max(b.abs())),
-        "{what}: {a} ≠ {b}"
-    );
-}
-
-/// A 4-D index into a row-major shape.
-fn at(s: &[usize], n: usize, c: usize, h: usize, w: usize) -> usize {
-    ((n * s[1] + c) * s[2] + h) * s[3] + w
-}
-
-/// Input position read by output `o` at tap `t`: `o·stride − pad + t·dil`, if inside `0..len`.
-fn tap(o: usize, t: usize, stride: usize, pad: usize, dil: usize, len: usize) -> Option<usize> {
-    let p = (o * stride + t * dil) as isize - pad as isize;
-    (p >= 0 && (p as usize) < len).then_some(p as usize)
 }
 
 /// One convolution configuration.
@@ -196,186 +150,64 @@ fn naive_conv2d_grads(
     (Tensor::from_vec(dx, &xs), Tensor::from_vec(dw, &ws))
 }
 
-/// Hand-picked cases covering every feature, plus random ones.
+/// `(n, c, o, (h, w), kernel, stride, padding, dilation, groups, bias)`: input `[n, c, h, w]`,
+/// `o` output channels.
+#[rustfmt::skip]
+type Row = (usize, usize, usize, Pair, Pair, Pair, Pair, Pair, usize, bool);
+type Pair = (usize, usize);
+
+/// Hand-picked cases covering every feature, one [`Row`] each.
+#[rustfmt::skip]
+const HAND_PICKED: &[Row] = &[
+    // n  c   o  (h,  w)  kernel  stride  padding dilation groups bias
+    (1,  1,  2, ( 5,  5), (3, 3), (1, 1), (0, 0), (1, 1), 1, false),
+    (3,  3,  4, ( 8,  7), (3, 2), (2, 2), (1, 1), (1, 1), 1, true),
+    (2,  4,  6, ( 9, 10), (3, 3), (1, 1), (2, 2), (2, 2), 2, true),
+    // Depthwise with channel multiplier 2, and plain depthwise.
+    (2,  3,  6, ( 7,  6), (3, 3), (1, 2), (1, 1), (1, 1), 3, true),
+    (3,  4,  4, ( 6,  6), (3, 3), (1, 1), (1, 1), (1, 1), 4, false),
+    // Pointwise (1×1, the path without im2col), with groups, and 1×1 strided.
+    (3,  5,  4, ( 6,  5), (1, 1), (1, 1), (0, 0), (1, 1), 1, true),
+    (2,  4,  6, ( 5,  3), (1, 1), (1, 1), (0, 0), (1, 1), 2, false),
+    (1,  3,  2, ( 7,  6), (1, 1), (2, 2), (0, 0), (1, 1), 1, false),
+    (1,  2,  3, ( 4,  4), (1, 1), (1, 1), (1, 0), (1, 1), 1, true),
+    // Non-square everything.
+    (2,  2,  3, ( 7, 12), (2, 5), (2, 1), (1, 2), (1, 1), 1, true),
+    (1,  1,  1, ( 1,  9), (1, 4), (1, 3), (0, 0), (1, 1), 1, false),
+    // Kernel as large as the padded input; large stride leaving unread rows.
+    (2,  2,  2, ( 3,  4), (5, 4), (1, 1), (1, 0), (1, 1), 1, true),
+    (2,  2,  3, (10,  9), (2, 2), (3, 4), (0, 0), (1, 1), 1, false),
+    // LeNet shapes (small batch) and one large enough for several row bands and threads.
+    (3,  1,  6, (28, 28), (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
+    (3,  6, 16, (14, 14), (5, 5), (1, 1), (0, 0), (1, 1), 1, true),
+    (3, 16,  8, (30, 30), (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
+    (1, 12,  6, (33, 31), (3, 3), (1, 1), (1, 1), (1, 1), 3, true),
+];
+
+/// The [`Case`] of a [`Row`].
+fn case(&(n, c, o, (h, w), k, stride, padding, dilation, groups, bias): &Row) -> Case {
+    let p = Conv2dParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+    };
+    Case {
+        n,
+        c,
+        o,
+        h,
+        w,
+        k,
+        p,
+        bias,
+    }
+}
+
+/// The [`HAND_PICKED`] cases, then random ones.
 fn cases() -> Vec<Case> {
     let d = Conv2dParams::default();
-    let mut v = vec![
-        Case {
-            n: 1,
-            c: 1,
-            o: 2,
-            h: 5,
-            w: 5,
-            k: (3, 3),
-            p: d,
-            bias: false,
-        },
-        Case {
-            n: 3,
-            c: 3,
-            o: 4,
-            h: 8,
-            w: 7,
-            k: (3, 2),
-            p: d.with_stride((2, 2)).with_padding((1, 1)),
-            bias: true,
-        },
-        Case {
-            n: 2,
-            c: 4,
-            o: 6,
-            h: 9,
-            w: 10,
-            k: (3, 3),
-            p: d.with_padding((2, 2)).with_dilation((2, 2)).with_groups(2),
-            bias: true,
-        },
-        // Depthwise with channel multiplier 2.
-        Case {
-            n: 2,
-            c: 3,
-            o: 6,
-            h: 7,
-            w: 6,
-            k: (3, 3),
-            p: d.with_padding((1, 1)).with_stride((1, 2)).with_groups(3),
-            bias: true,
-        },
-        Case {
-            n: 3,
-            c: 4,
-            o: 4,
-            h: 6,
-            w: 6,
-            k: (3, 3),
-            p: d.with_padding((1, 1)).with_groups(4),
-            bias: false,
-        },
-        // Pointwise (1×1, the path without im2col), with groups, and 1×1 strided.
-        Case {
-            n: 3,
-            c: 5,
-            o: 4,
-            h: 6,
-            w: 5,
-            k: (1, 1),
-            p: d,
-            bias: true,
-        },
-        Case {
-            n: 2,
-            c: 4,
-            o: 6,
-            h: 5,
-            w: 3,
-            k: (1, 1),
-            p: d.with_groups(2),
-            bias: false,
-        },
-        Case {
-            n: 1,
-            c: 3,
-            o: 2,
-            h: 7,
-            w: 6,
-            k: (1, 1),
-            p: d.with_stride((2, 2)),
-            bias: false,
-        },
-        Case {
-            n: 1,
-            c: 2,
-            o: 3,
-            h: 4,
-            w: 4,
-            k: (1, 1),
-            p: d.with_padding((1, 0)),
-            bias: true,
-        },
-        // Non-square everything.
-        Case {
-            n: 2,
-            c: 2,
-            o: 3,
-            h: 7,
-            w: 12,
-            k: (2, 5),
-            p: d.with_stride((2, 1)).with_padding((1, 2)),
-            bias: true,
-        },
-        Case {
-            n: 1,
-            c: 1,
-            o: 1,
-            h: 1,
-            w: 9,
-            k: (1, 4),
-            p: d.with_stride((1, 3)),
-            bias: false,
-        },
-        // Kernel as large as the padded input; large stride leaving unread rows.
-        Case {
-            n: 2,
-            c: 2,
-            o: 2,
-            h: 3,
-            w: 4,
-            k: (5, 4),
-            p: d.with_padding((1, 0)),
-            bias: true,
-        },
-        Case {
-            n: 2,
-            c: 2,
-            o: 3,
-            h: 10,
-            w: 9,
-            k: (2, 2),
-            p: d.with_stride((3, 4)),
-            bias: false,
-        },
-        // LeNet shapes (small batch) and one large enough for several row bands and threads.
-        Case {
-            n: 3,
-            c: 1,
-            o: 6,
-            h: 28,
-            w: 28,
-            k: (5, 5),
-            p: d.with_padding((2, 2)),
-            bias: true,
-        },
-        Case {
-            n: 3,
-            c: 6,
-            o: 16,
-            h: 14,
-            w: 14,
-            k: (5, 5),
-            p: d,
-            bias: true,
-        },
-        Case {
-            n: 3,
-            c: 16,
-            o: 8,
-            h: 30,
-            w: 30,
-            k: (5, 5),
-            p: d.with_padding((2, 2)),
-            bias: true,
-        },
-        Case {
-            n: 1,
-            c: 12,
-            o: 6,
-            h: 33,
-            w: 31,
-            k: (3, 3),
-            p: d.with_padding((1, 1)).with_groups(3),
-            bias: true,
-        },
-    ];
+    let mut v: Vec<Case> = HAND_PICKED.iter().map(case).collect();
     let mut rng = StdRng::seed_from_u64(7);
     while v.len() < 45 {
         let groups = [1, 1, 2, 3][rng.random_range(0..4)];
@@ -1067,274 +899,7 @@ fn conv1d_matches_direct_loops_and_its_gradients_body() {
     }
 }
 
-// ---- pooling ----
-
-/// Direct-loop max pooling over the full (padded) window; padding is −∞, first maximum wins.
-fn naive_max_pool(
-    x: &Tensor<f64>,
-    k: (usize, usize),
-    s: (usize, usize),
-    p: (usize, usize),
-    d: (usize, usize),
-) -> (Tensor<f64>, Vec<usize>) {
-    let xs = x.shape().to_vec();
-    let xv = x.to_vec();
-    let oh = conv_output_len(xs[2], k.0, s.0, p.0, d.0).unwrap();
-    let ow = conv_output_len(xs[3], k.1, s.1, p.1, d.1).unwrap();
-    let ys = [xs[0], xs[1], oh, ow];
-    let (mut y, mut idx) = (vec![0.0; ys.iter().product()], vec![0; ys.iter().product()]);
-    for n in 0..xs[0] {
-        for c in 0..xs[1] {
-            for r in 0..oh {
-                for q in 0..ow {
-                    let (mut m, mut best) = (f64::NEG_INFINITY, None);
-                    for i in 0..k.0 {
-                        for j in 0..k.1 {
-                            if let (Some(ih), Some(iw)) = (
-                                tap(r, i, s.0, p.0, d.0, xs[2]),
-                                tap(q, j, s.1, p.1, d.1, xs[3]),
-                            ) {
-                                let v = xv[at(&xs, n, c, ih, iw)];
-                                if best.is_none() || v > m {
-                                    m = v;
-                                    best = Some(ih * xs[3] + iw);
-                                }
-                            }
-                        }
-                    }
-                    y[at(&ys, n, c, r, q)] = m;
-                    idx[at(&ys, n, c, r, q)] = best.unwrap();
-                }
-            }
-        }
-    }
-    (Tensor::from_vec(y, &ys), idx)
-}
-
-/// Values from a small set so windows often tie; all negative so −∞ padding matters.
-fn tie_prone(shape: &[usize], seed: u64) -> Tensor<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let n = shape.iter().product();
-    Tensor::from_vec(
-        (0..n).map(|_| -(rng.random_range(1..4) as f64)).collect(),
-        shape,
-    )
-}
-
-#[allow(clippy::type_complexity)]
-fn pool_cases() -> Vec<(
-    [usize; 4],
-    (usize, usize),
-    (usize, usize),
-    (usize, usize),
-    (usize, usize),
-)> {
-    vec![
-        ([2, 3, 8, 8], (2, 2), (2, 2), (0, 0), (1, 1)),
-        ([1, 2, 7, 9], (2, 2), (2, 2), (0, 0), (1, 1)),
-        ([2, 2, 7, 6], (3, 3), (2, 2), (1, 1), (1, 1)),
-        ([1, 3, 9, 8], (3, 2), (1, 2), (1, 1), (1, 1)),
-        ([2, 1, 10, 11], (3, 3), (2, 3), (1, 0), (2, 2)),
-        ([1, 2, 5, 5], (5, 5), (1, 1), (2, 2), (1, 1)),
-        ([3, 4, 28, 28], (2, 2), (2, 2), (0, 0), (1, 1)),
-        ([64, 6, 28, 28], (2, 2), (2, 2), (0, 0), (1, 1)),
-        ([8, 8, 17, 15], (3, 3), (2, 2), (1, 1), (1, 1)),
-    ]
-}
-
-#[test]
-fn max_pool2d_matches_direct_loops_with_ties_and_padding() {
-    for (i, (shape, k, s, p, d)) in pool_cases().into_iter().enumerate() {
-        let x = tie_prone(&shape, 2000 + i as u64);
-        let (y, idx) = max_pool2d(&x, k, s, p, d);
-        let (yr, idxr) = naive_max_pool(&x, k, s, p, d);
-        assert_eq!(y, yr, "max_pool2d {shape:?}");
-        assert_eq!(idx.as_slice(), &idxr[..], "argmax {shape:?}");
-        assert_eq!(idx.shape(), y.shape());
-        // Backward: scatter through the indices, against the naive scatter.
-        let g = random(y.shape(), 2100 + i as u64);
-        let dx = max_pool2d_backward(&g, &idx, &shape);
-        let mut dxr = vec![0.0; x.numel()];
-        let plane = shape[2] * shape[3];
-        let op = y.shape()[2] * y.shape()[3];
-        for (o, (&gv, &ix)) in g.to_vec().iter().zip(&idxr).enumerate() {
-            dxr[(o / op) * plane + ix] += gv;
-        }
-        assert_close(
-            &dx,
-            &Tensor::from_vec(dxr, &shape),
-            1e-12,
-            "max_pool2d_backward",
-        );
-    }
-}
-
-#[test]
-fn max_pool2d_first_maximum_wins_and_nan_propagates() {
-    let x = Tensor::<f64>::from_vec(vec![1.0, 3.0, 3.0, 2.0], &[1, 1, 2, 2]);
-    let (y, idx) = max_pool2d(&x, (2, 2), (2, 2), (0, 0), (1, 1));
-    assert_eq!((y.to_vec(), idx.as_slice().to_vec()), (vec![3.0], vec![1]));
-    let x = Tensor::<f32>::from_vec(vec![1.0, f32::NAN, 3.0, 2.0, 0.0, 0.0], &[1, 1, 2, 3]);
-    let (y, idx) = max_pool2d(&x, (2, 2), (1, 1), (0, 0), (1, 1));
-    assert!(y.to_vec()[0].is_nan() && y.to_vec()[1].is_nan());
-    assert_eq!(idx.as_slice(), &[1, 1]);
-    // A fully padded-looking corner still points at a real position.
-    let x = Tensor::<f64>::full(&[1, 1, 3, 3], f64::NEG_INFINITY);
-    let (_, idx) = max_pool2d(&x, (3, 3), (2, 2), (1, 1), (1, 1));
-    assert_eq!(idx.as_slice(), &[0, 1, 3, 4]);
-}
-
-#[test]
-fn max_pool2d_f32_agrees_on_one_and_two_threads() {
-    let x = random(&[64, 6, 28, 28], 1).cast::<f32>();
-    let g = random(&[64, 6, 14, 14], 2).cast::<f32>();
-    let run = || {
-        let (y, idx) = max_pool2d(&x, (2, 2), (2, 2), (0, 0), (1, 1));
-        let dx = max_pool2d_backward(&g, &idx, x.shape());
-        (y, idx, dx)
-    };
-    let (one, two) = (with_threads(1, run), with_threads(2, run));
-    assert_eq!(one, two);
-}
-
-fn naive_avg_pool(
-    x: &Tensor<f64>,
-    k: (usize, usize),
-    s: (usize, usize),
-    p: (usize, usize),
-) -> Tensor<f64> {
-    let xs = x.shape().to_vec();
-    let xv = x.to_vec();
-    let oh = conv_output_len(xs[2], k.0, s.0, p.0, 1).unwrap();
-    let ow = conv_output_len(xs[3], k.1, s.1, p.1, 1).unwrap();
-    let ys = [xs[0], xs[1], oh, ow];
-    let mut y = vec![0.0; ys.iter().product()];
-    for n in 0..xs[0] {
-        for c in 0..xs[1] {
-            for r in 0..oh {
-                for q in 0..ow {
-                    let mut sum = 0.0;
-                    for i in 0..k.0 {
-                        for j in 0..k.1 {
-                            if let (Some(ih), Some(iw)) =
-                                (tap(r, i, s.0, p.0, 1, xs[2]), tap(q, j, s.1, p.1, 1, xs[3]))
-                            {
-                                sum += xv[at(&xs, n, c, ih, iw)];
-                            }
-                        }
-                    }
-                    y[at(&ys, n, c, r, q)] = sum / (k.0 * k.1) as f64;
-                }
-            }
-        }
-    }
-    Tensor::from_vec(y, &ys)
-}
-
-#[test]
-fn avg_pool2d_matches_direct_loops_and_is_adjoint() {
-    for (i, (shape, k, s, p, d)) in pool_cases().into_iter().enumerate() {
-        if d != (1, 1) {
-            continue;
-        }
-        let x = random(&shape, 2200 + i as u64);
-        let y = avg_pool2d(&x, k, s, p);
-        assert_close(
-            &y,
-            &naive_avg_pool(&x, k, s, p),
-            1e-12,
-            &format!("avg_pool2d {shape:?}"),
-        );
-        let g = random(y.shape(), 2300 + i as u64);
-        let dx = avg_pool2d_backward(&g, &shape, k, s, p);
-        assert_scalar_close(
-            dot(&y, &g),
-            dot(&x, &dx),
-            &format!("avg_pool2d adjoint {shape:?}"),
-        );
-    }
-    // PyTorch: count_include_pad — a corner 3×3 window with padding 1 averages 4 values over 9.
-    let x = Tensor::<f64>::ones(&[1, 1, 4, 4]);
-    let y = avg_pool2d(&x, (3, 3), (1, 1), (1, 1));
-    assert_eq!(y.get(&[0, 0, 0, 0]), 4.0 / 9.0);
-    assert_eq!(y.get(&[0, 0, 1, 1]), 1.0);
-}
-
-#[test]
-fn adaptive_avg_pool2d_uses_pytorch_bins() {
-    for (i, (shape, out)) in [
-        ([2, 3, 7, 5], (3, 2)),
-        ([1, 2, 6, 6], (3, 3)),
-        ([1, 1, 3, 4], (5, 7)),
-        ([2, 2, 5, 5], (1, 1)),
-        ([1, 1, 10, 9], (4, 4)),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let x = random(&shape, 2400 + i as u64);
-        let y = adaptive_avg_pool2d(&x, out);
-        assert_eq!(y.shape(), &[shape[0], shape[1], out.0, out.1]);
-        let xv = x.to_vec();
-        for n in 0..shape[0] {
-            for c in 0..shape[1] {
-                for a in 0..out.0 {
-                    for b in 0..out.1 {
-                        let (h0, h1) = (a * shape[2] / out.0, ((a + 1) * shape[2]).div_ceil(out.0));
-                        let (w0, w1) = (b * shape[3] / out.1, ((b + 1) * shape[3]).div_ceil(out.1));
-                        let mut s = 0.0;
-                        for h in h0..h1 {
-                            for w in w0..w1 {
-                                s += xv[at(&shape, n, c, h, w)];
-                            }
-                        }
-                        let want = s / ((h1 - h0) * (w1 - w0)) as f64;
-                        assert!((y.get(&[n, c, a, b]) - want).abs() < 1e-12);
-                    }
-                }
-            }
-        }
-        let g = random(y.shape(), 2500 + i as u64);
-        let dx = adaptive_avg_pool2d_backward(&g, &shape);
-        assert_scalar_close(dot(&y, &g), dot(&x, &dx), "adaptive adjoint");
-    }
-    // Equal to avg_pool2d when the sizes divide.
-    let x = random(&[2, 3, 8, 6], 1);
-    assert_close(
-        &adaptive_avg_pool2d(&x, (4, 3)),
-        &avg_pool2d(&x, (2, 2), (2, 2), (0, 0)),
-        1e-12,
-        "divisible",
-    );
-}
-
-#[test]
-fn pooling_f32_matches_f64() {
-    let x = random(&[4, 3, 13, 12], 3);
-    let x32 = x.cast::<f32>();
-    let (y64, i64) = max_pool2d(&x, (3, 3), (2, 2), (1, 1), (1, 1));
-    let (y32, i32) = max_pool2d(&x32, (3, 3), (2, 2), (1, 1), (1, 1));
-    assert_eq!(i64, i32);
-    assert_close(&y32.cast(), &y64, 1e-6, "max");
-    assert_close(
-        &avg_pool2d(&x32, (2, 3), (2, 1), (1, 1)).cast(),
-        &avg_pool2d(&x, (2, 3), (2, 1), (1, 1)),
-        1e-6,
-        "avg",
-    );
-    assert_close(
-        &adaptive_avg_pool2d(&x32, (5, 4)).cast(),
-        &adaptive_avg_pool2d(&x, (5, 4)),
-        1e-6,
-        "adaptive",
-    );
-}
-
 // ---- panics ----
-
-fn zeros(shape: &[usize]) -> Tensor<f32> {
-    Tensor::zeros(shape)
-}
 
 #[test]
 #[should_panic(
@@ -1540,48 +1105,4 @@ fn conv_transpose2d_backward_grad_shape_panics() {
 #[should_panic(expected = "im2col: kernel (0, 1) is empty")]
 fn im2col_zero_kernel_panics() {
     im2col(&zeros(&[1, 1, 2, 2]), (0, 1), &Conv2dParams::default());
-}
-
-#[test]
-#[should_panic(expected = "max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)")]
-fn max_pool2d_padding_panics() {
-    max_pool2d(&zeros(&[1, 1, 8, 8]), (3, 3), (1, 1), (2, 2), (1, 1));
-}
-
-#[test]
-#[should_panic(
-    expected = "max_pool2d: kernel 5×5 (dilation (1, 1)) spans 5×5, larger than the padded input 4×4"
-)]
-fn max_pool2d_kernel_too_large_panics() {
-    max_pool2d(&zeros(&[1, 1, 4, 4]), (5, 5), (1, 1), (0, 0), (1, 1));
-}
-
-#[test]
-#[should_panic(expected = "max_pool2d_backward: index 16 is outside the 4×4 input plane")]
-fn max_pool2d_backward_bad_index_panics() {
-    max_pool2d_backward(
-        &zeros(&[1, 1, 1, 1]),
-        &Indices::new(vec![16], &[1, 1, 1, 1]),
-        &[1, 1, 4, 4],
-    );
-}
-
-#[test]
-#[should_panic(expected = "avg_pool2d: input [8, 8] must be 4-D [N, C, H, W]")]
-fn avg_pool2d_rank_panics() {
-    avg_pool2d(&zeros(&[8, 8]), (2, 2), (2, 2), (0, 0));
-}
-
-#[test]
-#[should_panic(
-    expected = "avg_pool2d_backward: grad_y [1, 1, 3, 3] does not match the output [1, 1, 4, 4] of input [1, 1, 8, 8]"
-)]
-fn avg_pool2d_backward_shape_panics() {
-    avg_pool2d_backward(&zeros(&[1, 1, 3, 3]), &[1, 1, 8, 8], (2, 2), (2, 2), (0, 0));
-}
-
-#[test]
-#[should_panic(expected = "adaptive_avg_pool2d: output size (0, 2) must be positive")]
-fn adaptive_avg_pool2d_zero_output_panics() {
-    adaptive_avg_pool2d(&zeros(&[1, 1, 4, 4]), (0, 2));
 }
