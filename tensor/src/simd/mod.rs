@@ -181,11 +181,6 @@ pub struct Kernels<T: 'static> {
     pub dot: fn(&[T], &[T]) -> T,
 }
 
-/// The scalar table for `T`.
-pub fn scalar_kernels<T: crate::Element>() -> Kernels<T> {
-    scalar::table()
-}
-
 /// The `f32` table for `path`, or `None` when this CPU (or build target) lacks it.
 pub fn kernels_f32_for(path: SimdPath) -> Option<&'static Kernels<f32>> {
     visit(path, TableOf(std::marker::PhantomData::<f32>))
