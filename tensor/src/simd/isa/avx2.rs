@@ -132,6 +132,12 @@ pub(crate) mod f32 {
     pub(crate) fn abs(a: V) -> V {
         _mm256_andnot_ps(_mm256_set1_ps(-0.0), a)
     }
+    /// `−|a|` (the sign bit set).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn neg_abs(a: V) -> V {
+        _mm256_or_ps(a, _mm256_set1_ps(-0.0))
+    }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn round(a: V) -> V {

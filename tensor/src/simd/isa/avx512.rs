@@ -128,6 +128,12 @@ pub(crate) mod f32 {
     pub(crate) fn abs(a: V) -> V {
         _mm512_abs_ps(a)
     }
+    /// `−|a|` (`0 − |a|`: +0 for ±0).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn neg_abs(a: V) -> V {
+        _mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(a))
+    }
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(crate) fn round(a: V) -> V {

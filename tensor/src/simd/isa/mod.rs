@@ -21,7 +21,7 @@
 //! | `add sub mul div` | lanewise IEEE arithmetic |
 //! | `fma(a, b, c)`, `fnma(a, b, c)` | `a·b + c`, `c − a·b`, one rounding |
 //! | `max(a, b)`, `min(a, b)` | x86 `MAX`/`MIN`: `a > b ? a : b` (so `b` when either is NaN) |
-//! | `abs`, `round` (to nearest even), `with_sign_of(v, x)` (`v` with `x`'s sign bit OR-ed in), `scale_pow2(y, n)` (`y·2ⁿ`, one rounding) | `f32` helpers of the transcendentals |
+//! | `abs`, `neg_abs` (`−|x|`), `round` (to nearest even), `with_sign_of(v, x)` (`v` with `x`'s sign bit OR-ed in), `scale_pow2(y, n)` (`y·2ⁿ`, one rounding) | `f32` helpers of the transcendentals |
 //! | `lt`, `gt`, `is_nan` → `Mask`; `select(m, yes, no)`; `no_lanes()`, `mask_or(a, b)`, `any(m)`, `all(m)` | comparisons and masks |
 //! | `hsum(v)`, `hmax(v)` | horizontal sum / maximum (no NaN) |
 //! | `prefetch(p)` | a hint to load `p`'s cache line into L1 |

@@ -9,7 +9,7 @@
 
 /// Writes `exp`, `tanh` and `sigmoid` inside an `f32` vocabulary module compiled with the
 /// target features `$feat`. They use `splat`, `zero`, `add`, `sub`, `mul`, `div`, `fma`,
-/// `fnma`, `min`, `abs`, `round`, `scale_pow2`, `with_sign_of`, `lt`, `select`, `all` and the
+/// `fnma`, `min`, `abs`, `neg_abs`, `round`, `scale_pow2`, `with_sign_of`, `lt`, `select`, `all` and the
 /// vocabulary's `max`.
 macro_rules! define_f32 {
     ($feat:literal) => {
@@ -74,7 +74,7 @@ macro_rules! define_f32 {
         #[inline]
         #[target_feature(enable = $feat)]
         pub(crate) fn sigmoid(x: V) -> V {
-            let e = exp(sub(zero(), abs(x)));
+            let e = exp(neg_abs(x));
             let s = div(splat(1.0), add(splat(1.0), e));
             select(lt(x, zero()), mul(e, s), s)
         }
