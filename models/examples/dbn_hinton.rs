@@ -48,7 +48,7 @@ fn main() {
                 .with_seed(strata_layers::child_seed(seed, l as u64))
         });
         let start = Instant::now();
-        let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
+        let opt = SgdConfig::new(0.1).with_momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
         let mut config = TrainerConfig::new(epochs, batch).with_seed(seed);
         args.log_to(&mut config, "pretrain");
@@ -63,7 +63,7 @@ fn main() {
         let dbn = pretrainer.model;
         let pretrain_seconds = start.elapsed().as_secs_f64();
         let mlp = dbn.unfold(10, MlpOutput::Linear, seed);
-        let optimizer = SgdConfig::new(0.1).momentum(0.9).build().unwrap_or_else(|e| fail(e));
+        let optimizer = SgdConfig::new(0.1).with_momentum(0.9).build().unwrap_or_else(|e| fail(e));
         let mut config = TrainerConfig::new(epochs, batch);
         config.seed = seed;
         config.flatten_inputs = true;

@@ -89,7 +89,7 @@ fn main() {
             Model::Mlp => (mlp_generator(cli.latent, 256), mlp_discriminator(256)),
         };
         let gan = Gan::new(g, d, cli.latent);
-        let adam = AdamConfig::new(cli.lr).betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
+        let adam = AdamConfig::new(cli.lr).with_betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
         let config = TrainerConfig::new(epochs, batch).with_seed(args.seed).with_drop_last(true).with_checkpoints(&cli.out, 1);
         let kind = format!("gan-{:?}-{}", cli.model, cli.latent).to_lowercase();
         let step = GanStep::new().with_label_smoothing(cli.label_smoothing);

@@ -98,7 +98,7 @@ fn main() {
                 let (train, test) = unlabeled(&data);
                 let rbm = Rbm::new(RbmConfig::new(784, 100).with_seed(seed));
                 let opt = SgdConfig::new(0.1)
-                    .momentum(0.5)
+                    .with_momentum(0.5)
                     .build()
                     .unwrap_or_else(|e| fail(e));
                 let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);

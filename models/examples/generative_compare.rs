@@ -102,7 +102,7 @@ fn main() {
                 .with_weight_decay(2e-4)
                 .with_seed(strata_layers::child_seed(seed, l as u64))
         });
-        let sgd = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
+        let sgd = SgdConfig::new(0.1).with_momentum(0.5).build::<f32>().unwrap_or_else(|e| fail(e));
         let step = Layerwise::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
         let config = TrainerConfig::new(epochs, rbm_batch).with_seed(seed);
         let mut trainer = Trainer::new(dbn, sgd, step, config, "compare-dbn")
@@ -130,7 +130,7 @@ fn main() {
             GanKind::Dcgan => (dcgan_generator(100), dcgan_discriminator()),
             GanKind::Mlp => (mlp_generator(100, 256), mlp_discriminator(256)),
         };
-        let adam = AdamConfig::new(2e-4).betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
+        let adam = AdamConfig::new(2e-4).with_betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
         let config = TrainerConfig::new(epochs, gan_batch).with_seed(seed).with_drop_last(true);
         let mut trainer = Trainer::new(Gan::new(g, d, 100), adam, GanStep::new(), config, "compare-gan").unwrap_or_else(|e| fail(e));
         trainer.fit(Arc::new(signed.clone()), None).unwrap_or_else(|e| fail(e));

@@ -88,7 +88,7 @@ fn main() {
         let divergence = if cli.pcd { Divergence::Persistent(cli.k) } else { Divergence::Cd(cli.k) };
         let rbm = Rbm::new(base.with_divergence(divergence).with_seed(args.seed));
         let step = ContrastiveDivergence::new().with_visible_bias_from_data(matches!(cli.form, Form::Hinton));
-        let opt = SgdConfig::new(cli.lr).momentum(cli.momentum).build::<f32>().unwrap_or_else(|e| fail(e));
+        let opt = SgdConfig::new(cli.lr).with_momentum(cli.momentum).build::<f32>().unwrap_or_else(|e| fail(e));
         let mut config = TrainerConfig::new(epochs, batch).with_seed(args.seed).with_flatten_inputs(true);
         args.log_to(&mut config, "rbm");
         let probe = xt.narrow(0, 0, 64.min(test.len()));

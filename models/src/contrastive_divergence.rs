@@ -36,7 +36,7 @@ use crate::step::{Step, StepOutput};
 ///
 /// let x = Tensor::from_vec((0..64 * 6).map(|i| (i % 3 == 0) as u8 as f32).collect(), &[64, 6]);
 /// let rbm = Rbm::new(RbmConfig::new(6, 4));
-/// let optimizer = SgdConfig::new(0.1).momentum(0.5).build().unwrap();
+/// let optimizer = SgdConfig::new(0.1).with_momentum(0.5).build().unwrap();
 /// let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
 /// let config = TrainerConfig::new(3, 16).with_verbose(false);
 /// let mut trainer = Trainer::new(rbm, optimizer, step, config, "rbm").unwrap();

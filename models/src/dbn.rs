@@ -456,7 +456,7 @@ pub fn dlt_dbn(sizes: &[usize], seed: u64) -> Dbn {
 /// [`TrainError::Config`] for an invalid rate or momentum.
 pub fn dlt_rbm_optimizer(lr: f64, momentum: f64) -> Result<Sgd, TrainError> {
     SgdConfig::new(lr)
-        .momentum(momentum)
+        .with_momentum(momentum)
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))
 }
@@ -474,7 +474,7 @@ pub fn dlt_finetune_trainer(
     batch: usize,
 ) -> Result<Trainer<Mlp, Sgd>, TrainError> {
     let optimizer = SgdConfig::new(2.0)
-        .momentum(0.5)
+        .with_momentum(0.5)
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);

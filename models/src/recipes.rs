@@ -111,7 +111,7 @@ pub fn dlt_nn_trainer(
         .with_dropout(ex.dropout)
         .with_init(MlpInit::DltSigmoid);
     let optimizer = SgdConfig::new(ex.lr)
-        .momentum(0.5)
+        .with_momentum(0.5)
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut tc = TrainerConfig::new(epochs, batch);

@@ -253,7 +253,7 @@ impl Default for DltSae {
 impl DltSae {
     fn sgd(&self) -> Result<Sgd, TrainError> {
         SgdConfig::new(self.lr)
-            .momentum(self.momentum)
+            .with_momentum(self.momentum)
             .build()
             .map_err(|e| TrainError::Config(e.to_string()))
     }

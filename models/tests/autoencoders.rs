@@ -329,7 +329,7 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
     assert_eq!(stack.sizes(), [784, 100, 50]);
     let history = Trainer::new(
         &mut stack,
-        SgdConfig::new(0.1).momentum(0.5).build().unwrap(),
+        SgdConfig::new(0.1).with_momentum(0.5).build().unwrap(),
         Layerwise::new(Reconstruction),
         quiet(3, 50).with_seed(4).with_flatten_inputs(true),
         "sae",
@@ -369,7 +369,7 @@ fn stacked_autoencoder_pretrains_layerwise_and_fine_tunes() {
         tc.verbose = false;
         let mut trainer = Trainer::new(
             mlp,
-            SgdConfig::new(0.1).momentum(0.9).build().unwrap(),
+            SgdConfig::new(0.1).with_momentum(0.9).build().unwrap(),
             Objective::CrossEntropy,
             tc,
             "sae",

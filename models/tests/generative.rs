@@ -105,7 +105,7 @@ fn alternating_gan_steps_match_pytorch() {
     let mut config = TrainerConfig::new(3, 2);
     config.seed = 3;
     config.verbose = false;
-    let adam = AdamConfig::new(0.1).betas(0.5, 0.999).build().unwrap();
+    let adam = AdamConfig::new(0.1).with_betas(0.5, 0.999).build().unwrap();
     let mut trainer = Trainer::new(tiny_gan(), adam, GanStep::new(), config, "tiny-gan").unwrap();
     // The codes of each epoch: the loop reseeds the model with
     // `child_seed(child_seed(seed, epoch), 1)`; PyTorch was given these.
@@ -227,7 +227,10 @@ fn a_trained_dcgan_is_far_closer_to_the_data_than_an_untrained_one() {
     let mut config = TrainerConfig::new(2, 32);
     config.verbose = false;
     config.seed = 2;
-    let adam = AdamConfig::new(2e-4).betas(0.5, 0.999).build().unwrap();
+    let adam = AdamConfig::new(2e-4)
+        .with_betas(0.5, 0.999)
+        .build()
+        .unwrap();
     let mut trainer = Trainer::new(gan, adam, GanStep::new(), config, "dcgan").unwrap();
     let to_unit = |x: Tensor| x.add_scalar(1.0).mul_scalar(0.5);
     let before = scorer.score(&to_unit(trainer.model.sample(1000)));

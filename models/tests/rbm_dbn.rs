@@ -238,7 +238,10 @@ fn rbm_reconstruction_error_falls_and_free_energy_prefers_data() {
     let x = as_matrix(train);
     let data = ArrayDataset::from_rows(&x);
     let rbm = Rbm::new(RbmConfig::new(784, 100).with_seed(1));
-    let opt = SgdConfig::new(0.1).momentum(0.5).build::<f32>().unwrap();
+    let opt = SgdConfig::new(0.1)
+        .with_momentum(0.5)
+        .build::<f32>()
+        .unwrap();
     let step = ContrastiveDivergence::new().with_visible_bias_from_data(true);
     let mut trainer = Trainer::new(rbm, opt, step, quiet(5), "rbm").unwrap();
     // Validation on the training data: the mean-field reconstruction error after each epoch.
@@ -281,7 +284,10 @@ fn gaussian_and_persistent_rbms_train() {
     );
     g.init_visible_bias_from_data(&z);
     let before = g.reconstruction_error(&z);
-    let mut opt = SgdConfig::new(0.001).momentum(0.5).build::<f32>().unwrap();
+    let mut opt = SgdConfig::new(0.001)
+        .with_momentum(0.5)
+        .build::<f32>()
+        .unwrap();
     Trainer::new(
         &mut g,
         &mut opt,

@@ -127,7 +127,7 @@ fn toolbox_states_reproduce_rbmtrain_over_two_momentum_updates() {
     let mut reference = Toolbox::of(&rbm);
     let (alpha, momentum) = (0.3, 0.5);
     let mut opt = SgdConfig::new(alpha)
-        .momentum(momentum)
+        .with_momentum(momentum)
         .build::<f64>()
         .unwrap();
     let mut rng = StdRng::seed_from_u64(7);

@@ -38,7 +38,7 @@ fn tmp_dir(name: &str) -> PathBuf {
 /// first-layer filters as an image every epoch.
 fn trainer(dir: &Path, epochs: usize) -> Trainer<Mlp, Sgd> {
     let model = Mlp::new(&MlpConfig::new(&[784, 32, 10]));
-    let optimizer = SgdConfig::new(0.1).momentum(0.9).build().unwrap();
+    let optimizer = SgdConfig::new(0.1).with_momentum(0.9).build().unwrap();
     let config = TrainerConfig::new(epochs, 100)
         .with_seed(5)
         .with_flatten_inputs(true)

@@ -226,7 +226,7 @@ fn tiny_trainer(epochs: usize) -> Trainer<Mlp, Adam> {
     let mut config = TrainerConfig::new(epochs, 16);
     config.seed = 11;
     config.verbose = false;
-    let adam = AdamConfig::new(0.05).amsgrad(true).build().unwrap();
+    let adam = AdamConfig::new(0.05).with_amsgrad(true).build().unwrap();
     Trainer::new(model, adam, Objective::CrossEntropy, config, "tiny-mlp").unwrap()
 }
 
@@ -250,7 +250,7 @@ fn a_checkpoint_written_before_the_optimizer_state_format_resumes() {
     assert_eq!(resumed.optimizer.step_count(), 2, "2 batches of 16");
     assert_eq!(
         resumed.optimizer.config(),
-        &AdamConfig::new(0.05).amsgrad(true)
+        &AdamConfig::new(0.05).with_amsgrad(true)
     );
 
     // The same run today: the same weights and optimizer state (to rounding: the checkpoint

@@ -113,7 +113,7 @@ fn the_loop_calls_a_supervised_step_and_records_its_error_rates() {
     let (train, test) = mnist();
     strata_layers::manual_seed(1);
     let mlp = Mlp::new(&MlpConfig::new(&[784, 32, 10]));
-    let opt = SgdConfig::new(0.1).momentum(0.9).build().unwrap();
+    let opt = SgdConfig::new(0.1).with_momentum(0.9).build().unwrap();
     let step = Counting::new(Objective::CrossEntropy);
     let mut trainer = Trainer::new(mlp, opt, step, two_epochs(), "mlp").unwrap();
     let history = trainer
@@ -166,7 +166,7 @@ fn the_loop_calls_a_reconstruction_step_and_records_its_terms() {
 fn the_loop_calls_a_contrastive_divergence_step_and_records_free_energy() {
     let (train, test) = mnist();
     let rbm = Rbm::new(RbmConfig::new(784, 32).with_seed(3));
-    let opt = SgdConfig::new(0.1).momentum(0.5).build().unwrap();
+    let opt = SgdConfig::new(0.1).with_momentum(0.5).build().unwrap();
     let step = Counting::new(ContrastiveDivergence::new().with_visible_bias_from_data(true));
     let mut trainer = Trainer::new(rbm, opt, step, two_epochs(), "rbm").unwrap();
     let (train, test) = (unlabeled(train), unlabeled(test));
@@ -192,7 +192,7 @@ fn the_loop_runs_a_layerwise_schedule_one_stage_per_layer() {
     let (train, test) = mnist();
     // A DBN: two RBMs, two epochs each, each stage on the codes of the one below.
     let dbn = dlt_dbn(&[784, 64, 16], 4);
-    let opt = SgdConfig::new(0.1).momentum(0.5).build().unwrap();
+    let opt = SgdConfig::new(0.1).with_momentum(0.5).build().unwrap();
     let step = Layerwise::new(Counting::new(ContrastiveDivergence::new()));
     let mut trainer = Trainer::new(dbn, opt, step, two_epochs(), "dbn").unwrap();
     let history = trainer
@@ -275,7 +275,7 @@ fn dbn_pretrainer(
         .with_verbose(false)
         .with_seed(7)
         .with_checkpoints(dir, 1);
-    let opt = SgdConfig::new(0.05).momentum(0.5).build().unwrap();
+    let opt = SgdConfig::new(0.05).with_momentum(0.5).build().unwrap();
     Trainer::new(dbn, opt, step, config, "dbn").unwrap()
 }
 

@@ -52,7 +52,7 @@ fn optim_step(c: &mut Criterion) {
     bench_one(
         c,
         "sgd_momentum",
-        Box::new(SgdConfig::new(0.01).momentum(0.9).build().unwrap()),
+        Box::new(SgdConfig::new(0.01).with_momentum(0.9).build().unwrap()),
     );
     bench_one(c, "adam", Box::new(AdamConfig::new(1e-3).build().unwrap()));
 }

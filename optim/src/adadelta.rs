@@ -15,7 +15,7 @@ const OWNER: &str = "Adadelta";
 /// Hyper-parameters of [`Adadelta`], with PyTorch's defaults: `lr = 1.0`, `rho = 0.9`,
 /// `eps = 1e-6`, `weight_decay = 0`.
 ///
-/// `AdadeltaConfig::new(1.0).rho(0.95).build::<f32>()?`.
+/// `AdadeltaConfig::new(1.0).with_rho(0.95).build::<f32>()?`.
 ///
 /// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
 /// these field names, in the optimizer's [`OptimizerConfig`].
@@ -53,25 +53,25 @@ impl AdadeltaConfig {
     }
 
     /// Sets the learning rate γ.
-    pub fn lr(mut self, lr: f64) -> Self {
+    pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
     /// Sets the decay ρ.
-    pub fn rho(mut self, rho: f64) -> Self {
+    pub fn with_rho(mut self, rho: f64) -> Self {
         self.rho = rho;
         self
     }
 
     /// Sets ε.
-    pub fn eps(mut self, eps: f64) -> Self {
+    pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
 
     /// Sets the L2 weight decay λ.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }

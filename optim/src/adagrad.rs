@@ -15,7 +15,7 @@ const OWNER: &str = "Adagrad";
 /// Hyper-parameters of [`Adagrad`], with PyTorch's defaults: `lr = 1e-2`, `lr_decay = 0`,
 /// `weight_decay = 0`, `initial_accumulator_value = 0`, `eps = 1e-10`.
 ///
-/// `AdagradConfig::new(0.1).lr_decay(1e-4).build::<f32>()?`.
+/// `AdagradConfig::new(0.1).with_lr_decay(1e-4).build::<f32>()?`.
 ///
 /// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
 /// these field names, in the optimizer's [`OptimizerConfig`].
@@ -56,31 +56,31 @@ impl AdagradConfig {
     }
 
     /// Sets the learning rate γ.
-    pub fn lr(mut self, lr: f64) -> Self {
+    pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
     /// Sets the learning-rate decay η.
-    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+    pub fn with_lr_decay(mut self, lr_decay: f64) -> Self {
         self.lr_decay = lr_decay;
         self
     }
 
     /// Sets the L2 weight decay λ.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
     /// Sets the accumulator's starting value.
-    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+    pub fn with_initial_accumulator_value(mut self, value: f64) -> Self {
         self.initial_accumulator_value = value;
         self
     }
 
     /// Sets ε.
-    pub fn eps(mut self, eps: f64) -> Self {
+    pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }

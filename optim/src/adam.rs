@@ -14,7 +14,7 @@ use crate::{OptimError, WeightDecay};
 /// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay, `amsgrad = false`.
 /// [`AdamWConfig::new`] gives PyTorch's AdamW defaults (decoupled weight decay λ = 0.01).
 ///
-/// `AdamConfig::new(1e-3).amsgrad(true).build::<f32>()?`,
+/// `AdamConfig::new(1e-3).with_amsgrad(true).build::<f32>()?`,
 /// `AdamConfig::new(1e-3).with_weight_decay(WeightDecay::Decoupled(0.05)).build::<f32>()?`.
 ///
 /// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
@@ -56,39 +56,55 @@ impl AdamConfig {
     }
 
     /// Sets the learning rate γ.
-    pub fn lr(mut self, lr: f64) -> Self {
+    pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
     /// Sets (β₁, β₂).
-    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+    pub fn with_betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.betas = (beta1, beta2);
         self
     }
 
     /// Sets ε.
-    pub fn eps(mut self, eps: f64) -> Self {
+    pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
 
-    /// Sets the weight-decay coefficient λ, keeping the mode: decoupled stays decoupled (an
-    /// [`AdamWConfig`]), otherwise λ becomes an L2 penalty, as PyTorch's `Adam`.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = self.weight_decay.with_coefficient(weight_decay);
+    /// Sets the weight-decay coefficient λ ≥ 0 and keeps the mode (see
+    /// [`WeightDecay::with_coefficient`]): decoupled stays decoupled (an [`AdamWConfig`]),
+    /// otherwise — no decay or an L2 penalty — λ becomes an L2 penalty, as PyTorch's `Adam`:
+    ///
+    /// ```text
+    /// g ← g + λ·θ          L2(λ)          (from None or L2)
+    /// θ ← θ·(1 − γ·λ)      Decoupled(λ)   (from Decoupled)
+    /// ```
+    ///
+    /// `AdamWConfig::new(1e-3).with_weight_decay_coefficient(0.05)` is AdamW with λ = 0.05. To
+    /// choose the mode, use [`AdamConfig::with_weight_decay`].
+    pub fn with_weight_decay_coefficient(mut self, lambda: f64) -> Self {
+        self.weight_decay = self.weight_decay.with_coefficient(lambda);
         self
     }
 
-    /// Sets the weight decay, mode and coefficient: [`WeightDecay::L2`] as PyTorch's `Adam`,
-    /// [`WeightDecay::Decoupled`] as PyTorch's `AdamW`.
+    /// Sets the weight decay, mode and coefficient λ ≥ 0:
+    ///
+    /// ```text
+    /// WeightDecay::None           g as is
+    /// WeightDecay::L2(λ)          g ← g + λ·θ        (PyTorch's Adam)
+    /// WeightDecay::Decoupled(λ)   θ ← θ·(1 − γ·λ)    (PyTorch's AdamW)
+    /// ```
+    ///
+    /// To change λ only, use [`AdamConfig::with_weight_decay_coefficient`].
     pub fn with_weight_decay(mut self, weight_decay: WeightDecay) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
     /// Turns AMSGrad on or off.
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+    pub fn with_amsgrad(mut self, amsgrad: bool) -> Self {
         self.amsgrad = amsgrad;
         self
     }
@@ -121,8 +137,8 @@ impl AdamConfig {
 /// `betas = (0.9, 0.999)`, `eps = 1e-8`, [`WeightDecay::Decoupled`] with λ = 1e-2,
 /// `amsgrad = false`. There is no value of this type: it only names the two constructors.
 ///
-/// `AdamWConfig::new(1e-3).weight_decay(0.05).build::<f32>()?` (the setter keeps the decay
-/// decoupled).
+/// `AdamWConfig::new(1e-3).with_weight_decay_coefficient(0.05).build::<f32>()?` (the setter
+/// keeps the decay decoupled).
 #[derive(Clone, Copy, Debug)]
 pub enum AdamWConfig {}
 

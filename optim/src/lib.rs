@@ -22,7 +22,7 @@
 //! let x = Var::constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 1.0, 0.0, 1.0], &[3, 2]));
 //! let y = Var::constant(Tensor::from_vec(vec![5.0, 5.0, 2.0], &[3]));
 //!
-//! let mut opt = SgdConfig::new(0.05).momentum(0.9).build::<f64>().unwrap();
+//! let mut opt = SgdConfig::new(0.05).with_momentum(0.9).build::<f64>().unwrap();
 //! let mut schedule = Scheduler::new(StepLr::new(0.05, 100, 0.5).unwrap(), &mut opt);
 //! for _epoch in 0..300 {
 //!     let prediction = x.matmul(&w.var().reshape(&[2, 1])).reshape(&[3]);

@@ -15,7 +15,7 @@ const OWNER: &str = "RmsProp";
 /// Hyper-parameters of [`RmsProp`], with PyTorch's defaults: `lr = 1e-2`, `alpha = 0.99`,
 /// `eps = 1e-8`, `weight_decay = 0`, `momentum = 0`, `centered = false`.
 ///
-/// `RmsPropConfig::new(1e-3).centered(true).momentum(0.9).build::<f32>()?`.
+/// `RmsPropConfig::new(1e-3).with_centered(true).with_momentum(0.9).build::<f32>()?`.
 ///
 /// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
 /// these field names, in the optimizer's [`OptimizerConfig`].
@@ -59,37 +59,37 @@ impl RmsPropConfig {
     }
 
     /// Sets the learning rate γ.
-    pub fn lr(mut self, lr: f64) -> Self {
+    pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
     /// Sets the smoothing constant α.
-    pub fn alpha(mut self, alpha: f64) -> Self {
+    pub fn with_alpha(mut self, alpha: f64) -> Self {
         self.alpha = alpha;
         self
     }
 
     /// Sets ε.
-    pub fn eps(mut self, eps: f64) -> Self {
+    pub fn with_eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
 
     /// Sets the L2 weight decay λ.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
     /// Sets the momentum μ.
-    pub fn momentum(mut self, momentum: f64) -> Self {
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
     }
 
     /// Turns the centered variant on or off.
-    pub fn centered(mut self, centered: bool) -> Self {
+    pub fn with_centered(mut self, centered: bool) -> Self {
         self.centered = centered;
         self
     }

@@ -421,14 +421,14 @@ impl ReduceLrOnPlateau {
     ///
     /// # Errors
     /// If `factor` is not in [0, 1).
-    pub fn factor(mut self, factor: f64) -> Result<Self, OptimError> {
+    pub fn with_factor(mut self, factor: f64) -> Result<Self, OptimError> {
         crate::error::unit_half_open("ReduceLrOnPlateau", "factor", factor)?;
         self.factor = factor;
         Ok(self)
     }
 
     /// Sets how many epochs without improvement are tolerated.
-    pub fn patience(mut self, patience: u64) -> Self {
+    pub fn with_patience(mut self, patience: u64) -> Self {
         self.patience = patience;
         self
     }
@@ -437,7 +437,11 @@ impl ReduceLrOnPlateau {
     ///
     /// # Errors
     /// If `threshold` is negative or not finite.
-    pub fn threshold(mut self, threshold: f64, mode: ThresholdMode) -> Result<Self, OptimError> {
+    pub fn with_threshold(
+        mut self,
+        threshold: f64,
+        mode: ThresholdMode,
+    ) -> Result<Self, OptimError> {
         non_negative("ReduceLrOnPlateau", "threshold", threshold)?;
         self.threshold = threshold;
         self.threshold_mode = mode;
@@ -445,7 +449,7 @@ impl ReduceLrOnPlateau {
     }
 
     /// Sets the number of epochs to wait after a reduction before counting bad epochs again.
-    pub fn cooldown(mut self, cooldown: u64) -> Self {
+    pub fn with_cooldown(mut self, cooldown: u64) -> Self {
         self.cooldown = cooldown;
         self
     }
@@ -454,7 +458,7 @@ impl ReduceLrOnPlateau {
     ///
     /// # Errors
     /// If `min_lr` is negative or not finite.
-    pub fn min_lr(mut self, min_lr: f64) -> Result<Self, OptimError> {
+    pub fn with_min_lr(mut self, min_lr: f64) -> Result<Self, OptimError> {
         non_negative("ReduceLrOnPlateau", "min_lr", min_lr)?;
         self.min_lr = min_lr;
         Ok(self)
@@ -464,7 +468,7 @@ impl ReduceLrOnPlateau {
     ///
     /// # Errors
     /// If `eps` is negative or not finite.
-    pub fn eps(mut self, eps: f64) -> Result<Self, OptimError> {
+    pub fn with_eps(mut self, eps: f64) -> Result<Self, OptimError> {
         non_negative("ReduceLrOnPlateau", "eps", eps)?;
         self.eps = eps;
         Ok(self)

@@ -15,7 +15,7 @@ const OWNER: &str = "Sgd";
 /// Hyper-parameters of [`Sgd`], with PyTorch's defaults (`lr = 1e-3`, everything else off).
 ///
 /// Build with chained setters and [`SgdConfig::build`]:
-/// `SgdConfig::new(0.1).momentum(0.9).nesterov(true).build::<f32>()?`.
+/// `SgdConfig::new(0.1).with_momentum(0.9).with_nesterov(true).build::<f32>()?`.
 ///
 /// The configuration is the optimizer's [`UpdateRule`]; it is saved, with serde and under
 /// these field names, in the optimizer's [`OptimizerConfig`].
@@ -56,31 +56,31 @@ impl SgdConfig {
     }
 
     /// Sets the learning rate γ.
-    pub fn lr(mut self, lr: f64) -> Self {
+    pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
     }
 
     /// Sets the momentum μ.
-    pub fn momentum(mut self, momentum: f64) -> Self {
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
     }
 
     /// Sets the dampening τ.
-    pub fn dampening(mut self, dampening: f64) -> Self {
+    pub fn with_dampening(mut self, dampening: f64) -> Self {
         self.dampening = dampening;
         self
     }
 
     /// Sets the L2 weight decay λ.
-    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
     /// Turns Nesterov momentum on or off.
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
+    pub fn with_nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
         self
     }

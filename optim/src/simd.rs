@@ -78,45 +78,50 @@ mod tests {
             Box::new(SgdConfig::new(0.1).build().unwrap()),
             Box::new(
                 SgdConfig::new(0.1)
-                    .momentum(0.9)
-                    .nesterov(true)
-                    .weight_decay(0.01)
+                    .with_momentum(0.9)
+                    .with_nesterov(true)
+                    .with_weight_decay(0.01)
                     .build()
                     .unwrap(),
             ),
             Box::new(
                 SgdConfig::new(0.1)
-                    .momentum(0.9)
-                    .dampening(0.1)
+                    .with_momentum(0.9)
+                    .with_dampening(0.1)
                     .build()
                     .unwrap(),
             ),
             Box::new(AdamConfig::new(0.01).build().unwrap()),
             Box::new(
                 AdamConfig::new(0.01)
-                    .amsgrad(true)
-                    .weight_decay(0.1)
+                    .with_amsgrad(true)
+                    .with_weight_decay_coefficient(0.1)
                     .build()
                     .unwrap(),
             ),
-            Box::new(AdamWConfig::new(0.01).amsgrad(true).build().unwrap()),
+            Box::new(AdamWConfig::new(0.01).with_amsgrad(true).build().unwrap()),
             Box::new(
                 AdagradConfig::new(0.1)
-                    .lr_decay(0.1)
-                    .weight_decay(0.01)
+                    .with_lr_decay(0.1)
+                    .with_weight_decay(0.01)
                     .build()
                     .unwrap(),
             ),
             Box::new(RmsPropConfig::new(0.01).build().unwrap()),
             Box::new(
                 RmsPropConfig::new(0.01)
-                    .centered(true)
-                    .momentum(0.9)
-                    .weight_decay(0.01)
+                    .with_centered(true)
+                    .with_momentum(0.9)
+                    .with_weight_decay(0.01)
                     .build()
                     .unwrap(),
             ),
-            Box::new(AdadeltaConfig::new(1.0).weight_decay(0.01).build().unwrap()),
+            Box::new(
+                AdadeltaConfig::new(1.0)
+                    .with_weight_decay(0.01)
+                    .build()
+                    .unwrap(),
+            ),
         ]
     }
 

@@ -12,7 +12,7 @@ use strata_tensor::Tensor;
 
 fn all_optimizers() -> Vec<Box<dyn Optimizer<f64>>> {
     vec![
-        Box::new(SgdConfig::new(0.1).momentum(0.9).build().unwrap()),
+        Box::new(SgdConfig::new(0.1).with_momentum(0.9).build().unwrap()),
         Box::new(AdamConfig::new(0.1).build().unwrap()),
         Box::new(AdamWConfig::new(0.1).build().unwrap()),
         Box::new(AdagradConfig::new(0.1).build().unwrap()),
@@ -210,7 +210,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         SgdConfig::new(0.1)
-            .momentum(1.0)
+            .with_momentum(1.0)
             .build::<f32>()
             .unwrap_err(),
         "Sgd",
@@ -218,7 +218,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         SgdConfig::new(0.1)
-            .momentum(-0.1)
+            .with_momentum(-0.1)
             .build::<f32>()
             .unwrap_err(),
         "Sgd",
@@ -226,7 +226,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         SgdConfig::new(0.1)
-            .dampening(1.5)
+            .with_dampening(1.5)
             .build::<f32>()
             .unwrap_err(),
         "Sgd",
@@ -234,7 +234,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         SgdConfig::new(0.1)
-            .weight_decay(-1e-4)
+            .with_weight_decay(-1e-4)
             .build::<f32>()
             .unwrap_err(),
         "Sgd",
@@ -247,7 +247,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdamConfig::new(0.1)
-            .betas(1.0, 0.999)
+            .with_betas(1.0, 0.999)
             .build::<f32>()
             .unwrap_err(),
         "Adam",
@@ -255,20 +255,23 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdamConfig::new(0.1)
-            .betas(0.9, -0.1)
+            .with_betas(0.9, -0.1)
             .build::<f32>()
             .unwrap_err(),
         "Adam",
         "beta2",
     );
     invalid(
-        AdamConfig::new(0.1).eps(-1e-8).build::<f32>().unwrap_err(),
+        AdamConfig::new(0.1)
+            .with_eps(-1e-8)
+            .build::<f32>()
+            .unwrap_err(),
         "Adam",
         "eps",
     );
     invalid(
         AdamWConfig::new(0.1)
-            .weight_decay(-0.01)
+            .with_weight_decay_coefficient(-0.01)
             .build::<f32>()
             .unwrap_err(),
         "AdamW",
@@ -276,7 +279,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdamWConfig::new(0.1)
-            .betas(0.9, 1.0)
+            .with_betas(0.9, 1.0)
             .build::<f32>()
             .unwrap_err(),
         "AdamW",
@@ -284,7 +287,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdagradConfig::new(0.1)
-            .lr_decay(-1.0)
+            .with_lr_decay(-1.0)
             .build::<f32>()
             .unwrap_err(),
         "Adagrad",
@@ -292,7 +295,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdagradConfig::new(0.1)
-            .initial_accumulator_value(-1.0)
+            .with_initial_accumulator_value(-1.0)
             .build::<f32>()
             .unwrap_err(),
         "Adagrad",
@@ -300,7 +303,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdagradConfig::new(0.1)
-            .eps(-1.0)
+            .with_eps(-1.0)
             .build::<f32>()
             .unwrap_err(),
         "Adagrad",
@@ -308,7 +311,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         RmsPropConfig::new(0.1)
-            .alpha(1.5)
+            .with_alpha(1.5)
             .build::<f32>()
             .unwrap_err(),
         "RmsProp",
@@ -316,7 +319,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         RmsPropConfig::new(0.1)
-            .momentum(1.0)
+            .with_momentum(1.0)
             .build::<f32>()
             .unwrap_err(),
         "RmsProp",
@@ -324,7 +327,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         RmsPropConfig::new(0.1)
-            .eps(-1.0)
+            .with_eps(-1.0)
             .build::<f32>()
             .unwrap_err(),
         "RmsProp",
@@ -332,7 +335,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdadeltaConfig::new(1.0)
-            .rho(1.1)
+            .with_rho(1.1)
             .build::<f32>()
             .unwrap_err(),
         "Adadelta",
@@ -345,7 +348,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
     );
     invalid(
         AdadeltaConfig::new(1.0)
-            .weight_decay(-1.0)
+            .with_weight_decay(-1.0)
             .build::<f32>()
             .unwrap_err(),
         "Adadelta",
@@ -356,7 +359,7 @@ fn invalid_hyper_parameters_are_rejected_at_construction() {
 #[test]
 fn nesterov_needs_momentum_and_no_dampening() {
     let err = SgdConfig::new(0.1)
-        .nesterov(true)
+        .with_nesterov(true)
         .build::<f32>()
         .unwrap_err();
     assert_eq!(
@@ -372,16 +375,16 @@ fn nesterov_needs_momentum_and_no_dampening() {
     );
     assert!(
         SgdConfig::new(0.1)
-            .momentum(0.9)
-            .dampening(0.1)
-            .nesterov(true)
+            .with_momentum(0.9)
+            .with_dampening(0.1)
+            .with_nesterov(true)
             .build::<f32>()
             .is_err()
     );
     assert!(
         SgdConfig::new(0.1)
-            .momentum(0.9)
-            .nesterov(true)
+            .with_momentum(0.9)
+            .with_nesterov(true)
             .build::<f32>()
             .is_ok()
     );
@@ -390,7 +393,7 @@ fn nesterov_needs_momentum_and_no_dampening() {
 #[test]
 fn error_messages_say_what_and_where() {
     let err = AdamConfig::new(0.1)
-        .betas(1.2, 0.999)
+        .with_betas(1.2, 0.999)
         .build::<f32>()
         .unwrap_err();
     assert_eq!(
@@ -438,9 +441,9 @@ fn adam_moments_of_a_silent_parameter_flush_to_zero_not_subnormals() {
 #[test]
 fn weight_decay_modes_name_adam_and_adamw() {
     // The λ setter keeps the mode: L2 for Adam, decoupled for AdamW.
-    let adam = AdamConfig::new(0.1).weight_decay(0.05);
+    let adam = AdamConfig::new(0.1).with_weight_decay_coefficient(0.05);
     assert_eq!(adam.weight_decay, WeightDecay::L2(0.05));
-    let adamw = AdamWConfig::new(0.1).weight_decay(0.05);
+    let adamw = AdamWConfig::new(0.1).with_weight_decay_coefficient(0.05);
     assert_eq!(adamw.weight_decay, WeightDecay::Decoupled(0.05));
     assert_eq!(
         adamw,
@@ -449,7 +452,7 @@ fn weight_decay_modes_name_adam_and_adamw() {
     assert_eq!(adam.build::<f64>().unwrap().kind(), "adam");
     assert_eq!(adamw.build::<f64>().unwrap().kind(), "adamw");
     // Decoupled decay with λ = 0 updates as no decay, but is still AdamW.
-    let zero = AdamWConfig::new(0.1).weight_decay(0.0);
+    let zero = AdamWConfig::new(0.1).with_weight_decay_coefficient(0.0);
     let mut plain = AdamConfig::new(0.1).build::<f64>().unwrap();
     let mut decoupled = zero.build::<f64>().unwrap();
     assert_eq!(decoupled.kind(), "adamw");

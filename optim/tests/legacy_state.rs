@@ -94,46 +94,51 @@ fn optimizer(name: &str) -> Box<dyn Optimizer<f64>> {
         "sgd" => Box::new(SgdConfig::new(0.05).build().unwrap()),
         "sgd_nesterov" => Box::new(
             SgdConfig::new(0.05)
-                .momentum(0.9)
-                .nesterov(true)
-                .weight_decay(0.01)
+                .with_momentum(0.9)
+                .with_nesterov(true)
+                .with_weight_decay(0.01)
                 .build()
                 .unwrap(),
         ),
         "sgd_dampening" => Box::new(
             SgdConfig::new(0.05)
-                .momentum(0.8)
-                .dampening(0.2)
+                .with_momentum(0.8)
+                .with_dampening(0.2)
                 .build()
                 .unwrap(),
         ),
         "adam" => Box::new(AdamConfig::new(0.05).build().unwrap()),
         "adam_amsgrad" => Box::new(
             AdamConfig::new(0.05)
-                .amsgrad(true)
-                .weight_decay(0.1)
+                .with_amsgrad(true)
+                .with_weight_decay_coefficient(0.1)
                 .build()
                 .unwrap(),
         ),
         "adamw" => Box::new(AdamWConfig::new(0.05).build().unwrap()),
-        "adamw_amsgrad" => Box::new(AdamWConfig::new(0.05).amsgrad(true).build().unwrap()),
+        "adamw_amsgrad" => Box::new(AdamWConfig::new(0.05).with_amsgrad(true).build().unwrap()),
         "adagrad" => Box::new(
             AdagradConfig::new(0.1)
-                .lr_decay(0.1)
-                .initial_accumulator_value(0.1)
+                .with_lr_decay(0.1)
+                .with_initial_accumulator_value(0.1)
                 .build()
                 .unwrap(),
         ),
         "rmsprop" => Box::new(RmsPropConfig::new(0.01).build().unwrap()),
         "rmsprop_centered" => Box::new(
             RmsPropConfig::new(0.01)
-                .centered(true)
-                .momentum(0.9)
-                .weight_decay(0.01)
+                .with_centered(true)
+                .with_momentum(0.9)
+                .with_weight_decay(0.01)
                 .build()
                 .unwrap(),
         ),
-        "adadelta" => Box::new(AdadeltaConfig::new(1.0).weight_decay(0.01).build().unwrap()),
+        "adadelta" => Box::new(
+            AdadeltaConfig::new(1.0)
+                .with_weight_decay(0.01)
+                .build()
+                .unwrap(),
+        ),
         other => panic!("no optimizer for fixture {other}"),
     }
 }
@@ -219,7 +224,7 @@ fn unversioned_kinds_become_configurations() {
         adam.config,
         OptimizerConfig::Adam(
             AdamConfig::new(0.05)
-                .amsgrad(true)
+                .with_amsgrad(true)
                 .with_weight_decay(WeightDecay::L2(0.1))
         )
     );
@@ -261,7 +266,10 @@ fn an_unversioned_state_inside_a_checkpoint_loads_and_the_rest_follows() {
     let mut p = Param::new(Tensor::<f32>::from_vec(vec![1.0, 2.0, 3.0], &[3]));
     let mut grads = Grads::new();
     grads.insert(p.id(), Tensor::from_vec(vec![0.5f32, -1.0, 2.0], &[3]));
-    let mut adam = AdamConfig::new(1e-3).amsgrad(true).build::<f32>().unwrap();
+    let mut adam = AdamConfig::new(1e-3)
+        .with_amsgrad(true)
+        .build::<f32>()
+        .unwrap();
     adam.step(&mut [&mut p], &grads);
     adam.step(&mut [&mut p], &grads);
     assert_eq!(adam.state(&[&p]), old);

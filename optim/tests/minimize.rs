@@ -51,14 +51,14 @@ fn sgd_minimises_a_quadratic() {
 fn sgd_momentum_minimises_a_quadratic() {
     check(
         "sgd momentum",
-        &mut SgdConfig::new(0.05).momentum(0.9).build().unwrap(),
+        &mut SgdConfig::new(0.05).with_momentum(0.9).build().unwrap(),
         100,
     );
     check(
         "sgd nesterov",
         &mut SgdConfig::new(0.05)
-            .momentum(0.9)
-            .nesterov(true)
+            .with_momentum(0.9)
+            .with_nesterov(true)
             .build()
             .unwrap(),
         100,
@@ -70,7 +70,7 @@ fn adam_minimises_a_quadratic() {
     check("adam", &mut AdamConfig::new(0.1).build().unwrap(), 100);
     check(
         "adam amsgrad",
-        &mut AdamConfig::new(0.1).amsgrad(true).build().unwrap(),
+        &mut AdamConfig::new(0.1).with_amsgrad(true).build().unwrap(),
         100,
     );
 }
@@ -99,8 +99,8 @@ fn rmsprop_minimises_a_quadratic() {
     check(
         "rmsprop centered momentum",
         &mut RmsPropConfig::new(0.005)
-            .centered(true)
-            .momentum(0.9)
+            .with_centered(true)
+            .with_momentum(0.9)
             .build()
             .unwrap(),
         400,

@@ -55,10 +55,10 @@ fn sgd_matches_pytorch_rule() {
     ];
     for (lr, momentum, dampening, wd, nesterov) in cases {
         let mut opt = SgdConfig::new(lr)
-            .momentum(momentum)
-            .dampening(dampening)
-            .weight_decay(wd)
-            .nesterov(nesterov)
+            .with_momentum(momentum)
+            .with_dampening(dampening)
+            .with_weight_decay(wd)
+            .with_nesterov(nesterov)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);
@@ -78,15 +78,15 @@ fn sgd_hand_computed_steps() {
     assert_near(got[0], 0.9, 1e-15, "plain step 1");
     assert_near(got[1], 0.85, 1e-15, "plain step 2");
     // μ = 0.9: b₁ = 1 → θ₁ = 0.9; b₂ = 0.9·1 + 0.5 = 1.4 → θ₂ = 0.9 − 0.14 = 0.76.
-    let mut opt = SgdConfig::new(0.1).momentum(0.9).build().unwrap();
+    let mut opt = SgdConfig::new(0.1).with_momentum(0.9).build().unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.5]);
     assert_near(got[0], 0.9, 1e-15, "momentum step 1");
     assert_near(got[1], 0.76, 1e-15, "momentum step 2");
     // Nesterov μ = 0.9: b₁ = 1, step 1 + 0.9·1 = 1.9 → θ₁ = 0.81;
     // b₂ = 1.4, step 0.5 + 0.9·1.4 = 1.76 → θ₂ = 0.81 − 0.176 = 0.634.
     let mut opt = SgdConfig::new(0.1)
-        .momentum(0.9)
-        .nesterov(true)
+        .with_momentum(0.9)
+        .with_nesterov(true)
         .build()
         .unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.5]);
@@ -95,8 +95,8 @@ fn sgd_hand_computed_steps() {
     // Dampening τ = 0.5 (not applied on the first step): b₁ = 1 → θ₁ = 0.9;
     // b₂ = 0.9·1 + 0.5·0.5 = 1.15 → θ₂ = 0.9 − 0.115 = 0.785.
     let mut opt = SgdConfig::new(0.1)
-        .momentum(0.9)
-        .dampening(0.5)
+        .with_momentum(0.9)
+        .with_dampening(0.5)
         .build()
         .unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.5]);
@@ -104,7 +104,7 @@ fn sgd_hand_computed_steps() {
     assert_near(got[1], 0.785, 1e-15, "dampening step 2");
     // λ = 0.1: g₁ = 1 + 0.1·1 = 1.1 → θ₁ = 1 − 0.11 = 0.89;
     // g₂ = 0.5 + 0.1·0.89 = 0.589 → θ₂ = 0.89 − 0.0589 = 0.8311.
-    let mut opt = SgdConfig::new(0.1).weight_decay(0.1).build().unwrap();
+    let mut opt = SgdConfig::new(0.1).with_weight_decay(0.1).build().unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.5]);
     assert_near(got[0], 0.89, 1e-15, "weight decay step 1");
     assert_near(got[1], 0.8311, 1e-15, "weight decay step 2");
@@ -163,10 +163,10 @@ fn adam_matches_pytorch_rule() {
     ];
     for (lr, betas, eps, wd, amsgrad) in cases {
         let mut opt = AdamConfig::new(lr)
-            .betas(betas.0, betas.1)
-            .eps(eps)
-            .weight_decay(wd)
-            .amsgrad(amsgrad)
+            .with_betas(betas.0, betas.1)
+            .with_eps(eps)
+            .with_weight_decay_coefficient(wd)
+            .with_amsgrad(amsgrad)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);
@@ -187,10 +187,10 @@ fn adamw_matches_pytorch_rule() {
     ];
     for (lr, betas, eps, wd, amsgrad) in cases {
         let mut opt = AdamWConfig::new(lr)
-            .betas(betas.0, betas.1)
-            .eps(eps)
-            .weight_decay(wd)
-            .amsgrad(amsgrad)
+            .with_betas(betas.0, betas.1)
+            .with_eps(eps)
+            .with_weight_decay_coefficient(wd)
+            .with_amsgrad(amsgrad)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);
@@ -221,7 +221,7 @@ fn adam_hand_computed_steps() {
     //         v̂ = 0.001/0.001999 = 0.500250125…, √v̂ = 0.707283617…,
     //         θ₂ = 0.900000001 − 0.1·0.478947/0.707283617 = 0.83228355101282.
     // (Plain Adam would use v₂ and give a different θ₂.)
-    let mut opt = AdamConfig::new(0.1).amsgrad(true).build().unwrap();
+    let mut opt = AdamConfig::new(0.1).with_amsgrad(true).build().unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.01]);
     assert_near(got[0], 0.900000001, 1e-13, "amsgrad step 1");
     assert_near(got[1], 0.83228355101282, 1e-13, "amsgrad step 2");
@@ -258,10 +258,10 @@ fn adagrad_matches_pytorch_rule() {
     let cases = [(0.1, 0.0, 0.0, 0.0, 1e-10), (0.1, 0.3, 0.05, 0.2, 1e-6)];
     for (lr, lr_decay, wd, init, eps) in cases {
         let mut opt = AdagradConfig::new(lr)
-            .lr_decay(lr_decay)
-            .weight_decay(wd)
-            .initial_accumulator_value(init)
-            .eps(eps)
+            .with_lr_decay(lr_decay)
+            .with_weight_decay(wd)
+            .with_initial_accumulator_value(init)
+            .with_eps(eps)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);
@@ -282,7 +282,7 @@ fn adagrad_hand_computed_steps() {
     assert_near(got[0], 0.90000000001, 1e-14, "adagrad step 1");
     assert_near(got[1], 0.855278640464004, 1e-14, "adagrad step 2");
     // lr_decay η = 0.5: step 2 uses γ̃ = 0.1/1.5, θ₂ = θ₁ − 0.0666…·0.5/1.1180… = 0.87018576031267.
-    let mut opt = AdagradConfig::new(0.1).lr_decay(0.5).build().unwrap();
+    let mut opt = AdagradConfig::new(0.1).with_lr_decay(0.5).build().unwrap();
     let got = run_scalar(&mut opt, 1.0, &[1.0, 0.5]);
     assert_near(got[1], 0.87018576031267, 1e-13, "adagrad lr_decay step 2");
 }
@@ -334,11 +334,11 @@ fn rmsprop_matches_pytorch_rule() {
     ];
     for (lr, alpha, eps, wd, momentum, centered) in cases {
         let mut opt = RmsPropConfig::new(lr)
-            .alpha(alpha)
-            .eps(eps)
-            .weight_decay(wd)
-            .momentum(momentum)
-            .centered(centered)
+            .with_alpha(alpha)
+            .with_eps(eps)
+            .with_weight_decay(wd)
+            .with_momentum(momentum)
+            .with_centered(centered)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);
@@ -389,9 +389,9 @@ fn adadelta_matches_pytorch_rule() {
     let cases = [(1.0, 0.9, 1e-6, 0.0), (0.5, 0.8, 1e-4, 0.05)];
     for (lr, rho, eps, wd) in cases {
         let mut opt = AdadeltaConfig::new(lr)
-            .rho(rho)
-            .eps(eps)
-            .weight_decay(wd)
+            .with_rho(rho)
+            .with_eps(eps)
+            .with_weight_decay(wd)
             .build::<f64>()
             .unwrap();
         let got = run(&mut opt, STEPS);

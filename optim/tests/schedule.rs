@@ -134,8 +134,8 @@ fn plateau_run(plateau: &mut ReduceLrOnPlateau, lr: f64, metrics: &[f64]) -> Vec
 fn plateau_reduces_after_patience_is_exceeded() {
     // patience = 2: the first two bad epochs are tolerated, the third reduces.
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(2)
-        .factor(0.5)
+        .with_patience(2)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 0.1, &[1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]);
     assert_eq!(lrs, vec![0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]);
@@ -147,15 +147,15 @@ fn plateau_cooldown_delays_counting() {
     // After the reduction at epoch 2 (0-based), two cool-down epochs reset the count, then
     // patience + 1 = 2 more bad epochs reduce again.
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(1)
-        .cooldown(2)
-        .factor(0.5)
+        .with_patience(1)
+        .with_cooldown(2)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
     assert_eq!(lrs, vec![1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25]);
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(1)
-        .factor(0.5)
+        .with_patience(1)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[1.0, 2.0, 2.0, 2.0, 2.0]);
     assert_eq!(lrs, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
@@ -165,23 +165,23 @@ fn plateau_cooldown_delays_counting() {
 fn plateau_thresholds() {
     // rel (default 1e-4): from best 1.0 an improvement must go below 0.9999.
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(0)
-        .factor(0.5)
+        .with_patience(0)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[1.0, 0.99995]);
     assert_eq!(lrs, vec![1.0, 0.5]);
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(0)
-        .factor(0.5)
+        .with_patience(0)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[1.0, 0.9998]);
     assert_eq!(lrs, vec![1.0, 1.0]);
     // abs 0.01: 0.995 is not enough, 0.98 is.
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(0)
-        .factor(0.5)
+        .with_patience(0)
+        .with_factor(0.5)
         .unwrap()
-        .threshold(0.01, ThresholdMode::Abs)
+        .with_threshold(0.01, ThresholdMode::Abs)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[1.0, 0.995, 0.98]);
     assert_eq!(lrs, vec![1.0, 0.5, 0.5]);
@@ -191,8 +191,8 @@ fn plateau_thresholds() {
 #[test]
 fn plateau_max_mode() {
     let mut p = ReduceLrOnPlateau::new(Mode::Max)
-        .patience(1)
-        .factor(0.1)
+        .with_patience(1)
+        .with_factor(0.1)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[0.5, 0.6, 0.6, 0.55, 0.7]);
     assert!(close(lrs[3], 0.1) && close(lrs[4], 0.1), "{lrs:?}");
@@ -202,8 +202,8 @@ fn plateau_max_mode() {
 #[test]
 fn plateau_respects_min_lr_and_eps() {
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(0)
-        .min_lr(0.005)
+        .with_patience(0)
+        .with_min_lr(0.005)
         .unwrap();
     let lrs = plateau_run(&mut p, 0.1, &[1.0, 1.0, 1.0, 1.0]);
     assert!(
@@ -211,7 +211,7 @@ fn plateau_respects_min_lr_and_eps() {
         "{lrs:?}"
     );
     // A change smaller than eps (1e-8) is not applied.
-    let mut p = ReduceLrOnPlateau::new(Mode::Min).patience(0);
+    let mut p = ReduceLrOnPlateau::new(Mode::Min).with_patience(0);
     let lrs = plateau_run(&mut p, 1e-8, &[1.0, 1.0]);
     assert_eq!(lrs, vec![1e-8, 1e-8]);
 }
@@ -219,8 +219,8 @@ fn plateau_respects_min_lr_and_eps() {
 #[test]
 fn plateau_nan_is_never_better() {
     let mut p = ReduceLrOnPlateau::new(Mode::Min)
-        .patience(0)
-        .factor(0.5)
+        .with_patience(0)
+        .with_factor(0.5)
         .unwrap();
     let lrs = plateau_run(&mut p, 1.0, &[f64::NAN]);
     assert_eq!(lrs, vec![0.5]);
@@ -229,7 +229,9 @@ fn plateau_nan_is_never_better() {
 
 #[test]
 fn plateau_state_round_trips() {
-    let mut p = ReduceLrOnPlateau::new(Mode::Min).patience(3).cooldown(1);
+    let mut p = ReduceLrOnPlateau::new(Mode::Min)
+        .with_patience(3)
+        .with_cooldown(1);
     let mut opt = SgdConfig::new(0.1).build::<f64>().unwrap();
     for m in [1.0, 0.9, 0.95] {
         p.step(m, &mut opt);
@@ -239,7 +241,9 @@ fn plateau_state_round_trips() {
     assert_eq!(saved.best, Some(0.9));
     assert_eq!(saved.num_bad_epochs, 1);
     assert_eq!(saved.last_epoch, 3);
-    let mut q = ReduceLrOnPlateau::new(Mode::Min).patience(3).cooldown(1);
+    let mut q = ReduceLrOnPlateau::new(Mode::Min)
+        .with_patience(3)
+        .with_cooldown(1);
     q.load_state(&saved).unwrap();
     let mut opt2 = SgdConfig::new(0.1).build::<f64>().unwrap();
     for m in [0.95, 0.95, 0.95, 0.95, 0.95] {
@@ -257,13 +261,17 @@ fn plateau_state_round_trips() {
 
 #[test]
 fn plateau_rejects_bad_settings() {
-    assert!(ReduceLrOnPlateau::new(Mode::Min).factor(1.0).is_err());
-    assert!(ReduceLrOnPlateau::new(Mode::Min).factor(-0.1).is_err());
+    assert!(ReduceLrOnPlateau::new(Mode::Min).with_factor(1.0).is_err());
+    assert!(ReduceLrOnPlateau::new(Mode::Min).with_factor(-0.1).is_err());
     assert!(
         ReduceLrOnPlateau::new(Mode::Min)
-            .threshold(-1.0, ThresholdMode::Rel)
+            .with_threshold(-1.0, ThresholdMode::Rel)
             .is_err()
     );
-    assert!(ReduceLrOnPlateau::new(Mode::Min).min_lr(-1.0).is_err());
-    assert!(ReduceLrOnPlateau::new(Mode::Min).eps(f64::NAN).is_err());
+    assert!(ReduceLrOnPlateau::new(Mode::Min).with_min_lr(-1.0).is_err());
+    assert!(
+        ReduceLrOnPlateau::new(Mode::Min)
+            .with_eps(f64::NAN)
+            .is_err()
+    );
 }

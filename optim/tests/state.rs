@@ -20,9 +20,9 @@ fn factories() -> Vec<(&'static str, Factory)> {
         ("sgd nesterov", || {
             Box::new(
                 SgdConfig::new(0.05)
-                    .momentum(0.9)
-                    .nesterov(true)
-                    .weight_decay(0.01)
+                    .with_momentum(0.9)
+                    .with_nesterov(true)
+                    .with_weight_decay(0.01)
                     .build()
                     .unwrap(),
             )
@@ -30,8 +30,8 @@ fn factories() -> Vec<(&'static str, Factory)> {
         ("sgd dampening", || {
             Box::new(
                 SgdConfig::new(0.05)
-                    .momentum(0.8)
-                    .dampening(0.2)
+                    .with_momentum(0.8)
+                    .with_dampening(0.2)
                     .build()
                     .unwrap(),
             )
@@ -40,20 +40,20 @@ fn factories() -> Vec<(&'static str, Factory)> {
         ("adam amsgrad", || {
             Box::new(
                 AdamConfig::new(0.05)
-                    .amsgrad(true)
-                    .weight_decay(0.1)
+                    .with_amsgrad(true)
+                    .with_weight_decay_coefficient(0.1)
                     .build()
                     .unwrap(),
             )
         }),
         ("adamw", || {
-            Box::new(AdamWConfig::new(0.05).amsgrad(true).build().unwrap())
+            Box::new(AdamWConfig::new(0.05).with_amsgrad(true).build().unwrap())
         }),
         ("adagrad", || {
             Box::new(
                 AdagradConfig::new(0.1)
-                    .lr_decay(0.1)
-                    .initial_accumulator_value(0.1)
+                    .with_lr_decay(0.1)
+                    .with_initial_accumulator_value(0.1)
                     .build()
                     .unwrap(),
             )
@@ -64,15 +64,20 @@ fn factories() -> Vec<(&'static str, Factory)> {
         ("rmsprop centered momentum", || {
             Box::new(
                 RmsPropConfig::new(0.01)
-                    .centered(true)
-                    .momentum(0.9)
-                    .weight_decay(0.01)
+                    .with_centered(true)
+                    .with_momentum(0.9)
+                    .with_weight_decay(0.01)
                     .build()
                     .unwrap(),
             )
         }),
         ("adadelta", || {
-            Box::new(AdadeltaConfig::new(1.0).weight_decay(0.01).build().unwrap())
+            Box::new(
+                AdadeltaConfig::new(1.0)
+                    .with_weight_decay(0.01)
+                    .build()
+                    .unwrap(),
+            )
         }),
     ]
 }
@@ -147,7 +152,10 @@ fn every_optimizer_round_trips_through_bincode() {
 
 #[test]
 fn state_is_keyed_by_position_and_lists_untouched_params_as_none() {
-    let mut opt = AdamConfig::new(0.1).amsgrad(true).build::<f64>().unwrap();
+    let mut opt = AdamConfig::new(0.1)
+        .with_amsgrad(true)
+        .build::<f64>()
+        .unwrap();
     let (mut a, mut b) = params();
     let mut grads = Grads::new();
     grads.insert(b.id(), Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
@@ -182,14 +190,20 @@ fn f32_state_is_stored_as_f32_and_loads_into_f64() {
     let mut p = Param::new(Tensor::<f32>::ones(&[3]));
     let mut grads = Grads::new();
     grads.insert(p.id(), Tensor::from_vec(vec![0.5f32, -1.0, 2.0], &[3]));
-    let mut opt = SgdConfig::new(0.1).momentum(0.9).build::<f32>().unwrap();
+    let mut opt = SgdConfig::new(0.1)
+        .with_momentum(0.9)
+        .build::<f32>()
+        .unwrap();
     opt.step(&mut [&mut p], &grads);
     let state = opt.state(&[&p]);
     let buf = &state.params[0].as_ref().unwrap().buffers["momentum_buffer"];
     assert_eq!(buf.values, BufferValues::F32(vec![0.5, -1.0, 2.0]));
 
     let q = Param::new(Tensor::<f64>::ones(&[3]));
-    let mut opt64 = SgdConfig::new(0.1).momentum(0.9).build::<f64>().unwrap();
+    let mut opt64 = SgdConfig::new(0.1)
+        .with_momentum(0.9)
+        .build::<f64>()
+        .unwrap();
     opt64.load_state(&[&q], &state).unwrap();
     let back = opt64.state(&[&q]);
     let buf = &back.params[0].as_ref().unwrap().buffers["momentum_buffer"];
@@ -206,7 +220,7 @@ fn trained_adam() -> (
     OptimizerState,
 ) {
     let mut opt: Box<dyn Optimizer<f64>> =
-        Box::new(AdamConfig::new(0.05).amsgrad(true).build().unwrap());
+        Box::new(AdamConfig::new(0.05).with_amsgrad(true).build().unwrap());
     let (mut a, mut b) = params();
     for t in 1..=2 {
         let grads = grads_for(t, &a, &b);

@@ -194,7 +194,7 @@ fn train(
     match config.choice("optimizer") {
         Some("sgd") => {
             let opt = SgdConfig::new(lr)
-                .momentum(config.float("momentum").unwrap_or(0.0))
+                .with_momentum(config.float("momentum").unwrap_or(0.0))
                 .build()
                 .map_err(|e| e.to_string())?;
             run(

@@ -75,7 +75,7 @@ pub struct Position {
 ///
 /// let data = Arc::new(synthetic::two_spirals(100, 0.05, 1));
 /// let model = Mlp::new(&MlpConfig::new(&[2, 16, 2]));
-/// let optimizer = SgdConfig::new(0.1).momentum(0.9).build().unwrap();
+/// let optimizer = SgdConfig::new(0.1).with_momentum(0.9).build().unwrap();
 /// let config = TrainerConfig::new(3, 20).with_verbose(false);
 /// let mut trainer = Trainer::new(model, optimizer, Objective::CrossEntropy, config, "mlp").unwrap();
 /// let history = trainer.fit(data, None).unwrap();
