@@ -143,6 +143,25 @@ fn plateau_reduces_after_patience_is_exceeded() {
 }
 
 #[test]
+fn plateau_reports_its_cooldown() {
+    // The reduction at epoch 2 (0-based) starts two cool-down epochs (3 and 4); epoch 5 counts.
+    let mut p = ReduceLrOnPlateau::new(Mode::Min)
+        .with_patience(1)
+        .with_cooldown(2)
+        .with_factor(0.5)
+        .unwrap();
+    let mut opt = SgdConfig::new(1.0).build::<f64>().unwrap();
+    let cooling: Vec<bool> = [1.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+        .iter()
+        .map(|&m| {
+            p.step(m, &mut opt);
+            p.in_cooldown()
+        })
+        .collect();
+    assert_eq!(cooling, [false, false, true, true, false, false]);
+}
+
+#[test]
 fn plateau_cooldown_delays_counting() {
     // After the reduction at epoch 2 (0-based), two cool-down epochs reset the count, then
     // patience + 1 = 2 more bad epochs reduce again.

@@ -9,8 +9,8 @@
 
 /// Writes `exp`, `tanh` and `sigmoid` inside an `f32` vocabulary module compiled with the
 /// target features `$feat`. They use `splat`, `zero`, `add`, `sub`, `mul`, `div`, `fma`,
-/// `fnma`, `min`, `abs`, `neg_abs`, `round`, `scale_pow2`, `with_sign_of`, `lt`, `select`, `all` and the
-/// vocabulary's `max`.
+/// `fnma`, `min`, `max`, `abs`, `neg_abs`, `round`, `scale_pow2`, `with_sign_of`, `lt`,
+/// `select`, `any` and `all`.
 macro_rules! define_f32 {
     ($feat:literal) => {
         use $crate::simd::isa::transcendental::cephes as c;
