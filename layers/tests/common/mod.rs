@@ -165,3 +165,8 @@ pub fn gradcheck_module<M: Module<f64>>(
         check(&name, analytic, numeric);
     }
 }
+
+/// The names of a module's parameters, in order.
+pub fn names<M: Module<f64>>(m: &M) -> Vec<String> {
+    m.params().into_iter().map(|(n, _)| n).collect()
+}
