@@ -34,6 +34,7 @@
 //! openmpi-bin libopenmpi-dev libclang-dev`), then `mpirun -np 2 target/release/…`.
 
 mod communicator;
+pub mod launch;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod reducer;

@@ -25,7 +25,7 @@ use strata_distributed::Communicator;
 use strata_layers::Module;
 use strata_layers::safetensors::export_safetensors;
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{globally_standardized, load_mnist, scaled};
+use strata_models::data::{describe, globally_standardized, load_mnist, scaled};
 use strata_models::dbn::{dlt_dbn, dlt_rbm_optimizer};
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::{Rbm, RbmConfig};
@@ -66,11 +66,14 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
     args.run(|| {
         // MPI is initialised, used and finalised on this one thread.
         let comm = strata_distributed::init().unwrap_or_else(|e| fail(e));
         let (ranks, root) = (comm.size(), comm.is_root());
+        let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
+        if root {
+            eprintln!("{}", describe(&data, &name));
+        }
         if root {
             println!("{:?} on {name}, {ranks} rank(s)", cli.model);
         }

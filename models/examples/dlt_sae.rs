@@ -15,7 +15,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{Dataset, Grid, GridScaling};
-use strata_models::data::{load_mnist, scaled};
+use strata_models::data::{describe, load_mnist, scaled};
 use strata_models::stacked_autoencoder::DltSae;
 use strata_models::visualize::first_layer_filters;
 
@@ -33,6 +33,7 @@ fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
     let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
+    eprintln!("{}", describe(&data, &name));
     let (train, test) = scaled(&data);
     let epochs = args.epochs(1);
     let sae = DltSae {

@@ -2,7 +2,6 @@
 //! preprocessing.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use strata_datasets::{ArrayDataset, Dataset as _, Mnist, train_val_indices, transforms};
 
@@ -10,23 +9,23 @@ use crate::TrainError;
 
 /// Loads the dataset named by `spec`: `mnist-sample` (bundled, 10k/10k), `fashion` (full
 /// Fashion-MNIST from `STRATA_DATA` or `/usr/share/datasets/fashion-mnist`), or a directory
-/// holding the four MNIST-format IDX files. Returns it with a display name.
+/// holding the four MNIST-format IDX files. Returns it with a display name (printing nothing:
+/// the examples print [`describe`]'s line).
 ///
 /// # Errors
 /// [`TrainError::Config`] for a `spec` that is none of these; [`TrainError::Data`] when the
 /// files cannot be found or read.
 pub fn load_mnist(spec: &str) -> Result<(Mnist, String), TrainError> {
-    let start = Instant::now();
     let data_error = |e: strata_datasets::DatasetError| TrainError::Data(e.to_string());
-    let (data, name) = match spec {
-        "mnist-sample" => (
+    match spec {
+        "mnist-sample" => Ok((
             Mnist::bundled().map_err(data_error)?,
             "mnist-sample".to_string(),
-        ),
-        "fashion" => (
+        )),
+        "fashion" => Ok((
             Mnist::fashion(None).map_err(data_error)?,
             "fashion-mnist".to_string(),
-        ),
+        )),
         dir => {
             let path = PathBuf::from(dir);
             if !path.is_dir() {
@@ -34,19 +33,21 @@ pub fn load_mnist(spec: &str) -> Result<(Mnist, String), TrainError> {
                     "--data {dir:?}: expected `mnist-sample`, `fashion`, or a directory holding the four MNIST-format IDX files"
                 )));
             }
-            (
+            Ok((
                 Mnist::load(Some(&path)).map_err(data_error)?,
                 path.display().to_string(),
-            )
+            ))
         }
-    };
-    eprintln!(
-        "data: {name}: {} training and {} test images ({:.2}s to load)",
+    }
+}
+
+/// One line saying what was loaded: `data: <name>: <n> training and <m> test images`.
+pub fn describe(data: &Mnist, name: &str) -> String {
+    format!(
+        "data: {name}: {} training and {} test images",
         data.train.len(),
-        data.test.len(),
-        start.elapsed().as_secs_f64()
-    );
-    Ok((data, name))
+        data.test.len()
+    )
 }
 
 /// Inputs scaled to [0, 1], then standardised with one scalar mean and standard deviation of

@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use strata_distributed::launch::{built_example, on_ranks};
 use strata_layers::Module;
 use strata_layers::checkpoint::read_checkpoint;
 use strata_layers::safetensors::import_safetensors;
@@ -24,18 +25,10 @@ const TOLERANCE: f64 = 1e-4;
 
 /// The `ddp` example of this build (target/<profile>/examples/ddp).
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = dir.join("examples").join("ddp");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo build --profile test -p strata-models --features mpi --example ddp`",
-        path.display()
-    );
-    path
+    built_example(
+        "ddp",
+        "cargo build --profile test -p strata-models --features mpi --example ddp",
+    )
 }
 
 fn out_dir(name: &str) -> PathBuf {
@@ -44,27 +37,10 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// `mpirun` with the options this machine needs (root, more ranks than cores). hwloc's GL
-/// plugin is turned off: where X11 libraries are installed without a display it can block
-/// `mpirun` at start-up.
-fn mpirun(ranks: usize) -> Command {
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["--allow-run-as-root", "--oversubscribe", "-np"])
-        .arg(ranks.to_string())
-        .env("HWLOC_COMPONENTS", "-gl");
-    cmd
-}
-
 /// Runs the example for `args` on `ranks` ranks (plainly, without MPI, for 1) and returns its
 /// RESULT object.
 fn train(ranks: usize, args: &[&str], out: &Path) -> Value {
-    let mut cmd = if ranks == 1 {
-        Command::new(example())
-    } else {
-        let mut c = mpirun(ranks);
-        c.arg(example());
-        c
-    };
+    let mut cmd = on_ranks(ranks, &example());
     // Every run trains on all 10,000 images of the bundled sample (no held-out part): the
     // comparisons are of training, and one LeNet-5 trajectory on a 9,000-image split differed
     // by 5e-4 after two epochs on 2 ranks — a max-pool or ReLU decision flipped by f32
@@ -259,9 +235,9 @@ fn rank_pid(rank: usize, out: &Path) -> Option<u32> {
 /// and returns the job's output (and the time from the signal to the end).
 fn disturb(name: &str, signal: &str, timeout_secs: &str) -> (Output, Duration, PathBuf) {
     let out = out_dir(name);
-    let child = mpirun(2)
-        .args(["-x", &format!("STRATA_MPI_TIMEOUT={timeout_secs}")])
-        .arg(example())
+    // mpirun passes its environment on to the ranks it starts on this machine.
+    let child = on_ranks(2, &example())
+        .env("STRATA_MPI_TIMEOUT", timeout_secs)
         .args([
             "--model",
             "lenet",

@@ -19,7 +19,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
-use strata_models::data::{globally_standardized, load_mnist};
+use strata_models::data::{describe, globally_standardized, load_mnist};
 use strata_models::sequence::LstmClassifier;
 use strata_models::{
     DltCnn, LeNet5, LeNetConfig, Mlp, MlpConfig, Objective, Trainer, TrainerConfig, cli,
@@ -243,6 +243,7 @@ fn import(file: &PathBuf, data: &str, fine_tune: usize, out: Option<PathBuf>) {
     let module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e)))
         .unwrap_or_else(|e| fail(e));
     let (mnist, name) = load_mnist(data).unwrap_or_else(|e| fail(e));
+    eprintln!("{}", describe(&mnist, &name));
     let (train, test) = globally_standardized(&mnist);
     let adam = strata_optim::AdamConfig::new(1e-3)
         .build()

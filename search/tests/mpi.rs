@@ -8,25 +8,17 @@
 #![cfg(feature = "mpi")]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
+use strata_distributed::launch::{built_example, on_ranks};
 use strata_search::{Condition, Space};
 
 /// The `search_mlp` example of this build (target/<profile>/examples/search_mlp).
 fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = dir.join("examples").join("search_mlp");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first with `cargo build --profile test -p strata-search --features mpi --example search_mlp`",
-        path.display()
-    );
-    path
+    built_example(
+        "search_mlp",
+        "cargo build --profile test -p strata-search --features mpi --example search_mlp",
+    )
 }
 
 /// A small space, so that each trial takes a second or two.
@@ -76,16 +68,7 @@ fn small_space(dir: &Path) -> PathBuf {
 /// Runs the search on `ranks` ranks (plainly, without MPI, for 1) and returns its RESULT
 /// object and its stdout.
 fn search(ranks: usize, trials: usize, space: &Path, out: &Path) -> (Value, String) {
-    let mut cmd = if ranks == 1 {
-        Command::new(example())
-    } else {
-        let mut c = Command::new("mpirun");
-        c.args(["--allow-run-as-root", "--oversubscribe", "-np"])
-            .arg(ranks.to_string())
-            .env("HWLOC_COMPONENTS", "-gl")
-            .arg(example());
-        c
-    };
+    let mut cmd = on_ranks(ranks, &example());
     cmd.args(["--sampler", "random", "--workers", "1", "--epochs", "2"])
         .args(["--seed", "7", "--minutes", "30", "--trials"])
         .arg(trials.to_string())
