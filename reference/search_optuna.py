@@ -95,7 +95,12 @@ def main():
         "workload": "search_mlp", "data": name, "trials": len(study.trials),
         "pruned": states.count("PRUNED"), "best_val_error": study.best_value,
         "best_params": study.best_params, "seconds": seconds,
-        "optuna": optuna.__version__}])
+        "optuna": optuna.__version__,
+        "trials_table": [{
+            "number": t.number, "state": t.state.name, "value": t.value,
+            "epochs": len(t.intermediate_values), "params": t.params,
+            "seconds": t.duration.total_seconds() if t.duration else None,
+        } for t in study.trials]}])
 
 
 if __name__ == "__main__":

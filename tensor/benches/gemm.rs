@@ -102,19 +102,22 @@ fn bench_one<T: Element>(
         .collect();
     let mut c = vec![T::zero(); m * n];
     group.throughput(Throughput::Elements((2 * m * n * k) as u64));
+    // The whole measurement runs on a pool of `threads` threads, so "-1t" is one thread.
     group.bench_function(id, |bench| {
-        bench.iter(|| {
-            run(
-                path,
-                threads,
-                m,
-                k,
-                n,
-                black_box(&a),
-                black_box(&b),
-                wt,
-                &mut c,
-            )
+        with_threads(threads, || {
+            bench.iter(|| {
+                run(
+                    path,
+                    threads,
+                    m,
+                    k,
+                    n,
+                    black_box(&a),
+                    black_box(&b),
+                    wt,
+                    &mut c,
+                )
+            })
         })
     });
 }

@@ -4,8 +4,10 @@
 //! variable `STRATA_NUM_THREADS` (default: every core); [`with_threads`] runs a closure on a pool
 //! of a given size, which is how benchmarks and examples compare 1 and 2 threads in one process.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::rc::Rc;
+use std::sync::OnceLock;
 
 /// Builds rayon's global pool from `STRATA_NUM_THREADS` the first time it is called; later
 /// calls do nothing. Called by every multi-threaded kernel before it asks for the pool size.
@@ -59,9 +61,12 @@ pub struct ThreadPoolError {
     pub reason: String,
 }
 
-/// Runs `f` on a pool of `n` threads (pools are built once per size and kept), or says why no
-/// such pool can be built: `n` outside `1..=`[`max_threads`], or threads the operating system
-/// would not start.
+/// Runs `f` on a pool of `n` threads, or says why no such pool can be built: `n` outside
+/// `1..=`[`max_threads`], or threads the operating system would not start.
+///
+/// Each calling thread has pools of its own (built on first use for each size and kept until
+/// the thread ends), so callers on different threads never queue on one pool: two search
+/// workers each running `with_threads(1, …)` run on two threads at once.
 ///
 /// # Errors
 /// [`ThreadPoolError`] naming the count and the reason; `f` did not run.
@@ -75,33 +80,37 @@ pub fn try_with_threads<R: Send>(
             reason: format!("the count must be in 1..={} (four per core)", max_threads()),
         });
     }
-    static POOLS: OnceLock<Mutex<HashMap<usize, &'static rayon::ThreadPool>>> = OnceLock::new();
-    let pool = {
-        let mut pools = POOLS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match pools.get(&n) {
-            Some(pool) => *pool,
-            None => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(move |i| format!("strata-{n}-{i}"))
-                    .build()
-                    .map_err(|e| ThreadPoolError {
-                        threads: n,
-                        reason: e.to_string(),
-                    })?;
-                let pool: &'static rayon::ThreadPool = Box::leak(Box::new(pool));
-                pools.insert(n, pool);
-                pool
-            }
+    if rayon::current_thread_index().is_some() && rayon::current_num_threads() == n {
+        // Already on a pool of `n` threads (a nested call): stay on it.
+        return Ok(f());
+    }
+    thread_local! {
+        static POOLS: RefCell<HashMap<usize, Rc<rayon::ThreadPool>>> = RefCell::default();
+    }
+    let cached = POOLS.with(|pools| pools.borrow().get(&n).cloned());
+    let pool = match cached {
+        Some(pool) => pool,
+        None => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(move |i| format!("strata-{n}-{i}"))
+                .build()
+                .map_err(|e| ThreadPoolError {
+                    threads: n,
+                    reason: e.to_string(),
+                })?;
+            let pool = Rc::new(pool);
+            POOLS.with(|pools| pools.borrow_mut().insert(n, pool.clone()));
+            pool
         }
     };
+    // No borrow of `POOLS` is held while `f` runs: a caller that is itself a rayon worker may
+    // run other jobs of its own pool while it waits, and those may call this again.
     Ok(pool.install(f))
 }
 
-/// Runs `f` on a pool of `n` threads (pools are built once per size and kept).
+/// Runs `f` on a pool of `n` threads (each calling thread's own, built once per size and
+/// kept; see [`try_with_threads`]).
 ///
 /// # Panics
 /// If the pool cannot be built (see [`try_with_threads`], which returns the error instead).
@@ -122,5 +131,45 @@ mod tests {
             assert!(err.to_string().contains(&n.to_string()), "{err}");
         }
         assert_eq!(try_with_threads(1, num_threads), Ok(1));
+    }
+
+    /// Two threads each asking for one thread run at the same time (each on a pool of its
+    /// own), where one shared pool would run them one after the other: each waits up to 10 s
+    /// to see the other inside.
+    #[test]
+    fn callers_on_different_threads_do_not_share_a_pool() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::{Duration, Instant};
+        let inside = AtomicUsize::new(0);
+        let meet = || {
+            with_threads(1, || {
+                inside.fetch_add(1, Ordering::SeqCst);
+                let start = Instant::now();
+                while inside.load(Ordering::SeqCst) < 2 && start.elapsed() < Duration::from_secs(10)
+                {
+                    std::thread::yield_now();
+                }
+                inside.load(Ordering::SeqCst)
+            })
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(meet);
+            let b = s.spawn(meet);
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_eq!((a, b), (2, 2), "the two calls did not run at once");
+    }
+
+    /// A call inside a pool of the size asked for stays on it (no pool within the pool).
+    #[test]
+    fn nested_calls_of_the_same_size_stay_on_the_pool() {
+        let (outer, inner) = with_threads(2, || {
+            let outer = std::thread::current().name().map(str::to_owned);
+            let inner = with_threads(2, || std::thread::current().name().map(str::to_owned));
+            (outer, inner)
+        });
+        assert_eq!(outer, inner);
+        assert_eq!(with_threads(2, || with_threads(2, num_threads)), 2);
+        assert_eq!(with_threads(2, || with_threads(1, num_threads)), 1);
     }
 }

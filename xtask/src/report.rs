@@ -403,10 +403,62 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// The group whose rows are the FMA peaks of the cores (`gemm_fma_peak/<path>-<N>t/f32`).
+pub const PEAK_GROUP: &str = "gemm_fma_peak";
+
+/// The FLOPs one iteration of a benchmark does, if its group counts FLOPs.
+fn flops(group_id: &str, throughput: Option<&Throughput>) -> Option<u64> {
+    if !is_flop_group(group_id) {
+        return None;
+    }
+    match throughput? {
+        Throughput::Elements(n) => Some(*n),
+        Throughput::ElementsAndBytes { elements, .. } => Some(*elements),
+        _ => None,
+    }
+}
+
+/// The f32 FMA peak of each `<path>-<N>t` measured among `results`, in GFLOP/s.
+pub fn fma_peaks(results: &[BenchResult]) -> BTreeMap<String, f64> {
+    results
+        .iter()
+        .filter(|r| r.id.group_id == PEAK_GROUP && r.id.value_str.as_deref() == Some("f32"))
+        .filter_map(|r| {
+            let gflops =
+                flops(PEAK_GROUP, r.id.throughput.as_ref())? as f64 / r.estimates.median.point_ns;
+            Some((r.id.function_id.clone()?, gflops))
+        })
+        .filter(|(_, g)| g.is_finite() && *g > 0.0)
+        .collect()
+}
+
+/// The fraction of the measured FMA peak of its path and thread count (its function id, e.g.
+/// `avx512-1t`) that a FLOP-group row reaches: `GFLOP/s ÷ peak`, against half the f32 peak in
+/// `dgemm*` groups (f64 vectors hold half the lanes). `None` outside FLOP groups, for the peak
+/// rows themselves and where no peak of that path and thread count was measured.
+pub fn peak_fraction(result: &BenchResult, peaks: &BTreeMap<String, f64>) -> Option<f64> {
+    let group = result.id.group_id.as_str();
+    if group == PEAK_GROUP {
+        return None;
+    }
+    let work = flops(group, result.id.throughput.as_ref())? as f64;
+    let peak = peaks.get(result.id.function_id.as_deref()?)?;
+    let peak = if group.to_ascii_lowercase().starts_with("dgemm") {
+        peak / 2.0
+    } else {
+        *peak
+    };
+    let gflops = work / result.estimates.median.point_ns;
+    gflops.is_finite().then_some(gflops / peak)
+}
+
 /// Renders the Markdown report: a header from `meta`, then per group (in name order) a table
 /// `benchmark | path | parameter | median | throughput | median CI`, with rows ordered by
-/// parameter then path in natural order.
+/// parameter then path in natural order. Where the results hold the FMA peak of a row's path
+/// and thread count ([`PEAK_GROUP`]), its FLOP group's table has a column `of peak` (see
+/// [`peak_fraction`]).
 pub fn render(meta: &ReportMeta, results: &[BenchResult]) -> String {
+    let peaks = fma_peaks(results);
     let mut groups: BTreeMap<&str, Vec<&BenchResult>> = BTreeMap::new();
     for r in results {
         groups.entry(r.id.group_id.as_str()).or_default().push(r);
@@ -438,7 +490,9 @@ pub fn render(meta: &ReportMeta, results: &[BenchResult]) -> String {
          GFLOP/s for groups named `sgemm*`, `dgemm*`, `gemm*`, `conv*` or `*_flops` (their element \
          count is the FLOPs per iteration), Melem/s or Gelem/s for other element counts, GB/s \
          (10⁹ bytes) for byte counts. *path* is the SIMD/GEMM path the benchmark ran \
-         (a `-Nt` suffix: N threads)."
+         (a `-Nt` suffix: N threads). *of peak* is the throughput as a fraction of the FMA peak \
+         of the same path and threads measured in this report (`{PEAK_GROUP}`; half of it for \
+         `dgemm*`)."
     );
 
     for (group, mut rows) in groups {
@@ -452,17 +506,29 @@ pub fn render(meta: &ReportMeta, results: &[BenchResult]) -> String {
             let (kx, ky) = (key(x), key(y));
             natural_cmp(&kx.0, &ky.0).then_with(|| natural_cmp(&kx.1, &ky.1))
         });
+        let fractions: Vec<Option<f64>> = rows.iter().map(|r| peak_fraction(r, &peaks)).collect();
+        let with_peak = fractions.iter().any(Option::is_some);
         let _ = writeln!(out, "\n## {}\n", cell(group));
+        let (peak_head, peak_rule) = if with_peak {
+            (" of peak |", " ---: |")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             out,
-            "| benchmark | path | parameter | median | throughput | median CI |"
+            "| benchmark | path | parameter | median | throughput |{peak_head} median CI |"
         );
-        let _ = writeln!(out, "| --- | --- | --- | ---: | ---: | --- |");
-        for r in rows {
+        let _ = writeln!(out, "| --- | --- | --- | ---: | ---: |{peak_rule} --- |");
+        for (r, fraction) in rows.iter().zip(&fractions) {
             let m = &r.estimates.median;
+            let peak_cell = match (with_peak, fraction) {
+                (false, _) => String::new(),
+                (true, Some(f)) => format!(" {:.0}% |", 100.0 * f),
+                (true, None) => " — |".to_string(),
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |{peak_cell} {} |",
                 cell(&r.id.full_id()),
                 cell(r.id.function_id.as_deref().unwrap_or("—")),
                 cell(r.id.value_str.as_deref().unwrap_or("—")),
@@ -791,6 +857,74 @@ mod tests {
         // Pipes are escaped so they do not split the cell.
         assert!(md.contains("| add/avx2\\|x/4096 | avx2\\|x | 4096 | 1.000 µs | 16.38 GB/s |"));
         assert_eq!(md.matches("| benchmark | path | parameter |").count(), 2);
+    }
+
+    /// GEMM rows get the fraction of their own path and thread count's measured peak (half of
+    /// it for f64); rows without a measured peak, and tables without any, get none.
+    #[test]
+    fn gemm_rows_show_their_fraction_of_the_measured_peak() {
+        let peak = |fid, gflops: f64| {
+            // 10⁹ FLOPs per iteration: the median in ns is 10⁹ / GFLOP/s.
+            result(
+                PEAK_GROUP,
+                fid,
+                "f32",
+                Throughput::Elements(1_000_000_000),
+                1e9 / gflops,
+            )
+        };
+        let gemm = |group, fid, gflops: f64| {
+            result(
+                group,
+                fid,
+                "256",
+                Throughput::Elements(1_000_000_000),
+                1e9 / gflops,
+            )
+        };
+        let results = vec![
+            peak("avx512-1t", 250.0),
+            peak("avx512-2t", 500.0),
+            gemm("sgemm", "avx512-1t", 200.0),
+            gemm("sgemm", "avx512-2t", 250.0),
+            gemm("sgemm", "matrixmultiply-1t", 50.0),
+            gemm("dgemm", "avx512-1t", 100.0),
+            result("add", "avx512", "4096", Throughput::Bytes(16_384), 1e3),
+        ];
+        let peaks = fma_peaks(&results);
+        assert_eq!(peaks.len(), 2);
+        let fraction = |i: usize| peak_fraction(&results[i], &peaks);
+        let close = |got: Option<f64>, want: f64| {
+            assert!(
+                got.is_some_and(|g| (g - want).abs() < 1e-9),
+                "{got:?} vs {want}"
+            )
+        };
+        close(fraction(2), 0.8);
+        close(fraction(3), 0.5);
+        assert_eq!(fraction(4), None, "no matrixmultiply peak");
+        close(fraction(5), 0.8);
+        assert_eq!(fraction(0), None, "a peak row");
+        assert_eq!(fraction(6), None, "not a FLOP group");
+        let md = render(&meta(), &results);
+        assert!(
+            md.contains(
+                "| sgemm/avx512-1t/256 | avx512-1t | 256 | 5.000 ms | 200.0 GFLOP/s | 80% |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| sgemm/matrixmultiply-1t/256 | matrixmultiply-1t | 256 | 20.00 ms | 50.00 GFLOP/s | — |"), "{md}");
+        assert!(
+            md.contains(
+                "| dgemm/avx512-1t/256 | avx512-1t | 256 | 10.00 ms | 100.0 GFLOP/s | 80% |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| add/avx512/4096 | avx512 | 4096 | 1.000 µs | 16.38 GB/s | 95%"),
+            "{md}"
+        );
+        assert_eq!(md.matches(" of peak |").count(), 2, "sgemm and dgemm only");
     }
 
     #[test]

@@ -104,9 +104,15 @@ impl Cli {
         let matches = Cli::command()
             .name(example.name)
             .about(example.about)
-            .mut_arg("trials", |a| a.default_value(example.default_trials))
-            .mut_arg("epochs", |a| a.default_value(example.default_epochs))
-            .mut_arg("out", |a| a.default_value(example.default_out))
+            .mut_arg("trials", |a| {
+                a.default_value(example.default_trials).required(false)
+            })
+            .mut_arg("epochs", |a| {
+                a.default_value(example.default_epochs).required(false)
+            })
+            .mut_arg("out", |a| {
+                a.default_value(example.default_out).required(false)
+            })
             .get_matches();
         Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
