@@ -27,7 +27,7 @@
 //! # }
 //! ```
 //!
-//! Full Fashion-MNIST loads with [`Mnist::fashion`]`(None)` from `$STRATA_DATA` or the Debian
+//! Full Fashion-MNIST loads with [`Mnist::fashion(None)`](Mnist::fashion) from `$STRATA_DATA` or the Debian
 //! package `dataset-fashion-mnist`; see [`locate`] for the search order.
 //!
 //! Data credits: MNIST by Yann LeCun, Corinna Cortes and Christopher J. C. Burges

@@ -4,11 +4,13 @@
 //!   denied — the same gate CI applies.
 //! - `cargo xtask bench [FILTER]`: runs the criterion benchmarks and writes a Markdown summary to
 //!   `target/bench-report.md`.
+//! - `cargo xtask readme`: writes each library crate's `README.md` from its crate docs.
 //!
 //! `cargo xtask --help` and `cargo xtask <task> --help` describe the options.
 
 mod bench;
 mod ci;
+mod readme;
 mod report;
 
 use std::io;
@@ -24,6 +26,7 @@ Usage: cargo xtask <TASK> [OPTIONS]
 Tasks:
   ci      Run the CI gate: fmt check, clippy (-D warnings), tests, docs (-D warnings)
   bench   Run the criterion benchmarks and write target/bench-report.md
+  readme  Write each library crate's README.md from its crate docs (src/lib.rs)
 
 Run `cargo xtask <TASK> --help` for the options of a task.
 ";
@@ -96,6 +99,10 @@ enum Task {
     Bench(bench::Options),
     /// `bench --help`.
     BenchHelp,
+    /// `readme`.
+    Readme,
+    /// `readme --help`.
+    ReadmeHelp,
 }
 
 /// Parses the arguments after `cargo xtask`.
@@ -135,8 +142,15 @@ fn parse_args(args: &[String]) -> Result<Task, Error> {
             }
             Ok(Task::Bench(options))
         }
+        "readme" => match rest {
+            [] => Ok(Task::Readme),
+            [a] if is_help(a) => Ok(Task::ReadmeHelp),
+            [a, ..] => Err(Error::Usage(format!(
+                "`cargo xtask readme` takes no arguments, got `{a}` (see `cargo xtask readme --help`)"
+            ))),
+        },
         other => Err(Error::Usage(format!(
-            "unknown task `{other}`; expected `ci` or `bench` (see `cargo xtask --help`)"
+            "unknown task `{other}`; expected `ci`, `bench` or `readme` (see `cargo xtask --help`)"
         ))),
     }
 }
@@ -186,6 +200,11 @@ fn run(args: &[String]) -> Result<(), Error> {
             print!("{}", bench::HELP);
             Ok(())
         }
+        Task::Readme => readme::run(workspace_root()),
+        Task::ReadmeHelp => {
+            print!("{}", readme::HELP);
+            Ok(())
+        }
     }
 }
 
@@ -226,6 +245,8 @@ mod tests {
         assert_eq!(parse(&["ci", "--help"]).unwrap(), Task::CiHelp);
         assert_eq!(parse(&["ci", "-h"]).unwrap(), Task::CiHelp);
         assert_eq!(parse(&["bench", "--help"]).unwrap(), Task::BenchHelp);
+        assert_eq!(parse(&["readme"]).unwrap(), Task::Readme);
+        assert_eq!(parse(&["readme", "--help"]).unwrap(), Task::ReadmeHelp);
     }
 
     #[test]
@@ -250,6 +271,7 @@ mod tests {
         for args in [
             &["build"][..],
             &["ci", "--fast"],
+            &["readme", "--check"],
             &["bench", "--fast"],
             &["bench", "a", "b"],
             &["bench", "--", "a", "b"],
