@@ -11,21 +11,26 @@ use crate::Error;
 pub const HELP: &str = "\
 Run the Strata CI gate from the workspace root, in order, stopping at the first failure:
 
-  [1/8] fmt         cargo fmt --all --check
-  [2/8] clippy      cargo clippy --workspace --all-targets -- -D warnings
-  [3/8] test        cargo test --workspace
-  [4/8] kernels     cargo test -p strata-tensor -p strata-optim --tests
+  [1/9] fmt         cargo fmt --all --check
+  [2/9] clippy      cargo clippy --workspace --all-targets -- -D warnings
+  [3/9] test        cargo test --workspace
+  [4/9] kernels     cargo test -p strata-tensor -p strata-optim --tests
                     (once per other SIMD path this CPU supports, with STRATA_SIMD set)
-  [5/8] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
-  [6/8] mpi-clippy  cargo clippy -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
+  [5/9] doc         RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps
+  [6/9] msrv        cargo check --workspace --all-targets --target-dir target/msrv
+                    (with the toolchain of the workspace's rust-version: rustup run <version> cargo …)
+  [7/9] mpi-clippy  cargo clippy -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
                     --all-targets -- -D warnings
-  [7/8] mpi-build   cargo build --profile test -p strata-models -p strata-search
+  [8/9] mpi-build   cargo build --profile test -p strata-models -p strata-search
                     --features strata-models/mpi,strata-search/mpi --example ddp --example search_mlp
-  [8/8] mpi-test    cargo test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
+  [9/9] mpi-test    cargo test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi
                     --test mpi
 
 Step 4 runs the kernel tests again on every SIMD path the test step did not use (the test
-step runs the best one): `scalar`, and `avx2` on an AVX-512 CPU. Steps 6-8 build Strata with MPI (rsmpi over the system's MPI library) and run the
+step runs the best one): `scalar`, and `avx2` on an AVX-512 CPU. Step 6 checks that every
+target builds with the oldest Rust the crates declare (`rust-version` in Cargo.toml); it needs
+that toolchain (`rustup toolchain install <version> --profile minimal`), and without it one
+line says it was skipped and why. Steps 7-9 build Strata with MPI (rsmpi over the system's MPI library) and run the
 multi-process tests (data-parallel training, search trials across ranks) under mpirun; they run whenever `mpirun` is on the PATH, and otherwise
 one line says they were skipped and why (install openmpi-bin, libopenmpi-dev and
 libclang-dev to run them).
@@ -55,10 +60,12 @@ struct Step {
     needs_mpi: bool,
     /// Whether the step runs once per SIMD path other than the best one, with `STRATA_SIMD`.
     per_simd_path: bool,
+    /// Whether the step runs with the toolchain of the workspace's `rust-version`.
+    msrv: bool,
 }
 
 /// The CI steps, in the order they run.
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     Step {
         name: "fmt",
         args: &["fmt", "--all", "--check"],
@@ -66,6 +73,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: false,
         needs_mpi: false,
         per_simd_path: false,
+        msrv: false,
     },
     Step {
         name: "clippy",
@@ -81,6 +89,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: false,
         needs_mpi: false,
         per_simd_path: false,
+        msrv: false,
     },
     Step {
         name: "test",
@@ -89,6 +98,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: true,
         needs_mpi: false,
         per_simd_path: false,
+        msrv: false,
     },
     Step {
         name: "kernels",
@@ -104,6 +114,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: true,
         needs_mpi: false,
         per_simd_path: true,
+        msrv: false,
     },
     Step {
         name: "doc",
@@ -112,6 +123,22 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: false,
         needs_mpi: false,
         per_simd_path: false,
+        msrv: false,
+    },
+    Step {
+        name: "msrv",
+        args: &[
+            "check",
+            "--workspace",
+            "--all-targets",
+            "--target-dir",
+            "target/msrv",
+        ],
+        flags_env: &[],
+        stderr_to_stdout: false,
+        needs_mpi: false,
+        per_simd_path: false,
+        msrv: true,
     },
     Step {
         name: "mpi-clippy",
@@ -132,6 +159,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: false,
         needs_mpi: true,
         per_simd_path: false,
+        msrv: false,
     },
     Step {
         name: "mpi-build",
@@ -154,6 +182,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: false,
         needs_mpi: true,
         per_simd_path: false,
+        msrv: false,
     },
     Step {
         name: "mpi-test",
@@ -172,6 +201,7 @@ const STEPS: [Step; 8] = [
         stderr_to_stdout: true,
         needs_mpi: true,
         per_simd_path: false,
+        msrv: false,
     },
 ];
 
@@ -234,7 +264,13 @@ impl Step {
 
     /// One run of the step, with `STRATA_SIMD=simd` when given.
     fn run_once(&self, root: &Path, simd: Option<&str>) -> Result<std::process::ExitStatus, Error> {
-        let mut cmd = Command::new(crate::cargo());
+        let mut cmd = if self.msrv {
+            let mut rustup = Command::new("rustup");
+            rustup.args(["run", &rust_version(root)?, "cargo"]);
+            rustup
+        } else {
+            Command::new(crate::cargo())
+        };
         cmd.args(self.args).current_dir(root);
         if let Some(path) = simd {
             cmd.env("STRATA_SIMD", path);
@@ -261,6 +297,45 @@ impl Step {
     }
 }
 
+/// The `rust-version` of the workspace's `[workspace.package]` (the oldest Rust the crates
+/// build with).
+fn rust_version(root: &Path) -> Result<String, Error> {
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        action: "reading",
+        path: path.clone(),
+        source,
+    })?;
+    parse_rust_version(&text).ok_or_else(|| Error::Parse {
+        path,
+        reason: "no `rust-version = \"…\"` line under [workspace.package]".into(),
+    })
+}
+
+/// The `rust-version = "x.y"` value of the `[workspace.package]` table of a `Cargo.toml`.
+fn parse_rust_version(cargo_toml: &str) -> Option<String> {
+    let mut in_table = false;
+    for line in cargo_toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_table = line == "[workspace.package]";
+        } else if in_table && let Some(value) = line.strip_prefix("rust-version") {
+            let value = value.trim_start().strip_prefix('=')?.trim();
+            return Some(value.trim_matches('"').to_string());
+        }
+    }
+    None
+}
+
+/// Whether rustup can run the toolchain `version` (it is installed).
+fn toolchain_installed(version: &str) -> bool {
+    Command::new("rustup")
+        .args(["run", version, "cargo", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Formats a duration for humans: `0.4s`, `12.3s`, `2m 03s`, `1h 02m 03s`.
 fn format_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
@@ -283,6 +358,7 @@ pub fn run(root: &Path) -> Result<(), Error> {
     let mut times = Vec::with_capacity(total);
     let mpirun = find_mpirun();
     let mut skipped = 0;
+    let mut skipped_msrv = false;
     for (i, step) in STEPS.iter().enumerate() {
         let label = format!("[{}/{total}] {}", i + 1, step.name);
         if step.needs_mpi && mpirun.is_none() {
@@ -294,7 +370,20 @@ pub fn run(root: &Path) -> Result<(), Error> {
             skipped += 1;
             continue;
         }
-        println!("==> {label}: {}", step.display());
+        if step.msrv {
+            let version = rust_version(root)?;
+            if !toolchain_installed(&version) {
+                println!(
+                    "==> {label} SKIPPED: Rust {version} (the workspace's rust-version) is not installed (`rustup toolchain install {version} --profile minimal`)"
+                );
+                skipped_msrv = true;
+                continue;
+            }
+            println!("==> {label}: rustup run {version} {}", step.display());
+            let _ = io::stdout().flush();
+        } else {
+            println!("==> {label}: {}", step.display());
+        }
         // Our header must come out before the child's output.
         let _ = io::stdout().flush();
         let step_start = Instant::now();
@@ -323,15 +412,20 @@ pub fn run(root: &Path) -> Result<(), Error> {
         println!("==> {label} passed in {took}");
         times.push(format!("{} {took}", step.name));
     }
-    let ran = total - skipped;
+    let ran = total - skipped - usize::from(skipped_msrv);
     println!(
-        "==> ci passed: {ran}/{total} steps in {} ({}){}",
+        "==> ci passed: {ran}/{total} steps in {} ({}){}{}",
         format_duration(started.elapsed()),
         times.join(", "),
         if skipped > 0 {
             format!("; {skipped} MPI steps skipped: no mpirun")
         } else {
             String::new()
+        },
+        if skipped_msrv {
+            "; the msrv step skipped: toolchain not installed"
+        } else {
+            ""
         }
     );
     Ok(())
@@ -340,6 +434,19 @@ pub fn run(root: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_workspace_rust_version() {
+        let toml = "[package]\nrust-version = \"1.70\"\n[workspace.package]\nversion = \"0.1.0\"\nrust-version = \"1.89\"\n[x]\n";
+        assert_eq!(parse_rust_version(toml).as_deref(), Some("1.89"));
+        assert_eq!(
+            parse_rust_version("[package]\nrust-version = \"1.70\"\n"),
+            None
+        );
+        let root = crate::workspace_root();
+        let version = rust_version(root).unwrap();
+        assert!(version.starts_with("1."), "{version}");
+    }
 
     #[test]
     fn formats_durations() {
@@ -360,6 +467,7 @@ mod tests {
                 "cargo test --workspace",
                 "cargo test -p strata-tensor -p strata-optim --tests",
                 "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps",
+                "cargo check --workspace --all-targets --target-dir target/msrv",
                 "cargo clippy -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --all-targets -- -D warnings",
                 "cargo build --profile test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --example ddp --example search_mlp",
                 "cargo test -p strata-models -p strata-search --features strata-models/mpi,strata-search/mpi --test mpi",

@@ -84,8 +84,12 @@ pub(crate) mod f32 {
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
+    // `_mm_prefetch` is an `unsafe fn` before Rust 1.90 (the minimum supported version is older).
+    #[allow(unused_unsafe)]
     pub(crate) fn prefetch(p: *const f32) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+        // SAFETY: a prefetch is a hint: it never faults and never reads into the program, whatever
+        // the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -369,8 +373,12 @@ pub(crate) mod f64 {
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]
+    // `_mm_prefetch` is an `unsafe fn` before Rust 1.90 (the minimum supported version is older).
+    #[allow(unused_unsafe)]
     pub(crate) fn prefetch(p: *const f64) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+        // SAFETY: a prefetch is a hint: it never faults and never reads into the program, whatever
+        // the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
     #[inline]
     #[target_feature(enable = "avx2,fma")]

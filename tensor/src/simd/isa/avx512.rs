@@ -80,8 +80,12 @@ pub(crate) mod f32 {
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
+    // `_mm_prefetch` is an `unsafe fn` before Rust 1.90 (the minimum supported version is older).
+    #[allow(unused_unsafe)]
     pub(crate) fn prefetch(p: *const f32) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+        // SAFETY: a prefetch is a hint: it never faults and never reads into the program, whatever
+        // the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -328,8 +332,12 @@ pub(crate) mod f64 {
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
+    // `_mm_prefetch` is an `unsafe fn` before Rust 1.90 (the minimum supported version is older).
+    #[allow(unused_unsafe)]
     pub(crate) fn prefetch(p: *const f64) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+        // SAFETY: a prefetch is a hint: it never faults and never reads into the program, whatever
+        // the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
     }
     #[inline]
     #[target_feature(enable = "avx512f")]
