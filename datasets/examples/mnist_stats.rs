@@ -2,7 +2,7 @@
 //! and writes a 10×10 PNG grid of the first 100 training images.
 //!
 //! ```text
-//! cargo run --release -p strata-datasets --example mnist_stats [-- --fashion] [-- --out grid.png]
+//! cargo run --release -p strata-datasets --example mnist_stats -- [--fashion] [--out DIR]
 //! ```
 //!
 //! The last line is `RESULT {json}` with the figures printed above it.
@@ -10,11 +10,19 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use clap::Parser;
 use strata_datasets::{GridScaling, ImageSet, Mnist, write_png_grid};
 
-fn json_list(v: &[usize]) -> String {
-    let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-    format!("[{}]", items.join(","))
+/// Statistics of MNIST (or Fashion-MNIST) and a PNG of its first 100 training images.
+#[derive(Parser)]
+struct Cli {
+    /// Full Fashion-MNIST (from `$STRATA_DATA` or /usr/share/datasets/fashion-mnist) instead of
+    /// the bundled MNIST sample.
+    #[arg(long)]
+    fashion: bool,
+    /// Folder for the picture (`first100.png`).
+    #[arg(long, default_value = "target/examples/mnist_stats")]
+    out: PathBuf,
 }
 
 fn describe(name: &str, s: &ImageSet) -> (f64, f64) {
@@ -33,21 +41,9 @@ fn describe(name: &str, s: &ImageSet) -> (f64, f64) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut fashion = false;
-    let mut out =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/mnist_stats/first100.png");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--fashion" => fashion = true,
-            "--out" => out = PathBuf::from(args.next().ok_or("--out needs a path")?),
-            other => {
-                return Err(
-                    format!("unknown argument {other:?} (use --fashion, --out PATH)").into(),
-                );
-            }
-        }
-    }
+    let cli = Cli::parse();
+    let fashion = cli.fashion;
+    let out = cli.out.join("first100.png");
 
     let start = Instant::now();
     let (name, data) = if fashion {
@@ -78,18 +74,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first: Vec<usize> = (0..10.min(n)).map(|i| data.train.label(i)).collect();
     println!("first labels: {first:?}");
 
-    println!(
-        "RESULT {{\"dataset\":\"{name}\",\"train\":{},\"test\":{},\"train_class_counts\":{},\
-         \"test_class_counts\":{},\"train_pixel_mean\":{train_mean:.4},\"train_pixel_std\":{train_std:.4},\
-         \"test_pixel_mean\":{test_mean:.4},\"test_pixel_std\":{test_std:.4},\"first_labels\":{},\
-         \"load_ms\":{:.1},\"png\":\"{}\"}}",
-        data.train.len(),
-        data.test.len(),
-        json_list(&data.train.class_counts()),
-        json_list(&data.test.class_counts()),
-        json_list(&first),
-        load * 1e3,
-        out.display()
-    );
+    let result = serde_json::json!({
+        "dataset": name,
+        "train": data.train.len(),
+        "test": data.test.len(),
+        "train_class_counts": data.train.class_counts(),
+        "test_class_counts": data.test.class_counts(),
+        "train_pixel_mean": train_mean,
+        "train_pixel_std": train_std,
+        "test_pixel_mean": test_mean,
+        "test_pixel_std": test_std,
+        "first_labels": first,
+        "load_ms": load * 1e3,
+        "png": out.display().to_string(),
+    });
+    println!("RESULT {result}");
     Ok(())
 }
