@@ -3,9 +3,11 @@
 //! Optimizers for Strata — [`Sgd`] (momentum, dampening, Nesterov, weight decay), [`Adagrad`],
 //! [`RmsProp`], [`Adam`] (with AMSGrad, and with decoupled [`WeightDecay`] as AdamW) and
 //! [`Adadelta`] — each reproducing PyTorch's update rule and defaults, with state that
-//! survives a restart ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]);
-//! learning-rate schedules ([`LrSchedule`], [`Scheduler`], [`ReduceLrOnPlateau`]); and
-//! [`EarlyStopping`].
+//! survives a restart ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`],
+//! [`clip_grad_value`]); learning-rate schedules ([`LrSchedule`] — PyTorch's `StepLR`,
+//! `MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `CosineAnnealingWarmRestarts`,
+//! `LambdaLR`, `OneCycleLR`, `CyclicLR` — driven by a [`Scheduler`], and
+//! [`ReduceLrOnPlateau`]); and [`EarlyStopping`].
 //!
 //! An optimizer takes the parameters and a gradient value, [`Grads`], and updates the
 //! parameters in place. It does not care where the gradients came from: backpropagation
@@ -88,7 +90,8 @@ pub use error::OptimError;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use rule::{RuleOptimizer, UpdateRule};
 pub use schedule::{
-    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Mode, MultiStepLr,
+    AnnealStrategy, ConstantLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr,
+    CyclicMode, ExponentialLr, LambdaLr, LinearWarmup, LrSchedule, Mode, MultiStepLr, OneCycleLr,
     PlateauState, ReduceLrOnPlateau, Scheduler, SchedulerState, StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
