@@ -19,6 +19,10 @@
 //! | [`LinearWarmup`] (around any of them) | `SequentialLR([LinearLR, …])` | `linear_warmup.rs` |
 //! | [`ReduceLrOnPlateau`] | `ReduceLROnPlateau` | `plateau.rs` |
 //!
+//! An optimizer with parameter groups ([`crate::ParamGroup`]) follows a schedule in every
+//! group: the schedule sets the default rate and each group keeps its ratio to it (see
+//! [`crate::Optimizer::set_learning_rate`]).
+//!
 //! ```
 //! use strata_optim::{CosineAnnealingLr, LinearWarmup, Optimizer, Scheduler, SgdConfig};
 //!
