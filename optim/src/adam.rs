@@ -317,6 +317,14 @@ impl UpdateRule for AdamConfig {
         self.lr = lr;
     }
 
+    fn weight_decay(&self) -> f64 {
+        self.weight_decay.coefficient()
+    }
+
+    fn set_weight_decay(&mut self, lambda: f64) {
+        self.weight_decay = self.weight_decay.with_coefficient(lambda);
+    }
+
     fn validate(&self) -> Result<(), OptimError> {
         AdamConfig::validate(self)
     }

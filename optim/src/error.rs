@@ -114,6 +114,21 @@ pub enum OptimError {
         /// Number of values it holds.
         len: usize,
     },
+    /// A parameter group ([`crate::ParamGroup`]) that cannot be added, or a saved group that
+    /// cannot be loaded: a learning rate, scale or weight decay that is negative or not finite,
+    /// a parameter already in another group, a group of no parameter, a position past the
+    /// parameters given.
+    #[error("{owner}::{method}: parameter group {group}: {reason}")]
+    InvalidParamGroup {
+        /// The optimizer (`"Sgd"`, `"AdamW"`, …).
+        owner: &'static str,
+        /// The method refusing the group (`"add_param_group"`, `"load_state"`).
+        method: &'static str,
+        /// The group's index (the one it would have had, for a group being added).
+        group: usize,
+        /// What is wrong, with the offending value.
+        reason: String,
+    },
     /// A saved schedule or early-stopping state is inconsistent with the object loading it, or
     /// an optimizer state of the unversioned format names an unknown kind.
     #[error("{owner} state: {reason}")]

@@ -2,10 +2,13 @@
 //!
 //! Optimizers for Strata — [`Sgd`] (momentum, dampening, Nesterov, weight decay), [`Adagrad`],
 //! [`RmsProp`], [`Adam`] (with AMSGrad, and with decoupled [`WeightDecay`] as AdamW) and
-//! [`Adadelta`] — each reproducing PyTorch's update rule and defaults, with state that
-//! survives a restart ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`], [`clip_grad_value`]);
-//! learning-rate schedules ([`LrSchedule`], [`Scheduler`], [`ReduceLrOnPlateau`]); and
-//! [`EarlyStopping`].
+//! [`Adadelta`] — each reproducing PyTorch's update rule and defaults, with parameter groups
+//! of their own learning rate and weight decay ([`ParamGroup`], PyTorch's `param_groups`) and
+//! state that survives a restart ([`OptimizerState`]); gradient clipping ([`clip_grad_norm`],
+//! [`clip_grad_value`]); learning-rate schedules ([`LrSchedule`] — PyTorch's `StepLR`,
+//! `MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `CosineAnnealingWarmRestarts`,
+//! `LambdaLR`, `OneCycleLR`, `CyclicLR` — driven by a [`Scheduler`], and
+//! [`ReduceLrOnPlateau`]); and [`EarlyStopping`].
 //!
 //! An optimizer takes the parameters and a gradient value, [`Grads`], and updates the
 //! parameters in place. It does not care where the gradients came from: backpropagation
@@ -58,8 +61,8 @@
 //!
 //! Every optimizer is one [`RuleOptimizer`] type over an [`UpdateRule`]: the rule's
 //! configuration (`SgdConfig`, `AdamConfig`, …) says which buffers a parameter keeps and how
-//! one parameter is updated; the wrapper keeps the learning rate, the step count and the
-//! buffers, and saves and loads them.
+//! one parameter is updated; the wrapper keeps the learning rate, the parameter groups, the
+//! step count and the buffers, and saves and loads them.
 //!
 //! Each update rule is one fused pass over a parameter, its gradient and its buffers, compiled
 //! for the widest SIMD path the CPU offers (the path `strata_tensor::simd::active_path` picks,
@@ -71,6 +74,7 @@ mod adam;
 mod clip;
 mod early_stopping;
 mod error;
+mod group;
 mod rmsprop;
 mod rule;
 mod schedule;
@@ -85,14 +89,16 @@ pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_norm_p, clip_grad_value};
 pub use early_stopping::{EarlyStopping, EarlyStoppingState, Verdict};
 pub use error::OptimError;
+pub use group::ParamGroup;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use rule::{RuleOptimizer, UpdateRule};
 pub use schedule::{
-    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Mode, MultiStepLr,
+    AnnealStrategy, ConstantLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr,
+    CyclicMode, ExponentialLr, LambdaLr, LinearWarmup, LrSchedule, Mode, MultiStepLr, OneCycleLr,
     PlateauState, ReduceLrOnPlateau, Scheduler, SchedulerState, StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
-pub use state::{Buffer, BufferValues, OptimizerConfig, OptimizerState, ParamState};
+pub use state::{Buffer, BufferValues, GroupState, OptimizerConfig, OptimizerState, ParamState};
 pub use weight_decay::WeightDecay;
 
 use strata_autograd::{Grads, Param};
@@ -115,13 +121,16 @@ pub trait Optimizer<T: Element = f32> {
     /// If a gradient's shape differs from its parameter's.
     fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>);
 
-    /// The current learning rate γ.
+    /// The current learning rate γ (of the default group, for an optimizer with
+    /// [`ParamGroup`]s).
     fn learning_rate(&self) -> f64;
 
-    /// Sets the learning rate γ (schedules call this).
+    /// Sets the learning rate γ (schedules call this). Parameter groups follow in proportion,
+    /// as PyTorch's schedulers set each group's rate from the group's own initial rate: a group
+    /// at x when the default rate was γ₀ is at x·γ/γ₀ (see [`ParamGroup`]).
     ///
     /// # Panics
-    /// If `lr` is negative or not finite.
+    /// If `lr` is negative or not finite (or makes a group's rate overflow).
     fn set_learning_rate(&mut self, lr: f64);
 
     /// Number of `step` calls so far.
@@ -133,16 +142,19 @@ pub trait Optimizer<T: Element = f32> {
     fn reset(&mut self);
 
     /// The optimizer's state — step count, configuration (hyper-parameters, which name the
-    /// kind) and per-parameter buffers — with parameter entries in the order of `params`.
+    /// kind), per-parameter buffers and parameter groups — with parameter entries in the order
+    /// of `params`, and group members by their position in `params`.
     fn state(&self, params: &[&Param<T>]) -> OptimizerState;
 
-    /// Replaces the optimizer's state (hyper-parameters included) with `state`, its entries
-    /// matched to `params` by position.
+    /// Replaces the optimizer's state (hyper-parameters and parameter groups included) with
+    /// `state`, its entries and group members matched to `params` by position. A state saved
+    /// without groups (by an optimizer without any, or in a format before groups) leaves the
+    /// optimizer without groups, as the run that saved it was.
     ///
     /// # Errors
     /// If `state` was saved by another kind of optimizer, holds a different number of
-    /// parameter entries, has invalid hyper-parameters, or a buffer is missing, unexpected or
-    /// of the wrong shape. On error the optimizer is unchanged.
+    /// parameter entries, has invalid hyper-parameters or groups, or a buffer is missing,
+    /// unexpected or of the wrong shape. On error the optimizer is unchanged.
     fn load_state(
         &mut self,
         params: &[&Param<T>],

@@ -231,6 +231,14 @@ impl UpdateRule for RmsPropConfig {
         self.lr = lr;
     }
 
+    fn weight_decay(&self) -> f64 {
+        self.weight_decay
+    }
+
+    fn set_weight_decay(&mut self, lambda: f64) {
+        self.weight_decay = lambda;
+    }
+
     fn validate(&self) -> Result<(), OptimError> {
         RmsPropConfig::validate(self)
     }

@@ -1,14 +1,16 @@
 //! [`UpdateRule`]: what one optimizer does to one parameter; [`RuleOptimizer`]: the one
-//! [`Optimizer`] built on any rule — learning rate, step count, per-parameter buffers and saved
-//! state.
+//! [`Optimizer`] built on any rule — learning rate, parameter groups, step count,
+//! per-parameter buffers and saved state.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use strata_autograd::{Grads, Param};
+use strata_autograd::{Grads, Param, VarId};
 use strata_tensor::Element;
 
-use crate::state::{self, OptimizerConfig, OptimizerState, Slots};
-use crate::{OptimError, Optimizer};
+use crate::group::{Group, GroupLr};
+use crate::state::{self, GroupState, OptimizerConfig, OptimizerState, Slots};
+use crate::{OptimError, Optimizer, ParamGroup};
 
 mod sealed {
     /// Restricts [`super::UpdateRule`] to this crate's configurations: each one has a variant
@@ -41,6 +43,14 @@ pub trait UpdateRule: Clone + fmt::Debug + PartialEq + Sealed {
 
     /// Sets the learning rate γ, unchecked ([`Optimizer::set_learning_rate`] checks it).
     fn set_learning_rate(&mut self, lr: f64);
+
+    /// The weight-decay coefficient λ (0 when there is none).
+    fn weight_decay(&self) -> f64;
+
+    /// Sets the weight-decay coefficient λ, unchecked ([`UpdateRule::validate`] checks it),
+    /// keeping how it enters the update (Adam: an L2 penalty or decoupled; an L2 penalty when
+    /// there was none). A [`crate::ParamGroup`]'s weight decay is set this way.
+    fn set_weight_decay(&mut self, lambda: f64);
 
     /// Checks every hyper-parameter.
     ///
@@ -87,15 +97,18 @@ pub trait UpdateRule: Clone + fmt::Debug + PartialEq + Sealed {
 /// [`crate::Adadelta`].
 ///
 /// It keeps the rule's configuration `R` (the learning rate included), the number of `step`
-/// calls, and per parameter — by its [`strata_autograd::VarId`], from its first gradient on —
-/// the parameter's own update count t and the rule's buffers, each of the parameter's shape.
-/// [`Optimizer::step`] calls [`UpdateRule::update`] once per parameter that requires a gradient
-/// and has one.
+/// calls, the parameter groups ([`ParamGroup`]: parameters with their own learning rate and
+/// weight decay) and per parameter — by its [`strata_autograd::VarId`], from its first
+/// gradient on — the parameter's own update count t and the rule's buffers, each of the
+/// parameter's shape. [`Optimizer::step`] calls [`UpdateRule::update`] once per parameter that
+/// requires a gradient and has one, with the configuration of the parameter's group.
 #[derive(Clone, Debug)]
 pub struct RuleOptimizer<R: UpdateRule, T: Element = f32> {
     pub(crate) config: R,
     pub(crate) slots: Slots<T>,
     pub(crate) steps: u64,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) group_of: HashMap<VarId, usize>,
 }
 
 impl<R: UpdateRule, T: Element> RuleOptimizer<R, T> {
@@ -109,12 +122,163 @@ impl<R: UpdateRule, T: Element> RuleOptimizer<R, T> {
             config,
             slots: Slots::new(),
             steps: 0,
+            groups: Vec::new(),
+            group_of: HashMap::new(),
         })
     }
 
-    /// The current hyper-parameters (the learning rate as last set).
+    /// The current hyper-parameters of the default group (the learning rate as last set).
     pub fn config(&self) -> &R {
         &self.config
+    }
+
+    /// Adds a parameter group (PyTorch's `add_param_group`): from the next step on, its
+    /// parameters are updated with the group's learning rate and weight decay (see
+    /// [`ParamGroup`]). Returns the group's index, 0 for the first group added. The buffers
+    /// of parameters already updated are kept.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidParamGroup`] if the group holds no parameter or a parameter of
+    /// another group, if its learning rate, scale or weight decay is negative or not finite,
+    /// or if it has a rate x > 0 while the default rate is 0 (its rate is kept as a multiple
+    /// of the default's: use [`ParamGroup::with_lr_scale`]). The optimizer is unchanged on
+    /// error.
+    pub fn add_param_group(&mut self, group: ParamGroup) -> Result<usize, OptimError> {
+        let index = self.groups.len();
+        let owner = self.config.name();
+        let fail = |reason: String| OptimError::InvalidParamGroup {
+            owner,
+            method: "add_param_group",
+            group: index,
+            reason,
+        };
+        if group.ids.is_empty() {
+            return Err(fail("the group holds no parameter".into()));
+        }
+        if let Some((id, other)) = group
+            .ids
+            .iter()
+            .find_map(|id| self.group_of.get(id).map(|&g| (id, g)))
+        {
+            return Err(fail(format!(
+                "parameter {id:?} is already in parameter group {other}"
+            )));
+        }
+        let default_lr = self.config.learning_rate();
+        let (base_lr, base_default_lr) = match group.lr {
+            GroupLr::Default => (1.0, 1.0),
+            GroupLr::Scale(scale) => {
+                check_non_negative("lr scale", scale).map_err(fail)?;
+                (scale, 1.0)
+            }
+            GroupLr::Absolute(lr) => {
+                check_non_negative("lr", lr).map_err(fail)?;
+                if default_lr > 0.0 {
+                    (lr, default_lr)
+                } else if lr == 0.0 {
+                    (0.0, 1.0)
+                } else {
+                    return Err(fail(format!(
+                        "lr = {lr} cannot be kept in proportion to the default learning rate \
+                         0; give a scale of the default rate (ParamGroup::with_lr_scale)"
+                    )));
+                }
+            }
+        };
+        if let Some(lambda) = group.weight_decay {
+            check_non_negative("weight_decay", lambda).map_err(fail)?;
+        }
+        let group = Group {
+            ids: group.ids,
+            base_lr,
+            base_default_lr,
+            weight_decay: group.weight_decay,
+        };
+        let lr = group.lr(default_lr);
+        if !lr.is_finite() {
+            return Err(fail(format!(
+                "its learning rate would be {lr} at the default rate {default_lr}"
+            )));
+        }
+        let effective = self.group_config(&group, default_lr);
+        effective.validate().map_err(|e| fail(e.to_string()))?;
+        for id in &group.ids {
+            self.group_of.insert(*id, index);
+        }
+        self.groups.push(group);
+        Ok(index)
+    }
+
+    /// The optimizer with one more parameter group: [`RuleOptimizer::add_param_group`] as a
+    /// builder step, `SgdConfig::new(0.1).build()?.with_param_group(biases)?`.
+    ///
+    /// # Errors
+    /// As [`RuleOptimizer::add_param_group`].
+    pub fn with_param_group(mut self, group: ParamGroup) -> Result<Self, OptimError> {
+        self.add_param_group(group)?;
+        Ok(self)
+    }
+
+    /// Number of parameter groups added (the default group not counted).
+    pub fn num_param_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The index of the group `param` belongs to, `None` for the default group.
+    pub fn param_group_of(&self, param: &Param<T>) -> Option<usize> {
+        self.group_of.get(&param.id()).copied()
+    }
+
+    /// The current learning rate of group `group` (see [`ParamGroup`] for how it follows the
+    /// default rate).
+    ///
+    /// # Panics
+    /// If there is no group `group`.
+    pub fn group_learning_rate(&self, group: usize) -> f64 {
+        self.group(group, "group_learning_rate")
+            .lr(self.config.learning_rate())
+    }
+
+    /// The weight-decay coefficient λ of group `group` (the default's unless the group sets
+    /// it).
+    ///
+    /// # Panics
+    /// If there is no group `group`.
+    pub fn group_weight_decay(&self, group: usize) -> f64 {
+        self.group(group, "group_weight_decay")
+            .weight_decay
+            .unwrap_or_else(|| self.config.weight_decay())
+    }
+
+    /// Group `index`, or a panic naming `method`.
+    fn group(&self, index: usize, method: &str) -> &Group {
+        self.groups.get(index).unwrap_or_else(|| {
+            panic!(
+                "{}::{method}: no parameter group {index} (there are {})",
+                self.config.name(),
+                self.groups.len()
+            )
+        })
+    }
+
+    /// The configuration `group` updates its parameters with when the default rate is
+    /// `default_lr`.
+    fn group_config(&self, group: &Group, default_lr: f64) -> R {
+        let mut config = self.config.clone();
+        config.set_learning_rate(group.lr(default_lr));
+        if let Some(lambda) = group.weight_decay {
+            config.set_weight_decay(lambda);
+        }
+        config
+    }
+}
+
+/// `Ok` for a finite `value ≥ 0`, else the reason naming it.
+fn check_non_negative(name: &str, value: f64) -> Result<(), String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{name} = {value} (expected finite and ≥ 0)"))
     }
 }
 
@@ -125,7 +289,20 @@ impl<R: UpdateRule, T: Element> Optimizer<T> for RuleOptimizer<R, T> {
 
     fn step(&mut self, params: &mut [&mut Param<T>], grads: &Grads<T>) {
         self.steps += 1;
-        state::for_each_update(&self.config, params, grads, &mut self.slots);
+        let default_lr = self.config.learning_rate();
+        let configs: Vec<R> = self
+            .groups
+            .iter()
+            .map(|g| self.group_config(g, default_lr))
+            .collect();
+        state::for_each_update(
+            &self.config,
+            &configs,
+            &self.group_of,
+            params,
+            grads,
+            &mut self.slots,
+        );
     }
 
     fn learning_rate(&self) -> f64 {
@@ -138,6 +315,15 @@ impl<R: UpdateRule, T: Element> Optimizer<T> for RuleOptimizer<R, T> {
             "{}::set_learning_rate: the learning rate must be finite and ≥ 0, got {lr}",
             self.config.name()
         );
+        for (index, group) in self.groups.iter().enumerate() {
+            let group_lr = group.lr(lr);
+            assert!(
+                group_lr.is_finite(),
+                "{}::set_learning_rate: at the learning rate {lr}, parameter group {index} \
+                 would have the rate {group_lr}",
+                self.config.name()
+            );
+        }
         self.config.set_learning_rate(lr);
     }
 
@@ -151,13 +337,29 @@ impl<R: UpdateRule, T: Element> Optimizer<T> for RuleOptimizer<R, T> {
     }
 
     fn state(&self, params: &[&Param<T>]) -> OptimizerState {
-        state::export(
+        let mut state = state::export(
             self.steps,
             self.config.to_saved(),
             self.config.buffer_names(),
             &self.slots,
             params,
-        )
+        );
+        state.groups = self
+            .groups
+            .iter()
+            .map(|g| GroupState {
+                params: Vec::new(),
+                base_lr: g.base_lr,
+                base_default_lr: g.base_default_lr,
+                weight_decay: g.weight_decay,
+            })
+            .collect();
+        for (position, p) in params.iter().enumerate() {
+            if let Some(&g) = self.group_of.get(&p.id()) {
+                state.groups[g].params.push(position);
+            }
+        }
+        state
     }
 
     fn load_state(
@@ -181,10 +383,72 @@ impl<R: UpdateRule, T: Element> Optimizer<T> for RuleOptimizer<R, T> {
         }
         let config = R::from_saved(&state.config).ok_or_else(mismatch)?;
         config.validate()?;
+        let (groups, group_of) = import_groups(&config, params, &state.groups)?;
         let slots = state::import(kind, config.buffer_names(), params, state)?;
         self.config = config;
         self.slots = slots;
         self.steps = state.step;
+        self.groups = groups;
+        self.group_of = group_of;
         Ok(())
     }
+}
+
+/// The groups of a saved state, for `params` (matched by position), checked against the
+/// loaded default configuration `config`.
+fn import_groups<R: UpdateRule, T: Element>(
+    config: &R,
+    params: &[&Param<T>],
+    saved: &[GroupState],
+) -> Result<(Vec<Group>, HashMap<VarId, usize>), OptimError> {
+    let mut groups = Vec::with_capacity(saved.len());
+    let mut group_of = HashMap::new();
+    for (index, g) in saved.iter().enumerate() {
+        let fail = |reason: String| OptimError::InvalidParamGroup {
+            owner: config.name(),
+            method: "load_state",
+            group: index,
+            reason,
+        };
+        check_non_negative("base_lr", g.base_lr).map_err(fail)?;
+        if !(g.base_default_lr.is_finite() && g.base_default_lr > 0.0) {
+            return Err(fail(format!(
+                "base_default_lr = {} (expected finite and > 0)",
+                g.base_default_lr
+            )));
+        }
+        if let Some(lambda) = g.weight_decay {
+            check_non_negative("weight_decay", lambda).map_err(fail)?;
+        }
+        let mut ids = Vec::with_capacity(g.params.len());
+        for &position in &g.params {
+            let p = params.get(position).ok_or_else(|| {
+                fail(format!(
+                    "parameter position {position}, but {} parameters were given",
+                    params.len()
+                ))
+            })?;
+            if let Some(other) = group_of.insert(p.id(), index) {
+                return Err(fail(format!(
+                    "parameter {position} is also in parameter group {other}"
+                )));
+            }
+            ids.push(p.id());
+        }
+        let group = Group {
+            ids,
+            base_lr: g.base_lr,
+            base_default_lr: g.base_default_lr,
+            weight_decay: g.weight_decay,
+        };
+        let lr = group.lr(config.learning_rate());
+        if !lr.is_finite() {
+            return Err(fail(format!(
+                "its learning rate would be {lr} at the default rate {}",
+                config.learning_rate()
+            )));
+        }
+        groups.push(group);
+    }
+    Ok((groups, group_of))
 }

@@ -32,8 +32,13 @@ mod legacy;
 /// # Format
 ///
 /// A state is written as the fields `format` (the string [`OptimizerState::FORMAT`]), `step`,
-/// `config` (an [`OptimizerConfig`]) and `params`, in that order; in JSON
-/// `{"format": "strata-optim-state/2", "step": 3, "config": {"Adam": {…}}, "params": […]}`.
+/// `config` (an [`OptimizerConfig`]), `params` and `groups` (a list of [`GroupState`]), in
+/// that order; in JSON
+/// `{"format": "strata-optim-state/3", "step": 3, "config": {"Adam": {…}}, "params": […],
+/// "groups": […]}`.
+///
+/// States of the format before, [`OptimizerState::FORMAT_2`] — the same fields without
+/// `groups` — still deserialize, with no groups.
 ///
 /// States written before the `format` field existed — fields `kind` (`"sgd"`, `"adam"`,
 /// `"adamw"`, …), `step`, `hyper_parameters` (a map from PyTorch's names to numbers, flags as
@@ -54,12 +59,43 @@ pub struct OptimizerState {
     /// One entry per parameter, in the order the parameters were given; `None` for a
     /// parameter that has not been updated yet.
     pub params: Vec<Option<ParamState>>,
+    /// The parameter groups ([`crate::ParamGroup`]), in the order they were added; empty when
+    /// every parameter is in the default group (and in states of the formats before
+    /// `strata-optim-state/3`).
+    pub groups: Vec<GroupState>,
+}
+
+/// A saved parameter group ([`crate::ParamGroup`]): its parameters by position and its
+/// learning rate and weight decay.
+///
+/// The group's rate is `base_lr · γ / base_default_lr` when the optimizer's default rate is γ:
+/// a group given the rate x while the default rate was γ₀ is saved as `base_lr = x`,
+/// `base_default_lr = γ₀`; a group at s times the default rate as `base_lr = s`,
+/// `base_default_lr = 1`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Positions, in the slice given to [`crate::Optimizer::state`], of the group's parameters
+    /// (ascending; a member not in that slice is not saved).
+    pub params: Vec<usize>,
+    /// The group's rate when the default rate is `base_default_lr`, ≥ 0.
+    pub base_lr: f64,
+    /// The default rate `base_lr` is relative to, > 0.
+    pub base_default_lr: f64,
+    /// The group's weight-decay coefficient λ ≥ 0; `None` for the default's.
+    pub weight_decay: Option<f64>,
 }
 
 impl OptimizerState {
-    /// The value of the `format` field this version writes. A state naming another format
-    /// (`"strata-optim-state/…"`, from a later version) is refused when deserialized.
-    pub const FORMAT: &'static str = "strata-optim-state/2";
+    /// The value of the `format` field this version writes. States of the format before it,
+    /// [`OptimizerState::FORMAT_2`], and of the unversioned format before that still
+    /// deserialize; a state naming another format (`"strata-optim-state/…"`, from a later
+    /// version) is refused.
+    pub const FORMAT: &'static str = "strata-optim-state/3";
+
+    /// The first versioned format: the fields `format`, `step`, `config` and `params` of the
+    /// current one, without `groups` (written before parameter groups existed). Such a state
+    /// loads with no parameter groups.
+    pub const FORMAT_2: &'static str = "strata-optim-state/2";
 
     /// Which optimizer wrote the state (`"sgd"`, `"adam"`, `"adamw"`, `"adagrad"`,
     /// `"rmsprop"`, `"adadelta"`): [`OptimizerConfig::kind`] of its configuration.
@@ -117,11 +153,12 @@ impl OptimizerConfig {
 
 impl Serialize for OptimizerState {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("OptimizerState", 4)?;
+        let mut s = serializer.serialize_struct("OptimizerState", 5)?;
         s.serialize_field("format", OptimizerState::FORMAT)?;
         s.serialize_field("step", &self.step)?;
         s.serialize_field("config", &self.config)?;
         s.serialize_field("params", &self.params)?;
+        s.serialize_field("groups", &self.groups)?;
         s.end()
     }
 }
@@ -135,6 +172,7 @@ const FIELDS: &[&str] = &[
     "step",
     "config",
     "params",
+    "groups",
     "kind",
     "hyper_parameters",
 ];
@@ -153,6 +191,7 @@ enum Field {
     Step,
     Config,
     Params,
+    Groups,
     Kind,
     HyperParameters,
     #[serde(other)]
@@ -164,9 +203,10 @@ struct StateVisitor;
 /// The error for a `format` this version does not read.
 fn unsupported_format<E: de::Error>(found: &str) -> E {
     E::custom(format_args!(
-        "optimizer state in format '{found}', but this version reads '{}' and the unversioned \
-         format before it",
-        OptimizerState::FORMAT
+        "optimizer state in format '{found}', but this version reads '{}', '{}' and the \
+         unversioned format before them",
+        OptimizerState::FORMAT,
+        OptimizerState::FORMAT_2
     ))
 }
 
@@ -180,13 +220,14 @@ fn from_unversioned<E: de::Error>(
     let config = legacy::config(kind, hyper_parameters).map_err(|e| {
         E::custom(format_args!(
             "optimizer state in the unversioned format (before '{}'): {e}",
-            OptimizerState::FORMAT
+            OptimizerState::FORMAT_2
         ))
     })?;
     Ok(OptimizerState {
         step,
         config,
         params,
+        groups: Vec::new(),
     })
 }
 
@@ -196,7 +237,7 @@ fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
     index: usize,
 ) -> Result<T, A::Error> {
     seq.next_element()?
-        .ok_or_else(|| de::Error::invalid_length(index, &"the 4 fields of an optimizer state"))
+        .ok_or_else(|| de::Error::invalid_length(index, &"the fields of an optimizer state"))
 }
 
 /// Stores a field's value, refusing a second one.
@@ -219,11 +260,16 @@ impl<'de> Visitor<'de> for StateVisitor {
     // state of the unversioned format.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OptimizerState, A::Error> {
         let first: String = element(&mut seq, 0)?;
-        if first == OptimizerState::FORMAT {
+        if first == OptimizerState::FORMAT || first == OptimizerState::FORMAT_2 {
             return Ok(OptimizerState {
                 step: element(&mut seq, 1)?,
                 config: element(&mut seq, 2)?,
                 params: element(&mut seq, 3)?,
+                groups: if first == OptimizerState::FORMAT {
+                    element(&mut seq, 4)?
+                } else {
+                    Vec::new()
+                },
             });
         }
         if first.starts_with(FORMAT_PREFIX) {
@@ -242,6 +288,7 @@ impl<'de> Visitor<'de> for StateVisitor {
         let mut step: Option<u64> = None;
         let mut config: Option<OptimizerConfig> = None;
         let mut params: Option<Vec<Option<ParamState>>> = None;
+        let mut groups: Option<Vec<GroupState>> = None;
         let mut kind: Option<String> = None;
         let mut hyper_parameters: Option<BTreeMap<String, f64>> = None;
         while let Some(field) = map.next_key()? {
@@ -250,6 +297,7 @@ impl<'de> Visitor<'de> for StateVisitor {
                 Field::Step => once(&mut step, map.next_value()?, "step")?,
                 Field::Config => once(&mut config, map.next_value()?, "config")?,
                 Field::Params => once(&mut params, map.next_value()?, "params")?,
+                Field::Groups => once(&mut groups, map.next_value()?, "groups")?,
                 Field::Kind => once(&mut kind, map.next_value()?, "kind")?,
                 Field::HyperParameters => {
                     once(&mut hyper_parameters, map.next_value()?, "hyper_parameters")?
@@ -259,10 +307,19 @@ impl<'de> Visitor<'de> for StateVisitor {
                 }
             }
         }
-        if let Some(found) = format.as_deref()
-            && found != OptimizerState::FORMAT
-        {
-            return Err(unsupported_format(found));
+        match (format.as_deref(), groups.is_some()) {
+            (Some(OptimizerState::FORMAT), false) => {
+                return Err(de::Error::missing_field("groups"));
+            }
+            (Some(OptimizerState::FORMAT_2), true) => {
+                return Err(de::Error::custom(format_args!(
+                    "optimizer state in format '{}' with `groups`, which that format does not \
+                     have",
+                    OptimizerState::FORMAT_2
+                )));
+            }
+            (Some(OptimizerState::FORMAT | OptimizerState::FORMAT_2) | None, _) => {}
+            (Some(found), _) => return Err(unsupported_format(found)),
         }
         let step = step.ok_or_else(|| de::Error::missing_field("step"))?;
         let params = params.ok_or_else(|| de::Error::missing_field("params"))?;
@@ -280,6 +337,7 @@ impl<'de> Visitor<'de> for StateVisitor {
                     step,
                     config,
                     params,
+                    groups: groups.unwrap_or_default(),
                 })
             }
             (Some(_), Some(_), _) => Err(de::Error::custom(
@@ -381,17 +439,20 @@ pub(crate) fn cast<T: Element>(x: f64) -> T {
 /// The step loop of every optimizer: for each parameter that requires a gradient and has one
 /// in `grads`, creates its slot on first sight (buffer `b` filled with
 /// [`UpdateRule::initial_buffer_value`]), increments the slot's step and calls
-/// [`UpdateRule::update`].
+/// [`UpdateRule::update`] of its group's configuration: `groups[g]` for a parameter of group g
+/// in `group_of`, `default` for the others.
 ///
 /// # Panics
 /// If a gradient's shape differs from its parameter's.
 pub(crate) fn for_each_update<T: Element, R: UpdateRule>(
-    rule: &R,
+    default: &R,
+    groups: &[R],
+    group_of: &HashMap<VarId, usize>,
     params: &mut [&mut Param<T>],
     grads: &Grads<T>,
     slots: &mut Slots<T>,
 ) {
-    let buffers = rule.buffer_names().len();
+    let buffers = default.buffer_names().len();
     for (i, p) in params.iter_mut().enumerate() {
         if !p.requires_grad() {
             continue;
@@ -403,7 +464,7 @@ pub(crate) fn for_each_update<T: Element, R: UpdateRule>(
             grad.shape(),
             p.shape(),
             "{}::step: the gradient of parameter {i} has shape {:?} but the parameter has shape {:?}",
-            rule.name(),
+            default.name(),
             grad.shape(),
             p.shape()
         );
@@ -411,6 +472,7 @@ pub(crate) fn for_each_update<T: Element, R: UpdateRule>(
             Some(s) => Cow::Borrowed(s),
             None => Cow::Owned(grad.to_vec()),
         };
+        let rule = group_of.get(&p.id()).map_or(default, |&g| &groups[g]);
         let n = p.numel();
         let slot = slots.entry(p.id()).or_insert_with(|| Slot {
             step: 0,
@@ -456,6 +518,7 @@ pub(crate) fn export<T: Element>(
         step,
         config,
         params,
+        groups: Vec::new(),
     }
 }
 

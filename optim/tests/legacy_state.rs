@@ -407,12 +407,12 @@ fn a_later_format_is_refused_saying_so() {
     let grads = grads_for(1, &a, &b);
     opt.step(&mut [&mut a, &mut b], &grads);
     let mut value = serde_json::to_value(opt.state(&[&a, &b])).unwrap();
-    value["format"] = "strata-optim-state/3".into();
+    value["format"] = "strata-optim-state/4".into();
     let err = serde_json::from_value::<OptimizerState>(value).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "optimizer state in format 'strata-optim-state/3', but this version reads \
-         'strata-optim-state/2' and the unversioned format before it"
+        "optimizer state in format 'strata-optim-state/4', but this version reads \
+         'strata-optim-state/3', 'strata-optim-state/2' and the unversioned format before them"
     );
 
     #[derive(Serialize)]
@@ -422,7 +422,7 @@ fn a_later_format_is_refused_saying_so() {
     }
     let bytes = bincode::serde::encode_to_vec(
         Later {
-            format: "strata-optim-state/3",
+            format: "strata-optim-state/4",
             step: 1,
         },
         bincode::config::standard(),
@@ -433,7 +433,7 @@ fn a_later_format_is_refused_saying_so() {
             .unwrap_err();
     assert!(
         err.to_string()
-            .contains("optimizer state in format 'strata-optim-state/3'"),
+            .contains("optimizer state in format 'strata-optim-state/4'"),
         "{err}"
     );
 }

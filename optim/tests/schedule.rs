@@ -1,9 +1,12 @@
 //! Learning-rate schedules against PyTorch's `lr_scheduler` semantics (closed forms from the
 //! PyTorch 2.x documentation of `StepLR`, `MultiStepLR`, `ExponentialLR`,
-//! `CosineAnnealingLR`, `LinearLR` + `SequentialLR` and `ReduceLROnPlateau`).
+//! `CosineAnnealingLR`, `LinearLR` + `SequentialLR` and `ReduceLROnPlateau`), and the
+//! arguments `OneCycleLr`, `LambdaLr`, `CosineAnnealingWarmRestarts` and `CyclicLr` refuse
+//! (their rates against PyTorch's are in `schedule_pytorch.rs`).
 
 use strata_optim::{
-    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Mode, MultiStepLr,
+    AnnealStrategy, ConstantLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr,
+    CyclicMode, ExponentialLr, LambdaLr, LinearWarmup, LrSchedule, Mode, MultiStepLr, OneCycleLr,
     OptimError, Optimizer, PlateauState, ReduceLrOnPlateau, Scheduler, SchedulerState, SgdConfig,
     StepLr, ThresholdMode,
 };
@@ -292,5 +295,153 @@ fn plateau_rejects_bad_settings() {
         ReduceLrOnPlateau::new(Mode::Min)
             .with_eps(f64::NAN)
             .is_err()
+    );
+}
+
+// ---------------------------------------------------------------- OneCycleLR, LambdaLR,
+// CosineAnnealingWarmRestarts, CyclicLR
+
+/// The name of the hyper-parameter an `InvalidHyperParameter` error names.
+fn invalid<T: std::fmt::Debug>(result: Result<T, OptimError>) -> &'static str {
+    match result {
+        Err(OptimError::InvalidHyperParameter { name, .. }) => name,
+        other => panic!("expected an invalid hyper-parameter, got {other:?}"),
+    }
+}
+
+#[test]
+fn new_schedules_refuse_invalid_arguments() {
+    let one_cycle = || OneCycleLr::new(0.1, 10).unwrap();
+    assert_eq!(invalid(OneCycleLr::new(0.1, 0)), "total_steps");
+    assert_eq!(invalid(OneCycleLr::new(-0.1, 10)), "max_lr");
+    assert_eq!(invalid(OneCycleLr::new(f64::NAN, 10)), "max_lr");
+    assert_eq!(invalid(one_cycle().with_pct_start(1.5)), "pct_start");
+    assert_eq!(invalid(one_cycle().with_pct_start(-0.1)), "pct_start");
+    // 0.1 · 10 = 1: a first phase of zero steps (PyTorch divides by zero at t = 0).
+    assert_eq!(invalid(one_cycle().with_pct_start(0.1)), "pct_start");
+    assert_eq!(invalid(one_cycle().with_div_factor(0.0)), "div_factor");
+    assert_eq!(
+        invalid(one_cycle().with_final_div_factor(f64::INFINITY)),
+        "final_div_factor"
+    );
+    assert_eq!(invalid(LambdaLr::new(-1.0, |_| 1.0)), "base_lr");
+    assert_eq!(invalid(CosineAnnealingWarmRestarts::new(0.1, 0)), "t_0");
+    assert_eq!(
+        invalid(CosineAnnealingWarmRestarts::new(f64::NAN, 3)),
+        "base_lr"
+    );
+    let restarts = || CosineAnnealingWarmRestarts::new(0.1, 3).unwrap();
+    assert_eq!(invalid(restarts().with_t_mult(0)), "t_mult");
+    assert_eq!(invalid(restarts().with_eta_min(-0.01)), "eta_min");
+    assert_eq!(invalid(CyclicLr::new(-0.1, 0.1)), "base_lr");
+    assert_eq!(invalid(CyclicLr::new(0.1, f64::INFINITY)), "max_lr");
+    let cyclic = || CyclicLr::new(0.01, 0.1).unwrap();
+    assert_eq!(invalid(cyclic().with_step_size_up(0)), "step_size_up");
+    assert_eq!(invalid(cyclic().with_gamma(-0.5)), "gamma");
+    let err = one_cycle().with_pct_start(0.1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "OneCycleLr: invalid pct_start = 0.1 (expected ≠ 1 / total_steps (a first phase of at \
+         least one step))"
+    );
+}
+
+#[test]
+fn one_cycle_phases_by_hand() {
+    // max 1, N = 10, p = 0.3, linear: initial 0.04, min 4e-6; phase 1 ends at step 2,
+    // phase 2 at step 9.
+    let s = OneCycleLr::new(1.0, 10)
+        .unwrap()
+        .with_anneal_strategy(AnnealStrategy::Linear);
+    assert!(close(s.initial_lr(), 0.04) && close(s.min_lr(), 4e-6));
+    assert_lrs(&s, &[0.04, 0.52, 1.0]);
+    assert!(close(s.lr(9), 4e-6));
+    // t = 5: 3/7 of the way from 1 down to 4e-6.
+    assert!(close(s.lr(5), 1.0 + (4e-6 - 1.0) * 3.0 / 7.0));
+    // Past the end (PyTorch refuses to step there): the final rate.
+    assert_eq!(s.lr(11), s.min_lr());
+    assert_eq!(s.lr(1000), s.min_lr());
+    // pct_start = 1: the descent is zero steps long; at t = N the cycle is over.
+    let s = OneCycleLr::new(1.0, 10)
+        .unwrap()
+        .with_pct_start(1.0)
+        .unwrap();
+    assert!(close(s.lr(9), 1.0));
+    assert_eq!(s.lr(10), s.min_lr());
+    // Three phases: up to step 2, back down to the initial rate at step 4, then to min.
+    let s = OneCycleLr::new(1.0, 10)
+        .unwrap()
+        .with_three_phase(true)
+        .with_anneal_strategy(AnnealStrategy::Linear);
+    assert_lrs(&s, &[0.04, 0.52, 1.0, 0.52, 0.04]);
+    assert!(close(s.lr(9), 4e-6));
+}
+
+#[test]
+fn cyclic_defaults_and_modes_by_hand() {
+    // PyTorch's defaults: 2000 steps up, 2000 down, triangular.
+    let s = CyclicLr::new(0.001, 0.006).unwrap();
+    assert!(close(s.lr(0), 0.001) && close(s.lr(1000), 0.0035) && close(s.lr(2000), 0.006));
+    assert!(close(s.lr(4000), 0.001) && close(s.lr(6000), 0.006));
+    // triangular2: the second peak is half as high, the third a quarter.
+    let s = CyclicLr::new(0.0, 1.0)
+        .unwrap()
+        .with_step_size_up(2)
+        .unwrap()
+        .with_mode(CyclicMode::Triangular2);
+    assert_lrs(
+        &s,
+        &[0.0, 0.5, 1.0, 0.5, 0.0, 0.25, 0.5, 0.25, 0.0, 0.125, 0.25],
+    );
+    // exp_range: the height times γ^t.
+    let s = CyclicLr::new(0.0, 1.0)
+        .unwrap()
+        .with_step_size_up(2)
+        .unwrap()
+        .with_mode(CyclicMode::ExpRange)
+        .with_gamma(0.5)
+        .unwrap();
+    assert_lrs(&s, &[0.0, 0.25, 0.25, 0.0625, 0.0]);
+}
+
+#[test]
+fn warm_restarts_by_hand() {
+    // T_0 = 2, T_mult = 3: cycles [0, 2), [2, 8), [8, 26).
+    let s = CosineAnnealingWarmRestarts::new(1.0, 2)
+        .unwrap()
+        .with_t_mult(3)
+        .unwrap()
+        .with_eta_min(0.5)
+        .unwrap();
+    for t in [0, 2, 8, 26] {
+        assert_eq!(s.lr(t), 1.0, "a restart at t = {t}");
+    }
+    assert!(close(s.lr(1), 0.75)); // half-way through the first cycle
+    assert!(close(s.lr(5), 0.75)); // half-way through the second
+    assert!(close(s.lr(17), 0.75)); // and the third
+    // A second cycle longer than u64::MAX steps: it holds every step after the first cycle.
+    let s = CosineAnnealingWarmRestarts::new(1.0, 2)
+        .unwrap()
+        .with_t_mult(u64::MAX)
+        .unwrap();
+    assert!(close(s.lr(1), 0.5));
+    assert_eq!(s.lr(2), 1.0);
+    assert!(s.lr(3) > 0.999_999);
+    assert!(s.lr(u64::MAX) < 1e-30);
+}
+
+#[test]
+fn lambda_lr_drives_an_optimizer() {
+    let mut opt = SgdConfig::new(1.0).build::<f64>().unwrap();
+    let mut scheduler = Scheduler::new(
+        LambdaLr::new(0.2, |t| 0.5f64.powi(t as i32)).unwrap(),
+        &mut opt,
+    );
+    assert_eq!(opt.learning_rate(), 0.2);
+    assert_eq!(scheduler.step(&mut opt), 0.1);
+    assert_eq!(scheduler.step(&mut opt), 0.05);
+    assert_eq!(
+        format!("{:?}", scheduler.schedule()),
+        "LambdaLr { base_lr: 0.2, .. }"
     );
 }
