@@ -431,11 +431,61 @@ fn losses() {
             reduction,
             label_smoothing: 0.1,
             weight: Some(positive(&[5], 27)),
+            ignore_index: None,
         };
         assert_gradcheck(
             "cross_entropy weighted + smoothed",
             |v| v[0].cross_entropy(&targets, &fancy),
             &[logits.clone()],
+            TOL,
+        );
+        let ignoring = fancy.clone().with_ignore_index(0);
+        assert_gradcheck(
+            "cross_entropy ignore_index (a class)",
+            |v| v[0].cross_entropy(&targets, &ignoring),
+            &[logits.clone()],
+            TOL,
+        );
+        let padded = plain.clone().with_ignore_index(99);
+        assert_gradcheck(
+            "cross_entropy ignore_index (not a class)",
+            |v| v[0].cross_entropy(&[99, 0, 4, 99], &padded),
+            &[logits.clone()],
+            TOL,
+        );
+        // [N, C, d1, d2] = [2, 5, 3, 2]: 12 targets, one ignored.
+        let spatial = rand(&[2, 5, 3, 2], 32);
+        let spatial_targets = [0usize, 4, 2, 2, 1, 3, 7, 0, 1, 4, 3, 2];
+        assert_gradcheck(
+            "cross_entropy [N, C, d1]",
+            |v| v[0].cross_entropy(&spatial_targets[..6], &plain),
+            &[rand(&[2, 5, 3], 33)],
+            TOL,
+        );
+        let spatial_fancy = fancy.clone().with_ignore_index(7);
+        assert_gradcheck(
+            "cross_entropy [N, C, d1, d2] weighted + smoothed + ignore_index",
+            |v| v[0].cross_entropy(&spatial_targets, &spatial_fancy),
+            &[spatial.clone()],
+            TOL,
+        );
+        let probs = positive(&[4, 5], 34);
+        assert_gradcheck(
+            "cross_entropy_soft",
+            |v| v[0].cross_entropy_soft(&v[1], &plain),
+            &[logits.clone(), probs.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            "cross_entropy_soft weighted + smoothed",
+            |v| v[0].cross_entropy_soft(&v[1], &fancy),
+            &[logits.clone(), probs],
+            TOL,
+        );
+        assert_gradcheck(
+            "cross_entropy_soft [N, C, d1, d2] weighted + smoothed",
+            |v| v[0].cross_entropy_soft(&v[1], &fancy),
+            &[spatial.clone(), positive(&[2, 5, 3, 2], 35)],
             TOL,
         );
         assert_gradcheck(
@@ -509,6 +559,129 @@ fn cross_entropy_matches_its_definition() {
 #[should_panic(expected = "cross_entropy: target 7 is out of range for 4 classes")]
 fn cross_entropy_checks_targets() {
     Var::constant(rand(&[2, 4], 31)).cross_entropy(&[1, 7], &CrossEntropyOptions::default());
+}
+
+#[test]
+fn cross_entropy_of_only_ignored_targets() {
+    // As PyTorch: the mean over no examples is NaN, the sum 0, and the gradient 0 either way.
+    let logits = Var::leaf(rand(&[3, 4], 36));
+    let options = CrossEntropyOptions::default()
+        .with_ignore_index(2)
+        .with_label_smoothing(0.1)
+        .with_weight(positive(&[4], 37));
+    let mean = logits.cross_entropy(&[2, 2, 2], &options);
+    assert!(mean.item().is_nan());
+    let grad = mean.backward().wrt(&logits).unwrap().to_vec();
+    assert_eq!(grad, vec![0.0; 12]);
+    let sum = logits.cross_entropy(&[2, 2, 2], &options.clone().with_reduction(Reduction::Sum));
+    assert_eq!(sum.item(), 0.0);
+    assert_eq!(sum.backward().wrt(&logits).unwrap().to_vec(), vec![0.0; 12]);
+}
+
+#[test]
+fn cross_entropy_n_d_is_the_2_d_loss_of_the_moved_class_axis() {
+    // [N, C, L] logits are N·L examples of C classes: the same as [N·L, C] after moving the
+    // class axis last, per element and in the gradient.
+    let x = rand(&[2, 3, 4], 38);
+    let targets = [0usize, 2, 1, 1, 2, 2, 0, 1];
+    let options = CrossEntropyOptions::default()
+        .with_reduction(Reduction::None)
+        .with_label_smoothing(0.2)
+        .with_weight(positive(&[3], 39));
+    let nd = Var::leaf(x.clone());
+    let loss = nd.cross_entropy(&targets, &options);
+    assert_eq!(loss.shape(), &[2, 4]);
+    let flat = Var::leaf(x.transpose(1, 2).contiguous().reshape(&[8, 3]));
+    let reference = flat.cross_entropy(&targets, &options);
+    for (a, b) in loss.value().to_vec().iter().zip(reference.value().to_vec()) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+    let coef = Tensor::from_vec((1..=8).map(f64::from).collect(), &[8]);
+    let g_nd = loss.mul_tensor(&coef.reshape(&[2, 4])).sum().backward();
+    let g_flat = reference.mul_tensor(&coef).sum().backward();
+    let moved = g_nd.wrt(&nd).unwrap().transpose(1, 2).contiguous().to_vec();
+    for (a, b) in moved.iter().zip(g_flat.wrt(&flat).unwrap().to_vec()) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn cross_entropy_soft_of_one_hot_targets_is_the_class_index_loss() {
+    // Without weights, one-hot probabilities give the class-index loss (smoothing included);
+    // with weights the means differ only in the denominator (N against Σ w_t).
+    let x = rand(&[4, 3], 40);
+    let targets = [2usize, 0, 1, 2];
+    let one_hot = Var::constant(Tensor::one_hot(&Indices::from_slice(&targets), 3));
+    let smoothed = CrossEntropyOptions::default().with_label_smoothing(0.3);
+    let hard = Var::constant(x.clone())
+        .cross_entropy(&targets, &smoothed)
+        .item();
+    let soft = Var::constant(x.clone())
+        .cross_entropy_soft(&one_hot, &smoothed)
+        .item();
+    assert!((hard - soft).abs() < 1e-14, "{hard} vs {soft}");
+    let w = Tensor::from_vec(vec![0.5, 2.0, 1.5], &[3]);
+    let weighted = CrossEntropyOptions::default().with_weight(w);
+    let hard = Var::constant(x.clone())
+        .cross_entropy(&targets, &weighted)
+        .item();
+    let soft = Var::constant(x)
+        .cross_entropy_soft(&one_hot, &weighted)
+        .item();
+    // Σ w_t = 1.5 + 0.5 + 2 + 1.5 = 5.5 over N = 4 examples.
+    assert!((hard * 5.5 / 4.0 - soft).abs() < 1e-14, "{hard} vs {soft}");
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy: logits [4, 3, 5] and targets of length 12 do not match (need 4·5 = 20)"
+)]
+fn cross_entropy_checks_the_target_count() {
+    Var::constant(rand(&[4, 3, 5], 41)).cross_entropy(&[0; 12], &CrossEntropyOptions::default());
+}
+
+#[test]
+#[should_panic(expected = "cross_entropy: target 255 is out of range for 4 classes")]
+fn cross_entropy_checks_targets_other_than_the_ignored_one() {
+    let options = CrossEntropyOptions::default().with_ignore_index(254);
+    Var::constant(rand(&[2, 4], 42)).cross_entropy(&[254, 255], &options);
+}
+
+#[test]
+#[should_panic(expected = "cross_entropy: expects logits [N, C] or [N, C, d1, …, dk], got [4]")]
+fn cross_entropy_needs_a_class_dimension() {
+    Var::constant(rand(&[4], 43)).cross_entropy(&[0], &CrossEntropyOptions::default());
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy_soft: logits [2, 3] and probability targets [2, 4] differ in shape"
+)]
+fn cross_entropy_soft_checks_the_target_shape() {
+    Var::constant(rand(&[2, 3], 44)).cross_entropy_soft(
+        &Var::constant(positive(&[2, 4], 45)),
+        &CrossEntropyOptions::default(),
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "cross_entropy_soft: ignore_index 0 applies to class-index targets only, not to probability targets"
+)]
+fn cross_entropy_soft_refuses_ignore_index() {
+    Var::constant(rand(&[2, 3], 46)).cross_entropy_soft(
+        &Var::constant(positive(&[2, 3], 47)),
+        &CrossEntropyOptions::default().with_ignore_index(0),
+    );
+}
+
+#[test]
+#[should_panic(expected = "cross_entropy_soft: class weights [2] do not match 3 classes")]
+fn cross_entropy_soft_checks_the_weights() {
+    Var::constant(rand(&[2, 3], 48)).cross_entropy_soft(
+        &Var::constant(positive(&[2, 3], 49)),
+        &CrossEntropyOptions::default().with_weight(positive(&[2], 50)),
+    );
 }
 
 #[test]

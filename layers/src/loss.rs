@@ -61,8 +61,12 @@ pub fn half_sse<T: Element>(prediction: &Var<T>, target: &Var<T>) -> Var<T> {
         .mul_scalar(T::from_f64_lossy(0.5 / n as f64))
 }
 
-/// Cross-entropy from logits `[N, C]` and class indices `[N]`, with optional label smoothing
-/// and class weights (see `Var::cross_entropy` for the formula).
+/// Cross-entropy from logits `[N, C]` or `[N, C, d1, …, dk]` (classes on dimension 1) and
+/// class indices `[N]` or `[N, d1, …, dk]` (row-major), with optional label smoothing, class
+/// weights and an ignored target value: with `ℓ = log_softmax(x)` over the classes,
+/// `lossᵢ = (1 − ε)·w_{tᵢ}·(−ℓ_{i,tᵢ}) + (ε/C)·Σ_c w_c·(−ℓ_{i,c})`, 0 where
+/// `tᵢ = ignore_index`; the mean divides by `Σ w_{tᵢ}` over the examples not ignored (see
+/// `Var::cross_entropy`).
 ///
 /// # Panics
 /// As `Var::cross_entropy`.
@@ -72,6 +76,21 @@ pub fn cross_entropy<T: Element>(
     options: &CrossEntropyOptions<T>,
 ) -> Var<T> {
     logits.cross_entropy(targets, options)
+}
+
+/// Cross-entropy from logits `[N, C]` or `[N, C, d1, …, dk]` and probability targets of the
+/// same shape: `lossᵢ = −Σ_c w_c·p'_{i,c}·ℓ_{i,c}` with `ℓ = log_softmax(x)` over the classes
+/// and `p' = (1 − ε)·p + ε/C`; the mean divides by the number of examples `N·d1·…·dk` (see
+/// `Var::cross_entropy_soft`). Differentiable in both the logits and the targets.
+///
+/// # Panics
+/// As `Var::cross_entropy_soft` (among others, when `ignore_index` is set).
+pub fn cross_entropy_soft<T: Element>(
+    logits: &Var<T>,
+    probs: &Var<T>,
+    options: &CrossEntropyOptions<T>,
+) -> Var<T> {
+    logits.cross_entropy_soft(probs, options)
 }
 
 /// Negative log-likelihood of log-probabilities `[N, C]` and class indices `[N]`.

@@ -26,6 +26,13 @@
 //!
 //! Importing is strict, as for checkpoints: every parameter and buffer of the module must be
 //! in the file with the module's shape and element type, and the file must hold nothing else.
+//! Half-precision tensors are the exception to the element type: `F16` (IEEE binary16) and
+//! `BF16` (bfloat16) tensors are widened on import, exactly, to the module's `f32` or `f64`
+//! (every F16 and BF16 value is an f32 value; see [`f16_to_f32`] and [`bf16_to_f32`]), so
+//! weights saved by `model.half().state_dict()` or `model.bfloat16().state_dict()` load into
+//! a Strata module. Other dtypes (integers, `F8_*`, an `F64` tensor into an `f32` module or
+//! `F32` into `f64`) are refused with [`SafetensorsErrorKind::DtypeMismatch`], naming the
+//! tensor and its dtype.
 //! The one exception is PyTorch's batch-norm step counter: a tensor named
 //! `num_batches_tracked` (or ending in `.num_batches_tracked`) is skipped when the module has
 //! no such buffer. Everything is checked before anything is written, so on error the module
@@ -117,14 +124,15 @@ pub enum SafetensorsErrorKind {
         /// Its name in the file.
         name: String,
     },
-    /// A tensor's element type in the file differs from the module's (`F16`, `BF16` and
-    /// integer tensors included: convert them to the module's float type before saving).
+    /// A tensor's element type in the file is neither the module's nor one widened to it on
+    /// import (`F16`, `BF16`): integer and 8-bit float tensors, `F64` into an `f32` module,
+    /// `F32` into an `f64` one.
     DtypeMismatch {
         /// Parameter or buffer.
         kind: TensorKind,
         /// Its dotted name.
         name: String,
-        /// The safetensors dtype in the file (`"F16"`, `"F64"`, …).
+        /// The safetensors dtype in the file (`"I64"`, `"F64"`, …).
         file: String,
         /// The safetensors dtype the module needs (`"F32"` or `"F64"`).
         model: &'static str,
@@ -349,6 +357,87 @@ pub fn export_safetensors<T: Element, M: Module<T> + ?Sized>(
     write_atomically(path, &bytes).map_err(|e| SafetensorsError::new(e.into()).with_path(path))
 }
 
+/// The `f32` value of IEEE 754 binary16 (`F16`) bits, exactly: `(−1)^s·2^(e−15)·(1 + m/2¹⁰)`
+/// for a normal exponent `e ∈ 1..=30` (sign `s`, 5 exponent bits `e`, 10 mantissa bits `m`),
+/// the subnormal `(−1)^s·m·2⁻²⁴` for `e = 0` (signed zeros included), `±∞` for `e = 31, m = 0`,
+/// and NaN for `e = 31, m ≠ 0`, keeping its sign and payload (`m` in the top mantissa bits)
+/// with the quiet bit set, as the hardware conversions do. Every binary16 value is an f32
+/// value, so nothing rounds.
+///
+/// ```
+/// use strata_layers::safetensors::f16_to_f32;
+///
+/// assert_eq!(f16_to_f32(0x3C00), 1.0);
+/// assert_eq!(f16_to_f32(0x7BFF), 65504.0); // the largest finite value
+/// assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24)); // the smallest subnormal
+/// assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+/// assert_eq!(f16_to_f32(0xFC00), f32::NEG_INFINITY);
+/// assert!(f16_to_f32(0x7E00).is_nan());
+/// ```
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits & 0x8000) << 16;
+    let exponent = u32::from(bits >> 10) & 0x1F;
+    let mantissa = u32::from(bits & 0x03FF);
+    match exponent {
+        0 => {
+            // m·2⁻²⁴: m < 2¹⁰ is exact in f32, and scaling by a power of two is exact (the
+            // result, at least 2⁻²⁴, is an f32 normal).
+            let magnitude = mantissa as f32 * f32::from_bits(0x3380_0000);
+            f32::from_bits(sign | magnitude.to_bits())
+        }
+        0x1F if mantissa == 0 => f32::from_bits(sign | 0x7F80_0000),
+        0x1F => f32::from_bits(sign | 0x7FC0_0000 | (mantissa << 13)),
+        // Rebias the exponent from 15 to 127; the mantissa gains 13 zero bits.
+        _ => f32::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13)),
+    }
+}
+
+/// The `f32` value of bfloat16 (`BF16`) bits, exactly: bfloat16 is the top half of an f32
+/// (sign, the same 8-bit exponent, 7 mantissa bits), so the value is `bits << 16` — zeros,
+/// subnormals, infinities and NaN payloads included.
+///
+/// ```
+/// use strata_layers::safetensors::bf16_to_f32;
+///
+/// assert_eq!(bf16_to_f32(0x3F80), 1.0);
+/// assert_eq!(bf16_to_f32(0xC0A0), -5.0);
+/// assert_eq!(bf16_to_f32(0x0001), 2f64.powi(-133) as f32); // the smallest subnormal
+/// assert_eq!(bf16_to_f32(0xFF80), f32::NEG_INFINITY);
+/// ```
+pub fn bf16_to_f32(bits: u16) -> f32 {
+    f32::from_bits(u32::from(bits) << 16)
+}
+
+/// The values of a tensor's little-endian data in `file` dtype as the module's `want` dtype
+/// (`F32` or `F64`): the same dtype read as is, `F16` and `BF16` widened exactly.
+fn decode(data: &[u8], file: Dtype, want: Dtype) -> TensorValues {
+    let halves = |convert: fn(u16) -> f32| -> Vec<f32> {
+        data.chunks_exact(2)
+            .map(|c| convert(u16::from_le_bytes([c[0], c[1]])))
+            .collect()
+    };
+    let narrow = match file {
+        Dtype::F16 => halves(f16_to_f32),
+        Dtype::BF16 => halves(bf16_to_f32),
+        Dtype::F64 => {
+            return TensorValues::F64(
+                data.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect(),
+            );
+        }
+        _ => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect(),
+    };
+    if want == Dtype::F64 {
+        TensorValues::F64(narrow.into_iter().map(f64::from).collect())
+    } else {
+        TensorValues::F32(narrow)
+    }
+}
+
 /// Whether `name` is PyTorch's batch-norm step counter, skipped when the module lacks it.
 fn is_pytorch_counter(name: &str) -> bool {
     name == "num_batches_tracked" || name.ends_with(".num_batches_tracked")
@@ -423,7 +512,8 @@ pub fn import_safetensors_bytes<T: Element, M: Module<T> + ?Sized>(
                 name: name.clone(),
             });
         };
-        if view.dtype() != want {
+        let widened = matches!(view.dtype(), Dtype::F16 | Dtype::BF16);
+        if view.dtype() != want && !widened {
             return fail(SafetensorsErrorKind::DtypeMismatch {
                 kind: *kind,
                 name: name.clone(),
@@ -440,21 +530,7 @@ pub fn import_safetensors_bytes<T: Element, M: Module<T> + ?Sized>(
             });
         }
         // The parser has checked that the data length matches dtype and shape.
-        let values = match want {
-            Dtype::F64 => TensorValues::F64(
-                view.data()
-                    .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect(),
-            ),
-            _ => TensorValues::F32(
-                view.data()
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                    .collect(),
-            ),
-        };
-        let values = values
+        let values = decode(view.data(), view.dtype(), want)
             .into_vec::<T>()
             .unwrap_or_else(|_| unreachable!("dtype matches T"));
         decoded.insert(name.as_str(), Tensor::from_vec(values, shape));

@@ -8,8 +8,8 @@ use common::{assert_close, assert_near, t64};
 use strata_autograd::{Var, assert_gradcheck};
 use strata_layers::loss::KlReduction;
 use strata_layers::loss::{
-    bce_with_logits, binary_cross_entropy, cross_entropy, half_sse, huber_loss, kl_div,
-    kl_div_with, mse_loss, nll_loss, smooth_l1_loss,
+    bce_with_logits, binary_cross_entropy, cross_entropy, cross_entropy_soft, half_sse, huber_loss,
+    kl_div, kl_div_with, mse_loss, nll_loss, smooth_l1_loss,
 };
 use strata_layers::{CrossEntropyOptions, Reduction};
 use strata_tensor::Tensor;
@@ -171,6 +171,7 @@ fn ce(reduction: Reduction, label_smoothing: f64, weight: Option<&[f64]>) -> Var
         reduction,
         label_smoothing,
         weight: weight.map(|w| t64(w, &[3])),
+        ignore_index: None,
     };
     cross_entropy(&logits(), &TARGETS, &options)
 }
@@ -262,6 +263,55 @@ fn cross_entropy_gradient_by_hand() {
 }
 
 #[test]
+fn cross_entropy_ignore_index_drops_the_examples() {
+    // Ignoring the examples whose target is 9 is the loss of the other rows alone, weighted
+    // mean included; their gradient rows are 0.
+    let x = t64(
+        &[
+            0.2, -1.0, 0.5, 1.5, 0.0, -0.3, 0.7, 0.7, -2.0, 0.1, 0.4, 0.9,
+        ],
+        &[4, 3],
+    );
+    let options = CrossEntropyOptions::default()
+        .with_label_smoothing(0.2)
+        .with_weight(t64(&[0.5, 2.0, 1.5], &[3]))
+        .with_ignore_index(9);
+    let all = Var::leaf(x.clone());
+    let ignoring = cross_entropy(&all, &[2, 9, 0, 9], &options);
+    let kept = Var::leaf(x.index_select(0, &[0, 2]));
+    let subset = cross_entropy(&kept, &[2, 0], &options);
+    assert_near(ignoring.item(), subset.item(), 1e-12);
+    let (ga, gk) = (ignoring.backward(), subset.backward());
+    let ga = ga.wrt(&all).unwrap();
+    assert_close(&ga.index_select(0, &[0, 2]), gk.wrt(&kept).unwrap(), 1e-12);
+    assert_close(&ga.index_select(0, &[1, 3]), &t64(&[0.0; 6], &[2, 3]), 0.0);
+}
+
+#[test]
+fn cross_entropy_soft_values() {
+    // Row 0 of `logits()`: −ℓ = [ln 4, ln 4, ln 2]; row 1: [ln 5/3, ln 5, ln 5].
+    let p = c(&[0.5, 0.0, 0.5, 0.2, 0.2, 0.6], &[2, 3]);
+    let (l2, l5, l53) = (2f64.ln(), 5f64.ln(), (5.0f64 / 3.0).ln());
+    let rows = [0.5 * 2.0 * l2 + 0.5 * l2, 0.2 * l53 + 0.8 * l5];
+    let none = CrossEntropyOptions::default().with_reduction(Reduction::None);
+    assert_close(
+        cross_entropy_soft(&logits(), &p, &none).value(),
+        &t64(&rows, &[2]),
+        1e-12,
+    );
+    // The mean divides by N even with class weights (PyTorch's rule for probabilities).
+    let w = [1.0, 2.0, 3.0];
+    let weighted = CrossEntropyOptions::default().with_weight(t64(&w, &[3]));
+    let row0 = 0.5 * 2.0 * l2 + 3.0 * 0.5 * l2;
+    let row1 = 0.2 * l53 + 2.0 * 0.2 * l5 + 3.0 * 0.6 * l5;
+    assert_near(
+        cross_entropy_soft(&logits(), &p, &weighted).item(),
+        (row0 + row1) / 2.0,
+        1e-12,
+    );
+}
+
+#[test]
 fn nll_values() {
     // log-probabilities of the rows above.
     let lp = c(
@@ -328,6 +378,7 @@ fn classification_gradchecks() {
                 reduction: r,
                 label_smoothing: eps,
                 weight,
+                ignore_index: None,
             };
             assert_gradcheck(
                 &format!("cross_entropy {options:?}"),

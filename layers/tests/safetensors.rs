@@ -1,6 +1,7 @@
 //! safetensors interchange: files Strata writes read with the `safetensors` crate's own
 //! reader, files that crate writes (as PyTorch's `save_file` would) read into Strata layers,
-//! and strict, non-destructive failures.
+//! F16 and BF16 files (one written by PyTorch) widened exactly on import, and strict,
+//! non-destructive failures.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -284,19 +285,31 @@ fn mismatches_are_reported_and_leave_the_module_unchanged() {
         )
     );
 
-    let half = Owned {
-        dtype: Dtype::F16,
+    // Integers are not converted (F16 and BF16 are).
+    let ints = Owned {
+        dtype: Dtype::I32,
         shape: vec![2],
-        bytes: vec![0; 4],
+        bytes: vec![0; 8],
     };
-    let err = failing_import(&path, &reference_file(&[("weight", &w), ("bias", &half)]));
+    let err = failing_import(&path, &reference_file(&[("weight", &w), ("bias", &ints)]));
     assert!(
-        matches!(err.kind(), SafetensorsErrorKind::DtypeMismatch { name, file, model: "F32", .. } if name == "bias" && file == "F16"),
+        matches!(err.kind(), SafetensorsErrorKind::DtypeMismatch { name, file, model: "F32", .. } if name == "bias" && file == "I32"),
         "{err}"
     );
     assert!(
         err.to_string()
-            .ends_with("parameter \"bias\" is F16 in the file but F32 in the model"),
+            .ends_with("parameter \"bias\" is I32 in the file but F32 in the model"),
+        "{err}"
+    );
+    let fp8 = Owned {
+        dtype: Dtype::F8_E4M3,
+        shape: vec![2, 3],
+        bytes: vec![0; 6],
+    };
+    let err = failing_import(&path, &reference_file(&[("weight", &fp8), ("bias", &b)]));
+    assert!(
+        err.to_string()
+            .ends_with("parameter \"weight\" is F8_E4M3 in the file but F32 in the model"),
         "{err}"
     );
 
@@ -309,6 +322,171 @@ fn mismatches_are_reported_and_leave_the_module_unchanged() {
         matches!(err.kind(), SafetensorsErrorKind::DtypeMismatch { file, .. } if file == "F64"),
         "{err}"
     );
+}
+
+/// PyTorch's float32 values (`t.float()`, as bits) of the tensors in
+/// `tests/fixtures/half_precision.safetensors`, printed by `reference/safetensors_half.py`:
+/// `0.weight` and `1.bias` are F16, `0.bias` and `1.weight` BF16, with subnormals, the
+/// extremes, signed zeros, infinities and NaNs.
+#[rustfmt::skip]
+const PYTORCH_HALF_AS_F32: [(&str, &[u32]); 4] = [
+    ("0.weight", &[0x33800000, 0x387FC000, 0xB8000000, 0x38800000, 0x477FE000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FFFFFFF, 0x7FFFFFFF, 0x3EAAA000, 0xC0200000]),
+    ("0.bias", &[0x00010000, 0x807F0000, 0x7F7F0000]),
+    ("1.weight", &[0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F810000, 0x3EAB0000]),
+    ("1.bias", &[0x3F800000, 0x00000000]),
+];
+
+/// PyTorch widens every F16 NaN to its one NaN `0x7FFFFFFF`; the import keeps the NaN's sign
+/// and payload (checked bit by bit in `every_f16_and_bf16_value_imports_exactly`), so there
+/// only NaN-ness is compared. Everything else matches bit for bit.
+fn same_as_pytorch(got: f32, pytorch: u32) -> bool {
+    if pytorch == 0x7FFF_FFFF {
+        got.is_nan()
+    } else {
+        got.to_bits() == pytorch
+    }
+}
+
+#[test]
+fn pytorch_half_precision_files_import_exactly() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/half_precision.safetensors");
+    fn two_layers<T: strata_tensor::Element>() -> Sequential<T> {
+        Sequential::new()
+            .add(Linear::new(4, 3))
+            .add(Linear::new(3, 2))
+    }
+
+    let mut net = two_layers::<f32>();
+    import_safetensors(&mut net, &path).unwrap();
+    let params = net.params();
+    assert_eq!(params.len(), PYTORCH_HALF_AS_F32.len());
+    for (name, want) in PYTORCH_HALF_AS_F32 {
+        let got = params
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .value()
+            .to_vec();
+        assert_eq!(got.len(), want.len(), "{name}");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                same_as_pytorch(g, w),
+                "{name}[{i}]: {:#010X}, PyTorch {w:#010X}",
+                g.to_bits()
+            );
+        }
+    }
+
+    // Into an f64 model: the same values, exactly.
+    let mut net64 = two_layers::<f64>();
+    import_safetensors(&mut net64, &path).unwrap();
+    for (name, p) in net64.params() {
+        let want = PYTORCH_HALF_AS_F32
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1;
+        for (i, (&g, &w)) in p.value().to_vec().iter().zip(want).enumerate() {
+            let w = f32::from_bits(w);
+            assert!(
+                if w.is_nan() {
+                    g.is_nan()
+                } else {
+                    g.to_bits() == f64::from(w).to_bits()
+                },
+                "{name}[{i}]: {g:e}, PyTorch {w:e}"
+            );
+        }
+    }
+    // The fixture does hold half-precision tensors.
+    let bytes = fs::read(&path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    for (name, dtype) in [
+        ("0.weight", Dtype::F16),
+        ("0.bias", Dtype::BF16),
+        ("1.weight", Dtype::BF16),
+        ("1.bias", Dtype::F16),
+    ] {
+        assert_eq!(file.tensor(name).unwrap().dtype(), dtype, "{name}");
+    }
+}
+
+/// `(−1)^s·2^(e−15)·(1 + m/2¹⁰)`, `(−1)^s·m·2⁻²⁴` for `e = 0`, from the definition of binary16
+/// (infinities and NaNs excluded).
+fn f16_by_definition(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let (e, m) = (i32::from((bits >> 10) & 0x1F), f64::from(bits & 0x3FF));
+    sign * if e == 0 {
+        m * 2f64.powi(-24)
+    } else {
+        (1.0 + m / 1024.0) * 2f64.powi(e - 15)
+    }
+}
+
+#[test]
+fn every_f16_and_bf16_value_imports_exactly() {
+    // weight [65536, 1] ← every F16 bit pattern, bias [65536] ← every BF16 bit pattern.
+    let all: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).collect();
+    let tensor = |dtype, shape: &[usize]| Owned {
+        dtype,
+        shape: shape.to_vec(),
+        bytes: all.clone(),
+    };
+    let bytes = reference_file(&[
+        ("weight", &tensor(Dtype::F16, &[65536, 1])),
+        ("bias", &tensor(Dtype::BF16, &[65536])),
+    ]);
+
+    let mut linear = Linear::<f32>::new(1, 65536);
+    import_safetensors_bytes(&mut linear, &bytes).unwrap();
+    let weight = linear.weight.value().to_vec();
+    let bias = linear.bias.as_ref().unwrap().value().to_vec();
+    let mut linear64 = Linear::<f64>::new(1, 65536);
+    import_safetensors_bytes(&mut linear64, &bytes).unwrap();
+    let weight64 = linear64.weight.value().to_vec();
+    let bias64 = linear64.bias.as_ref().unwrap().value().to_vec();
+
+    for h in 0..=u16::MAX {
+        let (got, got64) = (weight[usize::from(h)], weight64[usize::from(h)]);
+        let (sign, exponent, mantissa) = (h >> 15, (h >> 10) & 0x1F, u32::from(h & 0x3FF));
+        if exponent == 0x1F && mantissa != 0 {
+            // NaN: sign and payload kept, quiet bit set.
+            let want = (u32::from(sign) << 31) | 0x7FC0_0000 | (mantissa << 13);
+            assert_eq!(got.to_bits(), want, "F16 {h:#06X}");
+            assert!(got64.is_nan(), "F16 {h:#06X} as f64");
+            continue;
+        }
+        let want = if exponent == 0x1F {
+            if sign == 1 {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            f16_by_definition(h)
+        };
+        // Bits, so that −0 is told from +0.
+        assert_eq!(got.to_bits(), (want as f32).to_bits(), "F16 {h:#06X}");
+        assert_eq!(got64.to_bits(), want.to_bits(), "F16 {h:#06X} as f64");
+        assert_eq!(f64::from(want as f32), want, "F16 {h:#06X} is an f32 value");
+    }
+    for b in 0..=u16::MAX {
+        let (got, got64) = (bias[usize::from(b)], bias64[usize::from(b)]);
+        // bfloat16 is the top half of an f32.
+        let want = f32::from_bits(u32::from(b) << 16);
+        assert_eq!(got.to_bits(), want.to_bits(), "BF16 {b:#06X}");
+        if want.is_nan() {
+            assert!(got64.is_nan(), "BF16 {b:#06X} as f64");
+        } else {
+            assert_eq!(
+                got64.to_bits(),
+                f64::from(want).to_bits(),
+                "BF16 {b:#06X} as f64"
+            );
+        }
+    }
 }
 
 #[test]

@@ -24,11 +24,10 @@ use strata_datasets::Grid;
 use strata_layers::attention::{AttentionMask, MultiHeadAttention};
 use strata_layers::recurrent::{Gru, RecurrentConfig};
 use strata_layers::{
-    CrossEntropyOptions, Embedding, Linear, Module, Param, Reduction, manual_seed, module_parts,
+    CrossEntropyOptions, Embedding, Linear, Module, Param, manual_seed, module_parts,
 };
 use strata_models::cli;
 use strata_optim::{AdamConfig, Optimizer, clip_grad_norm};
-use strata_tensor::Tensor;
 use strata_tensorboard::{HParams, Image, RunStatus, SummaryWriter, TensorBoardError, trim_run};
 
 /// Padding token.
@@ -259,22 +258,9 @@ impl Seq2Seq {
         let (dec, _) = self.decoder.forward_with_state(&y, Some(&h));
         let (logits, _) = self.output(&dec, &enc, &b.src_pad);
         let logits = logits.reshape(&[b.batch * b.tgt_len, VOCAB]);
-        let options = CrossEntropyOptions {
-            reduction: Reduction::None,
-            ..Default::default()
-        };
-        let keep: Vec<f32> = b
-            .targets
-            .iter()
-            .map(|&t| if t == PAD { 0.0 } else { 1.0 })
-            .collect();
-        let count = keep.iter().sum::<f32>();
-        let keep = Tensor::from_vec(keep, &[b.batch * b.tgt_len]);
-        logits
-            .cross_entropy(&b.targets, &options)
-            .mul_tensor(&keep)
-            .sum()
-            .div_scalar(count)
+        // Padding targets are left out of the loss and of the mean's denominator.
+        let options = CrossEntropyOptions::default().with_ignore_index(PAD);
+        logits.cross_entropy(&b.targets, &options)
     }
 
     /// Greedy decoding of `b`'s sources for `b.tgt_len` steps: predicted tokens `[B][T]` and,

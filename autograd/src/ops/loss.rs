@@ -17,43 +17,91 @@ pub enum Reduction {
     None,
 }
 
-/// Options of [`Var::cross_entropy`], PyTorch's `CrossEntropyLoss` arguments.
+/// Options of [`Var::cross_entropy`] and [`Var::cross_entropy_soft`], PyTorch's
+/// `CrossEntropyLoss` arguments. The default is PyTorch's: mean, no label smoothing, no class
+/// weights, no ignored class.
+///
+/// ```
+/// use strata_autograd::{CrossEntropyOptions, Reduction};
+/// use strata_tensor::Tensor;
+///
+/// let options = CrossEntropyOptions::default()
+///     .with_reduction(Reduction::Sum)
+///     .with_label_smoothing(0.1)
+///     .with_weight(Tensor::<f32>::from_vec(vec![1.0, 2.0, 0.5], &[3]))
+///     .with_ignore_index(255);
+/// assert_eq!(options.ignore_index, Some(255));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct CrossEntropyOptions<T: Element = f32> {
     /// How per-example losses are combined.
     pub reduction: Reduction,
-    /// `ε ∈ [0, 1)`: the target distribution is `(1 − ε)·onehot + ε/C`.
+    /// `ε ∈ [0, 1)`: the target distribution is `(1 − ε)·onehot + ε/C` for class-index
+    /// targets, `(1 − ε)·p + ε/C` for probability targets.
     pub label_smoothing: f64,
     /// Per-class weights `w` of shape `[C]`.
     pub weight: Option<Tensor<T>>,
+    /// A target value that contributes nothing (loss and gradient 0) and is left out of the
+    /// mean's denominator: PyTorch's `ignore_index` (there −100 by default; here `None`). It
+    /// need not be a valid class (e.g. 255 for unlabelled pixels). Class-index targets only.
+    pub ignore_index: Option<usize>,
 }
 
-/// The per-example gradient scale `sᵢ` and the reduced value, given per-example losses and
-/// their weights (`Σ wᵢ` normalises the mean, as in PyTorch).
-fn reduce<T: Element>(losses: Vec<T>, weights_sum: T, reduction: Reduction) -> Tensor<T> {
+impl<T: Element> CrossEntropyOptions<T> {
+    /// Sets how per-example losses are combined.
+    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// Sets the label smoothing `ε ∈ [0, 1)` (checked when the loss is computed).
+    pub fn with_label_smoothing(mut self, label_smoothing: f64) -> Self {
+        self.label_smoothing = label_smoothing;
+        self
+    }
+
+    /// Sets the per-class weights, shape `[C]` (checked when the loss is computed).
+    pub fn with_weight(mut self, weight: Tensor<T>) -> Self {
+        self.weight = Some(weight);
+        self
+    }
+
+    /// Sets the target value whose examples are ignored (class-index targets only).
+    pub fn with_ignore_index(mut self, ignore_index: usize) -> Self {
+        self.ignore_index = Some(ignore_index);
+        self
+    }
+}
+
+/// The reduced value of per-example losses: `Σ lossᵢ / denominator` (mean), `Σ lossᵢ` (sum),
+/// or the losses themselves in `shape` (none).
+fn reduce<T: Element>(
+    losses: Vec<T>,
+    denominator: T,
+    reduction: Reduction,
+    shape: &[usize],
+) -> Tensor<T> {
     match reduction {
-        Reduction::None => {
-            let n = losses.len();
-            Tensor::from_vec(losses, &[n])
-        }
+        Reduction::None => Tensor::from_vec(losses, shape),
         Reduction::Sum => Tensor::scalar(losses.iter().fold(T::zero(), |a, &b| a + b)),
         Reduction::Mean => {
-            Tensor::scalar(losses.iter().fold(T::zero(), |a, &b| a + b) / weights_sum)
+            Tensor::scalar(losses.iter().fold(T::zero(), |a, &b| a + b) / denominator)
         }
     }
 }
 
-/// The multiplier of example `i`'s gradient: `g` (sum), `g/Σw` (mean) or `gᵢ` (none).
+/// The multiplier of example `i`'s gradient: `g` (sum), `g/denominator` (mean) or `gᵢ`
+/// (none).
 fn example_scale<T: Element>(
     g: &Tensor<T>,
     reduction: Reduction,
-    weights_sum: T,
+    denominator: T,
 ) -> impl Fn(usize) -> T {
     let values = g.to_vec();
     move |i| match reduction {
         Reduction::None => values[i],
         Reduction::Sum => values[0],
-        Reduction::Mean => values[0] / weights_sum,
+        Reduction::Mean => values[0] / denominator,
     }
 }
 
@@ -77,15 +125,67 @@ fn check_targets(op: &str, logits: &[usize], targets: &[usize]) {
     }
 }
 
+/// The class layout of logits `[N, C, d1, …, dk]`: `(N, C, D = d1·…·dk)` (`D = 1` for
+/// `[N, C]`). Element `(n, c, d)` (with `d` the flattened trailing index) is at
+/// `(n·C + c)·D + d`.
+fn class_layout(op: &str, shape: &[usize]) -> (usize, usize, usize) {
+    assert!(
+        shape.len() >= 2,
+        "{op}: expects logits [N, C] or [N, C, d1, …, dk], got {shape:?}"
+    );
+    (shape[0], shape[1], shape[2..].iter().product())
+}
+
+/// The shape of a per-example loss: the logits' shape without the class dimension.
+fn example_shape(shape: &[usize]) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s.remove(1);
+    s
+}
+
+/// The class weights as a vector of `C` values (all 1 without weights).
+fn class_weights<T: Element>(op: &str, weight: Option<&Tensor<T>>, c: usize) -> Vec<T> {
+    match weight {
+        Some(w) => {
+            assert_eq!(
+                w.shape(),
+                &[c],
+                "{op}: class weights {:?} do not match {c} classes",
+                w.shape()
+            );
+            w.to_vec()
+        }
+        None => vec![T::one(); c],
+    }
+}
+
+/// The smoothing coefficients `(1 − ε, ε/C)`.
+fn smoothing<T: Element>(op: &str, eps: f64, c: usize) -> (T, T) {
+    assert!(
+        (0.0..1.0).contains(&eps),
+        "{op}: label smoothing {eps} is outside [0, 1)"
+    );
+    (
+        T::from_f64_lossy(1.0 - eps),
+        T::from_f64_lossy(eps / c as f64),
+    )
+}
+
 impl<T: Element> Var<T> {
-    /// Cross-entropy of `logits: [N, C]` against integer `targets: [N]` (class indices), from
-    /// logits through a stable log-softmax `ℓ = log_softmax(x)`:
+    /// Cross-entropy of logits `x: [N, C]` or `[N, C, d1, …, dk]` (classes on dimension 1,
+    /// as PyTorch) against integer targets (class indices) `t: [N]` or `[N, d1, …, dk]`,
+    /// flattened in row-major order. With `ℓ = log_softmax(x)` along dimension 1 (stable),
+    /// for each example `i` (a pair `(n, d)` in the N-D case):
     ///
     /// `lossᵢ = (1 − ε)·w_{tᵢ}·(−ℓ_{i,tᵢ}) + (ε/C)·Σ_c w_c·(−ℓ_{i,c})`
     ///
-    /// (w = 1 without class weights, ε the label smoothing), reduced by `Mean` (divided by
-    /// `Σᵢ w_{tᵢ}`), `Sum` or `None` (shape `[N]`) — PyTorch's `cross_entropy`. Gradient:
-    /// `∂lossᵢ/∂x_i = (1 − ε)·w_t·(pᵢ − e_t) + (ε/C)·(Σw·pᵢ − w)`, `p = softmax(x)`.
+    /// (w = 1 without class weights, ε the label smoothing), and `lossᵢ = 0` where
+    /// `tᵢ = ignore_index`. Reduced by `Mean` (divided by `Σᵢ w_{tᵢ}` over the examples not
+    /// ignored, PyTorch's weighted mean — NaN when every example is ignored, as in PyTorch),
+    /// `Sum`, or `None` (shape `[N]` or `[N, d1, …, dk]`) — PyTorch's `cross_entropy` with
+    /// class-index targets. Gradient: `∂lossᵢ/∂x_i = (1 − ε)·w_t·(pᵢ − e_t) + (ε/C)·(Σw·pᵢ − w)`,
+    /// `p = softmax(x)`, and 0 for ignored examples. For probability targets see
+    /// [`Var::cross_entropy_soft`].
     ///
     /// ```
     /// use strata_autograd::{CrossEntropyOptions, Var};
@@ -98,69 +198,201 @@ impl<T: Element> Var<T> {
     /// // ∂loss/∂logits = p − onehot(target).
     /// let grad = loss.backward().wrt(&logits).unwrap().to_vec();
     /// assert!((grad[0] + 0.5).abs() < 1e-12 && (grad[1] - 0.5).abs() < 1e-12);
+    ///
+    /// // Per-position targets of a sequence, logits [N = 1, C = 2, L = 3]; position 1 carries
+    /// // the padding label 9 and is ignored: the mean is over the other two positions.
+    /// let logits = Var::leaf(Tensor::<f64>::from_vec(
+    ///     vec![0.0, 5.0, 0.0, /* class 1: */ 0.0, -5.0, 0.0],
+    ///     &[1, 2, 3],
+    /// ));
+    /// let options = CrossEntropyOptions::default().with_ignore_index(9);
+    /// let loss = logits.cross_entropy(&[1, 9, 0], &options);
+    /// assert!((loss.item() - std::f64::consts::LN_2).abs() < 1e-12);
+    /// let grad = loss.backward().wrt(&logits).unwrap().to_vec();
+    /// assert_eq!((grad[1], grad[4]), (0.0, 0.0));
     /// ```
     ///
     /// # Panics
-    /// If logits are not 2-D, the number of targets differs from N, a target is `≥ C`, the
-    /// weight is not `[C]`, or ε is outside `[0, 1)`.
+    /// If the logits have fewer than 2 dimensions, the number of targets is not
+    /// `N·d1·…·dk`, a target other than `ignore_index` is `≥ C`, the weight is not `[C]`,
+    /// or ε is outside `[0, 1)`.
     pub fn cross_entropy(&self, targets: &[usize], options: &CrossEntropyOptions<T>) -> Var<T> {
-        check_targets("cross_entropy", self.shape(), targets);
-        let eps = options.label_smoothing;
-        assert!(
-            (0.0..1.0).contains(&eps),
-            "cross_entropy: label smoothing {eps} is outside [0, 1)"
-        );
-        let (n, c) = (self.shape()[0], self.shape()[1]);
-        let w: Vec<T> = match &options.weight {
-            Some(w) => {
-                assert_eq!(
-                    w.shape(),
-                    &[c],
-                    "cross_entropy: class weights {:?} do not match {c} classes",
-                    w.shape()
-                );
-                w.to_vec()
-            }
-            None => vec![T::one(); c],
-        };
+        const OP: &str = "cross_entropy";
+        let shape = self.shape().to_vec();
+        let (n, c, inner) = class_layout(OP, &shape);
+        if targets.len() != n * inner {
+            let need = if shape.len() == 2 {
+                format!("{n}")
+            } else {
+                let dims: Vec<String> = std::iter::once(&n)
+                    .chain(&shape[2..])
+                    .map(|d| d.to_string())
+                    .collect();
+                format!("{} = {}", dims.join("·"), n * inner)
+            };
+            panic!(
+                "{OP}: logits {shape:?} and targets of length {} do not match (need {need})",
+                targets.len()
+            );
+        }
+        let ignore = options.ignore_index;
+        if let Some(&bad) = targets.iter().find(|&&t| t >= c && Some(t) != ignore) {
+            panic!("{OP}: target {bad} is out of range for {c} classes");
+        }
+        let (keep, spread) = smoothing::<T>(OP, options.label_smoothing, c);
+        let w = class_weights(OP, options.weight.as_ref(), c);
         let w_total = w.iter().fold(T::zero(), |a, &b| a + b);
-        let (keep, spread) = (
-            T::from_f64_lossy(1.0 - eps),
-            T::from_f64_lossy(eps / c as f64),
-        );
         let logp = self.value.log_softmax(1);
         let lp = logp.as_slice().expect("log_softmax is contiguous");
-        let mut losses = Vec::with_capacity(n);
+        // Example i = (n, d) has its class j at base(i) + j·D.
+        let base = move |i: usize| (i / inner) * c * inner + i % inner;
+        let mut losses = Vec::with_capacity(targets.len());
+        let mut weights_sum = T::zero();
         for (i, &t) in targets.iter().enumerate() {
-            let row = &lp[i * c..(i + 1) * c];
-            let mut loss = -keep * w[t] * row[t];
-            if eps > 0.0 {
-                loss = loss
-                    - spread
-                        * row
-                            .iter()
-                            .zip(&w)
-                            .fold(T::zero(), |a, (&l, &wc)| a + wc * l);
+            if Some(t) == ignore {
+                losses.push(T::zero());
+                continue;
             }
+            let b = base(i);
+            let mut loss = -keep * w[t] * lp[b + t * inner];
+            if spread != T::zero() {
+                let dot = (0..c).fold(T::zero(), |a, j| a + w[j] * lp[b + j * inner]);
+                loss = loss - spread * dot;
+            }
+            weights_sum = weights_sum + w[t];
             losses.push(loss);
         }
-        let weights_sum = targets.iter().fold(T::zero(), |a, &t| a + w[t]);
-        let value = reduce(losses, weights_sum, options.reduction);
+        let value = reduce(
+            losses,
+            weights_sum,
+            options.reduction,
+            &example_shape(&shape),
+        );
         let (targets, reduction) = (targets.to_vec(), options.reduction);
-        Var::record("cross_entropy", value, &[self], move |g, _| {
+        Var::record(OP, value, &[self], move |g, _| {
             let scale = example_scale(g, reduction, weights_sum);
             let mut grad = logp.exp().into_vec();
             for (i, &t) in targets.iter().enumerate() {
-                let s = scale(i);
-                let row = &mut grad[i * c..(i + 1) * c];
-                let wt = w[t];
-                for (j, p) in row.iter_mut().enumerate() {
+                let b = base(i);
+                if Some(t) == ignore {
+                    // Exactly 0, even where the mean's scale is 1/0 (all ignored).
+                    (0..c).for_each(|j| grad[b + j * inner] = T::zero());
+                    continue;
+                }
+                let (s, wt) = (scale(i), w[t]);
+                for (j, &wj) in w.iter().enumerate() {
+                    let p = &mut grad[b + j * inner];
                     let hard = keep * wt * (*p - if j == t { T::one() } else { T::zero() });
-                    let soft = spread * (w_total * *p - w[j]);
+                    let soft = spread * (w_total * *p - wj);
                     *p = s * (hard + soft);
                 }
             }
-            vec![Some(Tensor::from_vec(grad, &[n, c]))]
+            vec![Some(Tensor::from_vec(grad, &shape))]
+        })
+    }
+
+    /// Cross-entropy of logits `x: [N, C]` or `[N, C, d1, …, dk]` against probability targets
+    /// `p` of the same shape (a distribution over the classes, dimension 1, for each example):
+    /// with `ℓ = log_softmax(x)` along dimension 1 and the smoothed targets
+    /// `p' = (1 − ε)·p + ε/C`,
+    ///
+    /// `lossᵢ = −Σ_c w_c·p'_{i,c}·ℓ_{i,c}`
+    ///
+    /// for each example `i` (a pair `(n, d)` in the N-D case; w = 1 without class weights).
+    /// Reduced by `Mean` (divided by the number of examples `N·d1·…·dk`, not by the weights:
+    /// PyTorch's rule for probability targets), `Sum`, or `None` (shape `[N]` or
+    /// `[N, d1, …, dk]`) — PyTorch's `cross_entropy` with floating-point targets. Gradients,
+    /// with `aᵢ = w·p'ᵢ` and `q = softmax(x)`: `∂lossᵢ/∂xᵢ = (Σ_c a_{i,c})·qᵢ − aᵢ` and
+    /// `∂lossᵢ/∂p_{i,c} = −(1 − ε)·w_c·ℓ_{i,c}`; the targets need not sum to 1.
+    ///
+    /// ```
+    /// use strata_autograd::{CrossEntropyOptions, Var};
+    /// use strata_tensor::Tensor;
+    ///
+    /// // Equal logits over two classes: ℓ = (−ln 2, −ln 2) whatever the target distribution.
+    /// let logits = Var::leaf(Tensor::<f64>::from_vec(vec![0.0, 0.0], &[1, 2]));
+    /// let probs = Var::constant(Tensor::from_vec(vec![0.25, 0.75], &[1, 2]));
+    /// let loss = logits.cross_entropy_soft(&probs, &CrossEntropyOptions::default());
+    /// assert!((loss.item() - std::f64::consts::LN_2).abs() < 1e-12);
+    /// // ∂loss/∂logits = softmax(x) − p.
+    /// let grad = loss.backward().wrt(&logits).unwrap().to_vec();
+    /// assert!((grad[0] - 0.25).abs() < 1e-12 && (grad[1] + 0.25).abs() < 1e-12);
+    /// ```
+    ///
+    /// # Panics
+    /// If the logits have fewer than 2 dimensions, the targets' shape differs from the
+    /// logits', the weight is not `[C]`, ε is outside `[0, 1)`, or `ignore_index` is set
+    /// (ignoring a class index has no meaning for probability targets).
+    pub fn cross_entropy_soft(&self, probs: &Var<T>, options: &CrossEntropyOptions<T>) -> Var<T> {
+        const OP: &str = "cross_entropy_soft";
+        let shape = self.shape().to_vec();
+        let (n, c, inner) = class_layout(OP, &shape);
+        assert_eq!(
+            probs.shape(),
+            shape.as_slice(),
+            "{OP}: logits {shape:?} and probability targets {:?} differ in shape",
+            probs.shape()
+        );
+        if let Some(i) = options.ignore_index {
+            panic!(
+                "{OP}: ignore_index {i} applies to class-index targets only, not to probability \
+                 targets"
+            );
+        }
+        let (keep, spread) = smoothing::<T>(OP, options.label_smoothing, c);
+        let w = class_weights(OP, options.weight.as_ref(), c);
+        let logp = self.value.log_softmax(1);
+        let p = probs.value.contiguous();
+        let examples = n * inner;
+        let base = move |i: usize| (i / inner) * c * inner + i % inner;
+        let losses = {
+            let (lp, pv) = (
+                logp.as_slice().expect("log_softmax is contiguous"),
+                p.as_slice().expect("contiguous"),
+            );
+            (0..examples)
+                .map(|i| {
+                    let b = base(i);
+                    (0..c).fold(T::zero(), |a, j| {
+                        let k = b + j * inner;
+                        a - w[j] * (keep * pv[k] + spread) * lp[k]
+                    })
+                })
+                .collect()
+        };
+        let count = T::from_f64_lossy(examples as f64);
+        let value = reduce(losses, count, options.reduction, &example_shape(&shape));
+        let reduction = options.reduction;
+        Var::record(OP, value, &[self, probs], move |g, needs| {
+            let scale = example_scale(g, reduction, count);
+            let lp = logp.as_slice().expect("log_softmax is contiguous");
+            let pv = p.as_slice().expect("contiguous");
+            let gx = needs[0].then(|| {
+                let mut grad = logp.exp().into_vec();
+                for i in 0..examples {
+                    let (b, s) = (base(i), scale(i));
+                    let total = (0..c).fold(T::zero(), |a, j| {
+                        a + w[j] * (keep * pv[b + j * inner] + spread)
+                    });
+                    for (j, &wj) in w.iter().enumerate() {
+                        let k = b + j * inner;
+                        grad[k] = s * (total * grad[k] - wj * (keep * pv[k] + spread));
+                    }
+                }
+                Tensor::from_vec(grad, &shape)
+            });
+            let gp = needs[1].then(|| {
+                let mut grad = vec![T::zero(); lp.len()];
+                for i in 0..examples {
+                    let (b, s) = (base(i), scale(i));
+                    for (j, &wj) in w.iter().enumerate() {
+                        let k = b + j * inner;
+                        grad[k] = -s * keep * wj * lp[k];
+                    }
+                }
+                Tensor::from_vec(grad, &shape)
+            });
+            vec![gx, gp]
         })
     }
 
@@ -198,7 +430,7 @@ impl<T: Element> Var<T> {
             .map(|(i, &t)| -w[t] * lp[i * c + t])
             .collect();
         let weights_sum = targets.iter().fold(T::zero(), |a, &t| a + w[t]);
-        let value = reduce(losses, weights_sum, reduction);
+        let value = reduce(losses, weights_sum, reduction, &[n]);
         let targets = targets.to_vec();
         Var::record("nll_loss", value, &[self], move |g, _| {
             let scale = example_scale(g, reduction, weights_sum);
