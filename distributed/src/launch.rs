@@ -7,7 +7,9 @@ use std::process::Command;
 /// `program` on `ranks` ranks: `mpirun --allow-run-as-root --oversubscribe -np <ranks>
 /// <program>` (more ranks than cores are allowed, and root may run it, as in containers), or
 /// `program` itself, without MPI, for one rank. hwloc's GL plugin is turned off: where X11
-/// libraries are installed without a display it can block `mpirun` at start-up.
+/// libraries are installed without a display it can block `mpirun` at start-up. The two
+/// options are Open MPI's (the MPI the workspace's tests and CI use); MPICH's `mpirun` does not
+/// take them.
 pub fn on_ranks(ranks: usize, program: &Path) -> Command {
     if ranks == 1 {
         return Command::new(program);

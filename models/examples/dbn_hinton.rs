@@ -16,7 +16,7 @@ use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset};
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::dbn::Dbn;
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::RbmConfig;
@@ -34,8 +34,7 @@ struct Cli {
 
 fn main() {
     let args = Cli::parse().common;
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(5);

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
-use strata_models::data::{describe, load_mnist, scaled, signed_unit};
+use strata_models::data::{scaled, signed_unit};
 use strata_models::gan::{
     GanStep, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
 };
@@ -76,8 +76,7 @@ fn main() {
         fail("--samples must be at least 2");
     }
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, _) = signed_unit(&data);
     let (train01, test01) = scaled(&data);
     let epochs = args.epochs(5);

@@ -12,7 +12,7 @@ use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::recipes::dlt_cnn_trainer;
 use strata_models::visualize::first_layer_filters;
 
@@ -25,8 +25,7 @@ struct Cli {
 
 fn main() {
     let args = Cli::parse().common;
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let epochs = args.epochs(1);
     let batch = args.batch_size(50, train.len());

@@ -16,7 +16,7 @@ use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset};
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::dbn::{dlt_dbn, dlt_finetune_trainer, dlt_random_mlp, dlt_rbm_optimizer};
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::{Rbm, RbmConfig};
@@ -37,8 +37,7 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let epochs = args.epochs(1);

@@ -14,7 +14,7 @@ use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset};
 use strata_layers::Module;
-use strata_models::data::{describe, load_mnist, zscored};
+use strata_models::data::zscored;
 use strata_models::recipes::{NN_EXPERIMENTS, NnExperiment, dlt_nn_trainer};
 use strata_models::visualize::first_layer_filters;
 
@@ -81,8 +81,7 @@ fn run(
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = zscored(&data);
     args.run(|| {
         for ex in NN_EXPERIMENTS

@@ -15,7 +15,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{Dataset, Grid, GridScaling};
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::stacked_autoencoder::DltSae;
 use strata_models::visualize::first_layer_filters;
 
@@ -32,8 +32,7 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let epochs = args.epochs(1);
     let sae = DltSae {

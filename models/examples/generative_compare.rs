@@ -18,7 +18,7 @@ use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset as _};
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{describe, load_mnist, scaled, signed_unit};
+use strata_models::data::{scaled, signed_unit};
 use strata_models::dbn::Dbn;
 use strata_models::gan::{
     GanStep, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
@@ -68,8 +68,7 @@ fn main() {
         fail("--samples must be at least 2");
     }
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let (signed, _) = signed_unit(&data);
     let epochs = args.epochs(5);

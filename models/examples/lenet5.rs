@@ -14,7 +14,7 @@ use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
-use strata_models::data::{describe, globally_standardized, load_mnist};
+use strata_models::data::globally_standardized;
 use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
 use strata_models::visualize::first_layer_filters;
@@ -48,8 +48,7 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let classes = data.train.class_names().to_vec();
     let (train, test) = globally_standardized(&data);
     let (train, val) = cli.validation.split(&train, args.seed, true);

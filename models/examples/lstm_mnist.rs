@@ -18,7 +18,7 @@ use clap::Parser;
 use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
-use strata_models::data::{describe, globally_standardized, load_mnist};
+use strata_models::data::globally_standardized;
 use strata_models::sequence::lstm_mnist_trainer;
 
 /// Train a row-by-row LSTM classifier.
@@ -33,8 +33,7 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = globally_standardized(&data);
     let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(3);

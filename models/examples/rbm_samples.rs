@@ -15,7 +15,7 @@ use clap::{Parser, ValueEnum};
 use common::{CommonArgs, fail, print_result};
 use strata_datasets::{ArrayDataset, Dataset};
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::rbm::{Divergence, Rbm, RbmConfig, RbmInit};
 use strata_models::visualize::{
     rbm_images, samples_grid, tensorboard_image, write_filters_png, write_samples_png,
@@ -74,8 +74,7 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let x = Tensor::from_vec(train.inputs().to_vec(), &[train.len(), train.feature_len()]);
     let xt = Tensor::from_vec(test.inputs().to_vec(), &[test.len(), test.feature_len()]);

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
-use strata_models::data::{describe, load_mnist, scaled};
+use strata_models::data::scaled;
 use strata_models::plot::plot_learning_curves;
 use strata_models::sample_quality::{SampleScorer, reference_images};
 use strata_models::vae::{conv_decoder, conv_encoder, mlp_decoder, mlp_encoder};
@@ -74,8 +74,7 @@ fn main() {
         fail("--samples must be at least 2");
     }
     let args = cli.common.clone();
-    let (data, name) = load_mnist(&args.data).unwrap_or_else(|e| fail(e));
-    eprintln!("{}", describe(&data, &name));
+    let (data, name) = common::load(&args.data);
     let (train, test) = scaled(&data);
     let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(10);

@@ -383,6 +383,21 @@ impl<R: UpdateRule, T: Element> Optimizer<T> for RuleOptimizer<R, T> {
         }
         let config = R::from_saved(&state.config).ok_or_else(mismatch)?;
         config.validate()?;
+        if !self.groups.is_empty() && state.groups.len() != self.groups.len() {
+            // As PyTorch's `load_state_dict`: loading would silently drop (or add) the
+            // groups this optimizer was built with — e.g. "no decay on biases".
+            return Err(OptimError::InvalidParamGroup {
+                owner: self.config.name(),
+                method: "load_state",
+                group: state.groups.len(),
+                reason: format!(
+                    "the state has {} parameter group(s) but this optimizer has {}: build it \
+                     with the groups of the run that saved the state",
+                    state.groups.len(),
+                    self.groups.len()
+                ),
+            });
+        }
         let (groups, group_of) = import_groups(&config, params, &state.groups)?;
         let slots = state::import(kind, config.buffer_names(), params, state)?;
         self.config = config;

@@ -207,24 +207,26 @@ fn groups_change_the_update_of_their_members_only() {
         .unwrap()
         .with_param_group(ParamGroup::new([&b2]).with_lr(0.1).with_weight_decay(0.01))
         .unwrap();
+    let (mut a3, mut b3) = params();
     let mut halved = config
         .build::<f64>()
         .unwrap()
-        .with_param_group(ParamGroup::new([&b2]).with_lr_scale(0.5))
+        .with_param_group(ParamGroup::new([&b3]).with_lr_scale(0.5))
         .unwrap();
-    let (mut a3, mut b3) = params();
     for t in 1..=4 {
         let g = grads_for(t, &a, &b);
         plain.step(&mut [&mut a, &mut b], &g);
         let g2 = grads_for(t, &a2, &b2);
         grouped.step(&mut [&mut a2, &mut b2], &g2);
         let g3 = grads_for(t, &a3, &b3);
-        // `halved` does not know b3: every parameter it sees is in its default group.
         halved.step(&mut [&mut a3, &mut b3], &g3);
     }
+    // Same settings as the default: the same trajectory.
     assert_eq!(a.value().to_vec(), a2.value().to_vec());
     assert_eq!(b.value().to_vec(), b2.value().to_vec());
-    assert_eq!(b.value().to_vec(), b3.value().to_vec());
+    // Half the rate for b3 only: a3 follows the default, b3 does not.
+    assert_eq!(a.value().to_vec(), a3.value().to_vec());
+    assert_ne!(b.value().to_vec(), b3.value().to_vec());
     assert_eq!(halved.group_learning_rate(0), 0.05);
     assert_eq!(grouped.param_group_of(&b2), Some(0));
     assert_eq!(grouped.param_group_of(&a2), None);
@@ -341,9 +343,9 @@ fn state_round_trips_with_groups() {
     assert_eq!(read, bytes.len());
     for (through, loaded_state) in [("json", json), ("bincode", bin)] {
         assert_eq!(loaded_state, saved, "{through}");
-        // A fresh process: new ids, an optimizer without groups, in another order (b then a).
-        let mut a2 = Param::new(a.value().clone());
+        // A fresh process: new ids (created b first), an optimizer without groups.
         let mut b2 = Param::new(b.value().clone());
+        let mut a2 = Param::new(a.value().clone());
         let mut resumed = AdamWConfig::new(0.01)
             .with_amsgrad(true)
             .build::<f64>()
@@ -375,7 +377,8 @@ fn state_round_trips_with_groups() {
     let swapped = opt.state(&[&b, &a]);
     assert_eq!(swapped.groups[0].params, vec![0]);
 
-    // A state without groups leaves the optimizer without groups, as the run that saved it.
+    // A state with another number of groups is refused by an optimizer that has groups (as
+    // PyTorch's `load_state_dict`): loading it would drop them silently.
     let (mut c, mut d) = params();
     let plain = {
         let mut o = AdamWConfig::new(0.01)
@@ -388,9 +391,20 @@ fn state_round_trips_with_groups() {
     };
     assert!(plain.groups.is_empty());
     let mut with_groups = opt.clone();
-    with_groups.load_state(&[&c, &d], &plain).unwrap();
-    assert_eq!(with_groups.num_param_groups(), 0);
-    assert_eq!(with_groups.param_group_of(&b), None);
+    let err = with_groups.load_state(&[&c, &d], &plain).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("load_state") && message.contains("0 parameter group(s)"),
+        "{message}"
+    );
+    assert_eq!(with_groups.num_param_groups(), opt.num_param_groups());
+    // An optimizer without groups takes the saved ones (none here).
+    let mut without = AdamWConfig::new(0.01)
+        .with_amsgrad(true)
+        .build::<f64>()
+        .unwrap();
+    without.load_state(&[&c, &d], &plain).unwrap();
+    assert_eq!(without.num_param_groups(), 0);
 }
 
 /// The state of SGD (lr 0.05, Nesterov momentum 0.9, λ = 0.01) after 3 steps on the test
@@ -428,9 +442,13 @@ fn states_of_the_previous_format_load_without_groups() {
         .unwrap()
         .with_param_group(ParamGroup::new([&a]).with_lr(0.5))
         .unwrap();
-    grouped.load_state(&[&a, &b], &from_bincode).unwrap();
-    assert_eq!(grouped.num_param_groups(), 0);
-    assert_eq!(grouped.state(&[&a, &b]), now);
+    // A grouped optimizer refuses it (the state has no groups); a plain one loads it.
+    assert!(grouped.load_state(&[&a, &b], &from_bincode).is_err());
+    assert_eq!(grouped.num_param_groups(), 1);
+    let mut plain = SgdConfig::new(0.05).build::<f64>().unwrap();
+    plain.load_state(&[&a, &b], &from_bincode).unwrap();
+    assert_eq!(plain.num_param_groups(), 0);
+    assert_eq!(plain.state(&[&a, &b]), now);
 
     // Format 2 has no groups: a `groups` field in it is refused.
     let mut value: serde_json::Value = serde_json::from_str(FORMAT_2_JSON).unwrap();

@@ -199,6 +199,16 @@ fn schedules_match_pytorch() {
         for (i, &w) in want.iter().enumerate() {
             let t = i as u64 * every;
             let got = schedule.lr(t);
+            if name == "OneCycleLR" && t + 1 == steps {
+                // t = N: PyTorch extrapolates the last phase (negative with linear annealing);
+                // here the schedule stays at its final rate (see `OneCycleLr`).
+                let last = schedule.lr(t - 1);
+                assert!(
+                    (got - last).abs() <= 1e-9 * last.abs(),
+                    "{head}, t = {t}: {got}, not the final rate {last}"
+                );
+                continue;
+            }
             let rel = (got - w).abs() / w.abs();
             assert!(
                 rel <= TOL,
@@ -219,4 +229,24 @@ fn schedules_match_pytorch() {
         ])
     );
     eprintln!("{compared} rates, largest relative difference from PyTorch {worst:e}");
+}
+
+/// A 1cycle schedule stepped once per batch for all of its N steps, as documented, never
+/// hands the optimizer a negative rate (PyTorch's linear annealing does at t = N).
+#[test]
+fn one_cycle_steps_to_its_end_without_a_negative_rate() {
+    use strata_optim::{Optimizer, Scheduler, SgdConfig};
+    let mut opt = SgdConfig::new(0.1).build::<f64>().unwrap();
+    let schedule = OneCycleLr::new(0.5, 17)
+        .unwrap()
+        .with_pct_start(0.25)
+        .unwrap()
+        .with_anneal_strategy(AnnealStrategy::Linear);
+    let min = schedule.min_lr();
+    let mut scheduler = Scheduler::new(schedule, &mut opt);
+    for _ in 0..17 {
+        let lr = scheduler.step(&mut opt);
+        assert!(lr >= 0.0, "rate {lr}");
+    }
+    assert_eq!(opt.learning_rate(), min);
 }

@@ -87,6 +87,25 @@ pub fn unlink(text: &str) -> String {
     out
 }
 
+/// Whether a code fence with the info string `lang` holds Rust for rustdoc: no language, or
+/// only rustdoc's own attributes (`rust`, `ignore`, `no_run`, `should_panic`, `compile_fail`,
+/// `edition…`, `ignore-…`, `standalone_crate`, `test_harness`).
+fn is_rust_fence(lang: &str) -> bool {
+    lang.split(',').map(str::trim).all(|t| {
+        matches!(
+            t,
+            "" | "rust"
+                | "ignore"
+                | "no_run"
+                | "should_panic"
+                | "compile_fail"
+                | "standalone_crate"
+                | "test_harness"
+        ) || t.starts_with("edition")
+            || t.starts_with("ignore-")
+    })
+}
+
 /// The README of crate `package` made from its `lib.rs` text.
 pub fn readme(package: &str, lib_rs: &str) -> String {
     let docs = crate_docs(lib_rs);
@@ -101,10 +120,7 @@ pub fn readme(package: &str, lib_rs: &str) -> String {
         if let Some(lang) = trimmed.strip_prefix("```") {
             match fence {
                 None => {
-                    let rust = lang.is_empty()
-                        || lang.split(',').any(|t| {
-                            matches!(t.trim(), "rust" | "no_run" | "ignore" | "should_panic")
-                        });
+                    let rust = is_rust_fence(lang);
                     fence = Some(rust);
                     out.push_str(if rust { "```rust" } else { line });
                 }
@@ -191,6 +207,22 @@ mod tests {
         ];
         for (doc, md) in cases {
             assert_eq!(unlink(doc), md, "{doc}");
+        }
+    }
+
+    #[test]
+    fn tells_rust_fences_from_others() {
+        for (lang, rust) in [
+            ("", true),
+            ("rust", true),
+            ("no_run", true),
+            ("compile_fail,edition2021", true),
+            ("ignore-windows", true),
+            ("text", false),
+            ("toml", false),
+            ("sh", false),
+        ] {
+            assert_eq!(is_rust_fence(lang), rust, "{lang:?}");
         }
     }
 

@@ -126,6 +126,14 @@ pub fn print_result(fields: serde_json::Value) {
     println!("RESULT {fields}");
 }
 
+/// Loads the data `--data` names (see `strata_models::data::load_mnist`) and prints what was
+/// loaded, or exits through [`fail`].
+pub fn load(spec: &str) -> (strata_datasets::Mnist, String) {
+    let (data, name) = strata_models::data::load_mnist(spec).unwrap_or_else(|e| fail(e));
+    eprintln!("{}", strata_models::data::describe(&data, &name));
+    (data, name)
+}
+
 /// Exits with status 2 and a one-line message for a bad argument or unusable data.
 pub fn fail(e: impl std::fmt::Display) -> ! {
     eprintln!("error: {e}");

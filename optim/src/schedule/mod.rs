@@ -107,8 +107,23 @@ impl<S: LrSchedule> Scheduler<S> {
     /// If the schedule yields a negative or non-finite rate.
     pub fn new<T: Element>(schedule: S, opt: &mut (impl Optimizer<T> + ?Sized)) -> Self {
         let scheduler = Scheduler { schedule, t: 0 };
-        opt.set_learning_rate(scheduler.lr());
+        opt.set_learning_rate(scheduler.checked_lr("new"));
         scheduler
+    }
+
+    /// `lr(t)`, checked before it reaches an optimizer.
+    ///
+    /// # Panics
+    /// If the rate is negative or not finite, naming the method, the schedule and t.
+    fn checked_lr(&self, method: &str) -> f64 {
+        let lr = self.lr();
+        assert!(
+            lr.is_finite() && lr >= 0.0,
+            "Scheduler::{method}: {} gave the learning rate {lr} at t = {}",
+            std::any::type_name::<S>(),
+            self.t
+        );
+        lr
     }
 
     /// Advances t by one and sets `opt`'s learning rate to `lr(t)`, which it returns. Call it
@@ -118,7 +133,7 @@ impl<S: LrSchedule> Scheduler<S> {
     /// If the schedule yields a negative or non-finite rate.
     pub fn step<T: Element>(&mut self, opt: &mut (impl Optimizer<T> + ?Sized)) -> f64 {
         self.t += 1;
-        let lr = self.lr();
+        let lr = self.checked_lr("step");
         opt.set_learning_rate(lr);
         lr
     }

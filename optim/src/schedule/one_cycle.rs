@@ -55,8 +55,9 @@ impl AnnealStrategy {
 ///
 /// Defaults (PyTorch's): `pct_start = 0.3`, [`AnnealStrategy::Cos`], `div_factor = 25`,
 /// `final_div_factor = 1e4`, two phases. Meant to step once per batch: N = epochs × batches
-/// per epoch. PyTorch refuses to step past t = N; here `lr(t)` for t > N is the final rate
-/// `min`.
+/// per epoch. At t = N PyTorch extrapolates the last phase past its end (below `min`, and below
+/// zero with linear annealing, which no optimizer accepts) and it refuses to step past N; here
+/// `lr(t)` for t ≥ N is the final rate `min`, which the last phase reaches at t = N − 1.
 ///
 /// Not implemented: PyTorch's momentum cycling (`cycle_momentum`, `base_momentum`,
 /// `max_momentum`: momentum or β₁ moved inversely to the rate) — the momentum stays as the
@@ -93,9 +94,8 @@ impl OneCycleLr {
     /// (PyTorch's `total_steps`, or `epochs × steps_per_epoch`), with PyTorch's defaults.
     ///
     /// # Errors
-    /// [`OptimError::InvalidHyperParameter`] if `max_lr` is negative or not finite, if
-    /// `total_steps` is 0, or if the default `pct_start` = 0.3 makes the first phase zero steps
-    /// long (`0.3·total_steps = 1`: PyTorch divides by zero at the first step).
+    /// [`OptimError::InvalidHyperParameter`] if `max_lr` is negative or not finite, or if
+    /// `total_steps` is 0.
     pub fn new(max_lr: f64, total_steps: u64) -> Result<Self, OptimError> {
         non_negative(OWNER, "max_lr", max_lr)?;
         if total_steps == 0 {
@@ -237,7 +237,7 @@ fn positive(name: &'static str, value: f64) -> Result<(), OptimError> {
 
 impl LrSchedule for OneCycleLr {
     fn lr(&self, t: u64) -> f64 {
-        if t > self.total_steps {
+        if t >= self.total_steps {
             return self.min_lr();
         }
         let step = t as f64;
