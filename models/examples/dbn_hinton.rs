@@ -72,7 +72,8 @@ fn main() {
         let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();
-        println!("DBN 784-500-500-2000 → MLP 784-500-500-2000-10: test error {:.2}% ({epochs} epochs per RBM and of fine-tuning)", 100.0 * error);
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!("DBN 784-500-500-2000 → MLP 784-500-500-2000-10: test error {:.2}% ({epochs_text} per RBM and of fine-tuning)", 100.0 * error);
         let train_seconds = pretrain_seconds + finetune_seconds;
         print_result(serde_json::json!({
             "example": "dbn_hinton",

@@ -100,8 +100,9 @@ fn main() {
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
         let mut scorer = SampleScorer::for_data(&cli.out, &name, train01, &test01).unwrap_or_else(|e| fail(e));
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
         println!(
-            "{:?} GAN: generator {} and discriminator {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {} (β₁ 0.5)",
+            "{:?} GAN: generator {} and discriminator {} parameters; {name}; {epochs_text} of batch {batch}, Adam {} (β₁ 0.5)",
             cli.model,
             trainer.model.generator.num_params(),
             trainer.model.discriminator.num_params(),

@@ -32,12 +32,13 @@ fn main() {
     args.run(|| {
         let mut trainer = dlt_cnn_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "dlt_cnn");
-        println!("DeepLearnToolbox CNN 6c5-2s-12c5-2s: {} parameters; {name}; {epochs} epoch(s) of batch {batch}, SGD lr 1", trainer.model.num_params());
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!("DeepLearnToolbox CNN 6c5-2s-12c5-2s: {} parameters; {name}; {epochs_text} of batch {batch}, SGD lr 1", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), None).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
-        println!("test error {:.2}% after {epochs} epoch(s), {seconds:.2}s of training", 100.0 * eval.error());
+        println!("test error {:.2}% after {epochs_text}, {seconds:.2}s of training", 100.0 * eval.error());
         print_result(serde_json::json!({
             "example": "dlt_cnn",
             "data": name,

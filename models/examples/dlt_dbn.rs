@@ -51,10 +51,16 @@ fn main() {
         let mut config = training.clone();
         args.log_to(&mut config, "rbm");
         let probe = x.narrow(0, 0, 64.min(train.len()));
-        let mut rbm_trainer = Trainer::new(rbm, opt, ContrastiveDivergence::new(), config, "rbm").unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(move |rbm, _| rbm_images(rbm, &probe, (28, 28)));
-        rbm_trainer.fit(data_x.clone(), None).unwrap_or_else(|e| fail(e));
+        let mut rbm_trainer = Trainer::new(rbm, opt, ContrastiveDivergence::new(), config, "rbm")
+            .unwrap_or_else(|e| fail(e))
+            .with_hparams(args.hparams(&name))
+            .with_images(move |rbm, _| rbm_images(rbm, &probe, (28, 28)));
+        rbm_trainer
+            .fit(data_x.clone(), None)
+            .unwrap_or_else(|e| fail(e));
         let rbm = rbm_trainer.model;
-        write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2).unwrap_or_else(|e| fail(e));
+        write_filters_png(&cli.filters, rbm.weight.value(), (28, 28), 2)
+            .unwrap_or_else(|e| fail(e));
         println!("RBM 784-100: filters written to {}", cli.filters);
 
         // Ex. 2: DBN 784-100-100, unfolded and fine-tuned.
@@ -64,28 +70,74 @@ fn main() {
         let mut config = training;
         args.log_to(&mut config, "dbn-pretrain");
         let probe = x.narrow(0, 0, 64.min(train.len()));
-        let mut pretrainer = Trainer::new(dlt_dbn(&[784, 100, 100], args.seed), opt, step, config, "dbn").unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(move |dbn, _| rbm_images(&dbn.rbms[0], &probe, (28, 28)));
-        let records = pretrainer.fit(data_x, None).unwrap_or_else(|e| fail(e)).clone();
+        let mut pretrainer = Trainer::new(
+            dlt_dbn(&[784, 100, 100], args.seed),
+            opt,
+            step,
+            config,
+            "dbn",
+        )
+        .unwrap_or_else(|e| fail(e))
+        .with_hparams(args.hparams(&name))
+        .with_images(move |dbn, _| rbm_images(&dbn.rbms[0], &probe, (28, 28)));
+        let records = pretrainer
+            .fit(data_x, None)
+            .unwrap_or_else(|e| fail(e))
+            .clone();
         let dbn = pretrainer.model;
         let pretrain_seconds = start.elapsed().as_secs_f64();
         let layers = dbn.rbms.len();
-        let mut trainer = dlt_finetune_trainer(dbn.unfold(10, MlpOutput::Sigmoid, args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name).with("init", "dbn"));
+        let mut trainer = dlt_finetune_trainer(
+            dbn.unfold(10, MlpOutput::Sigmoid, args.seed),
+            args.seed,
+            epochs,
+            batch,
+        )
+        .unwrap_or_else(|e| fail(e))
+        .with_hparams(args.hparams(&name).with("init", "dbn"));
         args.log_to(trainer.config_mut(), "finetune");
-        let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
+        let history = trainer
+            .fit(Arc::new(train.clone()), None)
+            .unwrap_or_else(|e| fail(e))
+            .clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();
-        println!("DBN 784-100-100 → MLP 784-100-100-10: test error {:.2}% after {epochs} epoch(s) per stage", 100.0 * error);
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!(
+            "DBN 784-100-100 → MLP 784-100-100-10: test error {:.2}% after {epochs_text} per stage",
+            100.0 * error
+        );
 
-        let mut scratch = dlt_finetune_trainer(dlt_random_mlp(&[784, 100, 100, 10], args.seed), args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name).with("init", "random"));
+        let mut scratch = dlt_finetune_trainer(
+            dlt_random_mlp(&[784, 100, 100, 10], args.seed),
+            args.seed,
+            epochs,
+            batch,
+        )
+        .unwrap_or_else(|e| fail(e))
+        .with_hparams(args.hparams(&name).with("init", "random"));
         args.log_to(scratch.config_mut(), "random-init");
-        let scratch_history = scratch.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e)).clone();
+        let scratch_history = scratch
+            .fit(Arc::new(train.clone()), None)
+            .unwrap_or_else(|e| fail(e))
+            .clone();
         let random_error = scratch.evaluate(&test, 1000).error();
-        println!("same MLP from random init: test error {:.2}%", 100.0 * random_error);
+        println!(
+            "same MLP from random init: test error {:.2}%",
+            100.0 * random_error
+        );
 
         let train_seconds = pretrain_seconds + finetune_seconds;
         let examples = (train.len() * epochs * (layers + 1)) as f64;
         // The last epoch's running reconstruction error of each RBM.
-        let running: Vec<f64> = (0..layers).filter_map(|l| records.iter().rfind(|m| m.stage == Some(l)).map(|m| m.train_loss)).collect();
+        let running: Vec<f64> = (0..layers)
+            .filter_map(|l| {
+                records
+                    .iter()
+                    .rfind(|m| m.stage == Some(l))
+                    .map(|m| m.train_loss)
+            })
+            .collect();
         print_result(serde_json::json!({
             "example": "dlt_dbn",
             "data": name,

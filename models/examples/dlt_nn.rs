@@ -57,8 +57,9 @@ fn run(
         .iter()
         .map(|m| m.seconds * m.examples_per_second)
         .sum();
+    let epochs_text = strata_models::cli::counted(epochs, "epoch");
     println!(
-        "ex{} {}: test error {:.2}% after {epochs} epoch(s), {seconds:.2}s",
+        "ex{} {}: test error {:.2}% after {epochs_text}, {seconds:.2}s",
         ex.number,
         ex.name,
         100.0 * eval.error()

@@ -141,7 +141,8 @@ fn main() {
         };
         record(label, samples, start.elapsed().as_secs_f64(), &mut scorer);
 
-        println!("\nsample quality on {name}, {epochs} epochs each, {} samples per model", cli.samples);
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!("\nsample quality on {name}, {epochs_text} each, {} samples per model", cli.samples);
         println!("| model | confidence | class entropy (nats, max 2.303) | Fréchet distance | training s |");
         println!("|---|---|---|---|---|");
         for (label, s, seconds) in &rows {

@@ -59,26 +59,55 @@ fn main() {
         Style::Classic => LeNetStyle::Classic,
     };
     args.run(|| {
-        let mut trainer = lenet5_trainer(style, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
+        let mut trainer =
+            lenet5_trainer(style, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
         trainer.config_mut().checkpoint_dir = Some(cli.out.clone());
         args.log_to(trainer.config_mut(), "lenet5");
         let style_name = format!("{style:?}").to_lowercase();
-        let mut trainer = trainer.with_hparams(args.hparams(&name).with("style", style_name)).with_images(|m, _| first_layer_filters(m, 8));
-        println!("LeNet-5 ({style:?}): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
+        let mut trainer = trainer
+            .with_hparams(args.hparams(&name).with("style", style_name))
+            .with_images(|m, _| first_layer_filters(m, 8));
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!(
+            "LeNet-5 ({style:?}): {} parameters; {name}; {epochs_text} of batch {batch}, Adam 1e-3",
+            trainer.model.num_params()
+        );
         if let Some(path) = &cli.resume {
-            trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
-            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+            trainer
+                .resume(path)
+                .unwrap_or_else(|e| fail(format!("--resume: {e}")));
+            println!(
+                "resumed from {} after epoch {}",
+                path.display(),
+                trainer.epochs_done()
+            );
         }
-        let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
+        let history = trainer
+            .fit(Arc::new(train), val.as_ref())
+            .unwrap_or_else(|e| fail(e))
+            .clone();
         let eval = trainer.evaluate(&test, 1000);
         let png = cli.out.join("learning_curves.png");
-        plot_learning_curves(&history, &png, &format!("LeNet-5 on {name}")).unwrap_or_else(|e| fail(e));
-        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
-        let confusion = eval.confusion.clone().with_class_names(classes.iter().map(|s| s.to_string()));
+        plot_learning_curves(&history, &png, &format!("LeNet-5 on {name}"))
+            .unwrap_or_else(|e| fail(e));
+        history
+            .to_csv(cli.out.join("history.csv"))
+            .unwrap_or_else(|e| fail(e));
+        let confusion = eval
+            .confusion
+            .clone()
+            .with_class_names(classes.iter().map(|s| s.to_string()));
         println!("{confusion}");
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
-        let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
-        println!("test error {:.2}% after {} epochs, {seconds:.1}s of training", 100.0 * eval.error(), trainer.epochs_done());
+        let examples: f64 = history
+            .iter()
+            .map(|m| m.seconds * m.examples_per_second)
+            .sum();
+        println!(
+            "test error {:.2}% after {}, {seconds:.1}s of training",
+            100.0 * eval.error(),
+            strata_models::cli::counted(trainer.epochs_done(), "epoch")
+        );
         print_result(serde_json::json!({
             "example": "lenet5",
             "style": format!("{style:?}").to_lowercase(),

@@ -52,10 +52,10 @@ fn main() {
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
         println!(
-            "test error {:.2}% (accuracy {:.2}%) after {} epochs, {seconds:.1}s of training ({:.1}s per epoch)",
+            "test error {:.2}% (accuracy {:.2}%) after {}, {seconds:.1}s of training ({:.1}s per epoch)",
             100.0 * eval.error(),
             100.0 * (1.0 - eval.error()),
-            trainer.epochs_done(),
+            strata_models::cli::counted(trainer.epochs_done(), "epoch"),
             seconds / trainer.epochs_done().max(1) as f64
         );
         print_result(serde_json::json!({

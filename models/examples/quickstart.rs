@@ -41,7 +41,8 @@ fn main() {
     args.run(|| {
         let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "quickstart");
-        println!("LeNet-5 (modern): {} parameters; {name}; {epochs} epochs of batch {batch}, Adam 1e-3", trainer.model.num_params());
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
+        println!("LeNet-5 (modern): {} parameters; {name}; {epochs_text} of batch {batch}, Adam 1e-3", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
         std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("creating {}: {e}", cli.out.display())));
@@ -50,7 +51,7 @@ fn main() {
         history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
         let train_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
-        println!("test accuracy {:.2}% (error {:.2}%) after {epochs} epochs, {train_seconds:.1}s of training", 100.0 * eval.accuracy, 100.0 * eval.error());
+        println!("test accuracy {:.2}% (error {:.2}%) after {epochs_text}, {train_seconds:.1}s of training", 100.0 * eval.accuracy, 100.0 * eval.error());
         println!("learning curves: {}", png.display());
         print_result(serde_json::json!({
             "example": "quickstart",

@@ -345,8 +345,9 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
         .build::<f32>()
         .expect("valid Adam config");
     if !args.quiet {
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
         println!(
-            "seq2seq: reverse digit strings of length {}..={}; GRU {} hidden, {}; {} parameters; {epochs} epochs × {} batches of {batch}",
+            "seq2seq: reverse digit strings of length {}..={}; GRU {} hidden, {}; {} parameters; {epochs_text} × {} batches of {batch}",
             args.min_len,
             args.max_len,
             args.hidden,

@@ -97,8 +97,9 @@ fn main() {
             println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
         }
         let mut scorer = SampleScorer::for_data(&cli.out, &name, train.clone(), &test).unwrap_or_else(|e| fail(e));
+        let epochs_text = strata_models::cli::counted(epochs, "epoch");
         println!(
-            "{:?} VAE, {} latent components: {} parameters; {name}; {epochs} epochs of batch {batch}, Adam {}",
+            "{:?} VAE, {} latent components: {} parameters; {name}; {epochs_text} of batch {batch}, Adam {}",
             cli.model,
             cli.latent,
             trainer.model.num_params(),

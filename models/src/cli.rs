@@ -19,6 +19,15 @@ fn integer(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("{s} is not a whole number"))
 }
 
+/// `n` and `noun`, the noun in the plural unless `n` is 1: `1 epoch`, `3 epochs`, `0 epochs`.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A positive integer, `1..=2⁶⁴−1` (epochs, batch sizes, counts).
 pub fn positive(s: &str) -> Result<usize, String> {
     match integer(s) {
@@ -102,6 +111,18 @@ pub fn fraction(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_english() {
+        for (n, text) in [
+            (0, "0 epochs"),
+            (1, "1 epoch"),
+            (2, "2 epochs"),
+            (10, "10 epochs"),
+        ] {
+            assert_eq!(counted(n, "epoch"), text);
+        }
+    }
 
     /// Table: parser, text → accepted value or a message containing the expected words.
     #[test]

@@ -298,8 +298,8 @@ impl<M: Module + 'static> Example<M> {
             .unwrap_or_else(|e| fail(e));
         let test_error = evaluate(&test);
         println!(
-            "retrained for {} epochs: test error {:.2}%; results in {}",
-            cli.epochs,
+            "retrained for {}: test error {:.2}%; results in {}",
+            strata_models::cli::counted(cli.epochs, "epoch"),
             100.0 * test_error,
             cli.out.display()
         );
