@@ -174,21 +174,7 @@ impl UpdateRule for AdadeltaConfig {
         OWNER
     }
 
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-
-    fn weight_decay(&self) -> f64 {
-        self.weight_decay
-    }
-
-    fn set_weight_decay(&mut self, lambda: f64) {
-        self.weight_decay = lambda;
-    }
+    crate::rule::lr_and_l2_weight_decay!();
 
     fn validate(&self) -> Result<(), OptimError> {
         AdadeltaConfig::validate(self)

@@ -140,6 +140,25 @@ pub enum OptimError {
     },
 }
 
+/// `Ok` for a count of at least one step (a period, a phase, a multiplier), else
+/// [`OptimError::InvalidHyperParameter`] naming `owner`, `name` and the 0.
+pub(crate) fn at_least_one(
+    owner: &'static str,
+    name: &'static str,
+    value: u64,
+) -> Result<(), OptimError> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(OptimError::InvalidHyperParameter {
+            owner,
+            name,
+            value: value as f64,
+            expected: "≥ 1",
+        })
+    }
+}
+
 /// Checks `0 ≤ value` (and finiteness).
 pub(crate) fn non_negative(
     owner: &'static str,

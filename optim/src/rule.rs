@@ -20,6 +20,30 @@ mod sealed {
 
 pub(crate) use sealed::Sealed;
 
+/// The [`UpdateRule`] accessors of a configuration whose learning rate γ is its field `lr`
+/// and whose L2 weight-decay coefficient λ is its field `weight_decay` (SGD, Adagrad, RMSprop,
+/// Adadelta): `learning_rate`, `set_learning_rate`, `weight_decay`, `set_weight_decay`.
+macro_rules! lr_and_l2_weight_decay {
+    () => {
+        fn learning_rate(&self) -> f64 {
+            self.lr
+        }
+
+        fn set_learning_rate(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+
+        fn weight_decay(&self) -> f64 {
+            self.weight_decay
+        }
+
+        fn set_weight_decay(&mut self, lambda: f64) {
+            self.weight_decay = lambda;
+        }
+    };
+}
+pub(crate) use lr_and_l2_weight_decay;
+
 /// The update rule of an optimizer, applied to one parameter at a time. The implementing type
 /// is the rule's configuration — its hyper-parameters ([`crate::SgdConfig`],
 /// [`crate::AdamConfig`], …), a serde value saved with the optimizer's state — and says which

@@ -3,7 +3,7 @@
 
 use super::LrSchedule;
 use crate::OptimError;
-use crate::error::non_negative;
+use crate::error::{at_least_one, non_negative};
 
 /// PyTorch's `CosineAnnealingLR` in its closed form:
 /// `lr(t) = η_min + (base_lr − η_min) · (1 + cos(π·t / T_max)) / 2`.
@@ -25,14 +25,7 @@ impl CosineAnnealingLr {
     pub fn new(base_lr: f64, t_max: u64, eta_min: f64) -> Result<Self, OptimError> {
         non_negative("CosineAnnealingLr", "base_lr", base_lr)?;
         non_negative("CosineAnnealingLr", "eta_min", eta_min)?;
-        if t_max == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: "CosineAnnealingLr",
-                name: "t_max",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one("CosineAnnealingLr", "t_max", t_max)?;
         Ok(CosineAnnealingLr {
             base_lr,
             t_max,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LrSchedule;
 use crate::OptimError;
-use crate::error::non_negative;
+use crate::error::{at_least_one, non_negative};
 
 const OWNER: &str = "CyclicLr";
 
@@ -92,14 +92,7 @@ impl CyclicLr {
     /// [`OptimError::InvalidHyperParameter`] if `step_size_up` is 0 (PyTorch divides by zero
     /// at the first step).
     pub fn with_step_size_up(mut self, step_size_up: u64) -> Result<Self, OptimError> {
-        if step_size_up == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: OWNER,
-                name: "step_size_up",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one(OWNER, "step_size_up", step_size_up)?;
         self.step_size_up = step_size_up;
         Ok(self)
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LrSchedule;
 use crate::OptimError;
-use crate::error::{non_negative, unit_closed};
+use crate::error::{at_least_one, non_negative, unit_closed};
 
 const OWNER: &str = "OneCycleLr";
 
@@ -98,14 +98,7 @@ impl OneCycleLr {
     /// `total_steps` is 0.
     pub fn new(max_lr: f64, total_steps: u64) -> Result<Self, OptimError> {
         non_negative(OWNER, "max_lr", max_lr)?;
-        if total_steps == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: OWNER,
-                name: "total_steps",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one(OWNER, "total_steps", total_steps)?;
         OneCycleLr {
             max_lr,
             total_steps,

@@ -2,7 +2,7 @@
 
 use super::LrSchedule;
 use crate::OptimError;
-use crate::error::non_negative;
+use crate::error::{at_least_one, non_negative};
 
 /// PyTorch's `StepLR`: decay by γ every `step_size` steps,
 /// `lr(t) = base_lr · γ^⌊t / step_size⌋`.
@@ -21,14 +21,7 @@ impl StepLr {
     pub fn new(base_lr: f64, step_size: u64, gamma: f64) -> Result<Self, OptimError> {
         non_negative("StepLr", "base_lr", base_lr)?;
         non_negative("StepLr", "gamma", gamma)?;
-        if step_size == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: "StepLr",
-                name: "step_size",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one("StepLr", "step_size", step_size)?;
         Ok(StepLr {
             base_lr,
             step_size,

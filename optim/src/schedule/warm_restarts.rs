@@ -3,7 +3,7 @@
 
 use super::LrSchedule;
 use crate::OptimError;
-use crate::error::non_negative;
+use crate::error::{at_least_one, non_negative};
 
 const OWNER: &str = "CosineAnnealingWarmRestarts";
 
@@ -45,14 +45,7 @@ impl CosineAnnealingWarmRestarts {
     /// is 0.
     pub fn new(base_lr: f64, t_0: u64) -> Result<Self, OptimError> {
         non_negative(OWNER, "base_lr", base_lr)?;
-        if t_0 == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: OWNER,
-                name: "t_0",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one(OWNER, "t_0", t_0)?;
         Ok(CosineAnnealingWarmRestarts {
             base_lr,
             t_0,
@@ -67,14 +60,7 @@ impl CosineAnnealingWarmRestarts {
     /// # Errors
     /// [`OptimError::InvalidHyperParameter`] if `t_mult` is 0.
     pub fn with_t_mult(mut self, t_mult: u64) -> Result<Self, OptimError> {
-        if t_mult == 0 {
-            return Err(OptimError::InvalidHyperParameter {
-                owner: OWNER,
-                name: "t_mult",
-                value: 0.0,
-                expected: "≥ 1",
-            });
-        }
+        at_least_one(OWNER, "t_mult", t_mult)?;
         self.t_mult = t_mult;
         Ok(self)
     }
