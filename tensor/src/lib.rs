@@ -4,7 +4,8 @@
 //! arithmetic with NumPy broadcasting, activations, reductions, softmax, matrix products
 //! through one strided GEMM entry point, indexing, convolution lowering (im2col/col2im) and
 //! pooling. Hot kernels are SIMD-dispatched at run time ([`simd`]); large ones split their work
-//! over one thread pool ([`threads`]). Gradients are not this crate's business
+//! over one thread pool ([`threads`]); [`determinism`] says what is bit-identical between runs and
+//! holds the switch that makes results independent of the thread count. Gradients are not this crate's business
 //! (`strata-autograd` builds on it).
 //!
 //! ```
@@ -25,6 +26,7 @@
 
 pub mod conv;
 mod creation;
+pub mod determinism;
 pub mod element;
 mod elementwise;
 mod fmt;

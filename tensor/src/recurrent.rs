@@ -861,7 +861,7 @@ pub fn fused_sequence_forward<T: Element>(
         x.shape()
     );
     let (steps, batch) = (x.shape()[0], x.shape()[1]);
-    let chunks = crate::threads::num_threads()
+    let chunks = crate::determinism::work_split(true)
         .min(batch / MIN_CHUNK_ROWS)
         .max(1);
     let bounds: Vec<(usize, usize)> = (0..chunks)

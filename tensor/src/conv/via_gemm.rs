@@ -45,12 +45,9 @@ impl<T> SendPtr<T> {
 }
 
 impl Conv {
+    /// Parts the work is cut into (see `crate::determinism`).
     fn threads(&self) -> usize {
-        if self.macs() < PARALLEL_MACS {
-            1
-        } else {
-            crate::threads::num_threads()
-        }
+        crate::determinism::work_split(self.macs() >= PARALLEL_MACS)
     }
 
     /// Output rows per tile so a column block of `rows` channels fits `COLS_BLOCK`, and
@@ -257,16 +254,11 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
         return chunk(0..tiles);
     }
     let chunks = threads.min(tiles);
-    let mut parts: Vec<Vec<T>> = (0..chunks)
+    let parts: Vec<Vec<T>> = (0..chunks)
         .into_par_iter()
         .map(|i| chunk(i * tiles / chunks..(i + 1) * tiles / chunks))
         .collect();
-    let mut dw = parts.swap_remove(0);
-    let add = T::kernels().add_assign;
-    for part in &parts {
-        add(&mut dw, part);
-    }
-    dw
+    crate::determinism::sum_in_order(parts)
 }
 
 /// `db[o] = Σ_{n, pixels} dy[n, o, pixels]` for `dy` of `n` images of `o` planes of `plane`.

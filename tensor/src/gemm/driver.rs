@@ -152,11 +152,8 @@ pub(crate) unsafe fn gemm<T: GemmElem>(
     }
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
-    let threads = if flops >= PARALLEL_MIN_FLOPS as f64 {
-        crate::threads::num_threads()
-    } else {
-        1
-    };
+    // Parts the output is shared out in (see `crate::determinism`).
+    let threads = crate::determinism::work_split(flops >= PARALLEL_MIN_FLOPS as f64);
     // SAFETY: caller contract; `pb` is the same product.
     unsafe {
         if use_dot(&pb) {

@@ -399,12 +399,9 @@ impl<T> SendPtr<T> {
 /// Below this many multiply-adds a kernel stays on the calling thread.
 const PARALLEL_MACS: usize = 1 << 18;
 
+/// Parts the work of `macs` multiply-adds is cut into (see `crate::determinism`).
 fn threads_for(macs: usize) -> usize {
-    if macs < PARALLEL_MACS {
-        1
-    } else {
-        crate::threads::num_threads()
-    }
+    crate::determinism::work_split(macs >= PARALLEL_MACS)
 }
 
 /// The forward pass on the wide grid: `src: [n, groups·cs, hs, ws]` with the weight given by
@@ -732,7 +729,7 @@ pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy:
     if threads <= 1 {
         return part(0..wd.n, &tiles);
     }
-    let mut partial: Vec<Vec<T>> = if wd.n >= threads {
+    let partial: Vec<Vec<T>> = if wd.n >= threads {
         (0..threads)
             .into_par_iter()
             .map(|i| part(i * wd.n / threads..(i + 1) * wd.n / threads, &tiles))
@@ -749,10 +746,5 @@ pub(crate) fn backward_weight<T: Element>(tb: &Table<T>, wd: &Wide, x: &[T], dy:
             })
             .collect()
     };
-    let mut dw = partial.swap_remove(0);
-    let add = T::kernels().add_assign;
-    for p in &partial {
-        add(&mut dw, p);
-    }
-    dw
+    crate::determinism::sum_in_order(partial)
 }
