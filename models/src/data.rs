@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use strata_datasets::{ArrayDataset, Dataset as _, Mnist, train_val_indices, transforms};
+use strata_datasets::{ArrayDataset, Dataset as _, Mnist, train_val_indices};
 
 use crate::TrainError;
+pub use crate::preprocessing::Preprocessing;
 
 /// Loads the dataset named by `spec`: `mnist-sample` (bundled, 10k/10k), `fashion` (full
 /// Fashion-MNIST from `STRATA_DATA` or `/usr/share/datasets/fashion-mnist`), or a directory
@@ -50,27 +51,51 @@ pub fn describe(data: &Mnist, name: &str) -> String {
     )
 }
 
+/// Which [`Preprocessing`] [`prepare`] fits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreprocessingKind {
+    /// [`Preprocessing::Scaled`].
+    Scaled,
+    /// [`Preprocessing::Standardized`].
+    Standardized,
+    /// [`Preprocessing::ZScored`].
+    ZScored,
+}
+
+/// `(train, test, preprocessing)`: the training and test sets with pixels in [0, 1], both
+/// transformed by a [`Preprocessing`] of `kind` fitted on the training images, and that
+/// preprocessing (to save with the model: [`Trainer::with_preprocessing`](crate::Trainer::with_preprocessing)).
+pub fn prepare(
+    data: &Mnist,
+    kind: PreprocessingKind,
+) -> (ArrayDataset, ArrayDataset, Preprocessing) {
+    let (train, test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
+    let preprocessing = match kind {
+        PreprocessingKind::Scaled => Preprocessing::Scaled,
+        PreprocessingKind::Standardized => Preprocessing::standardized_on(train.inputs()),
+        PreprocessingKind::ZScored => {
+            Preprocessing::zscored_on(train.inputs(), data.train.image_size())
+        }
+    };
+    (
+        preprocessing.applied(train),
+        preprocessing.applied(test),
+        preprocessing,
+    )
+}
+
 /// Inputs scaled to [0, 1], then standardised with one scalar mean and standard deviation of
-/// the training images (`x ← (x − μ)/σ`), as the modern reference scripts do.
+/// the training images (`x ← (x − μ)/σ`), as the modern reference scripts do
+/// ([`prepare`] with [`PreprocessingKind::Standardized`], without the preprocessing).
 pub fn globally_standardized(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
-    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
-    let x = train.inputs();
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let std = (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-    transforms::normalize(train.inputs_mut(), mean as f32, std as f32);
-    transforms::normalize(test.inputs_mut(), mean as f32, std as f32);
+    let (train, test, _) = prepare(data, PreprocessingKind::Standardized);
     (train, test)
 }
 
 /// Inputs scaled to [0, 1], then z-scored per pixel with the training statistics (the
-/// DeepLearnToolbox `zscore` + `normalize`).
+/// DeepLearnToolbox `zscore` + `normalize`; [`prepare`] with [`PreprocessingKind::ZScored`]).
 pub fn zscored(data: &Mnist) -> (ArrayDataset, ArrayDataset) {
-    let (mut train, mut test) = (data.train.to_array_dataset(), data.test.to_array_dataset());
-    let features = data.train.image_size();
-    let z = transforms::ZScore::fit(train.inputs(), features);
-    z.apply(train.inputs_mut());
-    z.apply(test.inputs_mut());
+    let (train, test, _) = prepare(data, PreprocessingKind::ZScored);
     (train, test)
 }
 

@@ -54,6 +54,7 @@ mod lenet;
 pub mod metrics;
 mod mlp;
 pub mod plot;
+mod preprocessing;
 pub mod rbm;
 pub mod recipes;
 pub mod reconstruction;
@@ -73,11 +74,12 @@ pub use error::TrainError;
 pub use gan::{Gan, GanStep};
 pub use lenet::{LeNet5, LeNetConfig, LeNetStyle};
 pub use mlp::{Mlp, MlpConfig, MlpInit, MlpOutput};
+pub use preprocessing::Preprocessing;
 pub use step::{Step, StepOutput};
 pub use strata_tensorboard as tensorboard;
 pub use supervised::Objective;
 pub use trainer::{
     EpochHook, Evaluation, GradHook, ImageHook, Position, Trainer, TrainerConfig, TrainingState,
-    Validation, evaluate,
+    Validation, evaluate, load_model,
 };
 pub use vae::{Vae, VaeStep};

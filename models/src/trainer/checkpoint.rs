@@ -11,6 +11,7 @@ use strata_optim::{Optimizer, OptimizerState};
 
 use crate::TrainError;
 use crate::history::History;
+use crate::preprocessing::Preprocessing;
 use crate::step::Step;
 use crate::trainer::{Position, Trainer};
 
@@ -34,6 +35,8 @@ pub struct TrainingState {
     pub history: History,
     /// The settings, as JSON (for the record).
     pub config_json: String,
+    /// How the inputs were prepared ([`Trainer::with_preprocessing`]), if recorded.
+    pub preprocessing: Option<Preprocessing>,
 }
 
 impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
@@ -61,6 +64,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             seed: self.config.seed,
             history: self.history.clone(),
             config_json: serde_json::to_string(&self.config).unwrap_or_default(),
+            preprocessing: self.preprocessing.clone(),
         };
         write_checkpoint(path, &state).map_err(TrainError::Checkpoint)
     }
@@ -105,6 +109,29 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         self.position = state.position;
         self.config.seed = state.seed;
         self.history = state.history;
+        if state.preprocessing.is_some() {
+            self.preprocessing = state.preprocessing;
+        }
         Ok(())
     }
+}
+
+/// Loads the weights of a checkpoint written by [`Trainer::save_checkpoint`] (`best.ckpt`,
+/// `last.ckpt`) into `model`, for inference, and returns the preprocessing the model was
+/// trained with (`None` if the run recorded none): apply it to pixels in [0, 1] before
+/// [`Module::predict`] to reproduce the accuracy the training run measured.
+///
+/// # Errors
+/// [`TrainError::Checkpoint`] for an unreadable or corrupt file or one whose parameters do not
+/// fit `model` (the model is then unchanged).
+pub fn load_model<M: Module + ?Sized>(
+    path: &Path,
+    model: &mut M,
+) -> Result<Option<Preprocessing>, TrainError> {
+    let state: TrainingState = read_checkpoint(path).map_err(TrainError::Checkpoint)?;
+    state
+        .model
+        .apply_owned(model)
+        .map_err(|e| TrainError::Checkpoint(e.with_path(path)))?;
+    Ok(state.preprocessing)
 }

@@ -25,12 +25,13 @@ use strata_layers::{Module, child_seed};
 use strata_optim::{EarlyStopping, LrSchedule, Optimizer, clip_grad_norm};
 use strata_tensorboard::{HParams, Image, RunStatus};
 
-pub use checkpoint::TrainingState;
+pub use checkpoint::{TrainingState, load_model};
 pub use config::TrainerConfig;
 pub use evaluate::{Evaluation, Validation, evaluate};
 
 use crate::history::{EpochMetrics, History};
 use crate::plot::plot_learning_curves;
+use crate::preprocessing::Preprocessing;
 use crate::step::{Step, StepOutput};
 use crate::{Objective, TrainError};
 use progress::{Progress, epoch_line};
@@ -109,6 +110,7 @@ pub struct Trainer<M, O, S = Objective> {
     /// The gradients of the last step of the epoch, kept when histograms are due.
     last_grads: Option<Grads>,
     model_kind: String,
+    preprocessing: Option<Preprocessing>,
     history: History,
     position: Position,
     epochs_done: usize,
@@ -150,6 +152,7 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
             tensorboard: None,
             last_grads: None,
             model_kind: model_kind.to_string(),
+            preprocessing: None,
             history: History::default(),
             position: Position::default(),
             epochs_done: 0,
@@ -182,6 +185,21 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
     pub fn with_communicator(mut self, comm: Box<dyn Communicator>) -> Self {
         self.comm = comm;
         self
+    }
+
+    /// Records how the inputs were prepared (fitted on the training set, e.g. by
+    /// [`crate::data::prepare`]); it is saved in every checkpoint, and
+    /// [`load_model`](crate::load_model) hands it back with the weights, so inference in
+    /// another program prepares its inputs the same way.
+    pub fn with_preprocessing(mut self, preprocessing: Preprocessing) -> Self {
+        self.preprocessing = Some(preprocessing);
+        self
+    }
+
+    /// The preprocessing set by [`Trainer::with_preprocessing`] or restored by
+    /// [`Trainer::resume`].
+    pub fn preprocessing(&self) -> Option<&Preprocessing> {
+        self.preprocessing.as_ref()
     }
 
     /// The communicator (a world of one unless [`Trainer::with_communicator`] set one).
