@@ -122,9 +122,21 @@ impl<T: Element> Module<T> for Conv2d<T> {
     /// If the input is not `[N, C_in, H, W]` or is smaller than the (dilated) kernel.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let bias = self.bias.as_ref().map(Param::var);
-        x.conv2d(&self.weight.var(), bias.as_ref(), self.params)
+        crate::record_output(
+            x.conv2d(&self.weight.var(), bias.as_ref(), self.params),
+            &*self,
+        )
     }
     module_parts!(T; params: [weight]; optional: [bias]);
+
+    /// `Conv2d(stride=(1, 1), padding=(2, 2), dilation=(1, 1), groups=1)`.
+    fn describe(&self) -> String {
+        let p = &self.params;
+        format!(
+            "Conv2d(stride={:?}, padding={:?}, dilation={:?}, groups={})",
+            p.stride, p.padding, p.dilation, p.groups
+        )
+    }
 }
 
 /// 1-D convolution layer: `x: [N, C_in, L]` → `y: [N, C_out, OL]`, `weight: [C_out, C_in/groups, k]`.
@@ -196,9 +208,21 @@ impl<T: Element> Module<T> for Conv1d<T> {
     /// If the input is not `[N, C_in, L]` or is shorter than the kernel.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let bias = self.bias.as_ref().map(Param::var);
-        x.conv1d(&self.weight.var(), bias.as_ref(), self.params)
+        crate::record_output(
+            x.conv1d(&self.weight.var(), bias.as_ref(), self.params),
+            &*self,
+        )
     }
     module_parts!(T; params: [weight]; optional: [bias]);
+
+    /// `Conv1d(stride=1, padding=0, dilation=1, groups=1)`.
+    fn describe(&self) -> String {
+        let p = &self.params;
+        format!(
+            "Conv1d(stride={}, padding={}, dilation={}, groups={})",
+            p.stride, p.padding, p.dilation, p.groups
+        )
+    }
 }
 
 /// Transposed 2-D convolution layer (a learned upsampling): `x: [N, C_in, H, W]` →
@@ -286,12 +310,24 @@ impl<T: Element> ConvTranspose2d<T> {
 impl<T: Element> Module<T> for ConvTranspose2d<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let bias = self.bias.as_ref().map(Param::var);
-        x.conv_transpose2d(
-            &self.weight.var(),
-            bias.as_ref(),
-            self.params,
-            self.output_padding,
+        crate::record_output(
+            x.conv_transpose2d(
+                &self.weight.var(),
+                bias.as_ref(),
+                self.params,
+                self.output_padding,
+            ),
+            &*self,
         )
     }
     module_parts!(T; params: [weight]; optional: [bias]);
+
+    /// `ConvTranspose2d(stride=(2, 2), padding=(1, 1), output_padding=(1, 1), dilation=(1, 1), groups=1)`.
+    fn describe(&self) -> String {
+        let p = &self.params;
+        format!(
+            "ConvTranspose2d(stride={:?}, padding={:?}, output_padding={:?}, dilation={:?}, groups={})",
+            p.stride, p.padding, self.output_padding, p.dilation, p.groups
+        )
+    }
 }
