@@ -1,7 +1,8 @@
 //! # strata-layers
 //!
 //! Neural-network building blocks for Strata: the [`Module`] trait, containers
-//! ([`Sequential`]), layers, activations, losses and weight initializers. Gradients come from
+//! ([`Sequential`], [`ModuleList`]), layers, activations, losses, weight initializers and
+//! model summaries ([`summary()`]). Gradients come from
 //! `strata-autograd`; numeric kernels from `strata-tensor`. This crate owns no optimizer and no
 //! training loop.
 //!
