@@ -71,7 +71,8 @@ pub enum CheckpointErrorKind {
     UnsupportedVersion {
         /// The version in the file.
         found: u32,
-        /// The version this build reads, [`FORMAT_VERSION`](super::FORMAT_VERSION).
+        /// The newest version this build reads, [`FORMAT_VERSION`](super::FORMAT_VERSION) (it
+        /// reads every version from 1 up to it).
         supported: u32,
     },
     /// The payload's CRC-32 differs from the one recorded in the header: the file is corrupt.
