@@ -376,6 +376,21 @@ fn a_file_of_another_kind_says_what_it_is() {
     assert_eq!(checkpoint_kind::<(u8, String)>(), "(u8, String)");
     assert_eq!(checkpoint_kind::<Vec<f32>>(), "Vec");
 
+    // A version-1 file records no kind: the decoding error says it may be another kind.
+    fs::write(&opt_path, version_1_file(&adam.state(&[&p]))).unwrap();
+    let err = load_module(&mut lenet(false), &opt_path).unwrap_err();
+    assert!(
+        matches!(err.kind(), CheckpointErrorKind::Decode { .. }),
+        "{err}"
+    );
+    assert!(
+        message(&err).ends_with(
+            "(the file is of format version 1, which does not record what it holds: it may be \
+             another kind of checkpoint, such as an optimizer state or a training checkpoint)"
+        ),
+        "{err}"
+    );
+
     // A file that is no checkpoint at all.
     let png = dir.join("image.png");
     fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();

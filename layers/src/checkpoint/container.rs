@@ -154,28 +154,30 @@ pub fn decode_checkpoint<P: DeserializeOwned>(bytes: &[u8]) -> Result<P, Checkpo
     let previous = DECODING_VERSION.with(|v| v.replace(version));
     let decoded = bincode::serde::decode_from_slice::<P, _>(value, bincode::config::standard());
     DECODING_VERSION.with(|v| v.set(previous));
-    match decoded {
-        Ok((value, read)) if read == bytes.len() - start => Ok(value),
-        Ok((_, read)) => err(CheckpointErrorKind::Decode {
-            type_name,
-            message: format!(
-                "it ends at byte {}, leaving {} of the {} payload bytes unread",
-                start + read,
-                bytes.len() - start - read,
-                payload.len()
-            ),
-        }),
+    let message = match decoded {
+        Ok((value, read)) if read == bytes.len() - start => return Ok(value),
+        Ok((_, read)) => format!(
+            "it ends at byte {}, leaving {} of the {} payload bytes unread",
+            start + read,
+            bytes.len() - start - read,
+            payload.len()
+        ),
         Err(bincode::error::DecodeError::UnexpectedEnd { additional }) => {
-            err(CheckpointErrorKind::Decode {
-                type_name,
-                message: format!("the payload ends at least {additional} bytes too early"),
-            })
+            format!("the payload ends at least {additional} bytes too early")
         }
-        Err(e) => err(CheckpointErrorKind::Decode {
-            type_name,
-            message: e.to_string(),
-        }),
-    }
+        Err(e) => e.to_string(),
+    };
+    // A version-1 file does not say what it holds: it may simply be another kind of state.
+    let message = if version < 2 {
+        format!(
+            "{message} (the file is of format version 1, which does not record what it holds: \
+             it may be another kind of checkpoint, such as an optimizer state or a training \
+             checkpoint)"
+        )
+    } else {
+        message
+    };
+    err(CheckpointErrorKind::Decode { type_name, message })
 }
 
 /// Writes `payload` to `path` as a checkpoint (see the [module docs](super) for the layout),
