@@ -342,6 +342,12 @@ fn shape_and_indexing_ops() {
         TOL,
     );
     assert_gradcheck("narrow", |v| v[0].narrow(2, 1, 2).exp(), &[x.clone()], TOL);
+    assert_gradcheck(
+        "pad",
+        |v| v[0].pad(&[(1, 0), (0, 2), (2, 1)]).exp(),
+        &[x.clone()],
+        TOL,
+    );
     assert_gradcheck("select", |v| v[0].select(1, 2).exp(), &[x.clone()], TOL);
     assert_gradcheck(
         "unsqueeze/squeeze",
@@ -800,4 +806,12 @@ fn convolutions_and_pooling() {
         &[x],
         TOL,
     );
+}
+
+#[test]
+#[should_panic(
+    expected = "pad: input of shape [2, 3] needs one (before, after) pair per axis, got [(1, 1)]"
+)]
+fn pad_needs_one_pair_per_axis() {
+    Var::constant(Tensor::<f64>::zeros(&[2, 3])).pad(&[(1, 1)]);
 }

@@ -74,9 +74,14 @@ impl Activation {
 
 impl<T: Element> Module<T> for Activation {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.apply(x)
+        crate::record_output(self.apply(x), &*self)
     }
     module_parts!(T);
+
+    /// `Activation(Relu)`, `Activation(LeakyRelu(0.01))`, …
+    fn describe(&self) -> String {
+        format!("Activation({self:?})")
+    }
 }
 
 /// Parametric ReLU (He et al. 2015): `y = max(0, x) + a·min(0, x)` with a learned slope `a`,
@@ -118,7 +123,7 @@ impl<T: Element> Module<T> for PRelu<T> {
             self.weight.var().reshape(&shape)
         };
         // relu(x) − a·relu(−x) = max(0, x) + a·min(0, x)
-        x.relu().sub(&a.mul(&x.neg().relu()))
+        crate::record_output(x.relu().sub(&a.mul(&x.neg().relu())), &*self)
     }
     module_parts!(T; params: [weight]);
 }
@@ -162,7 +167,7 @@ impl<T: Element> Module<T> for Maxout<T> {
         let z = self.linear.forward(x);
         let n = z.shape()[0];
         let out = z.shape()[1] / self.pieces;
-        z.reshape(&[n, out, self.pieces]).max_axis(2, false)
+        crate::record_output(z.reshape(&[n, out, self.pieces]).max_axis(2, false), &*self)
     }
     module_parts!(T; children: [linear]);
 }

@@ -268,10 +268,13 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
             Some(w) => normalised.mul(&w.var().reshape(&bshape)),
             None => normalised,
         };
-        match &self.bias {
-            Some(b) => scaled.add(&b.var().reshape(&bshape)),
-            None => scaled,
-        }
+        crate::record_output(
+            match &self.bias {
+                Some(b) => scaled.add(&b.var().reshape(&bshape)),
+                None => scaled,
+            },
+            &*self,
+        )
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -331,5 +334,19 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// `BatchNorm2d(eps=0.00001, momentum=Some(0.1))`.
+    fn describe(&self) -> String {
+        format!(
+            "{}(eps={}, momentum={:?})",
+            Self::name(),
+            self.eps,
+            self.momentum
+        )
     }
 }

@@ -41,7 +41,7 @@ impl Dropout {
 
 impl<T: Element> Module<T> for Dropout {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.dropout(self.p, self.training, &mut self.rng)
+        crate::record_output(x.dropout(self.p, self.training, &mut self.rng), &*self)
     }
     fn params(&self) -> Vec<(String, &crate::Param<T>)> {
         Vec::new()
@@ -55,6 +55,13 @@ impl<T: Element> Module<T> for Dropout {
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+    /// `Dropout(p=0.5)`.
+    fn describe(&self) -> String {
+        format!("Dropout(p={})", self.p)
     }
     fn reseed(&mut self, seed: u64) {
         self.rng = StdRng::seed_from_u64(seed);

@@ -166,7 +166,7 @@ impl<T: Element> Module<T> for Embedding<T> {
                 f as usize
             })
             .collect();
-        self.lookup(&indices, x.shape())
+        crate::record_output(self.lookup(&indices, x.shape()), &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {

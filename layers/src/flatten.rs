@@ -11,9 +11,14 @@ pub struct Flatten;
 
 impl<T: Element> Module<T> for Flatten {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.flatten_from(1)
+        crate::record_output(x.flatten_from(1), &*self)
     }
     module_parts!(T);
+
+    /// The settings, as `Debug` prints them.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 /// Unflattens `[N, d]` to `[N, s₁, s₂, …]` with `s₁·s₂·… = d` (PyTorch `nn.Unflatten(1, s)`):
@@ -62,7 +67,12 @@ impl<T: Element> Module<T> for Unflatten {
         );
         let mut shape = vec![n];
         shape.extend(&self.shape);
-        x.reshape(&shape)
+        crate::record_output(x.reshape(&shape), &*self)
     }
     module_parts!(T);
+
+    /// The settings, as `Debug` prints them.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }

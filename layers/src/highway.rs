@@ -82,7 +82,12 @@ impl<T: Element> Module<T> for Highway<T> {
         );
         let h = self.activation.apply(&self.transform.forward(x));
         let t = self.gate.forward(x).sigmoid();
-        x.add(&t.mul(&h.sub(x)))
+        crate::record_output(x.add(&t.mul(&h.sub(x))), &*self)
+    }
+
+    /// `Highway(Relu)`: the activation of the transform.
+    fn describe(&self) -> String {
+        format!("Highway({:?})", self.activation)
     }
     module_parts!(T; children: [transform, gate]);
 }

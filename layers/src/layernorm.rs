@@ -108,7 +108,12 @@ impl<T: Element> Module<T> for LayerNorm<T> {
             self.weight.as_ref().map(Param::var),
             self.bias.as_ref().map(Param::var),
         );
-        x.layer_norm(d, w.as_ref(), b.as_ref(), self.eps)
+        crate::record_output(x.layer_norm(d, w.as_ref(), b.as_ref(), self.eps), &*self)
+    }
+
+    /// `LayerNorm(eps=0.00001)`.
+    fn describe(&self) -> String {
+        format!("LayerNorm(eps={})", self.eps)
     }
     module_parts!(T; optional: [weight, bias]);
 }

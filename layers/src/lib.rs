@@ -1,7 +1,8 @@
 //! # strata-layers
 //!
 //! Neural-network building blocks for Strata: the [`Module`] trait, containers
-//! ([`Sequential`]), layers, activations, losses and weight initializers. Gradients come from
+//! ([`Sequential`], [`ModuleList`]), layers, activations, losses, weight initializers and
+//! model summaries ([`summary()`]). Gradients come from
 //! `strata-autograd`; numeric kernels from `strata-tensor`. This crate owns no optimizer and no
 //! training loop.
 //!
@@ -50,11 +51,15 @@ mod layernorm;
 mod linear;
 pub mod loss;
 mod module;
+mod module_list;
+mod numbered;
+mod padding;
 mod pool;
 pub mod recurrent;
 mod residual;
 pub mod safetensors;
 mod sequential;
+mod summary;
 pub mod transformer;
 
 pub use activation::{Activation, Maxout, PRelu};
@@ -67,10 +72,13 @@ pub use highway::Highway;
 pub use init::{FanMode, Init, Nonlinearity, manual_seed};
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
-pub use module::{Module, child_seed, prefixed};
+pub use module::{Module, child_seed, prefixed, short_type_name};
+pub use module_list::ModuleList;
+pub use padding::{Padding, same_padding};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use residual::Residual;
 pub use sequential::Sequential;
 pub use strata_autograd::{CrossEntropyOptions, Param, Reduction, Var};
 pub use strata_tensor::Tensor;
 pub use strata_tensor::conv::{Conv1dParams, Conv2dParams};
+pub use summary::{Summary, SummaryRow, record_output, summary};

@@ -71,7 +71,7 @@ impl<T: Element> Module<T> for Linear<T> {
     /// If the input's last dimension is not `in_features`.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let bias = self.bias.as_ref().map(Param::var);
-        x.linear(&self.weight.var(), bias.as_ref())
+        crate::record_output(x.linear(&self.weight.var(), bias.as_ref()), &*self)
     }
     module_parts!(T; params: [weight]; optional: [bias]);
 }

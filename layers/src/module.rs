@@ -37,6 +37,37 @@ pub trait Module<T: Element = f32> {
         let _ = training;
     }
 
+    /// Whether the module is in training mode (see [`Module::set_training`]). Layers with a
+    /// mode report it; by default a module is training if any of its
+    /// [`children`](Module::children) is (so a module without modes, or without children,
+    /// reports `false`).
+    fn is_training(&self) -> bool {
+        self.children().iter().any(|(_, child)| child.is_training())
+    }
+
+    /// The direct sub-modules with their names (the first segment of their parameters'
+    /// dotted paths), in definition order; none for a leaf layer. Containers and
+    /// [`module_parts!`](crate::module_parts) list them, so tools such as
+    /// [`summary`](crate::summary()) can walk a whole model.
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        Vec::new()
+    }
+
+    /// The direct sub-modules, mutable, in the same order as [`Module::children`].
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {
+        Vec::new()
+    }
+
+    /// The module's kind and those of its settings that are not parameters, on one line:
+    /// `Conv2d(stride=(1, 1), padding=(2, 2), dilation=(1, 1), groups=1)`,
+    /// `Activation(Relu)`, `MaxPool2d(kernel=(2, 2), stride=(2, 2), …)`. Two modules with the
+    /// same description and the same parameter shapes compute the same function of their
+    /// parameters; checkpoints record it ([`ModuleState`](crate::checkpoint::ModuleState)).
+    /// The default is the short type name ([`short_type_name`] of [`Module::type_name`]).
+    fn describe(&self) -> String {
+        short_type_name(self.type_name())
+    }
+
     /// Restarts every random stream inside (dropout masks) from `seed`, so a run resumed at an
     /// epoch boundary draws the same masks as an uninterrupted one.
     fn reseed(&mut self, seed: u64) {
@@ -100,6 +131,40 @@ impl<T: Element, M: Module<T> + ?Sized> Module<T> for &mut M {
     fn reseed(&mut self, seed: u64) {
         (**self).reseed(seed)
     }
+    fn is_training(&self) -> bool {
+        (**self).is_training()
+    }
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        (**self).children()
+    }
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {
+        (**self).children_mut()
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// A Rust type name without module paths or references, for messages and summaries:
+/// `strata_layers::conv::Conv2d<f32>` → `Conv2d`, `&mut strata_models::LeNet5<f64>` → `LeNet5`,
+/// `(u8, alloc::string::String)` → `(u8, String)`. Generic arguments of a named type are
+/// dropped; a type that does not start with a name (a tuple, an array) keeps its arguments.
+pub fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut rest = full.trim_start_matches('&').trim_start_matches("mut ");
+    while let Some(i) = rest.find("::") {
+        out.push_str(&rest[..i]);
+        // Drop the path segment just written: the identifier characters before `::`.
+        while out.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            out.pop();
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    match out.find('<') {
+        Some(i) if i > 0 && !out.starts_with(['(', '[']) => out[..i].to_string(),
+        _ => out,
+    }
 }
 
 /// Prepends `prefix.` to every name (`prefixed("fc1", [("weight", w)])` → `fc1.weight`).
@@ -120,7 +185,7 @@ pub fn child_seed(seed: u64, index: u64) -> u64 {
 }
 
 /// Writes the bookkeeping methods of [`Module`] — `params`, `params_mut`, `buffers`,
-/// `buffers_mut`, `set_training`, `reseed` — for a struct made of parameters, optional
+/// `buffers_mut`, `set_training`, `reseed`, `children`, `children_mut`, `as_any` — for a struct made of parameters, optional
 /// parameters and child modules. Use it inside `impl Module<T> for …`, naming the element type:
 ///
 /// ```
@@ -189,6 +254,20 @@ macro_rules! module_parts {
         }
         fn as_any(&self) -> Option<&dyn ::std::any::Any> {
             Some(self)
+        }
+        #[allow(clippy::vec_init_then_push)]
+        fn children(&self) -> Vec<(String, &dyn $crate::Module<$t>)> {
+            #[allow(unused_mut)]
+            let mut out: Vec<(String, &dyn $crate::Module<$t>)> = Vec::new();
+            $($(out.push((stringify!($c).to_string(), &self.$c as &dyn $crate::Module<$t>));)*)?
+            out
+        }
+        #[allow(clippy::vec_init_then_push)]
+        fn children_mut(&mut self) -> Vec<(String, &mut dyn $crate::Module<$t>)> {
+            #[allow(unused_mut)]
+            let mut out: Vec<(String, &mut dyn $crate::Module<$t>)> = Vec::new();
+            $($(out.push((stringify!($c).to_string(), &mut self.$c as &mut dyn $crate::Module<$t>));)*)?
+            out
         }
         fn reseed(&mut self, seed: u64) {
             let _ = seed;

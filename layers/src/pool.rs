@@ -56,15 +56,23 @@ impl MaxPool2d {
 
 impl<T: Element> Module<T> for MaxPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.max_pool2d_with(
-            self.kernel,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
+        crate::record_output(
+            x.max_pool2d_with(
+                self.kernel,
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.ceil_mode,
+            ),
+            &*self,
         )
     }
     module_parts!(T);
+
+    /// The settings, as `Debug` prints them.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 /// Average pooling over `[N, C, H, W]` windows (stride defaults to the kernel; zero padding
@@ -129,9 +137,17 @@ impl AvgPool2d {
 
 impl<T: Element> Module<T> for AvgPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.avg_pool2d_with(self.kernel, self.stride, self.padding, &self.options)
+        crate::record_output(
+            x.avg_pool2d_with(self.kernel, self.stride, self.padding, &self.options),
+            &*self,
+        )
     }
     module_parts!(T);
+
+    /// The settings, as `Debug` prints them.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 /// Adaptive average pooling of `[N, C, H, W]` to a fixed `[N, C, OH, OW]` (PyTorch's bins).
@@ -150,7 +166,12 @@ impl AdaptiveAvgPool2d {
 
 impl<T: Element> Module<T> for AdaptiveAvgPool2d {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        x.adaptive_avg_pool2d(self.output)
+        crate::record_output(x.adaptive_avg_pool2d(self.output), &*self)
     }
     module_parts!(T);
+
+    /// The settings, as `Debug` prints them.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
 }

@@ -383,7 +383,7 @@ macro_rules! stack_layer {
             /// # Panics
             /// If the input is not 3-D with `input_size` features.
             fn forward(&mut self, x: &Var<T>) -> Var<T> {
-                self.stack.run(x, None, None).0
+                crate::record_output(self.stack.run(x, None, None).0, &*self)
             }
             fn params(&self) -> Vec<(String, &Param<T>)> {
                 self.stack.params()
@@ -397,6 +397,9 @@ macro_rules! stack_layer {
 
             fn set_training(&mut self, training: bool) {
                 self.stack.training = training;
+            }
+            fn is_training(&self) -> bool {
+                self.stack.training
             }
             fn reseed(&mut self, seed: u64) {
                 self.stack.rng = StdRng::seed_from_u64(seed);
@@ -631,7 +634,7 @@ impl<T: Element> RnnCell<T> {
 impl<T: Element> Module<T> for LstmCell<T> {
     /// `h'` from `x: [N, I]` and a zero state.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.step(x, None).0
+        crate::record_output(self.step(x, None).0, &*self)
     }
     module_parts!(T; params: [weight_ih, weight_hh]; optional: [bias_ih, bias_hh]);
 }
@@ -639,7 +642,7 @@ impl<T: Element> Module<T> for LstmCell<T> {
 impl<T: Element> Module<T> for GruCell<T> {
     /// `h'` from `x: [N, I]` and a zero state.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.step(x, None)
+        crate::record_output(self.step(x, None), &*self)
     }
     module_parts!(T; params: [weight_ih, weight_hh]; optional: [bias_ih, bias_hh]);
 }
@@ -647,7 +650,7 @@ impl<T: Element> Module<T> for GruCell<T> {
 impl<T: Element> Module<T> for RnnCell<T> {
     /// `h'` from `x: [N, I]` and a zero state (tanh).
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.step(x, None)
+        crate::record_output(self.step(x, None), &*self)
     }
     module_parts!(T; params: [weight_ih, weight_hh]; optional: [bias_ih, bias_hh]);
 }

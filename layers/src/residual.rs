@@ -46,7 +46,7 @@ impl<T: Element, M: Module<T> + 'static> Module<T> for Residual<M> {
             x.shape(),
             fx.shape()
         );
-        x.add(&fx)
+        crate::record_output(x.add(&fx), &*self)
     }
     module_parts!(T; children: [inner]);
 }

@@ -251,7 +251,7 @@ impl<T: Element> TransformerEncoderLayer<T> {
 impl<T: Element> Module<T> for TransformerEncoderLayer<T> {
     /// The layer without a mask: `[N, T, E]` → `[N, T, E]`.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.forward_masked(x, &AttentionMask::none())
+        crate::record_output(self.forward_masked(x, &AttentionMask::none()), &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -274,6 +274,10 @@ impl<T: Element> Module<T> for TransformerEncoderLayer<T> {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn is_training(&self) -> bool {
+        self.self_attn.is_training()
     }
 
     fn set_training(&mut self, training: bool) {
@@ -346,7 +350,7 @@ impl<T: Element> TransformerEncoder<T> {
 impl<T: Element> Module<T> for TransformerEncoder<T> {
     /// The stack without a mask.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.forward_masked(x, &AttentionMask::none())
+        crate::record_output(self.forward_masked(x, &AttentionMask::none()), &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -373,6 +377,10 @@ impl<T: Element> Module<T> for TransformerEncoder<T> {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn is_training(&self) -> bool {
+        self.layers.iter().any(|layer| layer.is_training())
     }
 
     fn set_training(&mut self, training: bool) {
@@ -526,8 +534,11 @@ impl<T: Element> Module<T> for TransformerDecoderLayer<T> {
             .memory
             .clone()
             .expect("TransformerDecoderLayer: forward needs a memory; call set_memory first");
-        self.decode(x, &memory, &AttentionMask::causal(), &AttentionMask::none())
-            .0
+        crate::record_output(
+            self.decode(x, &memory, &AttentionMask::causal(), &AttentionMask::none())
+                .0,
+            &*self,
+        )
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -554,6 +565,10 @@ impl<T: Element> Module<T> for TransformerDecoderLayer<T> {
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
+    }
+
+    fn is_training(&self) -> bool {
+        self.self_attn.is_training()
     }
 
     fn set_training(&mut self, training: bool) {

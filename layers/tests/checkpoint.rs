@@ -172,6 +172,18 @@ fn f64_modules_round_trip_bitwise() {
     );
 }
 
+/// `value` in a checkpoint of format version 1: the 24-byte header and the bincode value, with
+/// no kind label (as Strata wrote before the label existed).
+fn version_1_file<P: Serialize>(value: &P) -> Vec<u8> {
+    let payload = bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap();
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
 /// A struct such as a training loop would store: a model, counters, a configuration.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct TrainingState {
@@ -388,21 +400,23 @@ fn wrong_magic_and_version_are_reported() {
     );
 
     let mut bad = bytes.clone();
-    bad[8..12].copy_from_slice(&2u32.to_le_bytes());
+    bad[8..12].copy_from_slice(&3u32.to_le_bytes());
     fs::write(&path, &bad).unwrap();
     let err = failing_load(&path);
     assert!(
         matches!(
             err.kind(),
             CheckpointErrorKind::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{err}"
     );
     assert!(
-        err.to_string().contains("unsupported format version 2"),
+        err.to_string().contains(
+            "unsupported format version 3 (bytes 8..12); this build reads versions 1 to 2"
+        ),
         "{err}"
     );
 }
@@ -411,15 +425,16 @@ fn wrong_magic_and_version_are_reported() {
 fn undecodable_payloads_are_reported() {
     let dir = TempDir::new("decode");
     let path = dir.join("d.ckpt");
-    // A valid container holding something other than a ModuleState.
-    write_checkpoint(&path, &(1u8, 2u8)).unwrap();
+    // A valid container (of format version 1, without a kind label) holding something other
+    // than a ModuleState.
+    fs::write(&path, version_1_file(&(1u8, 2u8))).unwrap();
     let err = failing_load(&path);
     assert!(
         matches!(err.kind(), CheckpointErrorKind::Decode { type_name, .. } if type_name.ends_with("ModuleState")),
         "{err}"
     );
     // A payload with bytes left over after the value.
-    write_checkpoint(&path, &(7u8, 9u8)).unwrap();
+    fs::write(&path, version_1_file(&(7u8, 9u8))).unwrap();
     let err = read_checkpoint::<u8>(&path).unwrap_err();
     names_file(&err, &path);
     assert!(

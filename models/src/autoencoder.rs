@@ -524,6 +524,10 @@ impl<T: Element> Module<T> for AutoEncoder<T> {
         self.training = training;
     }
 
+    fn is_training(&self) -> bool {
+        self.training
+    }
+
     /// Restarts the noise stream from `seed`.
     fn reseed(&mut self, seed: u64) {
         self.rng = NoiseRng::new(seed);

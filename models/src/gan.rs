@@ -97,6 +97,9 @@ impl<G: Module, D: Module> Module for Gan<G, D> {
         b.extend(prefixed("discriminator", self.discriminator.buffers_mut()));
         b
     }
+    fn is_training(&self) -> bool {
+        self.training
+    }
     fn set_training(&mut self, training: bool) {
         self.training = training;
         self.generator.set_training(training);

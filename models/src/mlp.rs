@@ -207,6 +207,10 @@ impl<T: Element> Module<T> for Mlp<T> {
             .collect()
     }
 
+    fn is_training(&self) -> bool {
+        self.dropout.iter().any(|d| Module::<T>::is_training(d))
+    }
+
     fn set_training(&mut self, training: bool) {
         self.dropout
             .iter_mut()

@@ -180,6 +180,10 @@ impl Module for StackedAutoEncoder {
             .collect()
     }
 
+    fn is_training(&self) -> bool {
+        self.layers.iter().any(|layer| layer.is_training())
+    }
+
     fn set_training(&mut self, training: bool) {
         for layer in &mut self.layers {
             layer.set_training(training);

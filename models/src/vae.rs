@@ -172,6 +172,9 @@ impl<E: Module, D: Module> Module for Vae<E, D> {
         b.extend(prefixed("decoder", self.decoder.buffers_mut()));
         b
     }
+    fn is_training(&self) -> bool {
+        self.encoder.is_training() || self.decoder.is_training()
+    }
     fn set_training(&mut self, training: bool) {
         self.encoder.set_training(training);
         self.decoder.set_training(training);

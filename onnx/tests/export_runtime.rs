@@ -116,3 +116,41 @@ fn modules_without_an_onnx_form_are_refused_by_name_and_path() {
         .to_string();
     assert!(e.contains("Embedding") && e.contains("no ONNX form"), "{e}");
 }
+
+#[test]
+fn same_padding_exports_per_side_pads() {
+    use strata_layers::{Conv1d, Padding};
+    // Kernel 2×4: rows (0, 1), columns (1, 2) — the extra zero bottom and right.
+    let mut model = Sequential::new()
+        .add(Conv2d::new(2, 3, (2, 4)).with_padding(Padding::Same))
+        .add(Conv2d::new(3, 3, (3, 3)).with_padding(Padding::Same));
+    let onnx = strata_onnx::export(&mut model, &[2, 6, 7], "same").unwrap();
+    let pads: Vec<Vec<i64>> = onnx
+        .graph
+        .as_ref()
+        .unwrap()
+        .node
+        .iter()
+        .filter(|n| n.op_type == "Conv")
+        .map(|n| {
+            n.attribute
+                .iter()
+                .find(|a| a.name == "pads")
+                .unwrap()
+                .ints
+                .clone()
+        })
+        .collect();
+    assert_eq!(pads, [vec![0, 1, 1, 2], vec![1, 1, 1, 1]]);
+
+    let mut model = Sequential::new().add(Conv1d::new(2, 2, 4).with_padding(Padding::Same));
+    let onnx = strata_onnx::export(&mut model, &[2, 9], "same1d").unwrap();
+    let conv = &onnx.graph.as_ref().unwrap().node[0];
+    let pads = &conv
+        .attribute
+        .iter()
+        .find(|a| a.name == "pads")
+        .unwrap()
+        .ints;
+    assert_eq!(pads, &[1, 2]);
+}

@@ -160,6 +160,11 @@ pub(crate) fn load_state<S: DeserializeOwned>(path: &Path, algorithm: &str) -> R
             found: "Strata checkpoint that is not an agent's".into(),
             expected: algorithm.into(),
         },
+        CheckpointErrorKind::WrongKind { found, .. } => RlError::WrongCheckpoint {
+            path: path.to_path_buf(),
+            found: format!("Strata `{found}`"),
+            expected: algorithm.into(),
+        },
         _ => RlError::Checkpoint(e),
     })?;
     if envelope.format != FORMAT || envelope.algorithm != algorithm {

@@ -10,6 +10,7 @@ mod dropout;
 mod loss;
 mod matmul;
 mod norm;
+mod pad;
 mod recurrent;
 mod reduce;
 mod shape;

@@ -408,7 +408,7 @@ impl<T: Element> MultiHeadAttention<T> {
 impl<T: Element> Module<T> for MultiHeadAttention<T> {
     /// Unmasked self-attention `[N, T, E]` → `[N, T, E]`.
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
-        self.self_attend(x, &AttentionMask::none()).0
+        crate::record_output(self.self_attend(x, &AttentionMask::none()).0, &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -435,6 +435,10 @@ impl<T: Element> Module<T> for MultiHeadAttention<T> {
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
     }
 
     fn reseed(&mut self, seed: u64) {
@@ -506,7 +510,7 @@ impl<T: Element> Module<T> for SinusoidalPositionalEncoding<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let (max_len, d) = (self.table.shape()[0], self.table.shape()[1]);
         check_positions("SinusoidalPositionalEncoding", x.shape(), max_len, d);
-        x.add_tensor(&self.table.narrow(0, 0, x.shape()[1]))
+        crate::record_output(x.add_tensor(&self.table.narrow(0, 0, x.shape()[1])), &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {
@@ -557,7 +561,7 @@ impl<T: Element> Module<T> for LearnedPositionalEncoding<T> {
     fn forward(&mut self, x: &Var<T>) -> Var<T> {
         let (max_len, d) = (self.weight.shape()[0], self.weight.shape()[1]);
         check_positions("LearnedPositionalEncoding", x.shape(), max_len, d);
-        x.add(&self.weight.var().narrow(0, 0, x.shape()[1]))
+        crate::record_output(x.add(&self.weight.var().narrow(0, 0, x.shape()[1])), &*self)
     }
 
     fn params(&self) -> Vec<(String, &Param<T>)> {

@@ -1,6 +1,7 @@
-//! The container: a header (magic, version, payload length, CRC-32) and a bincode payload;
-//! encoding, decoding, and atomic reading and writing of files.
+//! The container: a header (magic, version, payload length, CRC-32) and a payload (the kind
+//! label and the bincode value); encoding, decoding, and atomic reading and writing of files.
 
+use std::cell::Cell;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -9,8 +10,31 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{CheckpointError, CheckpointErrorKind, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::short_type_name;
 
-/// Encodes `payload` as a complete checkpoint (header and payload) in memory.
+/// The oldest format version this build reads: version 1, without the kind label.
+const OLDEST_VERSION: u32 = 1;
+
+thread_local! {
+    /// The format version of the payload being decoded on this thread (the current one when
+    /// none is), so a type whose serde form changed between versions can read either.
+    static DECODING_VERSION: Cell<u32> = const { Cell::new(FORMAT_VERSION) };
+}
+
+/// The format version of the checkpoint whose payload is being decoded on this thread, or
+/// [`FORMAT_VERSION`] outside [`decode_checkpoint`] (a value decoded from JSON, say).
+pub(crate) fn decoding_version() -> u32 {
+    DECODING_VERSION.with(Cell::get)
+}
+
+/// The kind label of a payload type: its short type name (`ModuleState`, `OptimizerState`,
+/// `TrainingState`; see [`short_type_name`]).
+pub fn checkpoint_kind<P: ?Sized>() -> String {
+    short_type_name(std::any::type_name::<P>())
+}
+
+/// Encodes `payload` as a complete checkpoint (header and payload) in memory, labelled with
+/// its kind ([`checkpoint_kind`]).
 ///
 /// # Errors
 /// [`CheckpointErrorKind::Encode`] if the value's `Serialize` implementation fails.
@@ -21,6 +45,14 @@ pub fn encode_checkpoint<P: Serialize + ?Sized>(payload: &P) -> Result<Vec<u8>, 
     bytes.extend_from_slice(&MAGIC);
     bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     bytes.extend_from_slice(&[0; 12]);
+    let kind = checkpoint_kind::<P>();
+    let label_len = u16::try_from(kind.len()).map_err(|_| {
+        CheckpointError::new(CheckpointErrorKind::Encode {
+            message: format!("the type name {kind:?} is longer than 65535 bytes"),
+        })
+    })?;
+    bytes.extend_from_slice(&label_len.to_le_bytes());
+    bytes.extend_from_slice(kind.as_bytes());
     bincode::serde::encode_into_std_write(payload, &mut bytes, bincode::config::standard())
         .map_err(|e| {
             CheckpointError::new(CheckpointErrorKind::Encode {
@@ -41,8 +73,12 @@ pub fn encode_checkpoint<P: Serialize + ?Sized>(payload: &P) -> Result<Vec<u8>, 
 /// [`CheckpointErrorKind::UnsupportedVersion`] (bytes `8..12`),
 /// [`CheckpointErrorKind::Truncated`] (shorter than the header, or than the payload length it
 /// records), [`CheckpointErrorKind::TrailingBytes`], [`CheckpointErrorKind::ChecksumMismatch`],
-/// [`CheckpointErrorKind::Decode`] (not an encoding of `P`, or bytes left over). The error
-/// names no file; [`read_checkpoint`] adds it.
+/// [`CheckpointErrorKind::WrongKind`] (the kind label names another type than `P`: an
+/// optimizer state read as a module state), [`CheckpointErrorKind::Decode`] (a malformed kind
+/// label, not an encoding of `P`, or bytes left over). The error names no file;
+/// [`read_checkpoint`] adds it.
+///
+/// Files of format version 1, which have no kind label, are read too (without the kind check).
 pub fn decode_checkpoint<P: DeserializeOwned>(bytes: &[u8]) -> Result<P, CheckpointError> {
     let err = |kind| Err(CheckpointError::new(kind));
     let file_len = bytes.len() as u64;
@@ -52,9 +88,10 @@ pub fn decode_checkpoint<P: DeserializeOwned>(bytes: &[u8]) -> Result<P, Checkpo
             found: magic.to_vec(),
         });
     }
+    let mut version = FORMAT_VERSION;
     if bytes.len() >= 12 {
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return err(CheckpointErrorKind::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
@@ -88,28 +125,59 @@ pub fn decode_checkpoint<P: DeserializeOwned>(bytes: &[u8]) -> Result<P, Checkpo
         return err(CheckpointErrorKind::ChecksumMismatch { stored, computed });
     }
     let type_name = std::any::type_name::<P>();
-    match bincode::serde::decode_from_slice::<P, _>(payload, bincode::config::standard()) {
-        Ok((value, read)) if read == payload.len() => Ok(value),
-        Ok((_, read)) => err(CheckpointErrorKind::Decode {
-            type_name,
-            message: format!(
-                "it ends at byte {}, leaving {} of the {} payload bytes unread",
-                HEADER_LEN + read,
-                payload.len() - read,
-                payload.len()
-            ),
-        }),
-        Err(bincode::error::DecodeError::UnexpectedEnd { additional }) => {
-            err(CheckpointErrorKind::Decode {
-                type_name,
-                message: format!("the payload ends at least {additional} bytes too early"),
-            })
+    // Version 2 on: a kind label (u16 length, UTF-8) before the value.
+    let mut start = HEADER_LEN;
+    if version >= 2 {
+        let malformed = |message: String| err(CheckpointErrorKind::Decode { type_name, message });
+        let Some(len) = payload.get(..2) else {
+            return malformed("the payload ends inside the kind label's length".into());
+        };
+        let len = usize::from(u16::from_le_bytes([len[0], len[1]]));
+        let Some(label) = payload.get(2..2 + len) else {
+            return malformed(format!(
+                "the kind label's length ({len} bytes) runs past the payload's end"
+            ));
+        };
+        let Ok(found) = std::str::from_utf8(label) else {
+            return malformed("the kind label is not UTF-8".into());
+        };
+        let expected = checkpoint_kind::<P>();
+        if found != expected {
+            return err(CheckpointErrorKind::WrongKind {
+                found: found.to_string(),
+                expected,
+            });
         }
-        Err(e) => err(CheckpointErrorKind::Decode {
-            type_name,
-            message: e.to_string(),
-        }),
+        start += 2 + len;
     }
+    let value = &bytes[start..];
+    let previous = DECODING_VERSION.with(|v| v.replace(version));
+    let decoded = bincode::serde::decode_from_slice::<P, _>(value, bincode::config::standard());
+    DECODING_VERSION.with(|v| v.set(previous));
+    let message = match decoded {
+        Ok((value, read)) if read == bytes.len() - start => return Ok(value),
+        Ok((_, read)) => format!(
+            "it ends at byte {}, leaving {} of the {} payload bytes unread",
+            start + read,
+            bytes.len() - start - read,
+            payload.len()
+        ),
+        Err(bincode::error::DecodeError::UnexpectedEnd { additional }) => {
+            format!("the payload ends at least {additional} bytes too early")
+        }
+        Err(e) => e.to_string(),
+    };
+    // A version-1 file does not say what it holds: it may simply be another kind of state.
+    let message = if version < 2 {
+        format!(
+            "{message} (the file is of format version 1, which does not record what it holds: \
+             it may be another kind of checkpoint, such as an optimizer state or a training \
+             checkpoint)"
+        )
+    } else {
+        message
+    };
+    err(CheckpointErrorKind::Decode { type_name, message })
 }
 
 /// Writes `payload` to `path` as a checkpoint (see the [module docs](super) for the layout),

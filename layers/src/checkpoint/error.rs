@@ -71,7 +71,8 @@ pub enum CheckpointErrorKind {
     UnsupportedVersion {
         /// The version in the file.
         found: u32,
-        /// The version this build reads, [`FORMAT_VERSION`](super::FORMAT_VERSION).
+        /// The newest version this build reads, [`FORMAT_VERSION`](super::FORMAT_VERSION) (it
+        /// reads every version from 1 up to it).
         supported: u32,
     },
     /// The payload's CRC-32 differs from the one recorded in the header: the file is corrupt.
@@ -88,6 +89,27 @@ pub enum CheckpointErrorKind {
         type_name: &'static str,
         /// Why decoding failed.
         message: String,
+    },
+    /// The kind label names another type than the one requested: the file holds another kind
+    /// of state (an optimizer state, a training checkpoint) than the one being read (a module
+    /// state).
+    WrongKind {
+        /// The kind the file holds ([`checkpoint_kind`](super::checkpoint_kind) of the type it
+        /// was written as, `OptimizerState`).
+        found: String,
+        /// The kind requested (`ModuleState`).
+        expected: String,
+    },
+    /// The saved state was taken from a model of another architecture: the first module
+    /// (depth first, see [`describe_architecture`](super::describe_architecture)) whose path
+    /// or description differs. Parameter names and shapes alone can agree between, say, a
+    /// LeNet-5 with tanh and average pooling and one with ReLU and max pooling.
+    ArchitectureMismatch {
+        /// The saved state's module at that position (`None`: the saved model has fewer
+        /// modules).
+        saved: Option<super::LayerDescription>,
+        /// The model's module at that position (`None`: the model has fewer modules).
+        model: Option<super::LayerDescription>,
     },
     /// The value could not be encoded (a serde `Serialize` implementation failed).
     Encode {
@@ -236,7 +258,7 @@ impl fmt::Display for CheckpointError {
             ),
             K::UnsupportedVersion { found, supported } => write!(
                 f,
-                "unsupported format version {found} (bytes 8..12); this build reads version {supported}"
+                "unsupported format version {found} (bytes 8..12); this build reads versions 1 to {supported}"
             ),
             K::ChecksumMismatch { stored, computed } => write!(
                 f,
@@ -248,6 +270,48 @@ impl fmt::Display for CheckpointError {
                 "the payload (from byte {HEADER_LEN}) is not a valid `{type_name}` (was it \
                  written as another type?): {message}"
             ),
+            K::WrongKind { found, expected } => {
+                let expected = kind_phrase(expected);
+                write!(
+                    f,
+                    "{saved} is a Strata {}, not {} {expected}",
+                    kind_phrase(found),
+                    article(&expected)
+                )
+            }
+            K::ArchitectureMismatch { saved: s, model } => {
+                f.write_str("the saved state is of another architecture: ")?;
+                match (s, model) {
+                    (Some(s), Some(m)) if s.path == m.path => write!(
+                        f,
+                        "{} is {} in {saved} but {} in the model",
+                        layer_name(&s.path),
+                        s.kind,
+                        m.kind
+                    ),
+                    (Some(s), Some(m)) => write!(
+                        f,
+                        "{saved} has {} ({}) where the model has {} ({})",
+                        layer_name(&s.path),
+                        s.kind,
+                        layer_name(&m.path),
+                        m.kind
+                    ),
+                    (Some(s), None) => write!(
+                        f,
+                        "{saved} has {} ({}), which the model does not have",
+                        layer_name(&s.path),
+                        s.kind
+                    ),
+                    (None, Some(m)) => write!(
+                        f,
+                        "the model has {} ({}), which {saved} does not have",
+                        layer_name(&m.path),
+                        m.kind
+                    ),
+                    (None, None) => f.write_str("they differ"),
+                }
+            }
             K::Encode { message } => write!(f, "cannot encode the payload: {message}"),
             K::MissingTensor { kind, name } => {
                 write!(f, "{kind} {name:?} of the model is missing from {saved}")
@@ -289,6 +353,40 @@ impl fmt::Display for CheckpointError {
                 shape.iter().product::<usize>()
             ),
         }
+    }
+}
+
+/// `OptimizerState` → ``optimizer state (`OptimizerState`)`` (a CamelCase name in words);
+/// anything else → ``a `(u8, u8)` value``.
+fn kind_phrase(kind: &str) -> String {
+    if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return format!("`{kind}` value");
+    }
+    let mut words = String::new();
+    for (i, c) in kind.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    format!("{words} (`{kind}`)")
+}
+
+/// `a` or `an` before `phrase`.
+fn article(phrase: &str) -> &'static str {
+    if phrase.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `features.1` → `layer "features.1"`; the empty path → `the model itself`.
+fn layer_name(path: &str) -> String {
+    if path.is_empty() {
+        "the top-level module".to_string()
+    } else {
+        format!("layer {path:?}")
     }
 }
 

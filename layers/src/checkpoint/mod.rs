@@ -12,16 +12,24 @@
 //! | `8..12`    | format version   | `u32`, [`FORMAT_VERSION`]                             |
 //! | `12..20`   | payload length   | `u64`, the number of payload bytes `n`                |
 //! | `20..24`   | payload checksum | `u32`, CRC-32 (IEEE 802.3, as zlib and PNG) of the payload |
-//! | `24..24+n` | payload          | the value, bincode 2 (serde, `config::standard()`)    |
+//! | `24..26`   | kind length      | `u16`, the length `k` of the kind label               |
+//! | `26..26+k` | kind label       | UTF-8, the payload type's short name ([`checkpoint_kind`]: `ModuleState`, `OptimizerState`, `TrainingState`) |
+//! | `26+k..24+n` | value          | the value, bincode 2 (serde, `config::standard()`)    |
 //!
-//! The file ends exactly after the payload. Reading checks the magic, the version, the
-//! length and the checksum before decoding a single value, so a truncated, padded or
-//! corrupted file is reported as such rather than decoded into garbage.
+//! The payload is the kind label and the value. The file ends exactly after the payload.
+//! Reading checks the magic, the version, the length and the checksum before decoding a single
+//! value, so a truncated, padded or corrupted file is reported as such rather than decoded into
+//! garbage; and it checks the kind label, so a file of another kind (an optimizer state read as
+//! a module state) is reported as such ([`CheckpointErrorKind::WrongKind`]).
+//!
+//! Files of format version 1 — the same without the kind label, the value starting at byte 24
+//! — are still read, without the kind check; a [`ModuleState`] in them has no architecture
+//! record (see [`ModuleState::architecture`]).
 //!
 //! bincode is not self-describing: a payload must be read back as the type it was written as
-//! (or one with the same serde layout). Callers storing several things — the training loop
-//! stores model, optimizer state, epoch, random state and configuration — wrap them in one
-//! struct of their own and pass it to [`write_checkpoint`] / [`read_checkpoint`].
+//! (one with the same short name and serde layout). Callers storing several things — the
+//! training loop stores model, optimizer state, epoch, random state and configuration — wrap
+//! them in one struct of their own and pass it to [`write_checkpoint`] / [`read_checkpoint`].
 //!
 //! # Atomic writes
 //!
@@ -47,19 +55,24 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod architecture;
 mod container;
 mod error;
 mod module_state;
 
+pub use architecture::{LayerDescription, describe_architecture};
+pub(crate) use container::decoding_version;
 pub(crate) use container::{IoFailure, read_file, write_atomically};
-pub use container::{decode_checkpoint, encode_checkpoint, read_checkpoint, write_checkpoint};
+pub use container::{
+    checkpoint_kind, decode_checkpoint, encode_checkpoint, read_checkpoint, write_checkpoint,
+};
 pub use error::{CheckpointError, CheckpointErrorKind, TensorKind};
 pub use module_state::{ModuleState, NamedTensor, TensorValues, load_module, save_module};
 /// The first eight bytes of every checkpoint file.
 pub const MAGIC: [u8; 8] = *b"STRATACK";
 
-/// The format version this build writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes: 2, with the kind label. It reads versions 1 and 2.
+pub const FORMAT_VERSION: u32 = 2;
 
-/// Length of the header in bytes: magic (8), version (4), payload length (8), CRC-32 (4).
+/// Length of the fixed header in bytes: magic (8), version (4), payload length (8), CRC-32 (4).
 pub const HEADER_LEN: usize = 24;

@@ -5,10 +5,14 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use strata_tensor::{Element, Tensor};
 
-use super::{CheckpointError, CheckpointErrorKind, TensorKind, read_checkpoint, write_checkpoint};
+use super::architecture::compare;
+use super::{
+    CheckpointError, CheckpointErrorKind, LayerDescription, TensorKind, decoding_version,
+    describe_architecture, read_checkpoint, write_checkpoint,
+};
 use crate::Module;
 
 /// A tensor's values in the element type they were saved from, row-major.
@@ -134,18 +138,70 @@ impl NamedTensor {
 /// state.apply(&mut b).unwrap();
 /// assert_eq!(b.weight.value().to_vec(), a.weight.value().to_vec());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The state also records the model's architecture ([`ModuleState::architecture`]), so that a
+/// checkpoint of a model with the same parameters but other layers — a LeNet-5 with tanh and
+/// average pooling loaded into one with ReLU and max pooling — is refused.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ModuleState {
     /// The trainable parameters.
     pub params: Vec<NamedTensor>,
     /// The buffers (running statistics and other non-trainable state).
     pub buffers: Vec<NamedTensor>,
+    /// Every module of the model it was captured from, with its settings
+    /// ([`describe_architecture`]); [`ModuleState::apply`] refuses a model whose list differs.
+    /// `None` — a state read from a checkpoint of format version 1 (or JSON without the field),
+    /// or built by hand — skips that check.
+    pub architecture: Option<Vec<LayerDescription>>,
+}
+
+impl<'de> Deserialize<'de> for ModuleState {
+    /// The fields `params`, `buffers` and `architecture`; in a checkpoint of format version 1
+    /// (bincode, which cannot skip a field) only the first two, and in a self-describing format
+    /// (JSON) `architecture` may be missing. Either way a missing architecture is `None`.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "ModuleState")]
+        struct Version1 {
+            params: Vec<NamedTensor>,
+            buffers: Vec<NamedTensor>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename = "ModuleState")]
+        struct Current {
+            params: Vec<NamedTensor>,
+            buffers: Vec<NamedTensor>,
+            #[serde(default)]
+            architecture: Option<Vec<LayerDescription>>,
+        }
+        if decoding_version() < 2 {
+            let Version1 { params, buffers } = Version1::deserialize(deserializer)?;
+            Ok(ModuleState {
+                params,
+                buffers,
+                architecture: None,
+            })
+        } else {
+            let Current {
+                params,
+                buffers,
+                architecture,
+            } = Current::deserialize(deserializer)?;
+            Ok(ModuleState {
+                params,
+                buffers,
+                architecture,
+            })
+        }
+    }
 }
 
 impl ModuleState {
-    /// A copy of every parameter and buffer of `module`.
+    /// A copy of every parameter and buffer of `module`, and its architecture
+    /// ([`describe_architecture`]).
     pub fn capture<T: Element, M: Module<T> + ?Sized>(module: &M) -> Self {
         ModuleState {
+            architecture: Some(describe_architecture(module)),
             params: module
                 .params()
                 .into_iter()
@@ -159,7 +215,8 @@ impl ModuleState {
         }
     }
 
-    /// Copies the saved values into `module`'s parameters and buffers, matched by name.
+    /// Copies the saved values into `module`'s parameters and buffers, matched by name, after
+    /// checking that `module` has the saved architecture (when the state records one).
     ///
     /// Everything is checked before anything is written, so on error the module is unchanged.
     /// Parameters keep their identity ([`strata_autograd::Param::id`]), so an optimizer's
@@ -170,8 +227,9 @@ impl ModuleState {
     /// state's own order for extras): [`CheckpointErrorKind::MissingTensor`],
     /// [`CheckpointErrorKind::DtypeMismatch`], [`CheckpointErrorKind::ShapeMismatch`],
     /// [`CheckpointErrorKind::ValueCount`], [`CheckpointErrorKind::UnexpectedTensor`],
-    /// [`CheckpointErrorKind::DuplicateTensor`]. The error names no file; [`load_module`]
-    /// adds it.
+    /// [`CheckpointErrorKind::DuplicateTensor`], then
+    /// [`CheckpointErrorKind::ArchitectureMismatch`] for the first module whose path or
+    /// description differs. The error names no file; [`load_module`] adds it.
     pub fn apply<T: Element, M: Module<T> + ?Sized>(
         &self,
         module: &mut M,
@@ -246,6 +304,7 @@ impl ModuleState {
         ModuleState {
             params: convert(&self.params),
             buffers: convert(&self.buffers),
+            architecture: self.architecture.clone(),
         }
     }
 
@@ -288,6 +347,9 @@ impl ModuleState {
         };
         extra(TensorKind::Parameter, &model_params, &self.params)?;
         extra(TensorKind::Buffer, &model_buffers, &self.buffers)?;
+        if let Some(saved) = &self.architecture {
+            compare(saved, &describe_architecture(module))?;
+        }
         Ok((params, buffers))
     }
 }
@@ -383,11 +445,13 @@ pub fn save_module<T: Element, M: Module<T> + ?Sized>(
 }
 
 /// Loads a checkpoint written by [`save_module`] into `module`, whose architecture must match
-/// (same names, shapes and element type).
+/// (same modules and settings, parameter names, shapes and element type).
 ///
 /// # Errors
-/// Those of [`read_checkpoint`](super::read_checkpoint) (unreadable, truncated or corrupt file) and of
-/// [`ModuleState::apply`] (missing, extra or mis-shaped parameter or buffer), naming `path`.
+/// Those of [`read_checkpoint`](super::read_checkpoint) (unreadable, truncated or corrupt file,
+/// or a file of another kind: [`CheckpointErrorKind::WrongKind`]) and of
+/// [`ModuleState::apply`] (missing, extra or mis-shaped parameter or buffer, another
+/// architecture), naming `path`.
 /// On error the module is unchanged.
 pub fn load_module<T: Element, M: Module<T> + ?Sized>(
     module: &mut M,

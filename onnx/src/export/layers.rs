@@ -31,23 +31,28 @@ pub(super) fn export(
         linear(g, path, x, &l.weight, l.bias.as_ref(), true)
     } else if let Some(c) = any.downcast_ref::<Conv2d>() {
         let p = c.params;
-        let attributes = conv_attributes(
+        // Per-side amounts: `Padding::Same` with an even total pads the bottom/right more.
+        let [(top, bottom), (left, right)] = c.padding_amounts();
+        let mut attributes = conv_attributes(
             c.weight.shape(),
             [p.stride.0, p.stride.1],
-            [p.padding.0, p.padding.1],
+            [top, left],
             [p.dilation.0, p.dilation.1],
             p.groups,
         );
+        set_pads(&mut attributes, &[top, left, bottom, right]);
         conv(g, "Conv", path, x, &c.weight, c.bias.as_ref(), attributes)
     } else if let Some(c) = any.downcast_ref::<Conv1d>() {
         let p = c.params;
-        let attributes = conv_attributes(
+        let (before, after) = c.padding_amounts();
+        let mut attributes = conv_attributes(
             c.weight.shape(),
             [p.stride],
-            [p.padding],
+            [before],
             [p.dilation],
             p.groups,
         );
+        set_pads(&mut attributes, &[before, after]);
         conv(g, "Conv", path, x, &c.weight, c.bias.as_ref(), attributes)
     } else if let Some(c) = any.downcast_ref::<ConvTranspose2d>() {
         let p = c.params;
@@ -231,6 +236,16 @@ fn pads(padding: &[usize]) -> Attr {
     let mut v: Vec<i64> = padding.iter().map(|&p| p as i64).collect();
     v.extend_from_within(..);
     Attr::Ints(v)
+}
+
+/// Replaces the `pads` attribute with `amounts` as given (ONNX order: every axis's start,
+/// then every axis's end).
+fn set_pads(attributes: &mut [(&'static str, Attr)], amounts: &[usize]) {
+    for (name, value) in attributes.iter_mut() {
+        if *name == "pads" {
+            *value = Attr::Ints(amounts.iter().map(|&p| p as i64).collect());
+        }
+    }
 }
 
 fn conv_attributes<const K: usize>(
