@@ -89,3 +89,77 @@ fn a_checkpoint_brings_its_preprocessing_and_reproduces_the_accuracy() {
     assert_eq!(resumed.preprocessing(), Some(&preprocessing));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A training checkpoint as format version 1 wrote it: no kind label, no architecture in the
+/// module state, no preprocessing.
+#[test]
+fn a_format_version_1_training_checkpoint_still_resumes() {
+    use serde::Serialize;
+    use strata_layers::Module;
+    use strata_layers::checkpoint::{MAGIC, NamedTensor, read_checkpoint};
+    use strata_models::{Position, TrainingState, history::History};
+    use strata_optim::OptimizerState;
+
+    #[derive(Serialize)]
+    struct ModuleStateVersion1 {
+        params: Vec<NamedTensor>,
+        buffers: Vec<NamedTensor>,
+    }
+    #[derive(Serialize)]
+    struct TrainingStateVersion1 {
+        model_kind: String,
+        model: ModuleStateVersion1,
+        optimizer: OptimizerState,
+        epoch: usize,
+        position: Position,
+        seed: u64,
+        history: History,
+        config_json: String,
+    }
+
+    let data = bundled();
+    let dir = std::env::temp_dir().join(format!("strata-preprocessing-v1-{}", std::process::id()));
+    let (train, _, preprocessing) = prepare(&data, PreprocessingKind::Standardized);
+    let mut trainer = relu_mlp_trainer(0.1, 5, 1, 500)
+        .unwrap()
+        .with_preprocessing(preprocessing);
+    trainer.config_mut().verbose = false;
+    trainer.config_mut().checkpoint_dir = Some(dir.clone());
+    trainer.fit(Arc::new(train), None).unwrap();
+    let current: TrainingState = read_checkpoint(dir.join("last.ckpt")).unwrap();
+    assert!(current.preprocessing.is_some());
+
+    let old = TrainingStateVersion1 {
+        model_kind: current.model_kind.clone(),
+        model: ModuleStateVersion1 {
+            params: current.model.params.clone(),
+            buffers: current.model.buffers.clone(),
+        },
+        optimizer: current.optimizer.clone(),
+        epoch: current.epoch,
+        position: current.position,
+        seed: current.seed,
+        history: current.history.clone(),
+        config_json: current.config_json.clone(),
+    };
+    let payload = bincode::serde::encode_to_vec(&old, bincode::config::standard()).unwrap();
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    let old_path = dir.join("version1.ckpt");
+    std::fs::write(&old_path, bytes).unwrap();
+
+    let mut resumed = relu_mlp_trainer(0.1, 5, 2, 500).unwrap();
+    resumed.resume(&old_path).unwrap();
+    assert_eq!(resumed.epochs_done(), 1);
+    assert_eq!(resumed.preprocessing(), None);
+    let mut model = Mlp::new(&MlpConfig::new(&[784, 100, 10]));
+    assert_eq!(load_model(&old_path, &mut model).unwrap(), None);
+    assert_eq!(
+        model.params()[0].1.value().to_vec(),
+        current.model.params[0].to_tensor::<f32>().unwrap().to_vec()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -22,8 +22,10 @@ thread_local! {
 }
 
 /// The format version of the checkpoint whose payload is being decoded on this thread, or
-/// [`FORMAT_VERSION`] outside [`decode_checkpoint`] (a value decoded from JSON, say).
-pub(crate) fn decoding_version() -> u32 {
+/// [`FORMAT_VERSION`] outside [`decode_checkpoint`] (a value decoded from JSON, say). A
+/// payload type that gained a field reads it only from files of the version that added it
+/// (bincode cannot skip a missing field); see `ModuleState`'s `Deserialize`.
+pub fn decoding_version() -> u32 {
     DECODING_VERSION.with(Cell::get)
 }
 

@@ -61,10 +61,10 @@ mod error;
 mod module_state;
 
 pub use architecture::{LayerDescription, describe_architecture};
-pub(crate) use container::decoding_version;
 pub(crate) use container::{IoFailure, read_file, write_atomically};
 pub use container::{
-    checkpoint_kind, decode_checkpoint, encode_checkpoint, read_checkpoint, write_checkpoint,
+    checkpoint_kind, decode_checkpoint, decoding_version, encode_checkpoint, read_checkpoint,
+    write_checkpoint,
 };
 pub use error::{CheckpointError, CheckpointErrorKind, TensorKind};
 pub use module_state::{ModuleState, NamedTensor, TensorValues, load_module, save_module};

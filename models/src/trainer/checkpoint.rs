@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use strata_autograd::Param;
 use strata_layers::Module;
-use strata_layers::checkpoint::{ModuleState, read_checkpoint, write_checkpoint};
+use strata_layers::checkpoint::{ModuleState, decoding_version, read_checkpoint, write_checkpoint};
 use strata_optim::{Optimizer, OptimizerState};
 
 use crate::TrainError;
@@ -35,8 +35,22 @@ pub struct TrainingState {
     pub history: History,
     /// The settings, as JSON (for the record).
     pub config_json: String,
-    /// How the inputs were prepared ([`Trainer::with_preprocessing`]), if recorded.
+    /// How the inputs were prepared ([`Trainer::with_preprocessing`]), if recorded (never in
+    /// files of checkpoint format version 1, which had no such field).
+    #[serde(deserialize_with = "since_format_version_2")]
     pub preprocessing: Option<Preprocessing>,
+}
+
+/// The `preprocessing` field: read from files of format version 2 on, `None` in version-1
+/// files (which end before it; bincode cannot tell a missing field).
+fn since_format_version_2<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Preprocessing>, D::Error> {
+    if decoding_version() < 2 {
+        Ok(None)
+    } else {
+        Option::<Preprocessing>::deserialize(deserializer)
+    }
 }
 
 impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
