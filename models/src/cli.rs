@@ -110,6 +110,38 @@ pub fn fraction(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The logger of [`log_warnings_to_stderr`]: `warning: …` and `error: …` lines on stderr.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                _ => "warning",
+            };
+            eprintln!("{level}: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Shows the library's warnings and errors — which it sends through the `log` facade and
+/// never prints itself — as `warning: …` and `error: …` lines on stderr, as the examples do
+/// first thing. A program with a logger of its own (`env_logger`, `tracing`, …) does not call
+/// it; once any logger is set, calling it changes nothing.
+pub fn log_warnings_to_stderr() {
+    static LOGGER: StderrLogger = StderrLogger;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,37 +207,5 @@ mod tests {
         let too_many = threads("100000").unwrap_err();
         assert!(too_many.contains("per core"), "{too_many}");
         assert!(threads("0").is_err());
-    }
-}
-
-/// The logger of [`log_warnings_to_stderr`]: `warning: …` and `error: …` lines on stderr.
-struct StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-
-    fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            let level = match record.level() {
-                log::Level::Error => "error",
-                _ => "warning",
-            };
-            eprintln!("{level}: {}", record.args());
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-/// Shows the library's warnings and errors — which it sends through the `log` facade and
-/// never prints itself — as `warning: …` and `error: …` lines on stderr, as the examples do
-/// first thing. A program with a logger of its own (`env_logger`, `tracing`, …) does not call
-/// it; once any logger is set, calling it changes nothing.
-pub fn log_warnings_to_stderr() {
-    static LOGGER: StderrLogger = StderrLogger;
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Warn);
     }
 }

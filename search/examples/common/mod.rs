@@ -94,8 +94,9 @@ struct Cli {
     /// Seed of the sampler, the split and every trial's initialisation.
     #[arg(long, default_value_t = 0, value_parser = cli::seed)]
     seed: u64,
-    /// Folder for the log and the results.
-    #[arg(long)]
+    /// Folder for every file written: the log (search.jsonl), trials.csv, trials.json,
+    /// trials.png, and the retrained best configuration's learning_curves.png and history.csv.
+    #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
 
