@@ -300,7 +300,10 @@ fn import(file: &Path, data: &str, fine_tune: usize, out: &Path) {
     strata_onnx::save(&trainer.model.to_onnx(), &path).unwrap_or_else(|e| fail(e));
     println!("wrote {}", path.display());
     let png = out.join("learning_curves.png");
-    let title = format!("Fine-tuning {} on {name}", file.display());
+    let shown = file.file_name().map_or(file.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    });
+    let title = format!("Fine-tuning {shown} on {name}");
     plot_learning_curves(&history, &png, &title).unwrap_or_else(|e| fail(e));
     history
         .to_csv(out.join("history.csv"))
