@@ -20,7 +20,7 @@ struct Cli {
     /// the bundled MNIST sample.
     #[arg(long)]
     fashion: bool,
-    /// Folder for the picture (`first100.png`).
+    /// Folder for every file written: the picture `first100.png`.
     #[arg(long, default_value = "target/examples/mnist_stats")]
     out: PathBuf,
 }
@@ -59,9 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let n = data.train.len().min(100);
     let tiles = data.train.select(&(0..n).collect::<Vec<_>>()).to_f32();
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
+    std::fs::create_dir_all(&cli.out)
+        .map_err(|e| format!("--out {}: cannot create the folder: {e}", cli.out.display()))?;
     write_png_grid(
         &out,
         &tiles,

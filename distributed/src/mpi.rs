@@ -20,7 +20,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 ///
 /// Every collective runs under a [`Watchdog`]: one that waits longer than the timeout
 /// (default [`DEFAULT_TIMEOUT`], `STRATA_MPI_TIMEOUT` in seconds, or
-/// [`MpiCommunicator::with_timeout`]) prints which rank waited in which operation and aborts
+/// [`MpiCommunicator::with_timeout`]) logs which rank waited in which operation and aborts
 /// the process, so `mpirun` stops the job instead of hanging forever; a rank that dies is
 /// reported by `mpirun` itself, and stops the job at once.
 ///

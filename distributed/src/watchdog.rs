@@ -28,7 +28,7 @@ struct Shared {
 
 /// A background thread that watches this rank's collective operations: when one has waited
 /// more than `timeout`, it calls the expiry action with a message naming the rank, the
-/// operation and how long it waited (by default it prints the message and ends the process,
+/// operation and how long it waited (by default it logs the message and ends the process,
 /// which makes `mpirun` stop every rank).
 pub struct Watchdog {
     shared: Arc<Shared>,
@@ -50,15 +50,21 @@ impl Drop for Guard<'_> {
 }
 
 impl Watchdog {
-    /// Watches rank `rank` of `size` with `timeout`; on expiry prints the message to stderr
-    /// and ends the process with [`TIMEOUT_EXIT_CODE`], which makes `mpirun` stop the job.
+    /// Watches rank `rank` of `size` with `timeout`; on expiry logs the message as a `log`
+    /// error and ends the process with [`TIMEOUT_EXIT_CODE`], which makes `mpirun` stop the
+    /// job. Without a logger taking errors the message goes to stderr instead: the process
+    /// ends right after, and the message is the only account of why.
     pub fn new(rank: usize, size: usize, timeout: Duration) -> Self {
         Self::with_expiry(
             rank,
             size,
             timeout,
             Box::new(|message| {
-                eprintln!("{message}");
+                if log::log_enabled!(log::Level::Error) {
+                    log::error!("{message}");
+                } else {
+                    eprintln!("{message}");
+                }
                 std::process::exit(TIMEOUT_EXIT_CODE);
             }),
         )

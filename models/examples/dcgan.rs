@@ -1,7 +1,8 @@
 //! A GAN on 28×28 images: the DCGAN (transposed convolutions, batch norm, LeakyReLU; Radford
 //! et al. 2015) or a fully connected GAN (`--model mlp`), trained in the one training loop with
 //! alternating discriminator/generator updates and the non-saturating loss. Writes into `--out`
-//! a sample grid per epoch (the same 64 codes each time), the losses plot, a latent
+//! a sample grid per epoch (the same 64 codes each time), the learning curves
+//! (`learning_curves.png` and `history.csv`: discriminator and generator losses), a latent
 //! interpolation strip and checkpoints, scores 1000 samples with the LeNet-5 sample-quality
 //! score (cached classifier) and ends with a `RESULT {json}` line.
 //!
@@ -23,7 +24,6 @@ use strata_models::data::{scaled, signed_unit};
 use strata_models::gan::{
     GanStep, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
 };
-use strata_models::plot::plot_learning_curves;
 use strata_models::sample_quality::SampleScorer;
 use strata_models::visualize::{interpolation_codes, write_samples_png, write_strip_png};
 use strata_models::{Gan, Trainer, TrainerConfig, cli};
@@ -82,7 +82,7 @@ fn main() {
     let epochs = args.epochs(5);
     let batch = args.batch_size(64, train.len());
     args.run(|| {
-        std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+        common::create_out(&cli.out);
         strata_layers::manual_seed(args.seed);
         let (g, d) = match cli.model {
             Model::Dcgan => (dcgan_generator(cli.latent), dcgan_discriminator()),
@@ -97,7 +97,7 @@ fn main() {
         args.log_to(trainer.config_mut(), "dcgan");
         if let Some(path) = &cli.resume {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
-            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+            common::announce_resume(path, trainer.epochs_done(), epochs, trainer.is_finished());
         }
         let mut scorer = SampleScorer::for_data(&cli.out, &name, train01, &test01).unwrap_or_else(|e| fail(e));
         let epochs_text = strata_models::cli::counted(epochs, "epoch");
@@ -120,9 +120,7 @@ fn main() {
                 .unwrap_or_else(|e| fail(e));
         }
         let history = trainer.history().clone();
-        plot_learning_curves(&history, cli.out.join("losses.png"), "GAN: discriminator and generator losses")
-            .unwrap_or_else(|e| fail(e));
-        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
+        common::write_learning_curves(&cli.out, &history, "GAN: discriminator and generator losses (nats per image)");
         // Ten codes on the straight line between two random ones.
         let ends = Tensor::rand_normal(&[2, cli.latent], 0.0, 1.0, &mut codes).to_vec();
         let line = interpolation_codes(&ends[..cli.latent], &ends[cli.latent..], 10);

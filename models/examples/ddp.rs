@@ -9,9 +9,11 @@
 //!     cargo build --release -p strata-models --features mpi --example ddp
 //!     mpirun -np 2 target/release/examples/ddp --model lenet --data fashion --epochs 1 --threads 1
 //!
-//! Only rank 0 prints and writes: checkpoints every epoch (`<out>/last.ckpt`), the history and
-//! learning curves, and the final weights (`<out>/weights.safetensors`). A checkpoint resumes
-//! on any number of ranks (`--resume <out>/last.ckpt`, `--epochs` being the total).
+//! Only rank 0 prints and writes, all into `--out` (default `target/examples/ddp`): checkpoints
+//! every epoch (`last.ckpt`), the history and learning curves (`history.csv` and
+//! `learning_curves.png`, redrawn after every epoch) and the final weights
+//! (`weights.safetensors`). A checkpoint resumes on any number of ranks
+//! (`--resume <out>/last.ckpt`, `--epochs` being the total, per layer for the DBN).
 
 mod common;
 
@@ -58,13 +60,14 @@ struct Cli {
     /// Folder for checkpoints, logs and the final weights (written by rank 0).
     #[arg(long, default_value = "target/examples/ddp")]
     out: PathBuf,
-    /// Resume from this checkpoint (of a run on any number of ranks).
+    /// Resume from this checkpoint (of a run on any number of ranks); --epochs is the total.
     #[arg(long)]
     resume: Option<PathBuf>,
 }
 
 fn main() {
     let cli = Cli::parse();
+    strata_models::cli::log_warnings_to_stderr();
     let args = cli.common.clone();
     args.run(|| {
         // MPI is initialised, used and finalised on this one thread.
@@ -165,10 +168,11 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
             .resume(path)
             .unwrap_or_else(|e| fail(format!("--resume: {e}")));
         if root {
-            println!(
-                "resumed from {} after epoch {}",
-                path.display(),
-                trainer.epochs_done()
+            common::announce_resume(
+                path,
+                trainer.epochs_done(),
+                trainer.config().epochs,
+                trainer.is_finished(),
             );
         }
     }
@@ -188,9 +192,18 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
     export_safetensors(&trainer.model, &weights).unwrap_or_else(|e| fail(e));
     let epochs = history.as_slice();
     let last = epochs.last().expect("at least one epoch");
+    let unit = match cli.model {
+        Model::Lenet | Model::Mlp => "cross-entropy in nats per image",
+        Model::Rbm => {
+            "squared reconstruction error summed over the 784 pixels (in [0, 1]), per image"
+        }
+        Model::Dbn => {
+            "the top layer's squared reconstruction error summed over its 100 inputs, per image"
+        }
+    };
     println!(
-        "{} epoch(s): train loss {:.5}, validation loss {:.5}, test loss {:.5}{}; weights in {}",
-        trainer.epochs_done(),
+        "{}: train loss {:.5}, validation loss {:.5}, test loss {:.5} (losses: {unit}){}; weights in {}",
+        strata_models::cli::counted(trainer.epochs_done(), "epoch"),
         last.train_loss,
         last.val_loss.unwrap_or(f64::NAN),
         test.loss,
@@ -198,6 +211,11 @@ fn run<M: Module, O: Optimizer, S: Step<M>>(
             .map(|e| format!(", test error {:.2}%", 100.0 * e))
             .unwrap_or_default(),
         display(&weights)
+    );
+    println!(
+        "learning curves: {} (figures in {})",
+        display(&cli.out.join("learning_curves.png")),
+        display(&cli.out.join("history.csv"))
     );
     print_result(serde_json::json!({
         "example": "ddp",

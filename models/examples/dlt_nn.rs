@@ -4,10 +4,14 @@
 //! the same with L2 weight decay, with dropout, with sigmoid units, and a 784-20-10 softmax
 //! network (batch 1000, 5 epochs) without and with a validation split.
 //!
+//! Writes each experiment's learning curves into `--out` (default `target/examples/dlt_nn`):
+//! `ex<N>/learning_curves.png` and `ex<N>/history.csv`.
+//!
 //!     cargo run --release -p strata-models --example dlt_nn [-- --experiment N]
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
@@ -26,6 +30,10 @@ struct Cli {
     /// Run only experiment N (1–6).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6), allow_negative_numbers = true)]
     experiment: Option<u8>,
+    /// Folder for every file written: each experiment's learning curves and metrics CSV in
+    /// `ex<N>/`.
+    #[arg(long, value_name = "DIR", default_value = "target/examples/dlt_nn")]
+    out: PathBuf,
 }
 
 fn run(
@@ -34,6 +42,7 @@ fn run(
     train: &ArrayDataset,
     test: &ArrayDataset,
     data_name: &str,
+    out: &Path,
 ) {
     let epochs = args.epochs(ex.epochs);
     let batch = args.batch_size(ex.batch, train.len());
@@ -52,6 +61,11 @@ fn run(
         .unwrap_or_else(|e| fail(e))
         .clone();
     let eval = trainer.evaluate(test, 1000);
+    let title = format!(
+        "DeepLearnToolbox NN ex{} ({}) on {data_name}",
+        ex.number, ex.name
+    );
+    common::write_learning_curves(&out.join(format!("ex{}", ex.number)), &history, &title);
     let seconds: f64 = history.iter().map(|m| m.seconds).sum();
     let examples: f64 = history
         .iter()
@@ -84,12 +98,13 @@ fn main() {
     let args = cli.common.clone();
     let (data, name) = common::load(&args.data);
     let (train, test) = zscored(&data);
+    common::create_out(&cli.out);
     args.run(|| {
         for ex in NN_EXPERIMENTS
             .iter()
             .filter(|e| cli.experiment.is_none_or(|n| n == e.number))
         {
-            run(ex, &args, &train, &test, &name);
+            run(ex, &args, &train, &test, &name, &cli.out);
         }
     });
 }

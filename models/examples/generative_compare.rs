@@ -3,8 +3,9 @@
 //! (784-400-20) and a GAN (DCGAN, or `--gan mlp`), each trained `--epochs` on the training
 //! images in batches of 100, 100 and 64 (or `--batch-size`), then 1000 samples of each judged by the LeNet-5 sample-quality score (confidence,
 //! class entropy, Fréchet distance of classifier features to real test images; real test images
-//! as the reference row). Prints the table, writes each model's samples to `--out`, and ends
-//! with a `RESULT {json}` line.
+//! as the reference row). Prints the table, writes each model's samples (`<model>.png`) and
+//! learning curves (`<model>/learning_curves.png` and `<model>/history.csv`) into `--out`, and
+//! ends with a `RESULT {json}` line.
 //!
 //!     cargo run --release -p strata-models --example generative_compare -- --epochs 5
 
@@ -57,7 +58,7 @@ struct Cli {
     /// Gibbs steps in the DBN's top RBM before each sample is read out.
     #[arg(long, default_value_t = 200, value_parser = cli::positive, allow_negative_numbers = true)]
     gibbs_steps: usize,
-    /// Folder for the sample grids.
+    /// Folder for the sample grids and the learning curves.
     #[arg(long, default_value = "target/examples/generative_compare")]
     out: PathBuf,
 }
@@ -79,7 +80,7 @@ fn main() {
         args.batch_size(64, train.len()),
     );
     args.run(|| {
-        std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+        common::create_out(&cli.out);
         let mut scorer = SampleScorer::for_data(&cli.out, &name, train.clone(), &test).unwrap_or_else(|e| fail(e));
         let seed = args.seed;
         let mut rows: Vec<(&str, SampleScore, f64)> = Vec::new();
@@ -108,7 +109,9 @@ fn main() {
         let mut trainer = Trainer::new(dbn, sgd, step, config, "compare-dbn")
             .unwrap_or_else(|e| fail(e))
             .with_epoch_hook(|opt, at| opt.set_momentum(if at.epoch < 5 { 0.5 } else { 0.9 }).expect("valid momentum"));
-        trainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e));
+        let history = trainer.fit(Arc::new(ArrayDataset::from_rows(&x)), None).unwrap_or_else(|e| fail(e));
+        let title = "DBN, CD-1 per layer: squared reconstruction error per image (sum over units)";
+        common::write_learning_curves(&cli.out.join("dbn"), history, title);
         let samples = trainer.model.sample(cli.samples, cli.gibbs_steps);
         record("dbn", samples, start.elapsed().as_secs_f64(), &mut scorer);
 
@@ -119,7 +122,8 @@ fn main() {
         let adam = AdamConfig::new(1e-3).build().unwrap_or_else(|e| fail(e));
         let config = TrainerConfig::new(epochs, vae_batch).with_seed(seed);
         let mut trainer = Trainer::new(vae, adam, VaeStep, config, "compare-vae").unwrap_or_else(|e| fail(e));
-        trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e));
+        let history = trainer.fit(Arc::new(train.clone()), None).unwrap_or_else(|e| fail(e));
+        common::write_learning_curves(&cli.out.join("vae"), history, "VAE: −ELBO, reconstruction and KL (nats per image)");
         let samples = trainer.model.sample(cli.samples);
         record("vae", samples, start.elapsed().as_secs_f64(), &mut scorer);
 
@@ -133,12 +137,13 @@ fn main() {
         let adam = AdamConfig::new(2e-4).with_betas(0.5, 0.999).build().unwrap_or_else(|e| fail(e));
         let config = TrainerConfig::new(epochs, gan_batch).with_seed(seed).with_drop_last(true);
         let mut trainer = Trainer::new(Gan::new(g, d, 100), adam, GanStep::new(), config, "compare-gan").unwrap_or_else(|e| fail(e));
-        trainer.fit(Arc::new(signed.clone()), None).unwrap_or_else(|e| fail(e));
-        let samples = trainer.model.sample(cli.samples).add_scalar(1.0).mul_scalar(0.5);
+        let history = trainer.fit(Arc::new(signed.clone()), None).unwrap_or_else(|e| fail(e));
         let label = match cli.gan {
             GanKind::Dcgan => "dcgan",
             GanKind::Mlp => "gan-mlp",
         };
+        common::write_learning_curves(&cli.out.join(label), history, "GAN: discriminator and generator losses (nats per image)");
+        let samples = trainer.model.sample(cli.samples).add_scalar(1.0).mul_scalar(0.5);
         record(label, samples, start.elapsed().as_secs_f64(), &mut scorer);
 
         let epochs_text = strata_models::cli::counted(epochs, "epoch");

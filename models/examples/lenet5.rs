@@ -15,7 +15,6 @@ use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
 use strata_models::data::globally_standardized;
-use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
 use strata_models::visualize::first_layer_filters;
 
@@ -40,7 +39,8 @@ struct Cli {
     /// Folder for checkpoints, the learning-curve PNG and the metrics CSV.
     #[arg(long, default_value = "target/examples/lenet5")]
     out: PathBuf,
-    /// Resume from this checkpoint (written by an earlier run into `<out>/last.ckpt`).
+    /// Resume from this checkpoint (written by an earlier run into `<out>/last.ckpt`);
+    /// --epochs is the total.
     #[arg(long)]
     resume: Option<PathBuf>,
 }
@@ -58,6 +58,7 @@ fn main() {
         Style::Modern => LeNetStyle::Modern,
         Style::Classic => LeNetStyle::Classic,
     };
+    common::create_out(&cli.out);
     args.run(|| {
         let mut trainer =
             lenet5_trainer(style, args.seed, epochs, batch).unwrap_or_else(|e| fail(e));
@@ -76,23 +77,14 @@ fn main() {
             trainer
                 .resume(path)
                 .unwrap_or_else(|e| fail(format!("--resume: {e}")));
-            println!(
-                "resumed from {} after epoch {}",
-                path.display(),
-                trainer.epochs_done()
-            );
+            common::announce_resume(path, trainer.epochs_done(), epochs, trainer.is_finished());
         }
         let history = trainer
             .fit(Arc::new(train), val.as_ref())
             .unwrap_or_else(|e| fail(e))
             .clone();
         let eval = trainer.evaluate(&test, 1000);
-        let png = cli.out.join("learning_curves.png");
-        plot_learning_curves(&history, &png, &format!("LeNet-5 on {name}"))
-            .unwrap_or_else(|e| fail(e));
-        history
-            .to_csv(cli.out.join("history.csv"))
-            .unwrap_or_else(|e| fail(e));
+        common::write_learning_curves(&cli.out, &history, &format!("LeNet-5 on {name}"));
         let confusion = eval
             .confusion
             .clone()

@@ -6,12 +6,14 @@
 //!
 //!     cargo run --release -p strata-models --example lstm_mnist -- --data fashion --epochs 3
 //!
-//! Ends with one line `RESULT {json}` (test_error, train_seconds, epochs, examples_per_second).
+//! Writes `learning_curves.png` and `history.csv` into `--out` (default
+//! `target/examples/lstm_mnist`). Ends with one line `RESULT {json}` (test_error, train_seconds, epochs, examples_per_second).
 //! Timing against the PyTorch script, which trains on the whole training set, takes
 //! `--val-split 0`.
 
 mod common;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
@@ -28,6 +30,9 @@ struct Cli {
     common: CommonArgs,
     #[command(flatten)]
     validation: ValidationArgs,
+    /// Folder for every file written: the learning-curve PNG and the metrics CSV.
+    #[arg(long, value_name = "DIR", default_value = "target/examples/lstm_mnist")]
+    out: PathBuf,
 }
 
 fn main() {
@@ -38,17 +43,20 @@ fn main() {
     let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(3);
     let batch = args.batch_size(64, train.len());
+    common::create_out(&cli.out);
     args.run(|| {
         let threads = strata_tensor::threads::num_threads();
         let mut trainer = lstm_mnist_trainer(args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name));
         args.log_to(trainer.config_mut(), "lstm_mnist");
         println!(
             "LSTM classifier (28 steps × 28 features → LSTM 128 → Linear 10): {} parameters; {name}; \
-             {epochs} epochs of batch {batch}, Adam 1e-3, {threads} thread(s)",
-            trainer.model.num_params()
+             {} of batch {batch}, Adam 1e-3, {threads} thread(s)",
+            trainer.model.num_params(),
+            strata_models::cli::counted(epochs, "epoch")
         );
         let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
+        common::write_learning_curves(&cli.out, &history, &format!("Row-by-row LSTM on {name}"));
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
         println!(

@@ -14,7 +14,6 @@ use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
 use strata_models::data::globally_standardized;
-use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::lenet5_trainer;
 use strata_models::visualize::first_layer_filters;
 
@@ -38,6 +37,7 @@ fn main() {
     let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(5);
     let batch = args.batch_size(64, train.len());
+    common::create_out(&cli.out);
     args.run(|| {
         let mut trainer = lenet5_trainer(LeNetStyle::Modern, args.seed, epochs, batch).unwrap_or_else(|e| fail(e)).with_hparams(args.hparams(&name)).with_images(|m, _| first_layer_filters(m, 8));
         args.log_to(trainer.config_mut(), "quickstart");
@@ -45,14 +45,10 @@ fn main() {
         println!("LeNet-5 (modern): {} parameters; {name}; {epochs_text} of batch {batch}, Adam 1e-3", trainer.model.num_params());
         let history = trainer.fit(Arc::new(train), val.as_ref()).unwrap_or_else(|e| fail(e)).clone();
         let eval = trainer.evaluate(&test, 1000);
-        std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("creating {}: {e}", cli.out.display())));
-        let png = cli.out.join("learning_curves.png");
-        plot_learning_curves(&history, &png, "LeNet-5 on MNIST").unwrap_or_else(|e| fail(e));
-        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
+        let png = common::write_learning_curves(&cli.out, &history, &format!("LeNet-5 on {name}"));
         let train_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history.iter().map(|m| m.seconds * m.examples_per_second).sum();
         println!("test accuracy {:.2}% (error {:.2}%) after {epochs_text}, {train_seconds:.1}s of training", 100.0 * eval.accuracy, 100.0 * eval.error());
-        println!("learning curves: {}", png.display());
         print_result(serde_json::json!({
             "example": "quickstart",
             "data": name,

@@ -8,14 +8,18 @@
 //! `MultiHeadAttention` — `c_t = softmax(q_t·K̃ᵀ/√d + M_pad)·Ṽ` — and the output is
 //! `softmax(W_o·tanh(W_c·[h_t; c_t]))`; `--no-attention` drops `c_t` (the encoder summary
 //! reaches the decoder only through its initial state). Exact-match accuracy is measured by
-//! greedy decoding of held-out strings that never appear in training, and the attention map
-//! of one held-out example is written as a PNG.
+//! greedy decoding of held-out strings that never appear in training.
+//!
+//! Writes into `--out` (default `target/examples/seq2seq`) `learning_curves.png` and
+//! `history.csv` (the mean training loss of each epoch, in nats per target token) and, with
+//! attention, `attention.png`: the attention map of one held-out example, source digits along
+//! x, output tokens along y, with a colour bar of the weights.
 //!
 //!     cargo run --release -p strata-models --example seq2seq
 //!     cargo run --release -p strata-models --example seq2seq -- --no-attention
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
@@ -27,6 +31,7 @@ use strata_layers::{
     CrossEntropyOptions, Embedding, Linear, Module, Param, manual_seed, module_parts,
 };
 use strata_models::cli;
+use strata_models::plot::{Heatmap, plot_series};
 use strata_optim::{AdamConfig, Optimizer, clip_grad_norm};
 use strata_tensorboard::{HParams, Image, RunStatus, SummaryWriter, TensorBoardError, trim_run};
 
@@ -77,10 +82,10 @@ pub struct Seq2SeqArgs {
     /// strings of the lengths asked for.
     #[arg(long, default_value_t = 1000, value_parser = cli::int_in(1, 100_000), allow_negative_numbers = true)]
     pub test_size: usize,
-    /// Where to write the attention map of the first held-out example of at least 8 digits
-    /// (with attention).
-    #[arg(long, default_value = "target/examples/seq2seq/attention.png")]
-    pub plot: PathBuf,
+    /// Folder for every file written: learning_curves.png, history.csv and, with attention,
+    /// attention.png (the attention map of the first held-out example of at least 8 digits).
+    #[arg(long, value_name = "DIR", default_value = "target/examples/seq2seq")]
+    pub out: PathBuf,
     /// Print less.
     #[arg(long)]
     pub quiet: bool,
@@ -103,6 +108,8 @@ pub struct Seq2SeqReport {
     pub seconds: f64,
     /// The attention-map PNG, when written.
     pub plot: Option<PathBuf>,
+    /// The learning-curve PNG (training loss per epoch).
+    pub learning_curves: PathBuf,
 }
 
 /// SplitMix64: a small, seedable generator for the synthetic data.
@@ -327,6 +334,12 @@ fn check(args: &Seq2SeqArgs) -> Result<(), String> {
 /// For settings that cannot be met ([`check`]) or a training loss that is no longer finite.
 pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
     check(args)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        format!(
+            "--out {}: cannot create the folder: {e}",
+            args.out.display()
+        )
+    })?;
     let epochs = args.epochs.unwrap_or(10);
     let batch = args.batch_size.unwrap_or(64);
     manual_seed(args.seed);
@@ -379,6 +392,7 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
     let mut step = 0i64;
     let start = Instant::now();
     let mut train_loss = f64::NAN;
+    let mut losses = Vec::with_capacity(epochs);
     for epoch in 1..=epochs {
         let mut total = 0.0;
         for _ in 0..args.steps_per_epoch {
@@ -412,6 +426,7 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
             opt.step(&mut params, &grads);
         }
         train_loss = total / args.steps_per_epoch as f64;
+        losses.push((epoch as f64, train_loss, start.elapsed().as_secs_f64()));
         if let Some(w) = &mut log {
             log_or_warn(w.add_scalar("train/loss", train_loss, step));
             log_or_warn(w.flush());
@@ -424,6 +439,10 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let learning_curves = write_learning_curves(&args.out, &losses, args.no_attention)?;
+    if !args.quiet {
+        println!("learning curves: {}", learning_curves.display());
+    }
     let eval = make_batch(&held_out);
     let (predicted, maps) = model.greedy(&eval);
     let (mut exact, mut tok_ok, mut tok_total) = (0usize, 0usize, 0usize);
@@ -461,26 +480,33 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
             .iter()
             .flat_map(|row| row[offset..].iter().copied())
             .collect();
-        if let Some(dir) = args.plot.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let grid = Grid::new(1, 1, rows, src.len()).with_zoom(24);
         if let Some(w) = &mut log {
-            let img = grid.render(&tiles);
+            let img = Grid::new(1, 1, rows, src.len())
+                .with_zoom(24)
+                .render(&tiles);
             let image = Image::grey(img.width as u32, img.height as u32, img.pixels);
             log_or_warn(w.add_image("attention", &image, step));
         }
-        match grid.write_png(&tiles, &args.plot) {
+        let path = args.out.join("attention.png");
+        let outputs = &predicted[pick][..rows];
+        match attention_map(src, outputs, &tiles).write_png(
+            &path,
+            &format!(
+                "Attention while reversing {} (greedy output {})",
+                show(src),
+                show(outputs)
+            ),
+        ) {
             Ok(()) => {
                 if !args.quiet {
                     println!(
-                        "attention map of {} → {} written to {}",
+                        "attention map of {} → {}: {}",
                         show(src),
                         show(&translate(src)),
-                        args.plot.display()
+                        path.display()
                     );
                 }
-                plot = Some(args.plot.clone());
+                plot = Some(path);
             }
             Err(e) => eprintln!("warning: attention map not written: {e}"),
         }
@@ -500,7 +526,63 @@ pub fn run(args: &Seq2SeqArgs) -> Result<Seq2SeqReport, String> {
         train_loss,
         seconds,
         plot,
+        learning_curves,
     })
+}
+
+/// The label of a token on the attention map's axes.
+fn token_label(token: usize) -> String {
+    match token {
+        PAD => "pad".to_string(),
+        BOS => "bos".to_string(),
+        EOS => "eos".to_string(),
+        _ => show(&[token]),
+    }
+}
+
+/// The attention map of one example: `weights` has a row per output step (`outputs`, the
+/// greedy decoder's tokens) and a column per source token of `src`.
+fn attention_map(src: &[usize], outputs: &[usize], weights: &[f32]) -> Heatmap {
+    Heatmap::new(outputs.len(), src.len(), weights)
+        .with_col_labels(src.iter().map(|&t| token_label(t)))
+        .with_row_labels(outputs.iter().map(|&t| token_label(t)))
+        .with_axis_titles("source token", "output token (greedy decoding)")
+        .with_value_title("attention weight (0 to 1)")
+        .with_range(0.0, 1.0)
+}
+
+/// Writes `history.csv` (epoch, mean training loss in nats per target token, seconds since
+/// the start) and its plot `learning_curves.png` into `out`; returns the PNG's path.
+fn write_learning_curves(
+    out: &Path,
+    losses: &[(f64, f64, f64)],
+    no_attention: bool,
+) -> Result<PathBuf, String> {
+    let mut csv = String::from("epoch,train_loss_nats_per_token,seconds\n");
+    for (epoch, loss, seconds) in losses {
+        csv += &format!("{epoch},{loss},{seconds:.3}\n");
+    }
+    let path = out.join("history.csv");
+    std::fs::write(&path, csv).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let points: Vec<(f64, f64)> = losses.iter().map(|&(e, l, _)| (e, l)).collect();
+    let png = out.join("learning_curves.png");
+    let title = format!(
+        "seq2seq ({}): reversing digit strings",
+        if no_attention {
+            "no attention"
+        } else {
+            "Luong attention"
+        }
+    );
+    plot_series(
+        &png,
+        &title,
+        "epoch",
+        "training loss (cross-entropy, nats per target token)",
+        &[("training (mean over the epoch)", &points)],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(png)
 }
 
 /// Prints a warning for a TensorBoard write that failed (training goes on).
@@ -513,6 +595,7 @@ fn log_or_warn(result: Result<(), TensorBoardError>) {
 #[allow(dead_code)]
 fn main() {
     let args = Seq2SeqArgs::parse();
+    cli::log_warnings_to_stderr();
     let result = match args.threads {
         Some(n) => strata_tensor::threads::try_with_threads(n, || run(&args))
             .unwrap_or_else(|e| Err(format!("--threads {n}: {e}"))),
@@ -540,6 +623,7 @@ fn main() {
             "train_loss": report.train_loss,
             "seconds": report.seconds,
             "plot": report.plot.as_ref().map(|p| p.display().to_string()),
+            "learning_curves": report.learning_curves.display().to_string(),
         })
     );
 }

@@ -2,8 +2,8 @@
 //! paper's MNIST set-up) or convolutional (`--model conv`) encoder and decoder, Bernoulli
 //! likelihood, closed-form KL. Writes into `--out` a grid of samples from the prior per epoch
 //! (the same codes each time), reconstructions of test images, a latent interpolation strip
-//! between two test images, the loss plot (−ELBO, reconstruction and KL in nats per image) and
-//! checkpoints; scores 1000 samples with the LeNet-5 sample-quality score and ends with a
+//! between two test images, the learning curves (`learning_curves.png` and `history.csv`:
+//! −ELBO, reconstruction and KL in nats per image) and checkpoints; scores 1000 samples with the LeNet-5 sample-quality score and ends with a
 //! `RESULT {json}` line.
 //!
 //!     cargo run --release -p strata-models --example vae
@@ -21,7 +21,6 @@ use rand::rngs::StdRng;
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::scaled;
-use strata_models::plot::plot_learning_curves;
 use strata_models::sample_quality::{SampleScorer, reference_images};
 use strata_models::vae::{conv_decoder, conv_encoder, mlp_decoder, mlp_encoder};
 use strata_models::visualize::{interpolation_codes, write_samples_png, write_strip_png};
@@ -80,7 +79,7 @@ fn main() {
     let epochs = args.epochs(10);
     let batch = args.batch_size(100, train.len());
     args.run(|| {
-        std::fs::create_dir_all(&cli.out).unwrap_or_else(|e| fail(format!("--out {}: {e}", cli.out.display())));
+        common::create_out(&cli.out);
         strata_layers::manual_seed(args.seed);
         let (encoder, decoder) = match cli.model {
             Model::Mlp => (mlp_encoder(cli.hidden, cli.latent), mlp_decoder(cli.hidden, cli.latent)),
@@ -94,7 +93,7 @@ fn main() {
         args.log_to(trainer.config_mut(), "vae");
         if let Some(path) = &cli.resume {
             trainer.resume(path).unwrap_or_else(|e| fail(format!("--resume: {e}")));
-            println!("resumed from {} after epoch {}", path.display(), trainer.epochs_done());
+            common::announce_resume(path, trainer.epochs_done(), epochs, trainer.is_finished());
         }
         let mut scorer = SampleScorer::for_data(&cli.out, &name, train.clone(), &test).unwrap_or_else(|e| fail(e));
         let epochs_text = strata_models::cli::counted(epochs, "epoch");
@@ -116,9 +115,7 @@ fn main() {
                 .unwrap_or_else(|e| fail(e));
         }
         let history = trainer.history().clone();
-        plot_learning_curves(&history, cli.out.join("losses.png"), "VAE: −ELBO, reconstruction and KL (nats per image)")
-            .unwrap_or_else(|e| fail(e));
-        history.to_csv(cli.out.join("history.csv")).unwrap_or_else(|e| fail(e));
+        common::write_learning_curves(&cli.out, &history, "VAE: −ELBO, reconstruction and KL (nats per image)");
         // Reconstructions: 32 test images above their decoded posterior means.
         let originals = reference_images(&test, 0, 32);
         let recon = trainer.model.predict(&originals);
@@ -135,6 +132,11 @@ fn main() {
         let metric = |k: &str| last.and_then(|m| m.metrics.get(k)).copied().unwrap_or(f64::NAN);
         let val_loss = last.and_then(|m| m.val_loss);
         let test_loss = trainer.validate(&test).loss;
+        println!(
+            "last epoch: reconstruction {:.2} nats per image (binary cross-entropy summed over the 784 pixels), KL {:.2} nats per image",
+            metric("reconstruction"),
+            metric("kl")
+        );
         println!(
             "test −ELBO {test_loss:.2} nats per image; sample quality of {} samples: confidence {:.3}, class entropy {:.3} nats (uniform: 2.303), Fréchet distance {:.2}",
             score.samples, score.confidence, score.class_entropy, score.frechet_distance

@@ -34,6 +34,23 @@ pub enum ReconstructionLoss {
     CrossEntropy,
 }
 
+impl ReconstructionLoss {
+    /// The unit of this reconstruction term, to print beside its value: e.g. for
+    /// [`ReconstructionLoss::CrossEntropy`] "binary cross-entropy in nats, summed over the
+    /// inputs, per example".
+    pub fn unit(self) -> &'static str {
+        match self {
+            ReconstructionLoss::Mse => "mean squared error per input value",
+            ReconstructionLoss::HalfSse => {
+                "half the squared error summed over the inputs, per example"
+            }
+            ReconstructionLoss::CrossEntropy => {
+                "binary cross-entropy in nats, summed over the inputs, per example"
+            }
+        }
+    }
+}
+
 /// Input corruption of a denoising autoencoder (applied in training mode only; the target
 /// stays the clean input).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -247,7 +264,7 @@ pub(crate) fn init_linear<T: Element>(fan_in: usize, fan_out: usize, init: MlpIn
 pub struct AutoEncoderLoss<T: Element = f32> {
     /// `rec + β·sparsity + λ·contractive`, the value to differentiate.
     pub total: Var<T>,
-    /// The reconstruction term.
+    /// The reconstruction term, in the unit [`ReconstructionLoss::unit`] names.
     pub reconstruction: Var<T>,
     /// `Σⱼ KL(ρ ‖ ρ̂ⱼ)` (unweighted), if configured.
     pub sparsity: Option<Var<T>>,

@@ -7,6 +7,8 @@
 //! Every float parser refuses NaN and ±∞. Integer parsers refuse signs, fractions and values
 //! above their bound; sizes that reach allocations take [`int_in`] with an upper bound, so a
 //! typo cannot ask for terabytes.
+//!
+//! [`log_warnings_to_stderr`] shows the library's `log` warnings on stderr.
 
 use strata_tensor::threads::max_threads;
 
@@ -105,6 +107,38 @@ pub fn fraction(s: &str) -> Result<f64, String> {
     match float(s) {
         Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
         _ => Err(format!("{s} is not a number in [0, 1)")),
+    }
+}
+
+/// The logger of [`log_warnings_to_stderr`]: `warning: …` and `error: …` lines on stderr.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                _ => "warning",
+            };
+            eprintln!("{level}: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Shows the library's warnings and errors — which it sends through the `log` facade and
+/// never prints itself — as `warning: …` and `error: …` lines on stderr, as the examples do
+/// first thing. A program with a logger of its own (`env_logger`, `tracing`, …) does not call
+/// it; once any logger is set, calling it changes nothing.
+pub fn log_warnings_to_stderr() {
+    static LOGGER: StderrLogger = StderrLogger;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
     }
 }
 

@@ -108,6 +108,11 @@ const SPECIFIC: &[(&str, &[&str], &str)] = &[
     ("seq2seq", &["--batch-size", "1000000000"], "--batch-size"),
     ("seq2seq", &["--threads", "100000"], "--threads"),
     ("seq2seq", &["--epochs", "-1"], "--epochs"),
+    // An output folder that cannot be created (a path under a file).
+    ("seq2seq", &["--out", "/dev/null/seq2seq"], "--out"),
+    ("lstm_mnist", &["--out", "/dev/null/lstm_mnist"], "--out"),
+    ("dlt_nn", &["--out", "/dev/null/dlt_nn"], "--out"),
+    ("lenet5", &["--out", "/dev/null/lenet5"], "--out"),
     ("dcgan", &["--latent", "0"], "--latent"),
     ("dcgan", &["--lr", "NaN"], "--lr"),
     ("dcgan", &["--label-smoothing", "1"], "--label-smoothing"),

@@ -33,7 +33,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn run(name: &str, args: &[&str]) {
+/// Runs example `name` with `args`, asserting it succeeds; returns its standard output.
+fn run(name: &str, args: &[&str]) -> String {
     let out = Command::new(example(name))
         .args(args)
         .output()
@@ -44,6 +45,7 @@ fn run(name: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The model and optimizer state and the position of a `Trainer` checkpoint, encoded (the
@@ -58,11 +60,12 @@ fn trainer_state(path: &Path) -> (Vec<u8>, Vec<u8>, usize) {
 }
 
 /// Runs `name` for 2 epochs straight into `dir/straight`, and for 1 then resumed to 2 into
-/// `dir/resumed`, and compares the last checkpoints.
+/// `dir/resumed`, and compares the last checkpoints. Then resumes the finished run with the
+/// same `--epochs` (the total): it trains no more and says so.
 fn compare_trainer_example(name: &str, args: &[&str]) {
     let dir = scratch(name);
     let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
-    let with = |out: &Path, epochs: &str, extra: &[&str]| {
+    let with = |out: &Path, epochs: &str, extra: &[&str]| -> String {
         let mut all: Vec<&str> = args.to_vec();
         all.extend([
             "--threads",
@@ -73,7 +76,7 @@ fn compare_trainer_example(name: &str, args: &[&str]) {
             out.to_str().unwrap(),
         ]);
         all.extend(extra);
-        run(name, &all);
+        run(name, &all)
     };
     with(&straight, "2", &[]);
     with(&resumed, "1", &[]);
@@ -92,6 +95,15 @@ fn compare_trainer_example(name: &str, args: &[&str]) {
         "{name}: the resumed weights differ from the uninterrupted run's"
     );
     assert!(a.1 == b.1, "{name}: the resumed optimizer state differs");
+    // `--epochs 2` again is the total, already reached: nothing trains, one line says so.
+    let done = dir.join("epoch2.ckpt");
+    std::fs::copy(&first, &done).unwrap();
+    let stdout = with(&resumed, "2", &["--resume", done.to_str().unwrap()]);
+    assert!(
+        stdout.contains("nothing to train") && stdout.contains("--epochs 2"),
+        "{name}: a finished resume does not say so:\n{stdout}"
+    );
+    assert_eq!(trainer_state(&first).2, 2, "{name}: trained past --epochs");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

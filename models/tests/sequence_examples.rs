@@ -135,7 +135,7 @@ fn seq2seq_args(extra: &[&str]) -> seq2seq::Seq2SeqArgs {
 fn seq2seq_with_attention_reaches_95_percent() {
     let dir = temp_dir("seq2seq");
     let plot = dir.join("attention.png");
-    let with = seq2seq::run(&seq2seq_args(&["--plot", plot.to_str().unwrap()])).unwrap();
+    let with = seq2seq::run(&seq2seq_args(&["--out", dir.to_str().unwrap()])).unwrap();
     println!(
         "seq2seq exact match with attention: {:.1}% ({:.0} s)",
         100.0 * with.exact_match,
@@ -144,13 +144,22 @@ fn seq2seq_with_attention_reaches_95_percent() {
     assert!(with.exact_match >= 0.95, "with attention: {with:?}");
     assert_eq!(with.plot.as_deref(), Some(plot.as_path()));
     assert!(std::fs::metadata(&plot).unwrap().len() > 0);
+    assert_eq!(with.learning_curves, dir.join("learning_curves.png"));
+    let csv = std::fs::read_to_string(dir.join("history.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7, "a header and 6 epochs: {csv}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Without attention, the same budget stays well short (about 60–75% exact match).
 #[test]
 fn seq2seq_without_attention_does_measurably_worse() {
-    let without = seq2seq::run(&seq2seq_args(&["--no-attention"])).unwrap();
+    let dir = temp_dir("seq2seq-plain");
+    let without = seq2seq::run(&seq2seq_args(&[
+        "--no-attention",
+        "--out",
+        dir.to_str().unwrap(),
+    ]))
+    .unwrap();
     println!(
         "seq2seq exact match without attention: {:.1}% ({:.0} s)",
         100.0 * without.exact_match,
@@ -162,4 +171,6 @@ fn seq2seq_without_attention_does_measurably_worse() {
         "the baseline learns something: {without:?}"
     );
     assert!(without.plot.is_none());
+    assert!(!dir.join("attention.png").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

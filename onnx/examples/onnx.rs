@@ -1,17 +1,20 @@
 //! ONNX from the command line: export a ready Strata model, inspect a file, import one and
 //! score (and fine-tune) it on MNIST-format data, or time its inference against ONNX Runtime.
 //!
-//!     cargo run --release -p strata-onnx --example onnx -- export --model lenet5 --out lenet5.onnx
-//!     cargo run --release -p strata-onnx --example onnx -- inspect lenet5.onnx
-//!     cargo run --release -p strata-onnx --example onnx -- import lenet5.onnx --fine-tune 1 --out tuned.onnx
-//!     cargo run --release -p strata-onnx --example onnx -- bench lenet5.onnx
+//!     cargo run --release -p strata-onnx --example onnx -- export --model lenet5
+//!     cargo run --release -p strata-onnx --example onnx -- inspect target/examples/onnx/lenet5.onnx
+//!     cargo run --release -p strata-onnx --example onnx -- import target/examples/onnx/lenet5.onnx --fine-tune 1
+//!     cargo run --release -p strata-onnx --example onnx -- bench target/examples/onnx/lenet5.onnx
 //!
+//! Every file is written into `--out DIR` (default `target/examples/onnx`): `export` writes
+//! `<model>.onnx`; `import --fine-tune N` writes the fine-tuned model `<file>_fine_tuned.onnx`
+//! and its learning curves, `learning_curves.png` and `history.csv`.
 //! `export --weights FILE` loads a safetensors file (as the `ddp` example writes) first.
 //! `bench` runs ONNX Runtime through the Python in `STRATA_PYTHON` (or `python3`) when it has
 //! `onnxruntime`, on one thread, with the same inputs, and prints both and the ratio.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +23,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::data::{describe, globally_standardized, load_mnist};
+use strata_models::plot::plot_learning_curves;
 use strata_models::sequence::LstmClassifier;
 use strata_models::{
     DltCnn, LeNet5, LeNetConfig, Mlp, MlpConfig, Objective, Trainer, TrainerConfig, cli,
@@ -55,8 +59,8 @@ enum Task {
         /// A safetensors file of the model's weights (parameter paths as names).
         #[arg(long)]
         weights: Option<PathBuf>,
-        /// The ONNX file to write.
-        #[arg(long)]
+        /// Folder for the ONNX file written, `<model>.onnx`.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
         out: PathBuf,
     },
     /// Print what a file holds and whether Strata imports it.
@@ -74,9 +78,10 @@ enum Task {
         /// Epochs of fine-tuning (Adam 1e-3, batch 64) before scoring again.
         #[arg(long, default_value_t = 0, value_parser = cli::count)]
         fine_tune: usize,
-        /// Write the (fine-tuned) model here.
-        #[arg(long)]
-        out: Option<PathBuf>,
+        /// Folder for the files of a fine-tuning: the fine-tuned model
+        /// `<file>_fine_tuned.onnx`, `learning_curves.png` and `history.csv`.
+        #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
+        out: PathBuf,
     },
     /// Time inference of an imported model in Strata and in ONNX Runtime (one thread each).
     Bench {
@@ -91,12 +96,26 @@ enum Task {
     },
 }
 
+/// Where the files are written without `--out`.
+const DEFAULT_OUT: &str = "target/examples/onnx";
+
+/// Creates the folder `dir` for the files written, or ends the program naming it and why.
+fn create_out(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| {
+        fail(format!(
+            "--out {}: cannot create the folder: {e}",
+            dir.display()
+        ))
+    });
+}
+
 fn fail(e: impl std::fmt::Display) -> ! {
     eprintln!("error: {e}");
     std::process::exit(2)
 }
 
 fn main() {
+    cli::log_warnings_to_stderr();
     match Cli::parse().command {
         Task::Export {
             model,
@@ -109,12 +128,12 @@ fn main() {
             data,
             fine_tune,
             out,
-        } => import(&file, &data, fine_tune, out),
+        } => import(&file, &data, fine_tune, &out),
         Task::Bench { file, batch, runs } => bench(&file, &batch, runs),
     }
 }
 
-fn export(which: ReadyModel, weights: Option<PathBuf>, out: &PathBuf) {
+fn export(which: ReadyModel, weights: Option<PathBuf>, out: &Path) {
     let (mut model, shape, name): (Box<dyn Module>, Vec<usize>, &str) = match which {
         ReadyModel::Lenet5 => (
             Box::new(LeNet5::new(LeNetConfig::default())),
@@ -138,10 +157,12 @@ fn export(which: ReadyModel, weights: Option<PathBuf>, out: &PathBuf) {
             .unwrap_or_else(|e| fail(format!("--weights: {e}")));
     }
     let onnx = strata_onnx::export(&mut *model, &shape, name).unwrap_or_else(|e| fail(e));
-    strata_onnx::save(&onnx, out).unwrap_or_else(|e| fail(e));
+    create_out(out);
+    let path = out.join(format!("{name}.onnx"));
+    strata_onnx::save(&onnx, &path).unwrap_or_else(|e| fail(e));
     println!(
         "wrote {} ({name}, {} parameters, opset {})",
-        out.display(),
+        path.display(),
         model.num_params(),
         strata_onnx::OPSET
     );
@@ -239,7 +260,7 @@ fn inspect(file: &PathBuf) {
     }
 }
 
-fn import(file: &PathBuf, data: &str, fine_tune: usize, out: Option<PathBuf>) {
+fn import(file: &Path, data: &str, fine_tune: usize, out: &Path) {
     let module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e)))
         .unwrap_or_else(|e| fail(e));
     let (mnist, name) = load_mnist(data).unwrap_or_else(|e| fail(e));
@@ -258,20 +279,40 @@ fn import(file: &PathBuf, data: &str, fine_tune: usize, out: Option<PathBuf>) {
         100.0 * before,
         test.len()
     );
-    if fine_tune > 0 {
-        trainer
-            .fit(Arc::new(train), None)
-            .unwrap_or_else(|e| fail(e));
-        let after = trainer.evaluate(&test, 1000).error();
-        println!(
-            "after {fine_tune} epoch(s) of fine-tuning: test error {:.2}%",
-            100.0 * after
-        );
+    if fine_tune == 0 {
+        return;
     }
-    if let Some(path) = out {
-        strata_onnx::save(&trainer.model.to_onnx(), &path).unwrap_or_else(|e| fail(e));
-        println!("wrote {}", path.display());
-    }
+    create_out(out);
+    let history = trainer
+        .fit(Arc::new(train), None)
+        .unwrap_or_else(|e| fail(e))
+        .clone();
+    let after = trainer.evaluate(&test, 1000).error();
+    println!(
+        "after {} of fine-tuning: test error {:.2}%",
+        cli::counted(fine_tune, "epoch"),
+        100.0 * after
+    );
+    let stem = file
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy());
+    let path = out.join(format!("{stem}_fine_tuned.onnx"));
+    strata_onnx::save(&trainer.model.to_onnx(), &path).unwrap_or_else(|e| fail(e));
+    println!("wrote {}", path.display());
+    let png = out.join("learning_curves.png");
+    let shown = file.file_name().map_or(file.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    });
+    let title = format!("Fine-tuning {shown} on {name}");
+    plot_learning_curves(&history, &png, &title).unwrap_or_else(|e| fail(e));
+    history
+        .to_csv(out.join("history.csv"))
+        .unwrap_or_else(|e| fail(e));
+    println!(
+        "learning curves: {} (figures in {})",
+        png.display(),
+        out.join("history.csv").display()
+    );
 }
 
 const ORT_TIMER: &str = r#"

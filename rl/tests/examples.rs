@@ -74,8 +74,8 @@ fn train_resume_and_evaluate() {
         for file in [
             "last.ckpt",
             "best.ckpt",
-            "learning_curve.png",
-            "learning_curve.csv",
+            "learning_curves.png",
+            "episodes.csv",
             "evaluations.csv",
             "episode.png",
         ] {

@@ -11,8 +11,9 @@
 //! conv(c1→c2, k×k, same) → act → max-pool 2 → flatten (c2·7·7) → linear(→hidden) → act →
 //! dropout → linear(→10)`. Built with `--features mpi` it spreads its trials over MPI ranks as
 //! `search_mlp` does. Writes `search.jsonl`, `trials.csv`, `trials.json` and `trials.png` into
-//! `--out`, prints the best configuration, retrains it and scores it once on the test set, and
-//! ends with a `RESULT {json}` line.
+//! `--out` (default `target/examples/search_lenet`), prints the best configuration, retrains it
+//! (its learning curves into `learning_curves.png` and `history.csv`) and scores it once on the
+//! test set, and ends with a `RESULT {json}` line.
 
 mod common;
 

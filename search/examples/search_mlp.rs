@@ -11,9 +11,10 @@
 //!
 //!     mpirun -np 4 target/release/examples/search_mlp --data fashion --minutes 10
 //!
-//! Writes `search.jsonl` (the log), `trials.csv`, `trials.json` and `trials.png` into `--out`,
-//! prints the best configuration, retrains it and scores it once on the test set, and ends
-//! with a `RESULT {json}` line.
+//! Writes `search.jsonl` (the log), `trials.csv`, `trials.json` and `trials.png` into `--out`
+//! (default `target/examples/search_mlp`), prints the best configuration, retrains it (its
+//! learning curves into `learning_curves.png` and `history.csv`) and scores it once on the test
+//! set, and ends with a `RESULT {json}` line.
 
 mod common;
 

@@ -30,14 +30,15 @@ pub fn max_threads() -> usize {
 }
 
 /// `STRATA_NUM_THREADS`, if set to a usable value. A value that is not a positive integer, or
-/// above [`max_threads`], is reported once on stderr and ignored (the default pool is used).
+/// above [`max_threads`], is reported once as a `log` warning and ignored (the default pool is
+/// used).
 fn env_threads() -> Option<usize> {
     let value = std::env::var("STRATA_NUM_THREADS").ok()?;
     match value.trim().parse::<usize>() {
         Ok(n) if (1..=max_threads()).contains(&n) => Some(n),
         _ => {
-            eprintln!(
-                "warning: STRATA_NUM_THREADS={value:?} is not a thread count in 1..={}; using the default",
+            log::warn!(
+                "STRATA_NUM_THREADS={value:?} is not a thread count in 1..={}; using the default pool",
                 max_threads()
             );
             None

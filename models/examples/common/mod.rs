@@ -2,11 +2,12 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use strata_datasets::{ArrayDataset, Dataset as _};
 use strata_models::data::{DEFAULT_VAL_SPLIT, hold_out};
+use strata_models::plot::{History, plot_learning_curves};
 use strata_models::tensorboard::HParams;
 use strata_models::{TrainerConfig, cli};
 
@@ -18,7 +19,9 @@ pub struct CommonArgs {
     /// MNIST-format IDX files.
     #[arg(long, default_value = "mnist-sample")]
     pub data: String,
-    /// Training epochs, 1 or more (default: the example's own).
+    /// Training epochs, 1 or more (default: the example's own). With --resume this is the
+    /// TOTAL, not additional epochs: training continues from the checkpoint's epoch up to this
+    /// one, and a checkpoint already at or past it trains no more (the run says so).
     #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Mini-batch size, 1 up to the number of training examples (default: the example's own).
@@ -127,8 +130,10 @@ pub fn print_result(fields: serde_json::Value) {
 }
 
 /// Loads the data `--data` names (see `strata_models::data::load_mnist`) and prints what was
-/// loaded, or exits through [`fail`].
+/// loaded, or exits through [`fail`]. First it has the library's warnings shown on stderr
+/// (`cli::log_warnings_to_stderr`).
 pub fn load(spec: &str) -> (strata_datasets::Mnist, String) {
+    cli::log_warnings_to_stderr();
     let (data, name) = strata_models::data::load_mnist(spec).unwrap_or_else(|e| fail(e));
     eprintln!("{}", strata_models::data::describe(&data, &name));
     (data, name)
@@ -138,4 +143,47 @@ pub fn load(spec: &str) -> (strata_datasets::Mnist, String) {
 pub fn fail(e: impl std::fmt::Display) -> ! {
     eprintln!("error: {e}");
     std::process::exit(2)
+}
+
+/// Creates the folder `dir` for the files an example writes (and its missing parents), or
+/// ends the program through [`fail`] naming the folder and why it cannot be created.
+pub fn create_out(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| {
+        fail(format!(
+            "--out {}: cannot create the folder: {e}",
+            dir.display()
+        ))
+    });
+}
+
+/// Writes the learning curves of `history` into the folder `dir`: `learning_curves.png`
+/// (loss and error rate or metrics per epoch, under `title`) and `history.csv` (every figure
+/// of every epoch); prints the PNG's path and returns it. Ends the program through [`fail`] if
+/// either cannot be written.
+pub fn write_learning_curves(dir: &Path, history: &History, title: &str) -> PathBuf {
+    create_out(dir);
+    let png = dir.join("learning_curves.png");
+    plot_learning_curves(history, &png, title).unwrap_or_else(|e| fail(e));
+    history
+        .to_csv(dir.join("history.csv"))
+        .unwrap_or_else(|e| fail(e));
+    println!(
+        "learning curves: {} (figures in {})",
+        png.display(),
+        dir.join("history.csv").display()
+    );
+    png
+}
+
+/// Prints where a run resumed from `path` stands: the `done` epochs of the checkpoint and,
+/// when `finished` (the checkpoint has already run the total `--epochs`), one line saying that
+/// nothing is left to train.
+pub fn announce_resume(path: &Path, done: usize, epochs: usize, finished: bool) {
+    println!("resumed from {} after epoch {done}", path.display());
+    if finished {
+        println!(
+            "nothing to train: the checkpoint has already run --epochs {epochs}, which is the \
+             total (not additional epochs); give a larger --epochs to train more"
+        );
+    }
 }

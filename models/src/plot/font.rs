@@ -135,14 +135,15 @@ fn load_font() -> PlotFont {
     }
 }
 
-/// The font to draw text with, if any; prints the font warning, if any, once per process.
+/// The font to draw text with, if any; logs the font warning, if any, once per process (a
+/// `log` warning; [`PlotFont::warning`] returns it too).
 pub(super) fn text_font() -> Option<&'static FontVec> {
     static WARNED: AtomicBool = AtomicBool::new(false);
     let font = plot_font();
     if let Some(warning) = font.warning()
         && !WARNED.swap(true, Ordering::Relaxed)
     {
-        eprintln!("warning: {warning}");
+        log::warn!("{warning}");
     }
     font.font.as_ref()
 }

@@ -1,9 +1,10 @@
-//! Learning-curve plots written as PNG images. (The [`History`] they draw lives in
+//! Plots written as PNG images: learning curves, line plots and heatmaps. (The [`History`] they draw lives in
 //! [`crate::history`]; it is re-exported here.)
 //!
 //! [`plot_learning_curves`] draws a history as two panels — loss and error rate against
 //! epoch, training and validation — and [`plot_series`] is the general line plot behind it
-//! (reconstruction error per epoch, free energy per step, …).
+//! (reconstruction error per epoch, free energy per step, …). [`Heatmap`] draws a matrix as
+//! coloured cells with row and column labels and a colour bar (an attention map).
 //!
 //! Every file is written atomically: the bytes go to a temporary file in the same directory,
 //! which is synced and then renamed over the target, so a crash never leaves half a file in
@@ -16,11 +17,12 @@
 //! variable if it is set, otherwise the first usable file of [`FONT_CANDIDATES`] (DejaVu Sans,
 //! Liberation Sans, FreeSans, Arial or Helvetica at their usual Linux, macOS and Windows
 //! paths). If none is usable the plots are still written — curves, axes, grid and legend
-//! swatches, without any text — and a warning naming every path tried is printed once to
-//! standard error; [`plot_font`] reports the same. On Debian and Ubuntu, `fonts-dejavu-core`
+//! swatches, without any text — and a warning naming every path tried is logged once (a `log`
+//! warning); [`plot_font`] reports the same. On Debian and Ubuntu, `fonts-dejavu-core`
 //! provides the default font.
 
 mod font;
+mod heatmap;
 mod render;
 
 use std::io;
@@ -32,6 +34,7 @@ use crate::history::write_atomically;
 pub use crate::history::{EpochMetrics, History, HistoryError};
 use font::text_font;
 pub use font::{FONT_CANDIDATES, FONT_ENV, PlotFont, plot_font};
+pub use heatmap::Heatmap;
 use render::{Curve, Panel, YScale, learning_curve_panels, render_png};
 
 /// Why a plot could not be written.
@@ -52,6 +55,14 @@ pub enum PlotError {
         /// The image file.
         path: PathBuf,
         /// The encoder's message.
+        message: String,
+    },
+    /// The data cannot be drawn (e.g. a heatmap whose values are not rows × columns).
+    #[error("plot {}: {message}", path.display())]
+    Data {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong with the data.
         message: String,
     },
     /// Drawing into the image buffer failed.

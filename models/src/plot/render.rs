@@ -125,7 +125,10 @@ pub(super) fn render_png(
     })
 }
 
-fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, png::EncodingError> {
+pub(super) fn encode_png(
+    rgb: &[u8],
+    (width, height): (u32, u32),
+) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
@@ -136,14 +139,14 @@ fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Result<Vec<u8>, png::E
     Ok(out)
 }
 
-const TITLE_HEIGHT: u32 = 34;
-const TITLE_SIZE: f32 = 19.0;
-const TICK_LABEL_SIZE: f32 = 12.5;
-const AXIS_TITLE_SIZE: f32 = 14.0;
+pub(super) const TITLE_HEIGHT: u32 = 34;
+pub(super) const TITLE_SIZE: f32 = 19.0;
+pub(super) const TICK_LABEL_SIZE: f32 = 12.5;
+pub(super) const AXIS_TITLE_SIZE: f32 = 14.0;
 const LEGEND_SIZE: f32 = 12.5;
-const TICK_LENGTH: i32 = 5;
+pub(super) const TICK_LENGTH: i32 = 5;
 pub(super) const TEXT_COLOR: RGBColor = RGBColor(30, 30, 30);
-const AXIS_COLOR: RGBColor = RGBColor(80, 80, 80);
+pub(super) const AXIS_COLOR: RGBColor = RGBColor(80, 80, 80);
 const GRID_COLOR: RGBColor = RGBColor(228, 228, 228);
 /// Curves with at most this many points get a dot on every point.
 const MARKER_LIMIT: usize = 30;
@@ -258,7 +261,7 @@ fn panel_ranges(panel: &Panel) -> ((f64, f64), (f64, f64)) {
 
 /// Tick positions in `[lo, hi]` and their spacing: multiples of a 1-2-5 step giving at most
 /// about `max_ticks` ticks; integers only when `integer`.
-fn ticks(lo: f64, hi: f64, max_ticks: usize, integer: bool) -> (Vec<f64>, f64) {
+pub(super) fn ticks(lo: f64, hi: f64, max_ticks: usize, integer: bool) -> (Vec<f64>, f64) {
     let span = hi - lo;
     if !(span.is_finite() && span > 0.0) {
         return (Vec::new(), 1.0);
@@ -293,14 +296,14 @@ fn ticks(lo: f64, hi: f64, max_ticks: usize, integer: bool) -> (Vec<f64>, f64) {
 /// How tick values are printed: enough decimals to tell ticks `step` apart, or scientific
 /// notation for very large or very small magnitudes.
 #[derive(Clone, Copy)]
-struct TickFormat {
+pub(super) struct TickFormat {
     decimals: usize,
     scientific: bool,
     step: f64,
 }
 
 impl TickFormat {
-    fn new(ticks: &[f64], step: f64) -> Self {
+    pub(super) fn new(ticks: &[f64], step: f64) -> Self {
         let largest = ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
         let decimals = if step >= 1.0 {
             0
@@ -315,7 +318,7 @@ impl TickFormat {
         }
     }
 
-    fn format(&self, value: f64) -> String {
+    pub(super) fn format(&self, value: f64) -> String {
         // Print ticks that are zero up to rounding as "0", never "-0" or "1e-17".
         let value = if value.abs() < self.step * 1e-6 {
             0.0

@@ -531,7 +531,8 @@ impl<T: Element> Rbm<T> {
     }
 
     /// Mean-field reconstruction error: the mean over examples and units of
-    /// `(v − E[v | p(h | v)])²`.
+    /// `(v − E[v | p(h | v)])²` — a mean squared error per visible unit (per pixel for
+    /// images), unlike [`CdReport::batch_error`], which sums over the units.
     ///
     /// # Panics
     /// If `v` is not `[N, V]`.

@@ -48,7 +48,11 @@ pub struct TrainerConfig {
     pub step_scalars_every: usize,
     /// Examples per batch of validation and evaluation passes.
     pub eval_batch_size: usize,
-    /// Print progress (a live bar on a terminal, one line per epoch otherwise) to stderr.
+    /// Print progress to stderr — default `true` ([`TrainerConfig::new`]): a live bar during
+    /// each epoch on a terminal, one line per finished epoch (its loss in the step's own unit,
+    /// error rates, metrics, time, speed and learning rate) and a line when early stopping
+    /// ends a stage. This progress is the only output the library prints itself; warnings go
+    /// through the `log` facade (see ARCHITECTURE.md). `false` trains quietly.
     pub verbose: bool,
 }
 
@@ -148,7 +152,8 @@ impl TrainerConfig {
         self
     }
 
-    /// Prints progress (`true`) or trains quietly.
+    /// Prints progress to stderr (`true`, the default; see [`TrainerConfig::verbose`]) or
+    /// trains quietly.
     pub fn with_verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
         self

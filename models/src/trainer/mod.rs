@@ -344,6 +344,14 @@ impl<M: Module, O: Optimizer, S: Step<M>> Trainer<M, O, S> {
         self.position
     }
 
+    /// Whether [`Trainer::fit`] has nothing left to train: the last stage has run
+    /// `config.epochs` epochs (or stopped early). `config.epochs` is the total per stage, so a
+    /// trainer resumed from a checkpoint at or past it trains no more until it is raised.
+    pub fn is_finished(&self) -> bool {
+        let stages = self.step.stages(&self.model);
+        self.position.stage + 1 >= stages && self.position.epoch >= self.config.epochs
+    }
+
     /// The model, optimizer and step, ending the trainer.
     pub fn into_parts(self) -> (M, O, S) {
         (self.model, self.optimizer, self.step)

@@ -38,7 +38,7 @@ impl TensorBoardLog {
     /// `steps_done` optimizer steps: values of later epochs and steps (and the previous
     /// configuration and hyper-parameters) are trimmed from the folder's event files — all of
     /// them for a fresh run, as a fresh run rewrites `history.csv` — and a new event file is
-    /// started. Prints a line for a cut-short record a crash left.
+    /// started. Logs (a `log` info message) how many values were trimmed after a crash.
     pub(crate) fn open(
         dir: &Path,
         epochs_done: usize,
@@ -62,7 +62,7 @@ impl TensorBoardLog {
         .map_err(io)?;
         let removed = removed.get();
         if removed > 0 && epochs_done > 0 {
-            eprintln!(
+            log::info!(
                 "tensorboard: removed {removed} values logged after epoch {epochs_done} from {}",
                 dir.display()
             );

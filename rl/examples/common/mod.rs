@@ -1,6 +1,7 @@
 //! What the three reinforcement-learning examples share: the flags, the training session
 //! (progress bar, periodic greedy evaluation keeping the best agent, checkpoints, the
-//! learning-curve PNG and CSV) and the evaluation mode (returns and a PNG strip of frames).
+//! learning-curve PNG, the episodes' and evaluations' CSVs) and the evaluation mode (returns
+//! and a PNG strip of frames).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -28,8 +29,9 @@ pub struct RlArgs {
     /// Compute threads, 1 up to four per core (the networks are small: 1 is fastest).
     #[arg(long, default_value_t = 1, value_parser = cli::threads, allow_negative_numbers = true)]
     pub threads: usize,
-    /// Folder for every file written: last.ckpt, best.ckpt, learning_curve.png/.csv,
-    /// evaluations.csv, episode.png (default target/examples/<example>).
+    /// Folder for every file written: last.ckpt, best.ckpt, learning_curves.png (returns
+    /// against environment steps), episodes.csv, evaluations.csv, episode.png (default
+    /// target/examples/<example>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Greedy evaluation every this many training steps; the best agent is kept as best.ckpt.
@@ -91,6 +93,7 @@ pub fn run<A: Agent>(
     fresh: impl FnOnce(ClassicControl) -> Result<A, RlError> + Send,
     load: impl Fn(&Path) -> Result<A, RlError> + Send,
 ) {
+    cli::log_warnings_to_stderr();
     strata_tensor::threads::try_with_threads(args.threads, || session(example, args, fresh, load))
         .unwrap_or_else(|e| fail(format!("--threads {}: {e}", args.threads)))
         .unwrap_or_else(|e| fail(e));
@@ -240,7 +243,7 @@ fn write_curves<A: Agent>(
     for (i, e) in log.episodes().iter().enumerate() {
         csv += &format!("{},{},{},{}\n", i + 1, e.env_step, e.score, e.length);
     }
-    write("learning_curve.csv", csv)?;
+    write("episodes.csv", csv)?;
     let mut csv = String::from("env_step,mean_greedy_return\n");
     for (s, m) in evaluations {
         csv += &format!("{s},{m}\n");
@@ -254,7 +257,7 @@ fn write_curves<A: Agent>(
         agent.env_name()
     );
     plot_series(
-        out.join("learning_curve.png"),
+        out.join("learning_curves.png"),
         &title,
         "environment steps",
         "return",
@@ -264,7 +267,7 @@ fn write_curves<A: Agent>(
         ],
     )
     .map_err(|e| RlError::Write {
-        path: out.join("learning_curve.png"),
+        path: out.join("learning_curves.png"),
         message: e.to_string(),
     })
 }
@@ -293,6 +296,14 @@ fn final_evaluation<A: Agent>(
         eval.std(),
         strip.display()
     );
+    if trained.is_some() {
+        println!(
+            "learning curves: {} (figures in {} and {})",
+            out.join("learning_curves.png").display(),
+            out.join("episodes.csv").display(),
+            out.join("evaluations.csv").display()
+        );
+    }
     let threshold = env.reward_threshold().unwrap_or(f64::INFINITY);
     let result = serde_json::json!({
         "example": example,

@@ -11,6 +11,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use strata_datasets::{ArrayDataset, Dataset as _, Mnist};
 use strata_layers::Module;
 use strata_models::data::{describe, hold_out, load_mnist};
+use strata_models::plot::{History, plot_learning_curves};
 use strata_models::{Objective, Trainer, TrainerConfig, cli};
 use strata_optim::{AdamConfig, Optimizer, SgdConfig};
 use strata_search::report::{best_line, write_all};
@@ -93,8 +94,9 @@ struct Cli {
     /// Seed of the sampler, the split and every trial's initialisation.
     #[arg(long, default_value_t = 0, value_parser = cli::seed)]
     seed: u64,
-    /// Folder for the log and the results.
-    #[arg(long)]
+    /// Folder for every file written: the log (search.jsonl), trials.csv, trials.json,
+    /// trials.png, and the retrained best configuration's learning_curves.png and history.csv.
+    #[arg(long, value_name = "DIR")]
     out: PathBuf,
 }
 
@@ -135,8 +137,8 @@ struct Split {
 
 impl<M: Module + 'static> Example<M> {
     /// Trains `config` for up to `epochs`, reporting the validation error after each epoch
-    /// (and stopping when pruned); returns the best validation error and the trained network's
-    /// test score.
+    /// (and stopping when pruned); returns the best validation error, the trained network's
+    /// test score and the history of its epochs.
     fn train(
         &self,
         config: &Config,
@@ -144,7 +146,7 @@ impl<M: Module + 'static> Example<M> {
         seed: u64,
         split: &Split,
         mut reporter: Option<&mut Reporter>,
-    ) -> Result<(f64, TestScore), String> {
+    ) -> Result<(f64, TestScore, History), String> {
         let lr = config.float("lr").ok_or("no lr")?;
         strata_layers::manual_seed(seed);
         let (model, batch) = (self.network)(config)?;
@@ -176,6 +178,7 @@ impl<M: Module + 'static> Example<M> {
     /// reports it (rank 0 only).
     pub fn main(self) {
         let cli = Cli::parse_for(&self);
+        strata_models::cli::log_warnings_to_stderr();
         let comm = strata_distributed::init().unwrap_or_else(|e| fail(e));
         let root = comm.is_root();
         let space = match &cli.space {
@@ -247,7 +250,7 @@ impl<M: Module + 'static> Example<M> {
             let seed = cli.seed ^ (reporter.trial() as u64).wrapping_mul(0x9E37_79B9);
             let outcome = strata_tensor::threads::with_threads(1, || {
                 self.train(config, cli.epochs, seed, &split, Some(reporter))
-                    .map(|(v, _)| v)
+                    .map(|(v, _, _)| v)
             });
             if let Ok(v) = outcome {
                 let pruned = if reporter.is_pruned() {
@@ -293,10 +296,21 @@ impl<M: Module + 'static> Example<M> {
             best_line(&trials).unwrap_or_default()
         );
         // Retrain the winner on the same split and score it once on the test set.
-        let (_, mut evaluate) = self
+        let (_, mut evaluate, history) = self
             .train(&winner.config, cli.epochs, cli.seed, &split, None)
             .unwrap_or_else(|e| fail(e));
         let test_error = evaluate(&test);
+        let curves = cli.out.join("learning_curves.png");
+        let title = format!("{}: the best configuration retrained on {name}", self.name);
+        plot_learning_curves(&history, &curves, &title).unwrap_or_else(|e| fail(e));
+        history
+            .to_csv(cli.out.join("history.csv"))
+            .unwrap_or_else(|e| fail(e));
+        println!(
+            "learning curves of the retrained best configuration: {} (figures in {})",
+            curves.display(),
+            cli.out.join("history.csv").display()
+        );
         println!(
             "retrained for {}: test error {:.2}%; results in {}",
             strata_models::cli::counted(cli.epochs, "epoch"),
@@ -321,14 +335,14 @@ impl<M: Module + 'static> Example<M> {
 }
 
 /// Trains one epoch at a time for up to `epochs`, reporting each validation error (and
-/// stopping when pruned); returns the best validation error and the trained network's test
-/// score.
+/// stopping when pruned); returns the best validation error, the trained network's test
+/// score and the history of its epochs.
 fn epoch_loop<M: Module + 'static, O: Optimizer + 'static>(
     mut trainer: Trainer<M, O>,
     epochs: usize,
     split: &Split,
     reporter: &mut Option<&mut Reporter>,
-) -> Result<(f64, TestScore), String> {
+) -> Result<(f64, TestScore, History), String> {
     let mut best = f64::INFINITY;
     for epoch in 1..=epochs {
         trainer.config_mut().epochs = epoch;
@@ -350,8 +364,10 @@ fn epoch_loop<M: Module + 'static, O: Optimizer + 'static>(
             break;
         }
     }
+    let history = trainer.history().clone();
     Ok((
         best,
         Box::new(move |test: &ArrayDataset| trainer.evaluate(test, 1000).error()),
+        history,
     ))
 }
