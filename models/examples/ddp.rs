@@ -27,7 +27,7 @@ use strata_distributed::Communicator;
 use strata_layers::Module;
 use strata_layers::safetensors::export_safetensors;
 use strata_models::contrastive_divergence::ContrastiveDivergence;
-use strata_models::data::{describe, globally_standardized, load_mnist, scaled};
+use strata_models::data::{PreprocessingKind, describe, load_mnist, prepare, scaled};
 use strata_models::dbn::{dlt_dbn, dlt_rbm_optimizer};
 use strata_models::layerwise::Layerwise;
 use strata_models::rbm::{Rbm, RbmConfig};
@@ -83,14 +83,16 @@ fn main() {
         let seed = args.seed;
         match cli.model {
             Model::Lenet => {
-                let (train, test) = globally_standardized(&data);
+                let (train, test, preprocessing) =
+                    prepare(&data, PreprocessingKind::Standardized);
                 let trainer = lenet5_trainer(
                     LeNetStyle::Modern,
                     seed,
                     args.epochs(1),
                     args.batch_size(64, train.len()),
                 )
-                .unwrap_or_else(|e| fail(e));
+                .unwrap_or_else(|e| fail(e))
+                .with_preprocessing(preprocessing);
                 run(trainer.with_communicator(comm), &cli, &name, train, test);
             }
             Model::Mlp => {

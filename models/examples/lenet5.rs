@@ -14,7 +14,7 @@ use common::{CommonArgs, ValidationArgs, fail, print_result};
 use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::LeNetStyle;
-use strata_models::data::globally_standardized;
+use strata_models::data::{PreprocessingKind, prepare};
 use strata_models::recipes::lenet5_trainer;
 use strata_models::visualize::first_layer_filters;
 
@@ -50,7 +50,7 @@ fn main() {
     let args = cli.common.clone();
     let (data, name) = common::load(&args.data);
     let classes = data.train.class_names().to_vec();
-    let (train, test) = globally_standardized(&data);
+    let (train, test, preprocessing) = prepare(&data, PreprocessingKind::Standardized);
     let (train, val) = cli.validation.split(&train, args.seed, true);
     let epochs = args.epochs(5);
     let batch = args.batch_size(64, train.len());
@@ -65,7 +65,9 @@ fn main() {
         trainer.config_mut().checkpoint_dir = Some(cli.out.clone());
         args.log_to(trainer.config_mut(), "lenet5");
         let style_name = format!("{style:?}").to_lowercase();
+        // Saved in every checkpoint: `load_model` hands it back for inference elsewhere.
         let mut trainer = trainer
+            .with_preprocessing(preprocessing)
             .with_hparams(args.hparams(&name).with("style", style_name))
             .with_images(|m, _| first_layer_filters(m, 8));
         let epochs_text = strata_models::cli::counted(epochs, "epoch");
