@@ -83,8 +83,7 @@ fn main() {
         let seed = args.seed;
         match cli.model {
             Model::Lenet => {
-                let (train, test, preprocessing) =
-                    prepare(&data, PreprocessingKind::Standardized);
+                let (train, test, preprocessing) = prepare(&data, PreprocessingKind::Standardized);
                 let trainer = lenet5_trainer(
                     LeNetStyle::Modern,
                     seed,

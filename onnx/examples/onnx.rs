@@ -261,15 +261,25 @@ fn inspect(file: &PathBuf) {
 }
 
 fn import(file: &Path, data: &str, fine_tune: usize, out: &Path) {
-    let module = strata_onnx::import(&strata_onnx::load(file).unwrap_or_else(|e| fail(e)))
-        .unwrap_or_else(|e| fail(e));
+    let model = strata_onnx::load(file).unwrap_or_else(|e| fail(e));
+    let module = strata_onnx::import(&model).unwrap_or_else(|e| fail(e));
+    // A graph whose input is `[N, features]` (an MLP) takes the images flattened.
+    let input_rank = model
+        .graph
+        .as_ref()
+        .and_then(|g| g.input.first())
+        .and_then(|i| i.r#type.as_ref())
+        .and_then(|t| t.tensor_type.as_ref())
+        .and_then(|t| t.shape.as_ref())
+        .map(|s| s.dim.len());
     let (mnist, name) = load_mnist(data).unwrap_or_else(|e| fail(e));
     eprintln!("{}", describe(&mnist, &name));
     let (train, test) = globally_standardized(&mnist);
     let adam = strata_optim::AdamConfig::new(1e-3)
         .build()
         .unwrap_or_else(|e| fail(e));
-    let config = TrainerConfig::new(fine_tune.max(1), 64).with_seed(0);
+    let mut config = TrainerConfig::new(fine_tune.max(1), 64).with_seed(0);
+    config.flatten_inputs = input_rank == Some(2);
     let mut trainer = Trainer::new(module, adam, Objective::CrossEntropy, config, "onnx")
         .unwrap_or_else(|e| fail(e));
     let before = trainer.evaluate(&test, 1000).error();
