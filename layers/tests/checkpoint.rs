@@ -1,8 +1,11 @@
 //! Checkpoint files: round trips, every kind of corrupt input, and atomic writes.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::version_1_file;
 use serde::{Deserialize, Serialize};
 use strata_layers::checkpoint::{
     CheckpointError, CheckpointErrorKind, FORMAT_VERSION, HEADER_LEN, MAGIC, ModuleState,
@@ -170,18 +173,6 @@ fn f64_modules_round_trip_bitwise() {
         net32.params()[0].1.value().to_vec()[0],
         net.params()[0].1.value().to_vec()[0] as f32
     );
-}
-
-/// `value` in a checkpoint of format version 1: the 24-byte header and the bincode value, with
-/// no kind label (as Strata wrote before the label existed).
-fn version_1_file<P: Serialize>(value: &P) -> Vec<u8> {
-    let payload = bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap();
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend_from_slice(&1u32.to_le_bytes());
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    bytes
 }
 
 /// A struct such as a training loop would store: a model, counters, a configuration.

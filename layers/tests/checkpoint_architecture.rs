@@ -2,20 +2,20 @@
 //! into one with ReLU and max pooling) and the wrong kind of file (an optimizer state or a
 //! training checkpoint read as a module state), and still read format-version-1 files.
 
+mod common;
+
 use std::fs;
 use std::path::PathBuf;
 
+use common::{lenet, version_1_file};
 use serde::{Deserialize, Serialize};
 use strata_autograd::{Grads, Param};
 use strata_layers::checkpoint::{
-    CheckpointError, CheckpointErrorKind, FORMAT_VERSION, LayerDescription, MAGIC, ModuleState,
+    CheckpointError, CheckpointErrorKind, FORMAT_VERSION, LayerDescription, ModuleState,
     NamedTensor, checkpoint_kind, describe_architecture, load_module, read_checkpoint, save_module,
     write_checkpoint,
 };
-use strata_layers::{
-    Activation, AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, Sequential,
-    module_parts,
-};
+use strata_layers::{Activation, Conv2d, Dropout, Flatten, Linear, Module, Sequential};
 use strata_optim::{AdamConfig, Optimizer, OptimizerState};
 use strata_tensor::Tensor;
 
@@ -36,50 +36,6 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// LeNet-5 as `strata_models::LeNet5` builds it, in its two styles.
-struct LeNet5 {
-    features: Sequential,
-    classifier: Sequential,
-}
-
-impl Module for LeNet5 {
-    fn forward(&mut self, x: &strata_autograd::Var) -> strata_autograd::Var {
-        let h = self.features.forward(x);
-        self.classifier.forward(&h)
-    }
-    module_parts!(f32; children: [features, classifier]);
-}
-
-fn lenet(classic: bool) -> LeNet5 {
-    let act = if classic {
-        Activation::LecunTanh
-    } else {
-        Activation::Relu
-    };
-    let pool = |s: Sequential| {
-        if classic {
-            s.add(AvgPool2d::new((2, 2)))
-        } else {
-            s.add(MaxPool2d::new((2, 2)))
-        }
-    };
-    let features = Sequential::new()
-        .add(Conv2d::new(1, 6, (5, 5)).with_padding((2, 2)))
-        .add(act);
-    let features = pool(features).add(Conv2d::new(6, 16, (5, 5))).add(act);
-    let features = pool(features).add(Flatten);
-    let classifier = Sequential::new()
-        .add(Linear::new(400, 120))
-        .add(act)
-        .add(Linear::new(120, 84))
-        .add(act)
-        .add(Linear::new(84, 10));
-    LeNet5 {
-        features,
-        classifier,
     }
 }
 
@@ -229,17 +185,6 @@ struct TrainingState {
     model: ModuleState,
     optimizer: OptimizerState,
     epoch: u32,
-}
-
-/// `value` in a format-version-1 file: the header, then the bincode value (no kind label).
-fn version_1_file<P: Serialize>(value: &P) -> Vec<u8> {
-    let payload = bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap();
-    let mut bytes = MAGIC.to_vec();
-    bytes.extend_from_slice(&1u32.to_le_bytes());
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    bytes
 }
 
 #[test]

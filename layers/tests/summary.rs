@@ -2,56 +2,14 @@
 //! numbers `torchinfo.summary` gives for the same network), totals, and a model left exactly
 //! as it was (modes, batch-norm statistics).
 
+mod common;
+
+use common::lenet;
 use strata_autograd::Var;
 use strata_layers::{
-    Activation, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d,
-    Module, ModuleList, Sequential, Summary, module_parts, summary,
+    Activation, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Linear, Module, ModuleList, Summary,
+    module_parts, summary,
 };
-
-/// LeNet-5 as `strata_models::LeNet5` builds it: `features` (C1 … S4, flatten) and
-/// `classifier` (C5, F6, output).
-struct LeNet5 {
-    features: Sequential,
-    classifier: Sequential,
-}
-
-impl Module for LeNet5 {
-    fn forward(&mut self, x: &Var) -> Var {
-        let h = self.features.forward(x);
-        self.classifier.forward(&h)
-    }
-    module_parts!(f32; children: [features, classifier]);
-}
-
-fn lenet(classic: bool) -> LeNet5 {
-    let act = if classic {
-        Activation::LecunTanh
-    } else {
-        Activation::Relu
-    };
-    let pool = |s: Sequential| {
-        if classic {
-            s.add(AvgPool2d::new((2, 2)))
-        } else {
-            s.add(MaxPool2d::new((2, 2)))
-        }
-    };
-    let features = Sequential::new()
-        .add(Conv2d::new(1, 6, (5, 5)).with_padding((2, 2)))
-        .add(act);
-    let features = pool(features).add(Conv2d::new(6, 16, (5, 5))).add(act);
-    let features = pool(features).add(Flatten);
-    let classifier = Sequential::new()
-        .add(Linear::new(400, 120))
-        .add(act)
-        .add(Linear::new(120, 84))
-        .add(act)
-        .add(Linear::new(84, 10));
-    LeNet5 {
-        features,
-        classifier,
-    }
-}
 
 #[test]
 fn lenet5_rows_match_torchinfo() {

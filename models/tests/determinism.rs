@@ -33,52 +33,41 @@ fn sample(n: usize) -> strata_datasets::ArrayDataset {
     train.split_at(n).0
 }
 
-#[test]
-fn lenet5_trains_bit_identically_on_any_thread_count() {
+/// Asserts that `train()` — a training run returning its weights' bits — gives the
+/// same bits on 2 and 3 threads as on 1.
+fn assert_thread_count_invariant(model: &str, train: impl Fn() -> Vec<u32> + Sync) {
     set_fixed_order_reductions(true);
-    let train = Arc::new(sample(768));
-    let run = |threads: usize| {
-        with_threads(threads, || {
-            let mut trainer = lenet5_trainer(LeNetStyle::Modern, 7, 1, 128).unwrap();
-            trainer.config_mut().verbose = false;
-            trainer.fit(train.clone(), None).unwrap();
-            bits(&trainer.model)
-        })
-    };
-    let one = run(1);
+    let one = with_threads(1, &train);
     for threads in [2, 3] {
-        let other = run(threads);
+        let other = with_threads(threads, &train);
         let differ = one.iter().zip(&other).filter(|(a, b)| a != b).count();
         assert_eq!(
             differ,
             0,
-            "LeNet-5: {differ} of {} weights differ between 1 and {threads} threads",
+            "{model}: {differ} of {} weights differ between 1 and {threads} threads",
             one.len()
         );
     }
 }
 
 #[test]
+fn lenet5_trains_bit_identically_on_any_thread_count() {
+    let train = Arc::new(sample(768));
+    assert_thread_count_invariant("LeNet-5", || {
+        let mut trainer = lenet5_trainer(LeNetStyle::Modern, 7, 1, 128).unwrap();
+        trainer.config_mut().verbose = false;
+        trainer.fit(train.clone(), None).unwrap();
+        bits(&trainer.model)
+    });
+}
+
+#[test]
 fn lstm_trains_bit_identically_on_any_thread_count() {
-    set_fixed_order_reductions(true);
     let train = Arc::new(sample(512));
-    let run = |threads: usize| {
-        with_threads(threads, || {
-            let mut trainer = lstm_mnist_trainer(3, 1, 128).unwrap();
-            trainer.config_mut().verbose = false;
-            trainer.fit(train.clone(), None).unwrap();
-            bits(&trainer.model)
-        })
-    };
-    let one = run(1);
-    for threads in [2, 3] {
-        let other = run(threads);
-        let differ = one.iter().zip(&other).filter(|(a, b)| a != b).count();
-        assert_eq!(
-            differ,
-            0,
-            "LSTM: {differ} of {} weights differ between 1 and {threads} threads",
-            one.len()
-        );
-    }
+    assert_thread_count_invariant("LSTM", || {
+        let mut trainer = lstm_mnist_trainer(3, 1, 128).unwrap();
+        trainer.config_mut().verbose = false;
+        trainer.fit(train.clone(), None).unwrap();
+        bits(&trainer.model)
+    });
 }

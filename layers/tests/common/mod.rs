@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use strata_autograd::{Var, no_grad};
-use strata_layers::Module;
+use strata_layers::{
+    Activation, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential, module_parts,
+};
 use strata_tensor::Tensor;
 
 /// An f64 tensor from values and a shape.
@@ -169,4 +171,63 @@ pub fn gradcheck_module<M: Module<f64>>(
 /// The names of a module's parameters, in order.
 pub fn names<M: Module<f64>>(m: &M) -> Vec<String> {
     m.params().into_iter().map(|(n, _)| n).collect()
+}
+
+/// `value` in a checkpoint of format version 1: the 24-byte header and the bincode value, with
+/// no kind label (as Strata wrote before the label existed).
+pub fn version_1_file<P: serde::Serialize>(value: &P) -> Vec<u8> {
+    let payload = bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap();
+    let mut bytes = strata_layers::checkpoint::MAGIC.to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+/// LeNet-5 as `strata_models::LeNet5` builds it, in its two styles.
+pub struct LeNet5 {
+    /// C1 … S4 and the flattening.
+    pub features: Sequential,
+    /// C5, F6 and the output layer.
+    pub classifier: Sequential,
+}
+
+impl Module for LeNet5 {
+    fn forward(&mut self, x: &Var) -> Var {
+        let h = self.features.forward(x);
+        self.classifier.forward(&h)
+    }
+    module_parts!(f32; children: [features, classifier]);
+}
+
+/// LeNet-5, classic (LeCun tanh, average pooling) or modern (ReLU, max pooling).
+pub fn lenet(classic: bool) -> LeNet5 {
+    let act = if classic {
+        Activation::LecunTanh
+    } else {
+        Activation::Relu
+    };
+    let pool = |s: Sequential| {
+        if classic {
+            s.add(AvgPool2d::new((2, 2)))
+        } else {
+            s.add(MaxPool2d::new((2, 2)))
+        }
+    };
+    let features = Sequential::new()
+        .add(Conv2d::new(1, 6, (5, 5)).with_padding((2, 2)))
+        .add(act);
+    let features = pool(features).add(Conv2d::new(6, 16, (5, 5))).add(act);
+    let features = pool(features).add(Flatten);
+    let classifier = Sequential::new()
+        .add(Linear::new(400, 120))
+        .add(act)
+        .add(Linear::new(120, 84))
+        .add(act)
+        .add(Linear::new(84, 10));
+    LeNet5 {
+        features,
+        classifier,
+    }
 }
