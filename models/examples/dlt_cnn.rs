@@ -98,7 +98,7 @@ fn main() {
     let steps = epochs * train.len().div_ceil(batch);
     if steps as f64 * lr < UNDERFIT_STEP_RATE {
         eprintln!(
-            "note: {} at learning rate {lr} is known to underfit this network (200 steps at rate 1 end near 84% test error, 2000 near 9%); raise --epochs or --lr, or lower --batch-size (the default preset: 20 epochs of batch 10 at rate 2)",
+            "note: training for {} at learning rate {lr} is known to underfit this network (200 steps at rate 1 end near 84% test error, 2000 near 9%); raise --epochs or --lr, or lower --batch-size (the default preset: 20 epochs of batch 10 at rate 2)",
             cli::counted(steps, "SGD step")
         );
     }
