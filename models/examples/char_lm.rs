@@ -6,7 +6,7 @@
 //! Defaults: epochs of 100 steps of 32 sequences. The LSTM (hidden 128, 32 characters, Adam
 //! 5·10⁻³, no warmup, 10 epochs) reaches about 1.73 nats/character in about 30 s (release, 2
 //! cores); the Transformer (width 128, 2 layers, 4 heads, 64 characters, dropout 0.1, Adam
-//! 2·10⁻³ warmed up over 100 steps, 4 epochs) about 2.08 in about 2 minutes. Both end below
+//! 2·10⁻³ warmed up over 100 steps, 4 epochs) about 2.08 in about 90 s. Both end below
 //! the bigram baseline of 2.48 nats/character (the Transformer from its second epoch on; it
 //! reaches about 1.89 after 10 epochs). `--minutes` caps the training time (default 5).
 //!

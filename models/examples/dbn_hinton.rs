@@ -5,7 +5,7 @@
 //! (cross-entropy, SGD with momentum 0.9, batch 100).
 //!
 //! Defaults: 5 epochs of each RBM, then 10 epochs of fine-tuning at learning rate 0.3 — about
-//! 5% test error on the bundled 10k sample in about 35 s (release, 2 cores). (At learning rate
+//! 5% test error on the bundled 10k sample in about 30 s (release, 2 cores). (At learning rate
 //! 0.1 fine-tuning is slower: 8.5% after 5 epochs of each stage.)
 //! `--epochs` sets the fine-tuning epochs (and the pretraining epochs too, unless
 //! `--pretrain-epochs` is given). With 1 or 2 epochs per RBM fine-tuning is known to stay at
