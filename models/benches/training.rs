@@ -10,7 +10,7 @@ use strata_layers::Module;
 use strata_layers::loss::half_sse;
 use strata_models::LeNetStyle;
 use strata_models::recipes::{
-    NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
+    DLT_CNN_LR, NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
 };
 use strata_optim::Optimizer;
 use strata_tensor::{Indices, Tensor};
@@ -85,7 +85,7 @@ fn training_steps(c: &mut Criterion) {
 
             let (x, y) = batch(&[50, 1, 28, 28]);
             group.throughput(Throughput::Elements(50));
-            let mut t = dlt_cnn_trainer(0, 1, 50).unwrap();
+            let mut t = dlt_cnn_trainer(DLT_CNN_LR, 0, 1, 50).unwrap();
             group.bench_function(id("dlt_cnn_b50"), |b| {
                 b.iter_custom(|n| timed(threads, n, &mut t.model, &mut t.optimizer, &x, &y, true))
             });

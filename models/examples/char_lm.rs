@@ -1,8 +1,20 @@
 //! Character-level language model on Tiny Shakespeare: a 2-layer LSTM (default) or a small
-//! causal Transformer (`--model transformer`), trained with Adam and gradient-norm clipping on
-//! the leading 90% of the text, evaluated in nats per character on the trailing 10%, then
-//! sampled with a temperature. A checkpoint (model, optimizer, step) is written after every
-//! epoch; `--resume` continues from one. `--minutes` caps the training time.
+//! causal Transformer (`--model transformer`), trained with Adam (the learning rate warmed up
+//! linearly over `--warmup` steps) and gradient-norm clipping on the leading 90% of the text,
+//! evaluated in nats per character on the trailing 10%, then sampled with a temperature.
+//!
+//! Defaults: epochs of 100 steps of 32 sequences. The LSTM (hidden 128, 32 characters, Adam
+//! 5·10⁻³, no warmup, 10 epochs) reaches about 1.73 nats/character in about 30 s (release, 2
+//! cores); the Transformer (width 128, 2 layers, 4 heads, 64 characters, dropout 0.1, Adam
+//! 2·10⁻³ warmed up over 100 steps, 4 epochs) about 2.08 in about 90 s. Both end below
+//! the bigram baseline of 2.48 nats/character (the Transformer from its second epoch on; it
+//! reaches about 1.89 after 10 epochs). `--minutes` caps the training time (default 5).
+//!
+//! Writes into `--out` (default `target/examples/char_lm`) the checkpoint `last.ckpt` (model,
+//! optimizer, step, history) after every epoch, the learning curves (`learning_curves.png`:
+//! training loss and, on the first 16,384 validation characters, validation loss per epoch)
+//! and `history.csv`. `--resume PATH` continues from a checkpoint; `--epochs` is the total
+//! number of epochs, those of the checkpoint included.
 //!
 //! LSTM (`strata_layers::recurrent::Lstm`, PyTorch gates i, f, g, o): `[i f g o] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh`,
 //! `c' = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h' = σ(o) ⊙ tanh(c')`.
@@ -25,6 +37,7 @@ use strata_layers::recurrent::{Lstm, RecurrentConfig};
 use strata_layers::transformer::{FeedForwardActivation, TransformerConfig, TransformerEncoder};
 use strata_layers::{Embedding, Init, Linear, Module, Param, manual_seed, prefixed};
 use strata_models::cli;
+use strata_models::plot::{EpochMetrics, History, plot_learning_curves};
 use strata_optim::{AdamConfig, Optimizer, OptimizerState, clip_grad_norm};
 use strata_tensorboard::{HParams, RunStatus, SummaryWriter, trim_run};
 
@@ -41,8 +54,9 @@ pub enum ModelKind {
 #[derive(Parser, Debug, Clone)]
 #[command(name = "char_lm")]
 pub struct CharLmArgs {
-    /// Training epochs of `--steps-per-epoch` mini-batches, 1 or more (the time budget may
-    /// stop earlier; on `--resume`, epochs run in addition). Default 50.
+    /// Training epochs of `--steps-per-epoch` mini-batches in total, 1 or more (the time
+    /// budget may stop earlier; on `--resume` the checkpoint's epochs count). Default 10
+    /// (LSTM) or 4 (Transformer).
     #[arg(long, value_parser = cli::positive, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Mini-batch size (sequences), 1..=4096; `--batch-size × --seq-len` at most 262144
@@ -73,9 +87,13 @@ pub struct CharLmArgs {
     /// 4..=4096; default 128.
     #[arg(long, value_parser = cli::int_in(4, 4096), allow_negative_numbers = true)]
     pub hidden: Option<usize>,
-    /// Adam learning rate, above 0; default 5e-3 (LSTM) or 1e-3 (Transformer).
+    /// Adam learning rate, above 0; default 5e-3 (LSTM) or 2e-3 (Transformer).
     #[arg(long, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// Steps over which the learning rate rises linearly to --lr (step s of the run uses
+    /// lr·min(1, s/warmup)); default 0 (LSTM) or 100 (Transformer).
+    #[arg(long, value_parser = cli::count, allow_negative_numbers = true)]
+    pub warmup: Option<usize>,
     /// Maximum global gradient norm, above 0.
     #[arg(long, default_value_t = 1.0, value_parser = cli::positive_float, allow_negative_numbers = true)]
     pub clip: f64,
@@ -88,10 +106,11 @@ pub struct CharLmArgs {
     /// Characters to sample after training, 0..=100000 (0 = none).
     #[arg(long, default_value_t = 300, value_parser = cli::int_in(0, 100_000), allow_negative_numbers = true)]
     pub sample_len: usize,
-    /// Where to write the checkpoint after every epoch.
-    #[arg(long, default_value = "target/examples/char_lm/last.ckpt")]
-    pub checkpoint: PathBuf,
-    /// Resume from this checkpoint.
+    /// Folder for the checkpoint `last.ckpt` (written after every epoch), the learning-curve
+    /// PNG and the metrics CSV.
+    #[arg(long, default_value = "target/examples/char_lm")]
+    pub out: PathBuf,
+    /// Resume from this checkpoint (written by an earlier run into `<out>/last.ckpt`).
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Print less.
@@ -112,11 +131,27 @@ pub struct CharLmReport {
     pub train_loss: f64,
     /// Training steps done in total (including resumed ones).
     pub steps: u64,
+    /// Epochs completed in total (including resumed ones).
+    pub epochs: usize,
+    /// The per-epoch record (including resumed epochs).
+    pub history: History,
     /// Training time of this run in seconds.
     pub seconds: f64,
     /// The sampled text.
     pub sample: String,
 }
+
+/// The validation loss of a bigram model (character-pair counts of the training split) on the
+/// validation split, in nats per character: what a model must beat to have learned more than
+/// which character tends to follow which.
+pub const BIGRAM_NATS: f64 = 2.48;
+
+/// Training steps below which the Transformer is known to stay near the bigram baseline.
+const UNDERFIT_TRANSFORMER_STEPS: usize = 200;
+
+/// Validation characters evaluated after every epoch for the learning curves (the final
+/// figure uses `--eval-chars`).
+const CURVE_VAL_CHARS: usize = 16_384;
 
 /// SplitMix64: batch offsets and sampling.
 struct SplitMix(u64);
@@ -300,6 +335,10 @@ struct CharLmCheckpoint {
     rng: u64,
     weights: ModuleState,
     optimizer: OptimizerState,
+    /// Epochs completed.
+    epochs_done: usize,
+    /// The per-epoch record so far.
+    history: History,
 }
 
 /// Mean validation loss (nats per character) over `eval_chars` characters of the validation
@@ -388,16 +427,37 @@ fn sample(
 /// # Errors
 /// When the checkpoint cannot be read (`--resume`) or written, or does not fit the model.
 pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
-    let epochs = args.epochs.unwrap_or(50);
+    let epochs = args.epochs.unwrap_or(match args.model {
+        ModelKind::Lstm => 10,
+        ModelKind::Transformer => 4,
+    });
     let batch = args.batch_size.unwrap_or(32);
     let hidden = args.hidden.unwrap_or(128);
-    let (seq_len, lr) = match args.model {
-        ModelKind::Lstm => (32, 5e-3),
-        ModelKind::Transformer => (64, 1e-3),
+    let (seq_len, lr, warmup) = match args.model {
+        ModelKind::Lstm => (32, 5e-3, 0),
+        ModelKind::Transformer => (64, 2e-3, 100),
     };
     let seq_len = args.seq_len.unwrap_or(seq_len);
     let lr = args.lr.unwrap_or(lr);
+    let warmup = args.warmup.unwrap_or(warmup);
+    let lr_at = |step: u64| {
+        if warmup == 0 {
+            lr
+        } else {
+            lr * ((step + 1) as f64 / warmup as f64).min(1.0)
+        }
+    };
     check_sizes(args.model, batch, seq_len, hidden)?;
+    let planned_steps = epochs * args.steps_per_epoch;
+    if args.model == ModelKind::Transformer
+        && planned_steps < UNDERFIT_TRANSFORMER_STEPS
+        && !args.quiet
+    {
+        eprintln!(
+            "note: {} in total are known to leave the Transformer near the bigram baseline ({BIGRAM_NATS} nats/char: about 2.50 after 100 steps at the defaults, 2.27 after 200, 2.08 after 400); raise --epochs or --steps-per-epoch",
+            cli::counted(planned_steps, "step")
+        );
+    }
     let corpus = CharCorpus::tiny_shakespeare();
     let vocab_size = corpus.vocab().len();
     manual_seed(args.seed);
@@ -408,6 +468,8 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         .map_err(|e| e.to_string())?;
     let mut rng = SplitMix(args.seed ^ 0xC4A2_1A3D);
     let mut step = 0u64;
+    let mut epochs_done = 0usize;
+    let mut history = History::new();
     if let Some(path) = &args.resume {
         let ckpt: CharLmCheckpoint = read_checkpoint(path).map_err(|e| format!("--resume: {e}"))?;
         if ckpt.model != args.model || ckpt.hidden != hidden || ckpt.seq_len != seq_len {
@@ -429,28 +491,46 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         step = ckpt.step;
         rng = SplitMix(ckpt.rng);
+        epochs_done = ckpt.epochs_done;
+        history = ckpt.history;
         if !args.quiet {
-            println!("resumed from {} at step {step}", path.display());
+            println!(
+                "resumed from {} at step {step}, after {}",
+                path.display(),
+                cli::counted(epochs_done, "epoch")
+            );
         }
     }
     if !args.quiet {
         println!(
-            "char_lm: {:?}, hidden {hidden}, {} parameters; Tiny Shakespeare {} train / {} validation characters, vocabulary {vocab_size}; batch {batch} × {} chars, Adam {}, clip {}, budget {} min",
+            "char_lm: {:?}, hidden {hidden}, {} parameters; Tiny Shakespeare {} train / {} validation characters, vocabulary {vocab_size}; {} of {} steps, batch {batch} × {} chars, Adam {} (warmup {} steps), clip {}, budget {} min",
             args.model,
             model.num_params(),
             corpus.train().len(),
             corpus.validation().len(),
+            cli::counted(epochs, "epoch"),
+            args.steps_per_epoch,
             seq_len,
             lr,
+            warmup,
             args.clip,
             args.minutes
         );
     }
     let train = corpus.train();
+    let checkpoint = args.out.join("last.ckpt");
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        format!(
+            "--out {}: cannot create the folder: {e}",
+            args.out.display()
+        )
+    })?;
     let save = |model: &CharModel,
                 opt: &strata_optim::Adam<f32>,
                 step: u64,
-                rng: u64|
+                rng: u64,
+                epochs_done: usize,
+                history: &History|
      -> Result<(), String> {
         let params: Vec<&Param> = model.params().into_iter().map(|(_, p)| p).collect();
         let ckpt = CharLmCheckpoint {
@@ -461,25 +541,31 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             rng,
             weights: ModuleState::capture(model),
             optimizer: opt.state(&params),
+            epochs_done,
+            history: history.clone(),
         };
-        if let Some(dir) = args.checkpoint.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        write_checkpoint(&args.checkpoint, &ckpt).map_err(|e| e.to_string())
+        write_checkpoint(&checkpoint, &ckpt).map_err(|e| format!("{}: {e}", checkpoint.display()))
     };
     let mut log = match &args.logdir {
         Some(dir) => Some(open_log(
             dir,
             args,
             step,
-            &hparams_of(args, hidden, seq_len, lr, batch),
+            &hparams_of(args, hidden, seq_len, lr, warmup, batch),
         )?),
         None => None,
     };
     let start = Instant::now();
     let budget = args.minutes * 60.0;
-    let mut train_loss = f64::NAN;
-    'epochs: for epoch in 1..=epochs {
+    let mut train_loss = history.last().map_or(f64::NAN, |m| m.train_loss);
+    if epochs_done >= epochs && !args.quiet {
+        println!(
+            "the checkpoint has {} already; --epochs {epochs} is the total, so none is run",
+            cli::counted(epochs_done, "epoch")
+        );
+    }
+    'epochs: for epoch in epochs_done + 1..=epochs {
+        let epoch_start = Instant::now();
         // The model's random streams (dropout) start each epoch from (seed, step), so a run
         // resumed from an epoch's checkpoint draws what an uninterrupted one draws.
         model.reseed(strata_layers::child_seed(args.seed, step));
@@ -489,9 +575,12 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
                 if done > 0 {
                     train_loss = total / done as f64;
                 }
-                save(&model, &opt, step, rng.0)?;
+                save(&model, &opt, step, rng.0, epochs_done, &history)?;
                 if !args.quiet {
-                    println!("time budget of {} min reached at step {step}", args.minutes);
+                    println!(
+                        "time budget of {} min reached at step {step}, in epoch {epoch}",
+                        args.minutes
+                    );
                 }
                 break 'epochs;
             }
@@ -509,16 +598,18 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             if !value.is_finite() {
                 return Err(format!(
                     "training loss became {value} at step {step}; the last good checkpoint is {}",
-                    args.checkpoint.display()
+                    checkpoint.display()
                 ));
             }
             let mut grads = loss.backward();
             let norm = clip_grad_norm(&mut grads, args.clip);
+            let rate = lr_at(step);
+            opt.set_learning_rate(rate);
             if let Some(log) = &mut log {
                 let scalars = [
                     ("step/loss", value),
                     ("step/grad_norm", norm),
-                    ("step/learning_rate", lr),
+                    ("step/learning_rate", rate),
                 ];
                 log.add_scalars(step as i64 + 1, &scalars)
                     .map_err(|e| e.to_string())?;
@@ -531,7 +622,17 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
             step += 1;
         }
         train_loss = total / done.max(1) as f64;
-        save(&model, &opt, step, rng.0)?;
+        epochs_done = epoch;
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        let curve_val = validation_loss(&mut model, &corpus, seq_len, CURVE_VAL_CHARS);
+        history.push(EpochMetrics {
+            val_loss: Some(curve_val),
+            seconds,
+            examples_per_second: (done * batch) as f64 / seconds.max(1e-9),
+            learning_rate: lr_at(step.saturating_sub(1)),
+            ..EpochMetrics::new(epoch, train_loss)
+        });
+        save(&model, &opt, step, rng.0, epochs_done, &history)?;
         if let Some(log) = &mut log {
             log.add_scalar("train/loss", train_loss, step as i64)
                 .map_err(|e| e.to_string())?;
@@ -539,13 +640,27 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         }
         if !args.quiet {
             println!(
-                "epoch {epoch:>3}: step {step}, train loss {train_loss:.4} nats/char ({:.0} s)",
+                "epoch {epoch:>3}: step {step}, train loss {train_loss:.4}, validation loss {curve_val:.4} nats/char on the first {CURVE_VAL_CHARS} validation characters ({:.0} s)",
                 start.elapsed().as_secs_f64()
             );
         }
     }
     let seconds = start.elapsed().as_secs_f64();
     let val_loss = validation_loss(&mut model, &corpus, seq_len, args.eval_chars);
+    if !history.is_empty() {
+        let png = args.out.join("learning_curves.png");
+        let title = format!(
+            "char_lm {} on Tiny Shakespeare (nats per character)",
+            format!("{:?}", args.model).to_lowercase()
+        );
+        plot_learning_curves(&history, &png, &title).map_err(|e| e.to_string())?;
+        history
+            .to_csv(args.out.join("history.csv"))
+            .map_err(|e| e.to_string())?;
+        if !args.quiet {
+            println!("learning curves: {}", png.display());
+        }
+    }
     let text = if args.sample_len > 0 {
         sample(
             &mut model,
@@ -571,7 +686,7 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
     }
     if !args.quiet {
         println!(
-            "validation loss {val_loss:.4} nats/char (bigram baseline 2.48) after {step} steps, {seconds:.0} s"
+            "validation loss {val_loss:.4} nats/char (bigram baseline {BIGRAM_NATS}) after {step} steps, {seconds:.0} s"
         );
         if !text.is_empty() {
             println!(
@@ -584,6 +699,8 @@ pub fn run(args: &CharLmArgs) -> Result<CharLmReport, String> {
         val_loss,
         train_loss,
         steps: step,
+        epochs: epochs_done,
+        history,
         seconds,
         sample: text,
     })
@@ -622,12 +739,20 @@ fn check_sizes(
 }
 
 /// The run's settings for the TensorBoard HParams table.
-fn hparams_of(args: &CharLmArgs, hidden: usize, seq_len: usize, lr: f64, batch: usize) -> HParams {
+fn hparams_of(
+    args: &CharLmArgs,
+    hidden: usize,
+    seq_len: usize,
+    lr: f64,
+    warmup: usize,
+    batch: usize,
+) -> HParams {
     HParams::new()
         .with("model", format!("{:?}", args.model).to_lowercase())
         .with("hidden", hidden)
         .with("seq_len", seq_len)
         .with("learning_rate", lr)
+        .with("warmup", warmup)
         .with("batch_size", batch)
         .with("clip", args.clip)
         .with("seed", args.seed)
@@ -674,8 +799,9 @@ fn main() {
             "val_loss": report.val_loss,
             "train_loss": report.train_loss,
             "steps": report.steps,
+            "epochs": report.epochs,
             "seconds": report.seconds,
-            "bigram_baseline": 2.48,
+            "bigram_baseline": BIGRAM_NATS,
         })
     );
 }

@@ -141,18 +141,23 @@ pub fn dlt_nn_trainer(
     Ok(trainer)
 }
 
+/// The learning rate of the DeepLearnToolbox `test_example_CNN` (`opts.alpha`).
+pub const DLT_CNN_LR: f64 = 1.0;
+
 /// A trainer for the DeepLearnToolbox `test_example_CNN`: [`DltCnn`], plain SGD at learning
-/// rate 1, `½·Σ(y − t)²/m` (inputs scaled to [0, 1]).
+/// rate `lr` (the toolbox's is [`DLT_CNN_LR`]), `½·Σ(y − t)²/m` (inputs scaled to [0, 1]).
 ///
 /// # Errors
-/// [`TrainError::Config`] for zero epochs or batch size.
+/// [`TrainError::Config`] for zero epochs or batch size, or a learning rate that is not
+/// positive and finite.
 pub fn dlt_cnn_trainer(
+    lr: f64,
     seed: u64,
     epochs: usize,
     batch: usize,
 ) -> Result<Trainer<DltCnn, Sgd>, TrainError> {
     strata_layers::manual_seed(seed);
-    let optimizer = SgdConfig::new(1.0)
+    let optimizer = SgdConfig::new(lr)
         .build()
         .map_err(|e| TrainError::Config(e.to_string()))?;
     let mut config = TrainerConfig::new(epochs, batch);

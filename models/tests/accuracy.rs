@@ -9,7 +9,7 @@ use strata_datasets::Mnist;
 use strata_models::LeNetStyle;
 use strata_models::data::{globally_standardized, scaled, zscored};
 use strata_models::recipes::{
-    NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
+    DLT_CNN_LR, NN_EXPERIMENTS, dlt_cnn_trainer, dlt_nn_trainer, lenet5_trainer, relu_mlp_trainer,
 };
 
 fn sample() -> Mnist {
@@ -62,7 +62,7 @@ fn relu_mlp_one_epoch_beats_12_percent() {
 fn dlt_cnn_six_epochs_beats_14_percent() {
     // PyTorch: 11.4% (lr 1, batch 50).
     let (train, test) = scaled(&sample());
-    let mut trainer = dlt_cnn_trainer(0, 6, 50).unwrap();
+    let mut trainer = dlt_cnn_trainer(DLT_CNN_LR, 0, 6, 50).unwrap();
     trainer.config_mut().verbose = false;
     trainer.fit(Arc::new(train), None).unwrap();
     let error = trainer.evaluate(&test, 1000).error();

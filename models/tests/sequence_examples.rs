@@ -9,8 +9,7 @@ mod seq2seq;
 
 use clap::Parser;
 
-/// The bigram baseline on the 90/10 split, in nats per character.
-const BIGRAM_NATS: f64 = 2.48;
+use char_lm::BIGRAM_NATS;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("strata-seq-{name}-{}", std::process::id()));
@@ -22,6 +21,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn char_lm_lstm_beats_the_bigram_baseline() {
     let dir = temp_dir("char-lm");
     let ckpt = dir.join("last.ckpt");
+    let resumed_dir = dir.join("resumed");
     let args = char_lm::CharLmArgs::parse_from([
         "char_lm",
         "--model",
@@ -35,8 +35,8 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         "--sample-len",
         "100",
         "--quiet",
-        "--checkpoint",
-        ckpt.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
         "--logdir",
         dir.join("tb").to_str().unwrap(),
     ]);
@@ -52,11 +52,14 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
     );
     assert!(report.sample.starts_with("ROMEO:\n") && report.sample.chars().count() == 107);
     assert!(ckpt.exists());
-    // Resuming continues the step count from the checkpoint.
+    assert!(dir.join("learning_curves.png").exists() && dir.join("history.csv").exists());
+    assert_eq!(report.history.len(), report.epochs);
+    // Resuming continues the step count from the checkpoint; `--epochs` is the total.
+    let total = (report.epochs + 1).to_string();
     let resumed = char_lm::CharLmArgs::parse_from([
         "char_lm",
         "--epochs",
-        "1",
+        &total,
         "--steps-per-epoch",
         "5",
         "--eval-chars",
@@ -64,8 +67,8 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         "--sample-len",
         "0",
         "--quiet",
-        "--checkpoint",
-        dir.join("resumed.ckpt").to_str().unwrap(),
+        "--out",
+        resumed_dir.to_str().unwrap(),
         "--resume",
         ckpt.to_str().unwrap(),
         "--logdir",
@@ -73,6 +76,8 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
     ]);
     let again = char_lm::run(&resumed).unwrap();
     assert_eq!(again.steps, report.steps + 5);
+    assert_eq!(again.epochs, report.epochs + 1);
+    assert_eq!(again.history.len(), report.epochs + 1);
     // The TensorBoard log continues: every step once, the epochs' losses at their steps.
     let log = strata_models::tensorboard::read_run(dir.join("tb/char_lm-lstm")).unwrap();
     let steps: Vec<i64> = log.scalars("step/loss").iter().map(|s| s.0).collect();
@@ -91,6 +96,8 @@ fn char_lm_lstm_beats_the_bigram_baseline() {
         "--model",
         "transformer",
         "--quiet",
+        "--out",
+        dir.join("wrong").to_str().unwrap(),
         "--resume",
         ckpt.to_str().unwrap(),
     ]);
@@ -114,8 +121,8 @@ fn char_lm_transformer_trains() {
         "--sample-len",
         "20",
         "--quiet",
-        "--checkpoint",
-        temp_dir("char-lm-tr").join("t.ckpt").to_str().unwrap(),
+        "--out",
+        temp_dir("char-lm-tr").to_str().unwrap(),
     ]);
     let report = char_lm::run(&args).unwrap();
     assert!(
