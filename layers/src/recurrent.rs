@@ -404,6 +404,21 @@ macro_rules! stack_layer {
             fn reseed(&mut self, seed: u64) {
                 self.stack.rng = StdRng::seed_from_u64(seed);
             }
+            /// The settings that have no parameters of their own: layout, dropout and, for
+            /// an `Rnn`, the nonlinearity (sizes, layers and directions show in the weights).
+            fn describe(&self) -> String {
+                let c = &self.stack.config;
+                let name = stringify!($name);
+                let nonlinearity = if name == "Rnn" {
+                    format!(", nonlinearity={:?}", c.nonlinearity)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{name}(batch_first={}, dropout={}{nonlinearity})",
+                    c.batch_first, c.dropout
+                )
+            }
         }
     };
 }

@@ -350,3 +350,32 @@ fn a_file_of_another_kind_says_what_it_is() {
     load_module(&mut fresh, &model_path).unwrap();
     assert_eq!(values(&fresh), values(&net));
 }
+
+/// Recurrent layers compare their settings that have no parameters of their own: an LSTM saved
+/// with dropout between its layers does not load into one without, nor an `Rnn` with ReLU into
+/// one with tanh.
+#[test]
+fn recurrent_settings_are_compared() {
+    use strata_layers::recurrent::{Lstm, RecurrentConfig, Rnn, RnnNonlinearity};
+    let config = RecurrentConfig::new(3, 4).with_num_layers(2);
+    let saved = ModuleState::capture(&Lstm::<f32>::with_config(config.with_dropout(0.25)));
+    let mut other = Lstm::<f32>::with_config(config);
+    let err = saved.apply(&mut other).unwrap_err();
+    assert!(
+        matches!(err.kind(), CheckpointErrorKind::ArchitectureMismatch { .. }),
+        "{err}"
+    );
+    assert!(message(&err).contains("dropout=0.25"), "{err}");
+    let mut same = Lstm::<f32>::with_config(config.with_dropout(0.25));
+    saved.apply(&mut same).unwrap();
+
+    let relu = RecurrentConfig {
+        nonlinearity: RnnNonlinearity::Relu,
+        ..config
+    };
+    let saved = ModuleState::capture(&Rnn::<f32>::with_config(relu));
+    let err = saved
+        .apply(&mut Rnn::<f32>::with_config(config))
+        .unwrap_err();
+    assert!(message(&err).contains("nonlinearity=Relu"), "{err}");
+}

@@ -180,7 +180,7 @@ fn main() {
         let image = tensorboard_image(samples_grid(&samples, (28, 28), 2));
         trainer.log_images(&[(format!("samples/gibbs_{}", cli.gibbs_steps), image)]).unwrap_or_else(|e| fail(e));
         let (classes, entropy) = class_spread(&nearest_labels(&samples, &x, &labels));
-        println!("filters: {}, {n} samples after {} Gibbs steps: {} — their nearest training images show {classes} different digits (class entropy {entropy:.2} nats of at most ln 10 = 2.30)", filters.display(), cli.gibbs_steps, samples_png.display());
+        println!("filters: {}, {n} samples after {} Gibbs steps: {} — their nearest training images fall in {classes} different classes (class entropy {entropy:.2} nats of at most ln 10 = 2.30)", filters.display(), cli.gibbs_steps, samples_png.display());
         let epoch_seconds: Vec<f64> = records.iter().map(|r| r.seconds).collect();
         print_result(serde_json::json!({
             "example": "rbm_samples",
