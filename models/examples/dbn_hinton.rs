@@ -32,7 +32,7 @@ use strata_models::contrastive_divergence::ContrastiveDivergence;
 use strata_models::data::scaled;
 use strata_models::dbn::Dbn;
 use strata_models::layerwise::Layerwise;
-use strata_models::plot::{plot_learning_curves, plot_series};
+use strata_models::plot::plot_series;
 use strata_models::rbm::RbmConfig;
 use strata_models::visualize::rbm_images;
 use strata_models::{MlpOutput, Objective, Trainer, TrainerConfig};
@@ -181,16 +181,11 @@ fn main() {
             .clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();
-        let png = out.join("learning_curves.png");
-        plot_learning_curves(
+        let png = common::write_learning_curves(
+            out,
             &history,
-            &png,
             &format!("DBN-initialised MLP 784-500-500-2000-10 on {name}"),
-        )
-        .unwrap_or_else(|e| fail(e));
-        history
-            .to_csv(out.join("history.csv"))
-            .unwrap_or_else(|e| fail(e));
+        );
         println!(
             "DBN 784-500-500-2000 → MLP 784-500-500-2000-10: test error {:.2}% after {} per RBM and {} of fine-tuning; learning curves: {}",
             100.0 * error,

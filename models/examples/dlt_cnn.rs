@@ -26,7 +26,6 @@ use strata_datasets::Dataset as _;
 use strata_layers::Module;
 use strata_models::cli;
 use strata_models::data::scaled;
-use strata_models::plot::plot_learning_curves;
 use strata_models::recipes::{DLT_CNN_LR, dlt_cnn_trainer};
 use strata_models::visualize::first_layer_filters;
 
@@ -124,12 +123,11 @@ fn main() {
             .unwrap_or_else(|e| fail(e))
             .clone();
         let eval = trainer.evaluate(&test, 1000);
-        let png = cli.out.join("learning_curves.png");
-        plot_learning_curves(&history, &png, &format!("DeepLearnToolbox CNN on {name}"))
-            .unwrap_or_else(|e| fail(e));
-        history
-            .to_csv(cli.out.join("history.csv"))
-            .unwrap_or_else(|e| fail(e));
+        let png = common::write_learning_curves(
+            &cli.out,
+            &history,
+            &format!("DeepLearnToolbox CNN on {name}"),
+        );
         let seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let examples: f64 = history
             .iter()

@@ -224,16 +224,11 @@ fn main() {
             .clone();
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let error = trainer.evaluate(&test, 1000).error();
-        let png = out.join("learning_curves.png");
-        plot_learning_curves(
+        let png = common::write_learning_curves(
+            out,
             &history,
-            &png,
             &format!("DBN-initialised MLP 784-100-100-10 on {name}"),
-        )
-        .unwrap_or_else(|e| fail(e));
-        history
-            .to_csv(out.join("history.csv"))
-            .unwrap_or_else(|e| fail(e));
+        );
         println!(
             "DBN 784-100-100 → MLP 784-100-100-10: test error {:.2}% after {} per RBM and {} of fine-tuning",
             100.0 * error,

@@ -28,7 +28,7 @@ use common::{CommonArgs, fail, print_result};
 use strata_datasets::{Dataset, Grid, GridScaling};
 use strata_models::cli;
 use strata_models::data::scaled;
-use strata_models::plot::{plot_learning_curves, plot_series};
+use strata_models::plot::plot_series;
 use strata_models::stacked_autoencoder::DltSae;
 use strata_models::visualize::first_layer_filters;
 
@@ -184,16 +184,11 @@ fn main() {
         let finetune_seconds: f64 = history.iter().map(|m| m.seconds).sum();
         let wall = start.elapsed().as_secs_f64();
         let eval = trainer.evaluate(&test, 1000);
-        let png = out.join("learning_curves.png");
-        plot_learning_curves(
+        let png = common::write_learning_curves(
+            out,
             &history,
-            &png,
             &format!("SAE-initialised MLP 784-{}-10 on {name}", sae.hidden),
-        )
-        .unwrap_or_else(|e| fail(e));
-        history
-            .to_csv(out.join("history.csv"))
-            .unwrap_or_else(|e| fail(e));
+        );
         let train_seconds = pretrain_seconds + finetune_seconds;
         let examples = (pre.len() + history.len()) as f64 * train.len() as f64;
         println!(
