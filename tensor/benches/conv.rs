@@ -9,6 +9,9 @@
 //! - `ae_enc1_b64`, `ae_enc2_b64`: x `[64, 1, 28, 28]` → w `[16, 1, 3, 3]` and x
 //!   `[64, 16, 14, 14]` → w `[32, 16, 3, 3]`, stride 2, padding 1 (an MNIST convolutional
 //!   autoencoder's encoder; its decoder's transposed convolutions are these kernels swapped).
+//! - `dcgan_d1_b64`, `dcgan_d2_b64`: x `[64, 1, 28, 28]` → w `[64, 1, 4, 4]` and x
+//!   `[64, 64, 14, 14]` → w `[128, 64, 4, 4]`, stride 2, padding 1 (the DCGAN discriminator;
+//!   the generator's transposed convolutions are these kernels swapped).
 //!
 //! Throughput is `Elements(2·N·O·OH·OW·(C/groups)·kh·kw)`, the floating-point operations of
 //! the convolution, so criterion's elements per second read as FLOP/s. The group runs the
@@ -49,13 +52,15 @@ fn uniform(shape: &[usize], seed: u64) -> Tensor<f32> {
 /// `(id, x shape, w shape, padding, stride)`.
 type Layer = (&'static str, [usize; 4], [usize; 4], usize, usize);
 
-const LAYERS: [Layer; 6] = [
+const LAYERS: [Layer; 8] = [
     ("lenet_c1_b64", [64, 1, 28, 28], [6, 1, 5, 5], 2, 1),
     ("lenet_c3_b64", [64, 6, 14, 14], [16, 6, 5, 5], 0, 1),
     ("dlt_c1_b50", [50, 1, 28, 28], [6, 1, 5, 5], 0, 1),
     ("dlt_c2_b50", [50, 6, 12, 12], [12, 6, 5, 5], 0, 1),
     ("ae_enc1_b64", [64, 1, 28, 28], [16, 1, 3, 3], 1, 2),
     ("ae_enc2_b64", [64, 16, 14, 14], [32, 16, 3, 3], 1, 2),
+    ("dcgan_d1_b64", [64, 1, 28, 28], [64, 1, 4, 4], 1, 2),
+    ("dcgan_d2_b64", [64, 64, 14, 14], [128, 64, 4, 4], 1, 2),
 ];
 
 fn conv(c: &mut Criterion) {

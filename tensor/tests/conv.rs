@@ -317,6 +317,11 @@ fn the_direct_kernels_run_where_they_apply() {
             assert_eq!(got, all(ConvAlgorithm::Direct), "{x:?} {w:?}");
         }
     }
+    // Small planes with many output channels take the batched GEMM for the weight gradient
+    // (a DCGAN discriminator's second layer).
+    let dcgan = conv2d_plan::<f32>(&[64, 64, 14, 14], &[128, 64, 4, 4], &s2);
+    assert_eq!(dcgan.backward_weight, ConvAlgorithm::Gemm);
+    assert_eq!(dcgan.forward, ConvAlgorithm::Direct);
     // 1×1 kernels go through GEMM (the input is its own column matrix).
     let pointwise = conv2d_plan::<f32>(&[8, 3, 16, 16], &[4, 3, 1, 1], &d);
     assert_eq!(pointwise.forward, ConvAlgorithm::Gemm);

@@ -80,6 +80,69 @@ impl Geometry {
             .filter(|&r| r < self.h)
     }
 
+    /// Rows and columns of the zero-padded input plane that the kernel windows cover:
+    /// `((OH − 1)·sh + (kh − 1)·dh + 1, (OW − 1)·sw + (kw − 1)·dw + 1)`.
+    fn padded_extent(&self) -> (usize, usize) {
+        (
+            (self.oh.max(1) - 1) * self.sh + (self.kh - 1) * self.dh + 1,
+            (self.ow.max(1) - 1) * self.sw + (self.kw - 1) * self.dw + 1,
+        )
+    }
+
+    /// The transposed column matrix of one image, `[OH·OW, channels·kh·kw]` row-major,
+    ///
+    /// ```text
+    /// cols_t[oh·OW + ow, (c·kh + i)·kw + j] = x[c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]
+    /// ```
+    ///
+    /// (zero in the padding): one row per output position, laid out like a flattened weight,
+    /// so a kernel row of a window is a contiguous run of the padded input. `padded` is
+    /// scratch space for the zero-padded planes.
+    pub fn im2col_transposed<T: Element>(
+        &self,
+        x: &[T],
+        channels: usize,
+        cols_t: &mut [T],
+        padded: &mut Vec<T>,
+    ) {
+        let (hp, wp) = self.padded_extent();
+        let (kh, kw, k) = (self.kh, self.kw, channels * self.taps());
+        debug_assert!(
+            x.len() >= channels * self.in_plane() && cols_t.len() >= self.out_plane() * k
+        );
+        padded.clear();
+        padded.resize(channels * hp * wp, T::zero());
+        let width = self.w.min(wp.saturating_sub(self.pw));
+        for c in 0..channels {
+            for r in 0..self.h.min(hp.saturating_sub(self.ph)) {
+                let dst = (c * hp + r + self.ph) * wp + self.pw;
+                let src = &x[(c * self.h + r) * self.w..][..width];
+                copy_row(&mut padded[dst..dst + width], src);
+            }
+        }
+        // Where kernel row `i` of channel `c` starts, relative to the window's corner.
+        let starts: Vec<usize> = (0..channels * kh)
+            .map(|t| (t / kh * hp + t % kh * self.dh) * wp)
+            .collect();
+        let span = (kw - 1) * self.dw + 1;
+        for oh in 0..self.oh {
+            for ow in 0..self.ow {
+                let corner = oh * self.sh * wp + ow * self.sw;
+                let row = &mut cols_t[(oh * self.ow + ow) * k..][..k];
+                for (run, &start) in row.chunks_exact_mut(kw).zip(&starts) {
+                    let src = &padded[corner + start..][..span];
+                    if self.dw == 1 {
+                        copy_row(run, src);
+                    } else {
+                        for (d, &v) in run.iter_mut().zip(src.iter().step_by(self.dw)) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// im2col of output rows `oh0..oh1` of one image: `x` holds `channels` planes `[H, W]`,
     /// `cols` receives the `[channels·kh·kw, (oh1 − oh0)·OW]` row-major column block (every
     /// entry is written, padding as zero).

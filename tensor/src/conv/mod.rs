@@ -181,11 +181,13 @@ fn backward_weight_kernel<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
 
 impl Conv {
     /// As [`Conv::direct`] for the weight gradient, which also needs enough grid positions per
-    /// image batch.
+    /// image batch, and gives way to the batched GEMM on small planes with many output
+    /// channels (`via_gemm::weight_batches_well`).
     fn direct_weight<T: Element>(&self) -> Option<(&'static direct::Table<T>, direct::Wide)> {
         let (tb, wd) = self.direct::<T>()?;
         let forced = ALGORITHM.with(|a| a.get()) == ConvAlgorithm::Direct;
-        (forced || direct::worthwhile_weight(tb, &wd)).then_some((tb, wd))
+        let wins = direct::worthwhile_weight(tb, &wd) && !via_gemm::weight_batches_well(self);
+        (forced || wins).then_some((tb, wd))
     }
 }
 

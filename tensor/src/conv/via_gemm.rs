@@ -13,18 +13,32 @@
 //! * input gradient: `cols = W[g]ᵀ · dY[n][g]`, then col2im adds the columns onto `dX[n]`
 //!   (tasks over images × channel blocks, so no two tasks write one input plane);
 //! * weight gradient: `dW[g] += dY[n][g] · cols(X[n])[g]ᵀ`, summed by each thread over its share
-//!   of the tiles into its own buffer, the buffers added at the end.
+//!   of the tiles into its own buffer, the buffers added at the end. Small output planes take
+//!   several whole images per product instead (the transposed column matrix of the batch,
+//!   read by the GEMM in place), so each product is deep enough to pay for updating `dW`.
 //!
 //! A pointwise convolution (1×1, stride 1, no padding) uses the input as its column matrix.
 
 use rayon::prelude::*;
 
 use super::Conv;
+use super::im2col::copy_row;
 use crate::Element;
 use crate::gemm::{MatMut, MatRef, gemm};
 
 /// Elements of a thread's column block: 48 Ki elements, 192 KiB in `f32`, well inside L2.
 const COLS_BLOCK: usize = 48 * 1024;
+
+/// Positions summed by one weight-gradient GEMM when output planes are small (one `f32` panel
+/// depth of the AVX-512 kernels): enough to amortise reading and writing `dW` per product.
+const WEIGHT_DEPTH: usize = 384;
+
+/// Elements of the weight gradient's column block for a batch of images: 2 MiB in `f32`,
+/// within the L2 cache of current cores.
+const WEIGHT_COLS: usize = 1 << 19;
+
+/// Output channels per group from which the batched weight gradient beats the direct kernels.
+const WEIGHT_MIN_ROWS: usize = 64;
 
 /// Below this many multiply-adds a kernel stays on the calling thread.
 const PARALLEL_MACS: usize = 1 << 18;
@@ -210,10 +224,13 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
         return crate::storage::zeroed::<T>(len);
     }
     let threads = cv.threads();
+    let pointwise = g.is_pointwise();
+    if let Some(images) = weight_images(cv) {
+        return backward_weight_batched(cv, dy, x, images, threads);
+    }
     let band = cv.band(k, cv.n, threads);
     let bands = g.oh.div_ceil(band);
     let tiles = cv.n * bands;
-    let pointwise = g.is_pointwise();
     // Each chunk of tiles sums into its own buffer.
     let chunk = |range: std::ops::Range<usize>| -> Vec<T> {
         let mut dw = crate::storage::zeroed::<T>(len);
@@ -257,6 +274,84 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     let parts: Vec<Vec<T>> = (0..chunks)
         .into_par_iter()
         .map(|i| chunk(i * tiles / chunks..(i + 1) * tiles / chunks))
+        .collect();
+    crate::determinism::sum_in_order(parts)
+}
+
+/// Images per GEMM of the weight gradient when output planes are small enough to batch
+/// (`None`: one image, or a band of its rows, at a time).
+fn weight_images(cv: &Conv) -> Option<usize> {
+    let (p, k) = (cv.geom.out_plane(), cv.c * cv.geom.taps());
+    let images = WEIGHT_DEPTH
+        .div_ceil(p.max(1))
+        .min(WEIGHT_COLS / (k * p).max(1))
+        .min(cv.n);
+    (!cv.geom.is_pointwise() && images > 1).then_some(images)
+}
+
+/// Whether the batched weight gradient beats the direct kernels: small planes and enough
+/// output channels per group to fill the GEMM's register tiles. Measured on AVX-512 (one
+/// thread, batch 64): 1.6× faster for 64 → 128 channels 4×4 stride 2 on 14×14 (a DCGAN
+/// discriminator), about even for 16 → 32 channels 3×3 stride 2 (left direct), 2.6× slower
+/// for 6 → 16 channels 5×5 on 14×14.
+pub(crate) fn weight_batches_well(cv: &Conv) -> bool {
+    weight_images(cv).is_some() && cv.og() >= WEIGHT_MIN_ROWS
+}
+
+/// [`backward_weight`] for small output planes, where a GEMM over one image would be too
+/// shallow to pay for reading and writing `dW`: `images` whole images at a time (about
+/// [`WEIGHT_DEPTH`] positions), as `dW[g] += dYᵇ[g] · colsᵀ[g]` with the output gradient
+/// gathered to `dYᵇ = [O, images·OH·OW]` and the transposed column matrix
+/// `colsᵀ = [images·OH·OW, C·kh·kw]`, which the GEMM reads in place (contiguous rows).
+fn backward_weight_batched<T: Element>(
+    cv: &Conv,
+    dy: &[T],
+    x: &[T],
+    images: usize,
+    threads: usize,
+) -> Vec<T> {
+    let g = cv.geom;
+    let (p, hw) = (g.out_plane(), g.in_plane());
+    let (og, kg, k) = (cv.og(), cv.kg(), cv.c * g.taps());
+    let len = cv.o * kg;
+    let batches = cv.n.div_ceil(images);
+    // Each chunk of batches sums into its own buffer.
+    let chunk = |range: std::ops::Range<usize>| -> Vec<T> {
+        let mut dw = crate::storage::zeroed::<T>(len);
+        let (mut cols_t, mut dyb, mut padded) = (Vec::new(), Vec::new(), Vec::new());
+        for batch in range {
+            let (img0, img1) = (batch * images, ((batch + 1) * images).min(cv.n));
+            let depth = (img1 - img0) * p;
+            cols_t.resize(depth * k, T::zero());
+            dyb.resize(cv.o * depth, T::zero());
+            for (i, img) in (img0..img1).enumerate() {
+                let xi = &x[img * cv.c * hw..(img + 1) * cv.c * hw];
+                g.im2col_transposed(xi, cv.c, &mut cols_t[i * p * k..], &mut padded);
+                for oc in 0..cv.o {
+                    let src = &dy[(img * cv.o + oc) * p..][..p];
+                    copy_row(&mut dyb[oc * depth + i * p..][..p], src);
+                }
+            }
+            for grp in 0..cv.groups {
+                // A = the group's rows of the gathered output gradient ([og, depth]);
+                // B = the group's columns of colsᵀ ([depth, kg], row stride C·kh·kw);
+                // C = this chunk's own buffer, rows grp·og...
+                let a =
+                    MatRef::row_major(&dyb[grp * og * depth..(grp + 1) * og * depth], og, depth);
+                let b = MatRef::from_slice(&cols_t[grp * kg..], depth, kg, k as isize, 1);
+                let c = MatMut::row_major(&mut dw[grp * og * kg..(grp + 1) * og * kg], og, kg);
+                gemm(T::one(), a, b, T::one(), c);
+            }
+        }
+        dw
+    };
+    if threads <= 1 {
+        return chunk(0..batches);
+    }
+    let chunks = threads.min(batches);
+    let parts: Vec<Vec<T>> = (0..chunks)
+        .into_par_iter()
+        .map(|i| chunk(i * batches / chunks..(i + 1) * batches / chunks))
         .collect();
     crate::determinism::sum_in_order(parts)
 }

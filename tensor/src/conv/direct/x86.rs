@@ -15,8 +15,9 @@
 //!   into the product, in registers).
 //! * `wgt::<MR, NK>` — `MR` output channels × `NK` taps of the weight gradient for one image.
 //!   Each step loads one vector of `MR` output-gradient rows and of `NK` shifted input rows and
-//!   issues `MR·NK` FMAs; the accumulators start from and return to a small buffer of vector
-//!   partial sums, which `reduce` sums across lanes once per batch of images.
+//!   issues `MR·NK` FMAs; the accumulators stay in registers over a batch of images, starting
+//!   from and returning to a small buffer of vector partial sums, which `reduce` sums across
+//!   lanes once per batch.
 //!
 //! Register budgets (accumulators + loaded vectors + one broadcast):
 //! AVX-512 `fwd`/`bwd` 6 × 4 → 24 + 4 + 1, `wgt` 4 × 6 → 24 + 4 + 1 of 32;
@@ -147,13 +148,14 @@ macro_rules! define_direct {
         pub(crate) unsafe fn wgt<const MR: usize, const NK: usize>(p: &WgtArgs<$t>) {
             // SAFETY: the caller's contract above.
             unsafe {
-                for b in 0..p.images {
-                    let mut acc = [[zero(); NK]; MR];
-                    for (i, row) in acc.iter_mut().enumerate() {
-                        for (j, a) in row.iter_mut().enumerate() {
-                            *a = load(p.acc.add((i * NK + j) * LANES));
-                        }
+                // The accumulators stay in registers across the whole batch of images.
+                let mut acc = [[zero(); NK]; MR];
+                for (i, row) in acc.iter_mut().enumerate() {
+                    for (j, a) in row.iter_mut().enumerate() {
+                        *a = load(p.acc.add((i * NK + j) * LANES));
                     }
+                }
+                for b in 0..p.images {
                     let x0 = p.x.add(b * p.xs);
                     let dy0 = p.dy.add(b * p.dys);
                     let mut xs = [x0; NK];
@@ -177,10 +179,10 @@ macro_rules! define_direct {
                             }
                         }
                     }
-                    for (i, row) in acc.iter().enumerate() {
-                        for (j, &a) in row.iter().enumerate() {
-                            store(p.acc.add((i * NK + j) * LANES), a);
-                        }
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    for (j, &a) in row.iter().enumerate() {
+                        store(p.acc.add((i * NK + j) * LANES), a);
                     }
                 }
             }
