@@ -238,6 +238,82 @@ fn layer_norm_fused() {
 }
 
 #[test]
+fn batch_norm_fused() {
+    // [N, C] (one value per image and channel), [N, C, L] and [N, C, H, W].
+    for (shape, seed) in [
+        (&[5, 3][..], 40),
+        (&[3, 2, 5][..], 41),
+        (&[2, 3, 2, 2][..], 42),
+    ] {
+        let c = shape[1];
+        let x = rand(shape, seed);
+        let (w, b) = (rand(&[c], seed + 10), rand(&[c], seed + 20));
+        assert_gradcheck(
+            &format!("batch_norm affine {shape:?}"),
+            |v| v[0].batch_norm(Some(&v[1]), Some(&v[2]), 1e-5).0,
+            &[x.clone(), w.clone(), b.clone()],
+            TOL,
+        );
+        assert_gradcheck(
+            &format!("batch_norm plain {shape:?}"),
+            |v| v[0].batch_norm(None, None, 1e-3).0,
+            &[x.clone()],
+            TOL,
+        );
+    }
+    assert_gradcheck(
+        "batch_norm weight only, transposed input",
+        |v| v[0].transpose(0, 2).batch_norm(Some(&v[1]), None, 1e-5).0,
+        &[rand(&[4, 2, 3], 43), rand(&[2], 44)],
+        TOL,
+    );
+    // Value, statistics and gradients equal the composed definition, also on inputs split
+    // over parallel tasks.
+    for shape in [&[6, 4][..], &[32, 8, 12, 12][..], &[64, 600][..]] {
+        let c = shape[1];
+        let (x, w, b) = (rand(shape, 45), rand(&[c], 46), rand(&[c], 47));
+        let g = rand(shape, 48);
+        let (xv, wv, bv) = (
+            Var::leaf(x.clone()),
+            Var::leaf(w.clone()),
+            Var::leaf(b.clone()),
+        );
+        let (fused, stats) = xv.batch_norm(Some(&wv), Some(&bv), 1e-5);
+        let fused_grads = fused.mul(&Var::constant(g.clone())).sum().backward();
+        let mut bshape = vec![1; shape.len()];
+        bshape[1] = c;
+        let (xc, wc, bc) = (
+            Var::leaf(x.clone()),
+            Var::leaf(w.clone()),
+            Var::leaf(b.clone()),
+        );
+        let axes: Vec<usize> = (0..shape.len()).filter(|&a| a != 1).collect();
+        let mean_over = |v: &Var<f64>| axes.iter().fold(v.clone(), |m, &a| m.mean_axis(a, true));
+        let mean = mean_over(&xc);
+        let centered = xc.sub(&mean);
+        let var = mean_over(&centered.square());
+        let composed = centered
+            .div(&var.add_scalar(1e-5).sqrt())
+            .mul(&wc.reshape(&bshape))
+            .add(&bc.reshape(&bshape));
+        let composed_grads = composed.mul(&Var::constant(g)).sum().backward();
+        let close = |a: &Tensor<f64>, b: &Tensor<f64>, what: &str| {
+            assert!(a.allclose(b, 1e-10, 1e-10), "{shape:?}: {what}");
+        };
+        close(fused.value(), composed.value(), "value");
+        close(&stats.mean, &mean.value().reshape(&[c]), "mean");
+        close(&stats.var, &var.value().reshape(&[c]), "variance");
+        for (f, k, what) in [(&xv, &xc, "dx"), (&wv, &wc, "dγ"), (&bv, &bc, "dβ")] {
+            close(
+                fused_grads.wrt(f).unwrap(),
+                composed_grads.wrt(k).unwrap(),
+                what,
+            );
+        }
+    }
+}
+
+#[test]
 fn max_ties_send_the_gradient_to_the_first_maximum() {
     let x = Var::leaf(Tensor::<f64>::from_vec(vec![2.0, 5.0, 5.0, 1.0], &[1, 4]));
     let g = x.max_axis(1, false).sum().backward();

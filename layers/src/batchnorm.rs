@@ -21,8 +21,9 @@ use crate::Module;
 /// `m = 0.1`, learnable `weight` (γ) initialised to 1 and `bias` (β) to 0, both `[C]`
 /// (absent after [`BatchNorm::without_affine`]); buffers `running_mean` (`[C]`, zeros),
 /// `running_var` (`[C]`, ones) and `num_batches_tracked` (rank 0, 0). The names are PyTorch's
-/// `state_dict` keys. The forward pass is composed of differentiable ops, so gradients flow
-/// through the batch statistics exactly.
+/// `state_dict` keys. With batch statistics the forward pass is one fused op
+/// ([`Var::batch_norm`]) whose backward flows through the statistics exactly; with running
+/// estimates (evaluation) it is composed of differentiable ops.
 ///
 /// `num_batches_tracked` is stored in the element type (PyTorch uses an `int64`), exact up to
 /// 2²⁴ batches in `f32`.
@@ -245,24 +246,32 @@ impl<T: Element, const D: usize> Module<T> for BatchNorm<T, D> {
             }
             _ => None,
         };
+        let n = x.value().numel() / c.max(1);
+        assert!(
+            n > 1 || !self.training,
+            "{}: expected more than 1 value per channel when training, got input {:?}",
+            Self::name(),
+            x.shape()
+        );
+        if running.is_none() && n > 1 {
+            // Batch statistics: one fused op.
+            let (w, b) = (
+                self.weight.as_ref().map(|w| w.var()),
+                self.bias.as_ref().map(|b| b.var()),
+            );
+            let (y, stats) = x.batch_norm(w.as_ref(), b.as_ref(), self.eps);
+            if self.training {
+                self.update_running(&stats.mean, &stats.var, stats.count);
+            }
+            return crate::record_output(y, &*self);
+        }
         let normalised = if let Some((rm, rv)) = running {
             let inv_std = rv.add_scalar(t(self.eps)).sqrt().recip();
             x.sub(&Var::constant(rm)).mul_tensor(&inv_std)
         } else {
-            let n = x.value().numel() / c;
-            assert!(
-                n > 1 || !self.training,
-                "{}: expected more than 1 value per channel when training, got input {:?}",
-                Self::name(),
-                x.shape()
-            );
-            let mean = channel_mean(x);
-            let centered = x.sub(&mean);
-            let var = channel_mean(&centered.square());
-            if self.training {
-                self.update_running(&mean.value().reshape(&[c]), &var.value().reshape(&[c]), n);
-            }
-            centered.div(&var.add_scalar(t(self.eps)).sqrt())
+            // Evaluation without running estimates on one value per channel: σ² = 0.
+            let centered = x.sub(&channel_mean(x));
+            centered.mul_scalar(t(1.0 / self.eps.sqrt()))
         };
         let scaled = match &self.weight {
             Some(w) => normalised.mul(&w.var().reshape(&bshape)),

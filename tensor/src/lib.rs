@@ -24,6 +24,7 @@
 //! Conventions: shapes are `&[usize]`, row-major; images are NCHW. Programming errors (shape
 //! mismatches, out-of-range axes) panic at once with a message naming the op and the shapes.
 
+pub mod batch_norm;
 pub mod conv;
 mod creation;
 pub mod determinism;

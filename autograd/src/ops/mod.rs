@@ -5,6 +5,7 @@
 //! (`autograd/tests/gradcheck_ops.rs`).
 
 mod arith;
+mod batch_norm;
 mod conv;
 mod dropout;
 mod loss;
