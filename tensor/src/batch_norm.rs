@@ -69,47 +69,63 @@ fn layout<T: Element>(op: &str, x: &[usize], params: [Option<&Tensor<T>>; 2]) ->
     [n, c, x[2..].iter().product()]
 }
 
-/// `f(c, runs)` for every channel, where `runs` yields the channel's `N` contiguous runs of
-/// `S` values in `data` (`[N, C, S]`); the results in channel order, computed in parallel over
-/// channels when `data` is large.
-fn per_channel<T: Element, R: Send>(
+/// Folds `f(acc, c, run)` over each channel's `N` runs of `S` values (index ranges into a
+/// `[N, C, S]` buffer of `len` elements), starting from `init`; the results in channel order.
+/// Blocks of channels run in parallel when the buffer is large; within a block the images are
+/// the outer loop, so memory is read in order even when the runs are short (`[N, C]`). Each
+/// channel is folded in image order whatever the blocking.
+fn per_channel<R: Copy + Send + Sync>(
     [n, c, s]: [usize; 3],
-    data: &[T],
-    f: impl Fn(usize, &mut dyn Iterator<Item = std::ops::Range<usize>>) -> R + Sync,
+    len: usize,
+    init: R,
+    f: impl Fn(R, usize, std::ops::Range<usize>) -> R + Sync,
 ) -> Vec<R> {
-    let one = |ch: usize| {
-        f(
-            ch,
-            &mut (0..n).map(move |i| (i * c + ch) * s..(i * c + ch + 1) * s),
-        )
+    let block = |chs: std::ops::Range<usize>| -> Vec<R> {
+        let mut acc = vec![init; chs.len()];
+        for i in 0..n {
+            for (a, ch) in acc.iter_mut().zip(chs.clone()) {
+                let start = (i * c + ch) * s;
+                *a = f(*a, ch, start..start + s);
+            }
+        }
+        acc
     };
-    if data.len() >= PARALLEL_ELEMENTS && crate::threads::num_threads() > 1 {
-        (0..c).into_par_iter().map(one).collect()
+    let threads = crate::threads::num_threads();
+    if len >= PARALLEL_ELEMENTS && threads > 1 && c > 1 {
+        let parts = (2 * threads).min(c);
+        (0..parts)
+            .into_par_iter()
+            .map(|p| block(p * c / parts..(p + 1) * c / parts))
+            .collect::<Vec<_>>()
+            .concat()
     } else {
-        (0..c).map(one).collect()
+        block(0..c)
     }
 }
 
-/// `out[i, ch, ·] = f(ch, i, ·)` image by image (`[N, C, S]`), in parallel over images when
-/// `out` is large.
-fn per_image<T: Element>(
-    [_, c, s]: [usize; 3],
-    out: &mut [T],
-    f: impl Fn(usize, usize, &mut [T]) + Sync,
-) {
-    let image = |(i, o): (usize, &mut [T])| {
-        for (ch, run) in o.chunks_exact_mut(s).enumerate() {
-            f(i, ch, run);
-        }
-    };
+/// `f(i, out_i)` for each image's `[C, S]` block of `out` (`[N, C, S]`), in parallel over
+/// images when `out` is large.
+fn per_image<T: Element>([_, c, s]: [usize; 3], out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
     if c * s == 0 {
         return;
     }
     if out.len() >= PARALLEL_ELEMENTS && crate::threads::num_threads() > 1 {
-        out.par_chunks_mut(c * s).enumerate().for_each(image);
+        out.par_chunks_mut(c * s)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
     } else {
-        out.chunks_mut(c * s).enumerate().for_each(image);
+        out.chunks_mut(c * s).enumerate().for_each(|(i, o)| f(i, o));
     }
+}
+
+/// `Σ_i f(row_i)` folded into per-channel accumulators for `[N, C]` (`S = 1`): image rows
+/// in order, each a loop over the channels that the compiler vectorises.
+fn rows_fold<T: Element>(rows: usize, c: usize, f: impl Fn(usize, &mut [T])) -> Vec<T> {
+    let mut acc = vec![T::zero(); c];
+    for i in 0..rows {
+        f(i, &mut acc);
+    }
+    acc
 }
 
 /// Batch normalisation of `x: [N, C, S…]` with the batch's statistics:
@@ -138,16 +154,30 @@ pub fn batch_norm<T: Element>(
     let inv_m = T::one() / T::from_f64_lossy(m as f64);
     let eps = T::from_f64_lossy(eps);
     let sum = T::kernels().sum;
-    // μ and σ² of each channel, two-pass for accuracy.
-    let stats = per_channel(dims, xs, |_, runs| {
-        let runs: Vec<_> = runs.collect();
-        let mean = runs.iter().fold(T::zero(), |a, r| a + sum(&xs[r.clone()])) * inv_m;
-        let var = runs.iter().fold(T::zero(), |a, r| {
-            a + squared_deviations(&xs[r.clone()], mean)
-        }) * inv_m;
-        (mean, var)
-    });
-    let (mean, var): (Vec<T>, Vec<T>) = stats.into_iter().unzip();
+    // μ and σ² of each channel, two passes for accuracy.
+    let (mean, deviations): (Vec<T>, Vec<T>) = if s == 1 {
+        let rows = |i: usize| &xs[i * c..(i + 1) * c];
+        let sums = rows_fold(n, c, |i, acc: &mut [T]| {
+            for (a, &v) in acc.iter_mut().zip(rows(i)) {
+                *a = *a + v;
+            }
+        });
+        let mean: Vec<T> = sums.into_iter().map(|v| v * inv_m).collect();
+        let deviations = rows_fold(n, c, |i, acc: &mut [T]| {
+            for ((a, &v), &mu) in acc.iter_mut().zip(rows(i)).zip(&mean) {
+                *a = *a + (v - mu) * (v - mu);
+            }
+        });
+        (mean, deviations)
+    } else {
+        let sums = per_channel(dims, xs.len(), T::zero(), |a, _, r| a + sum(&xs[r]));
+        let mean: Vec<T> = sums.into_iter().map(|v| v * inv_m).collect();
+        let deviations = per_channel(dims, xs.len(), T::zero(), |a, ch, r| {
+            a + squared_deviations(&xs[r], mean[ch])
+        });
+        (mean, deviations)
+    };
+    let var: Vec<T> = deviations.into_iter().map(|v| v * inv_m).collect();
     let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
     // y = a_c·x + b_c with a_c = γ_c/√(σ²_c + ε), b_c = β_c − a_c·μ_c.
     let gamma = weight.map_or_else(|| vec![T::one(); c], Tensor::to_vec);
@@ -155,11 +185,19 @@ pub fn batch_norm<T: Element>(
     let a: Vec<T> = (0..c).map(|ch| gamma[ch] * inv_std[ch]).collect();
     let b: Vec<T> = (0..c).map(|ch| beta[ch] - a[ch] * mean[ch]).collect();
     let mut y = crate::storage::stale::<T>(xs.len());
-    per_image(dims, &mut y, |i, ch, out| {
-        let (ac, bc) = (a[ch], b[ch]);
-        let src = &xs[(i * c + ch) * s..][..s];
-        for (o, &v) in out.iter_mut().zip(src) {
-            *o = v * ac + bc;
+    per_image(dims, &mut y, |i, out| {
+        let src = &xs[i * c * s..(i + 1) * c * s];
+        if s == 1 {
+            for (((o, &v), &ac), &bc) in out.iter_mut().zip(src).zip(&a).zip(&b) {
+                *o = v * ac + bc;
+            }
+            return;
+        }
+        for (ch, (o, x)) in out.chunks_exact_mut(s).zip(src.chunks_exact(s)).enumerate() {
+            let (ac, bc) = (a[ch], b[ch]);
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = v * ac + bc;
+            }
         }
     });
     let y = Tensor::from_vec(y, x.shape());
@@ -245,32 +283,57 @@ pub fn batch_norm_backward<T: Element>(
     );
     let (mean, inv_std) = (&saved.mean, &saved.inv_std);
     // Σg and Σg·(x − μ) of each channel.
-    let sums = per_channel(dims, gs, |ch, runs| {
-        runs.fold((T::zero(), T::zero()), |(a, b), r| {
+    let sums: Vec<(T, T)> = if s == 1 {
+        let rows = |i: usize| (&gs[i * c..(i + 1) * c], &xs[i * c..(i + 1) * c]);
+        let sg = rows_fold(n, c, |i, acc: &mut [T]| {
+            for (a, &g) in acc.iter_mut().zip(rows(i).0) {
+                *a = *a + g;
+            }
+        });
+        let sgx = rows_fold(n, c, |i, acc: &mut [T]| {
+            let (g, x) = rows(i);
+            for (((a, &g), &x), &mu) in acc.iter_mut().zip(g).zip(x).zip(mean) {
+                *a = *a + g * (x - mu);
+            }
+        });
+        sg.into_iter().zip(sgx).collect()
+    } else {
+        per_channel(dims, gs.len(), (T::zero(), T::zero()), |(a, b), ch, r| {
             let (sg, sgx) = gradient_sums(&gs[r.clone()], &xs[r], mean[ch]);
             (a + sg, b + sgx)
         })
-    });
+    };
     let inv_m = T::one() / T::from_f64_lossy((n * s) as f64);
     let gamma = weight.map_or_else(|| vec![T::one(); c], Tensor::to_vec);
     // ∂L/∂x = p_c·g + q_c·x + r_c with p_c = γ_c·inv_c, q_c = −p_c·inv_c²·Σg(x − μ)/m,
     // r_c = −p_c·Σg/m − q_c·μ_c.
-    let coef: Vec<(T, T, T)> = (0..c)
-        .map(|ch| {
-            let (sg, sgx) = sums[ch];
-            let inv = inv_std[ch];
-            let p = gamma[ch] * inv;
-            let q = T::zero() - p * inv * inv * sgx * inv_m;
-            (p, q, T::zero() - p * sg * inv_m - q * mean[ch])
-        })
-        .collect();
+    let (mut p, mut q, mut r) = (vec![T::zero(); c], vec![T::zero(); c], vec![T::zero(); c]);
+    for ch in 0..c {
+        let ((sg, sgx), inv) = (sums[ch], inv_std[ch]);
+        p[ch] = gamma[ch] * inv;
+        q[ch] = T::zero() - p[ch] * inv * inv * sgx * inv_m;
+        r[ch] = T::zero() - p[ch] * sg * inv_m - q[ch] * mean[ch];
+    }
     let mut dx = crate::storage::stale::<T>(gs.len());
-    per_image(dims, &mut dx, |i, ch, out| {
-        let (p, q, r) = coef[ch];
-        let start = (i * c + ch) * s;
-        let (gr, xr) = (&gs[start..start + s], &xs[start..start + s]);
-        for ((o, &gv), &xv) in out.iter_mut().zip(gr).zip(xr) {
-            *o = p * gv + q * xv + r;
+    per_image(dims, &mut dx, |i, out| {
+        let range = i * c * s..(i + 1) * c * s;
+        let (g, x) = (&gs[range.clone()], &xs[range]);
+        if s == 1 {
+            let coef = p.iter().zip(&q).zip(&r);
+            for (((o, &gv), &xv), ((&pc, &qc), &rc)) in out.iter_mut().zip(g).zip(x).zip(coef) {
+                *o = pc * gv + qc * xv + rc;
+            }
+            return;
+        }
+        let runs = out
+            .chunks_exact_mut(s)
+            .zip(g.chunks_exact(s))
+            .zip(x.chunks_exact(s));
+        for (ch, ((o, g), x)) in runs.enumerate() {
+            let (pc, qc, rc) = (p[ch], q[ch], r[ch]);
+            for ((o, &gv), &xv) in o.iter_mut().zip(g).zip(x) {
+                *o = pc * gv + qc * xv + rc;
+            }
         }
     });
     BatchNormGrads {
