@@ -5,8 +5,9 @@
 //! `STRATA_EXAMPLES_DIR` points at others. Every outcome is printed, then the refusals are
 //! asserted.
 
+mod common;
+
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -150,19 +151,8 @@ enum Outcome {
     Accepted,
 }
 
-fn examples_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("STRATA_EXAMPLES_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("examples")
-}
-
 fn run(example: &str, args: &[&str], flag: &str) -> Outcome {
-    let path = examples_dir().join(example);
+    let path = common::examples_dir().join(example);
     assert!(
         path.exists(),
         "{} is missing (built by `cargo test`)",

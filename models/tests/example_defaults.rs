@@ -16,7 +16,8 @@
 //! epochs) and `ddp` (the data-parallel launcher, checked by `tests/mpi.rs` and
 //! `tests/resume_examples.rs`).
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -32,22 +33,11 @@ enum Bar {
     BelowField(&'static str),
 }
 
-fn examples_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("STRATA_EXAMPLES_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("examples")
-}
-
 /// Runs `example` with `args` and `--out <temporary folder>` (unless `out` is false: the
 /// example has no `--out`), in a temporary folder of the test `test`, and returns the fields of
 /// each of its RESULT lines.
 fn run(test: &str, example: &str, args: &[&str], out: bool) -> Vec<Value> {
-    let path = examples_dir().join(example);
+    let path = common::examples_dir().join(example);
     assert!(
         path.exists(),
         "{} is missing (built by `cargo test`)",
