@@ -3,6 +3,7 @@
 use strata_tensor::Element;
 use strata_tensor::batch_norm::{BatchNormStats, batch_norm, batch_norm_backward};
 
+use super::norm::record_affine;
 use crate::Var;
 
 impl<T: Element> Var<T> {
@@ -39,24 +40,17 @@ impl<T: Element> Var<T> {
     ) -> (Var<T>, BatchNormStats<T>) {
         let w = weight.map(|w| w.value().clone());
         let (y, saved, stats) = batch_norm(self.value(), w.as_ref(), bias.map(|b| b.value()), eps);
-        let mut parents = vec![self];
-        let w_shape = weight.map(|w| w.shape().to_vec());
-        let b_shape = bias.map(|b| b.shape().to_vec());
-        parents.extend(weight);
-        parents.extend(bias);
-        let y = Var::record("batch_norm", y, &parents, move |g, needs| {
-            let need_w = w_shape.is_some() && needs[1];
-            let need_b = b_shape.is_some() && needs[needs.len() - 1];
-            let grads = batch_norm_backward(g, &saved, w.as_ref(), need_w, need_b);
-            let mut out = vec![needs[0].then_some(grads.x)];
-            if let Some(shape) = &w_shape {
-                out.push(grads.weight.map(|t| t.reshape(shape)));
-            }
-            if let Some(shape) = &b_shape {
-                out.push(grads.bias.map(|t| t.reshape(shape)));
-            }
-            out
-        });
+        let y = record_affine(
+            "batch_norm",
+            y,
+            self,
+            weight,
+            bias,
+            move |g, need_w, need_b| {
+                let grads = batch_norm_backward(g, &saved, w.as_ref(), need_w, need_b);
+                (grads.x, grads.weight, grads.bias)
+            },
+        );
         (y, stats)
     }
 }

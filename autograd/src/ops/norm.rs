@@ -1,7 +1,7 @@
-//! Fused layer normalisation.
+//! Fused layer normalisation, and the tape node shared by the fused normalisations.
 
-use strata_tensor::Element;
 use strata_tensor::norm::{layer_norm, layer_norm_backward};
+use strata_tensor::{Element, Tensor};
 
 use crate::Var;
 
@@ -38,23 +38,50 @@ impl<T: Element> Var<T> {
     ) -> Var<T> {
         let w = weight.map(|w| w.value().clone());
         let (y, saved) = layer_norm(self.value(), d, w.as_ref(), bias.map(|b| b.value()), eps);
-        let mut parents = vec![self];
-        let w_shape = weight.map(|w| w.shape().to_vec());
-        let b_shape = bias.map(|b| b.shape().to_vec());
-        parents.extend(weight);
-        parents.extend(bias);
-        Var::record("layer_norm", y, &parents, move |g, needs| {
-            let need_w = w_shape.is_some() && needs[1];
-            let need_b = b_shape.is_some() && needs[needs.len() - 1];
-            let grads = layer_norm_backward(g, &saved, w.as_ref(), need_w, need_b);
-            let mut out = vec![needs[0].then_some(grads.x)];
-            if let Some(shape) = &w_shape {
-                out.push(grads.weight.map(|t| t.reshape(shape)));
-            }
-            if let Some(shape) = &b_shape {
-                out.push(grads.bias.map(|t| t.reshape(shape)));
-            }
-            out
-        })
+        record_affine(
+            "layer_norm",
+            y,
+            self,
+            weight,
+            bias,
+            move |g, need_w, need_b| {
+                let grads = layer_norm_backward(g, &saved, w.as_ref(), need_w, need_b);
+                (grads.x, grads.weight, grads.bias)
+            },
+        )
     }
 }
+
+/// Records the normalisation `y` of `x` with the optional affine parameters `γ` (`weight`) and
+/// `β` (`bias`) as one tape node. `backward(g, need_γ, need_β)` returns `∂L/∂x` and the
+/// parameter gradients asked for, flattened; they are given back the parameters' shapes.
+pub(super) fn record_affine<T: Element>(
+    op: &'static str,
+    y: Tensor<T>,
+    x: &Var<T>,
+    weight: Option<&Var<T>>,
+    bias: Option<&Var<T>>,
+    backward: impl FnOnce(&Tensor<T>, bool, bool) -> AffineGrads<T> + 'static,
+) -> Var<T> {
+    let mut parents = vec![x];
+    let w_shape = weight.map(|w| w.shape().to_vec());
+    let b_shape = bias.map(|b| b.shape().to_vec());
+    parents.extend(weight);
+    parents.extend(bias);
+    Var::record(op, y, &parents, move |g, needs| {
+        let need_w = w_shape.is_some() && needs[1];
+        let need_b = b_shape.is_some() && needs[needs.len() - 1];
+        let (dx, dw, db) = backward(g, need_w, need_b);
+        let mut out = vec![needs[0].then_some(dx)];
+        if let Some(shape) = &w_shape {
+            out.push(dw.map(|t| t.reshape(shape)));
+        }
+        if let Some(shape) = &b_shape {
+            out.push(db.map(|t| t.reshape(shape)));
+        }
+        out
+    })
+}
+
+/// `(∂L/∂x, ∂L/∂γ, ∂L/∂β)`, the parameter gradients when asked for.
+pub(super) type AffineGrads<T> = (Tensor<T>, Option<Tensor<T>>, Option<Tensor<T>>);

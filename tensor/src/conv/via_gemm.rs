@@ -267,15 +267,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
         }
         dw
     };
-    if threads <= 1 {
-        return chunk(0..tiles);
-    }
-    let chunks = threads.min(tiles);
-    let parts: Vec<Vec<T>> = (0..chunks)
-        .into_par_iter()
-        .map(|i| chunk(i * tiles / chunks..(i + 1) * tiles / chunks))
-        .collect();
-    crate::determinism::sum_in_order(parts)
+    summed_over_parts(tiles, threads, chunk)
 }
 
 /// Images per GEMM of the weight gradient when output planes are small enough to batch
@@ -345,15 +337,25 @@ fn backward_weight_batched<T: Element>(
         }
         dw
     };
+    summed_over_parts(batches, threads, chunk)
+}
+
+/// `Σ_parts chunk(part)` over `tasks` cut into `min(threads, tasks)` contiguous parts, each
+/// summing into its own buffer on its own thread; the buffers are added in order.
+fn summed_over_parts<T: Element>(
+    tasks: usize,
+    threads: usize,
+    chunk: impl Fn(std::ops::Range<usize>) -> Vec<T> + Sync,
+) -> Vec<T> {
     if threads <= 1 {
-        return chunk(0..batches);
+        return chunk(0..tasks);
     }
-    let chunks = threads.min(batches);
-    let parts: Vec<Vec<T>> = (0..chunks)
+    let parts = threads.min(tasks);
+    let sums: Vec<Vec<T>> = (0..parts)
         .into_par_iter()
-        .map(|i| chunk(i * batches / chunks..(i + 1) * batches / chunks))
+        .map(|i| chunk(i * tasks / parts..(i + 1) * tasks / parts))
         .collect();
-    crate::determinism::sum_in_order(parts)
+    crate::determinism::sum_in_order(sums)
 }
 
 /// `db[o] = Σ_{n, pixels} dy[n, o, pixels]` for `dy` of `n` images of `o` planes of `plane`.
