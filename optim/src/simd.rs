@@ -8,7 +8,7 @@
 //! contracts `a·b + c` into a fused multiply-add, and square root and division are correctly
 //! rounded in every instruction set.
 
-use strata_tensor::simd::{Avx2, Avx512, PathVisitor, SimdPath};
+use strata_tensor::simd::SimdPath;
 
 /// The path the passes run on: the active one, or a test's choice.
 fn current() -> SimdPath {
@@ -22,36 +22,17 @@ fn current() -> SimdPath {
 /// One fused update loop.
 pub(crate) trait Pass {
     /// Runs the loop. Implementations are `#[inline(always)]`, so that the loop is compiled
-    /// inside the path's target-feature function ([`Avx2::vectorize`], [`Avx512::vectorize`])
+    /// inside the path's target-feature function (`strata_tensor::simd::vectorize_on`)
     /// rather than called from it.
     fn apply(self);
 }
 
-/// Runs `pass` compiled for the [`current`] path, through [`strata_tensor::simd::visit`].
+/// Runs `pass` compiled for the [`current`] path, through
+/// [`strata_tensor::simd::vectorize_on`].
 #[inline(always)]
 pub(crate) fn run(pass: impl Pass) {
-    strata_tensor::simd::visit(current(), Vectorized(pass))
+    strata_tensor::simd::vectorize_on(current(), || pass.apply())
         .expect("the active SIMD path (or a test's supported one) is supported");
-}
-
-/// A pass as a [`PathVisitor`]: each path runs it inside its target features.
-struct Vectorized<P>(P);
-
-impl<P: Pass> PathVisitor for Vectorized<P> {
-    type Output = ();
-
-    #[inline(always)]
-    fn scalar(self) {
-        self.0.apply()
-    }
-    #[inline(always)]
-    fn avx2(self, isa: Avx2) {
-        isa.vectorize(|| self.0.apply())
-    }
-    #[inline(always)]
-    fn avx512(self, isa: Avx512) {
-        isa.vectorize(|| self.0.apply())
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@
 //! (cache-resident on most machines, like the kernels' working sets) and a 64 MiB array (far
 //! beyond the last-level cache, so DRAM bandwidth), with `Bytes` = read + written.
 //!
+//! The `closure` group times the tensor-level ops whose element function is a closure rather
+//! than a table kernel (`Tensor::leaky_relu`, and `Tensor::zip_map` with the leaky ReLU's
+//! derivative, as its backward runs), on the active path at 1 and 2 threads: ids
+//! `closure/<op>-<T>t/<len>`, `Bytes` = read + written.
+//!
 //! Run e.g. `cargo bench -p strata-tensor --bench elementwise -- exp` (a filter), or without a
 //! filter for everything (a few minutes).
 
@@ -17,7 +22,9 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use strata_tensor::Tensor;
 use strata_tensor::simd::{Kernels, kernels_f32_for, supported_paths};
+use strata_tensor::threads::with_threads;
 
 /// Elements per array: 2²⁰ `f32` = 4 MiB.
 const LEN: usize = 1 << 20;
@@ -167,9 +174,45 @@ fn membw(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Tensor::leaky_relu(0.2)` (8 B per element) and its derivative through `zip_map`
+/// (`g` where `x > 0`, else `0.2·g`: 12 B per element), on 1 and 2 threads. Outputs are
+/// dropped on the pool's thread, as in training, so their buffers are reused.
+fn closure(c: &mut Criterion) {
+    let x = Tensor::from_vec(data(1, -1.0, 1.0), &[LEN]);
+    let g = Tensor::from_vec(data(2, -1.0, 1.0), &[LEN]);
+    let mut group = c.benchmark_group("closure");
+    for threads in [1, 2] {
+        group.throughput(Throughput::Bytes((8 * LEN) as u64));
+        group.bench_function(
+            BenchmarkId::new(format!("leaky_relu-{threads}t"), LEN),
+            |bench| {
+                bench.iter(|| {
+                    with_threads(threads, || {
+                        black_box(black_box(&x).leaky_relu(0.2));
+                    })
+                })
+            },
+        );
+        group.throughput(Throughput::Bytes((12 * LEN) as u64));
+        group.bench_function(
+            BenchmarkId::new(format!("leaky_relu_backward-{threads}t"), LEN),
+            |bench| {
+                bench.iter(|| {
+                    with_threads(threads, || {
+                        black_box(
+                            black_box(&g).zip_map(&x, |g, x| if x > 0.0 { g } else { 0.2 * g }),
+                        );
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = add, mul, relu, axpy, exp, tanh, sigmoid, sum, max, membw
+    targets = add, mul, relu, axpy, exp, tanh, sigmoid, sum, max, membw, closure
 }
 criterion_main!(benches);

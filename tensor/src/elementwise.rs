@@ -22,7 +22,7 @@ fn zip_with<T: Element>(
     {
         let data = match kernel {
             Some(k) => parallel::binary(x, y, k),
-            None => x.iter().zip(y).map(|(&u, &v)| f(u, v)).collect(),
+            None => parallel::zip_map_slice(x, y, &f),
         };
         return Tensor::from_vec(data, a.shape());
     }

@@ -15,17 +15,44 @@ fn parallel(n: usize) -> bool {
     n >= PARALLEL_MIN && crate::threads::num_threads() > 1
 }
 
-/// `out[i] = f(x[i])`.
+/// `out[i] = f(x[i])`, each chunk's loop compiled for the active SIMD path
+/// ([`crate::simd::vectorize`]), so a closure `f` runs on the widest vectors the CPU has.
 pub(crate) fn map_slice<T: Element>(x: &[T], f: &(impl Fn(T) -> T + Sync)) -> Vec<T> {
     let mut out = crate::storage::stale::<T>(x.len());
+    let run = |o: &mut [T], x: &[T]| {
+        crate::simd::vectorize(|| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)))
+    };
     if parallel(x.len()) {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
-            .for_each(|(o, x)| {
-                o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
-            });
+            .for_each(|(o, x)| run(o, x));
     } else {
-        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+        run(&mut out, x);
+    }
+    out
+}
+
+/// `out[i] = f(a[i], b[i])` for slices of equal length, vectorised like [`map_slice`].
+pub(crate) fn zip_map_slice<T: Element>(
+    a: &[T],
+    b: &[T],
+    f: &(impl Fn(T, T) -> T + Sync),
+) -> Vec<T> {
+    debug_assert_eq!(a.len(), b.len());
+    let mut out = crate::storage::stale::<T>(a.len());
+    let run = |o: &mut [T], a: &[T], b: &[T]| {
+        crate::simd::vectorize(|| {
+            o.iter_mut()
+                .zip(a.iter().zip(b))
+                .for_each(|(o, (&u, &v))| *o = f(u, v))
+        })
+    };
+    if parallel(a.len()) {
+        out.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(o, (a, b))| run(o, a, b));
+    } else {
+        run(&mut out, a, b);
     }
     out
 }

@@ -7,7 +7,9 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_tensor::Element;
-use strata_tensor::simd::{Kernels, SimdPath, kernels_f32_for, kernels_f64_for, supported_paths};
+use strata_tensor::simd::{
+    Kernels, SimdPath, kernels_f32_for, kernels_f64_for, supported_paths, vectorize_on,
+};
 
 /// Awkward lengths: empty, shorter than every vector, around 16 and not multiples of it.
 const LENS: [usize; 8] = [0, 1, 7, 15, 16, 17, 1000, 1023];
@@ -691,4 +693,46 @@ fn exhaustive_transcendental_errors_f32() {
             );
         }
     }
+}
+
+/// A closure loop run through `vectorize_on` computes the scalar path's bits on every path
+/// (branches become lane selects; division and square root round the same everywhere).
+fn closure_loops<T: Elem>() {
+    let mut rng = StdRng::seed_from_u64(11);
+    for len in LENS.into_iter().chain([(1 << 17) + 3]) {
+        let x: Vec<T> = random(&mut rng, len, -4.0, 4.0);
+        let run = |path| {
+            vectorize_on(path, || {
+                x.iter()
+                    .map(|&v| {
+                        let leaky = if v > T::zero() { v } else { cast::<T>(0.2) * v };
+                        leaky / (v.abs().sqrt() + T::one())
+                    })
+                    .collect::<Vec<T>>()
+            })
+        };
+        let want = run(SimdPath::Scalar).expect("scalar is always supported");
+        for path in supported_paths() {
+            let got = run(path).expect("a supported path runs");
+            assert_same(
+                &got,
+                &want,
+                &format!("closure loop on {}, len {len}", path.name()),
+            );
+        }
+        assert_eq!(
+            vectorize_on(SimdPath::Neon, || ()).is_some(),
+            SimdPath::Neon.is_supported()
+        );
+    }
+}
+
+#[test]
+fn closure_loops_match_scalar_f32() {
+    closure_loops::<f32>();
+}
+
+#[test]
+fn closure_loops_match_scalar_f64() {
+    closure_loops::<f64>();
 }

@@ -380,6 +380,36 @@ fn large_tensors_take_the_parallel_path_with_the_same_result() {
     assert!((e.get(&[50]) - 0.5f32.exp()).abs() < 1e-6);
 }
 
+#[test]
+fn closure_maps_match_elementwise_evaluation_on_every_thread_count() {
+    // Lengths below and above the parallel threshold, none a multiple of a vector.
+    for n in [1001, (1 << 18) + 13] {
+        let x = Tensor::<f32>::from_vec(
+            (0..n)
+                .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
+                .collect(),
+            &[n],
+        );
+        let g = Tensor::<f32>::from_vec((0..n).map(|i| (i % 13) as f32 - 6.5).collect(), &[n]);
+        let leaky = |v: f32| if v > 0.0 { v } else { 0.2 * v };
+        let derivative = |g: f32, v: f32| if v > 0.0 { g } else { 0.2 * g };
+        let want_y: Vec<f32> = x.to_vec().into_iter().map(leaky).collect();
+        let want_dx: Vec<f32> = g
+            .to_vec()
+            .iter()
+            .zip(x.to_vec())
+            .map(|(&g, v)| derivative(g, v))
+            .collect();
+        for threads in [1, 2] {
+            let (y, dx) = strata_tensor::threads::with_threads(threads, || {
+                (x.leaky_relu(0.2), g.zip_map(&x, derivative))
+            });
+            assert_eq!(y.to_vec(), want_y, "leaky_relu, n = {n}, {threads} threads");
+            assert_eq!(dx.to_vec(), want_dx, "zip_map, n = {n}, {threads} threads");
+        }
+    }
+}
+
 // ---- reductions ----
 
 #[test]

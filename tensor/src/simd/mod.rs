@@ -45,7 +45,7 @@ mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod tables;
 
-pub use isa::{Avx2, Avx512, PathVisitor, visit, visit_active};
+pub use isa::{Avx2, Avx512, PathVisitor, vectorize, vectorize_on, visit, visit_active};
 
 use std::sync::OnceLock;
 

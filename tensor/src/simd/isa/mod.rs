@@ -127,6 +127,41 @@ pub fn visit_active<V: PathVisitor>(visitor: V) -> V::Output {
     dispatch(super::active_path(), visitor)
 }
 
+/// Runs `f` compiled for `path`: inside that path's target features, so the compiler
+/// vectorises `f`'s loops for its vectors (and inlines what `f` calls), or `None` when this CPU
+/// does not support `path`. For plain loops over slices whose element function is a closure,
+/// which the kernel tables cannot hold.
+#[inline(always)]
+pub fn vectorize_on<R>(path: SimdPath, f: impl FnOnce() -> R) -> Option<R> {
+    visit(path, Vectorize(f))
+}
+
+/// [`vectorize_on`] the [`active_path`](super::active_path).
+#[inline(always)]
+pub fn vectorize<R>(f: impl FnOnce() -> R) -> R {
+    visit_active(Vectorize(f))
+}
+
+/// A closure as a [`PathVisitor`]: each path runs it inside its target features.
+struct Vectorize<F>(F);
+
+impl<R, F: FnOnce() -> R> PathVisitor for Vectorize<F> {
+    type Output = R;
+
+    #[inline(always)]
+    fn scalar(self) -> R {
+        (self.0)()
+    }
+    #[inline(always)]
+    fn avx2(self, isa: Avx2) -> R {
+        isa.vectorize(self.0)
+    }
+    #[inline(always)]
+    fn avx512(self, isa: Avx512) -> R {
+        isa.vectorize(self.0)
+    }
+}
+
 /// The match of [`visit`], for a `path` known to be supported.
 #[inline]
 fn dispatch<V: PathVisitor>(path: SimdPath, visitor: V) -> V::Output {
