@@ -184,7 +184,7 @@ impl UpdateRule for AdadeltaConfig {
         &["square_avg", "acc_delta"]
     }
 
-    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [&mut [T]]) {
         let k = Coeffs {
             lr: cast::<T>(self.lr),
             rho: cast::<T>(self.rho),

@@ -186,7 +186,7 @@ impl UpdateRule for AdagradConfig {
         self.initial_accumulator_value
     }
 
-    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [&mut [T]]) {
         let (wd, eps) = (cast::<T>(self.weight_decay), cast::<T>(self.eps));
         let clr = cast::<T>(self.lr / (1.0 + (step - 1) as f64 * self.lr_decay));
         let s = &mut buffers[0];

@@ -337,7 +337,7 @@ impl UpdateRule for AdamConfig {
         }
     }
 
-    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [&mut [T]]) {
         let (beta1, beta2) = self.betas;
         let lambda = self.weight_decay.coefficient();
         let wd_mode = match self.weight_decay {
@@ -361,7 +361,7 @@ impl UpdateRule for AdamConfig {
         let (m, rest) = buffers.split_at_mut(1);
         let (v, vmax) = rest.split_at_mut(1);
         let (m, v) = (&mut m[0], &mut v[0]);
-        let vmax: &mut [T] = vmax.first_mut().map_or(&mut [], |b| b.as_mut_slice());
+        let vmax: &mut [T] = vmax.first_mut().map_or(&mut [], |b| &mut **b);
         match (wd_mode, self.amsgrad) {
             (WD_NONE, false) => kernel::<T, WD_NONE, false>(p, g, m, v, vmax, k),
             (WD_NONE, true) => kernel::<T, WD_NONE, true>(p, g, m, v, vmax, k),

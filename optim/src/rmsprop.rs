@@ -238,7 +238,7 @@ impl UpdateRule for RmsPropConfig {
         }
     }
 
-    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+    fn update<T: Element>(&self, _step: u64, p: &mut [T], g: &[T], buffers: &mut [&mut [T]]) {
         let k = Coeffs {
             lr: cast::<T>(self.lr),
             alpha: cast::<T>(self.alpha),

@@ -53,7 +53,7 @@ pub(crate) use lr_and_l2_weight_decay;
 /// [`Optimizer`] once: the learning rate, the step count, the buffers by parameter, and saving
 /// and loading state. The trait is implemented by this crate's configurations only (each has a
 /// variant in [`OptimizerConfig`]).
-pub trait UpdateRule: Clone + fmt::Debug + PartialEq + Sealed {
+pub trait UpdateRule: Clone + fmt::Debug + PartialEq + Send + Sync + Sealed {
     /// The optimizer's kind, as reported by [`Optimizer::kind`] and [`OptimizerState::kind`]
     /// (`"sgd"`, `"adam"`, `"adamw"`, …; PyTorch's class name in lower case). A state is only
     /// loaded into an optimizer of the same kind.
@@ -101,12 +101,13 @@ pub trait UpdateRule: Clone + fmt::Debug + PartialEq + Sealed {
     /// buffers. `step` is the parameter's own update count t = 1, 2, … (this update included);
     /// `param` and `grad` hold the parameter's n values and their gradient in row-major order;
     /// `buffers` holds the buffers named by [`UpdateRule::buffer_names`], in that order, each n
-    /// values long, updated in place.
+    /// values long, updated in place. The update is elementwise, so the optimizer may call it on
+    /// matching chunks of a large parameter, its gradient and its buffers, in parallel.
     ///
     /// # Panics
     /// If `buffers` holds fewer buffers than [`UpdateRule::buffer_names`] names, or a buffer or
     /// `grad` is shorter than `param`.
-    fn update<T: Element>(&self, step: u64, param: &mut [T], grad: &[T], buffers: &mut [Vec<T>]);
+    fn update<T: Element>(&self, step: u64, param: &mut [T], grad: &[T], buffers: &mut [&mut [T]]);
 
     /// The configuration as saved in an [`OptimizerState`].
     fn to_saved(&self) -> OptimizerConfig;

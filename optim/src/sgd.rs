@@ -262,7 +262,7 @@ impl UpdateRule for SgdConfig {
         }
     }
 
-    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [Vec<T>]) {
+    fn update<T: Element>(&self, step: u64, p: &mut [T], g: &[T], buffers: &mut [&mut [T]]) {
         let (lr, wd, mu) = (
             cast::<T>(self.lr),
             cast::<T>(self.weight_decay),

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use rayon::prelude::*;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -481,8 +482,47 @@ pub(crate) fn for_each_update<T: Element, R: UpdateRule>(
                 .collect(),
         });
         slot.step += 1;
-        rule.update(slot.step, p.value_mut().as_mut_slice(), &g, &mut slot.bufs);
+        let buffers: Vec<&mut [T]> = slot.bufs.iter_mut().map(Vec::as_mut_slice).collect();
+        update_in_chunks(rule, slot.step, p.value_mut().as_mut_slice(), &g, buffers);
     }
+}
+
+/// Parameters of at least this many values are updated in parallel chunks when the pool has
+/// more than one thread; smaller ones in one call on the calling thread.
+const PARALLEL_VALUES: usize = 1 << 16;
+
+/// Values per parallel chunk (a multiple of every vector width).
+const CHUNK: usize = 1 << 14;
+
+/// [`UpdateRule::update`] on `param`, `grad` and `buffers`, cut into matching chunks that the
+/// thread pool updates in parallel when the parameter is large. The rules are elementwise, so
+/// the result is the same bits whatever the cut.
+fn update_in_chunks<T: Element, R: UpdateRule>(
+    rule: &R,
+    step: u64,
+    param: &mut [T],
+    grad: &[T],
+    mut buffers: Vec<&mut [T]>,
+) {
+    if param.len() < PARALLEL_VALUES || strata_tensor::threads::num_threads() < 2 {
+        rule.update(step, param, grad, &mut buffers);
+        return;
+    }
+    let mut buffer_chunks: Vec<_> = buffers.into_iter().map(|b| b.chunks_mut(CHUNK)).collect();
+    let chunks: Vec<_> = param
+        .chunks_mut(CHUNK)
+        .zip(grad.chunks(CHUNK))
+        .map(|(p, g)| {
+            let bufs: Vec<&mut [T]> = buffer_chunks
+                .iter_mut()
+                .map(|b| b.next().expect("a buffer as long as its parameter"))
+                .collect();
+            (p, g, bufs)
+        })
+        .collect();
+    chunks
+        .into_par_iter()
+        .for_each(|(p, g, mut bufs)| rule.update(step, p, g, &mut bufs));
 }
 
 /// Exports `slots` by the positions of `params`.

@@ -84,6 +84,40 @@ fn non_contiguous_gradients_are_read_in_row_major_order() {
 }
 
 #[test]
+fn large_parameters_update_in_parallel_chunks_to_the_same_bits() {
+    // 100,003 values: above the parallel threshold, not a multiple of the chunk size. Three
+    // steps, so every buffer (momentum, moments, accumulators) is read back after a write.
+    let n = 100_003;
+    let start = Tensor::from_vec(
+        (0..n).map(|i| ((i % 113) as f64 - 56.0) * 0.01).collect(),
+        &[n],
+    );
+    let run = |threads: usize, which: usize| {
+        strata_tensor::threads::with_threads(threads, || {
+            let mut opt = all_optimizers().swap_remove(which);
+            let mut p = Param::new(start.clone());
+            for step in 0..3 {
+                let g = Tensor::from_vec(
+                    (0..n)
+                        .map(|i| (((i * 7 + step) % 31) as f64 - 15.0) * 0.1)
+                        .collect(),
+                    &[n],
+                );
+                let mut grads = Grads::new();
+                grads.insert(p.id(), g);
+                opt.step(&mut [&mut p], &grads);
+            }
+            (opt.kind(), p.value().to_vec())
+        })
+    };
+    for which in 0..all_optimizers().len() {
+        let (kind, serial) = run(1, which);
+        assert_ne!(serial, start.to_vec(), "{kind} moved the parameter");
+        assert_eq!(serial, run(2, which).1, "{kind} on 2 threads");
+    }
+}
+
+#[test]
 fn a_value_still_held_by_a_graph_is_not_changed_behind_its_back() {
     let mut p = Param::new(Tensor::from_vec(vec![1.0f64, 2.0], &[2]));
     let held: Var<f64> = p.var();
