@@ -104,7 +104,7 @@ fn per_channel<R: Copy + Send + Sync>(
 }
 
 /// `f(i, out_i)` for each image's `[C, S]` block of `out` (`[N, C, S]`), in parallel over
-/// images when `out` is large.
+/// images when `out` is large, compiled for the active SIMD path.
 fn per_image<T: Element>([_, c, s]: [usize; 3], out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
     if c * s == 0 {
         return;
@@ -112,20 +112,49 @@ fn per_image<T: Element>([_, c, s]: [usize; 3], out: &mut [T], f: impl Fn(usize,
     if out.len() >= PARALLEL_ELEMENTS && crate::threads::num_threads() > 1 {
         out.par_chunks_mut(c * s)
             .enumerate()
-            .for_each(|(i, o)| f(i, o));
+            .for_each(|(i, o)| crate::simd::vectorize(|| f(i, o)));
     } else {
-        out.chunks_mut(c * s).enumerate().for_each(|(i, o)| f(i, o));
+        crate::simd::vectorize(|| out.chunks_mut(c * s).enumerate().for_each(|(i, o)| f(i, o)));
     }
 }
 
-/// `Σ_i f(row_i)` folded into per-channel accumulators for `[N, C]` (`S = 1`): image rows
-/// in order, each a loop over the channels that the compiler vectorises.
-fn rows_fold<T: Element>(rows: usize, c: usize, f: impl Fn(usize, &mut [T])) -> Vec<T> {
-    let mut acc = vec![T::zero(); c];
-    for i in 0..rows {
-        f(i, &mut acc);
+/// `Σ_i f(row_i)` folded into per-channel accumulators for `[N, C]` (`S = 1`): `f(i, cols, acc)`
+/// adds row `i`'s channels `cols` into `acc` (`cols.len()` values), rows in order, in a loop
+/// the compiler vectorises for the active SIMD path. Blocks of channels run in parallel when
+/// the input (`rows · c` values) is large; each channel is still folded in row order.
+fn rows_fold<T: Element>(
+    rows: usize,
+    c: usize,
+    f: impl Fn(usize, std::ops::Range<usize>, &mut [T]) + Sync,
+) -> Vec<T> {
+    let block = |cols: std::ops::Range<usize>| -> Vec<T> {
+        let mut acc = vec![T::zero(); cols.len()];
+        crate::simd::vectorize(|| {
+            for i in 0..rows {
+                f(i, cols.clone(), &mut acc);
+            }
+        });
+        acc
+    };
+    let threads = crate::threads::num_threads();
+    if rows * c >= PARALLEL_ELEMENTS && threads > 1 && c >= 32 {
+        // Blocks start on multiples of 16 channels, so every block's loop runs whole vectors.
+        let parts = (2 * threads).min(c / 16);
+        let start = |p: usize| {
+            if p == parts {
+                c
+            } else {
+                p * c / parts / 16 * 16
+            }
+        };
+        (0..parts)
+            .into_par_iter()
+            .map(|p| block(start(p)..start(p + 1)))
+            .collect::<Vec<_>>()
+            .concat()
+    } else {
+        block(0..c)
     }
-    acc
 }
 
 /// Batch normalisation of `x: [N, C, S…]` with the batch's statistics:
@@ -157,14 +186,14 @@ pub fn batch_norm<T: Element>(
     // μ and σ² of each channel, two passes for accuracy.
     let (mean, deviations): (Vec<T>, Vec<T>) = if s == 1 {
         let rows = |i: usize| &xs[i * c..(i + 1) * c];
-        let sums = rows_fold(n, c, |i, acc: &mut [T]| {
-            for (a, &v) in acc.iter_mut().zip(rows(i)) {
+        let sums = rows_fold(n, c, |i, cols, acc: &mut [T]| {
+            for (a, &v) in acc.iter_mut().zip(&rows(i)[cols]) {
                 *a = *a + v;
             }
         });
         let mean: Vec<T> = sums.into_iter().map(|v| v * inv_m).collect();
-        let deviations = rows_fold(n, c, |i, acc: &mut [T]| {
-            for ((a, &v), &mu) in acc.iter_mut().zip(rows(i)).zip(&mean) {
+        let deviations = rows_fold(n, c, |i, cols, acc: &mut [T]| {
+            for ((a, &v), &mu) in acc.iter_mut().zip(&rows(i)[cols.clone()]).zip(&mean[cols]) {
                 *a = *a + (v - mu) * (v - mu);
             }
         });
@@ -285,13 +314,14 @@ pub fn batch_norm_backward<T: Element>(
     // Σg and Σg·(x − μ) of each channel.
     let sums: Vec<(T, T)> = if s == 1 {
         let rows = |i: usize| (&gs[i * c..(i + 1) * c], &xs[i * c..(i + 1) * c]);
-        let sg = rows_fold(n, c, |i, acc: &mut [T]| {
-            for (a, &g) in acc.iter_mut().zip(rows(i).0) {
+        let sg = rows_fold(n, c, |i, cols, acc: &mut [T]| {
+            for (a, &g) in acc.iter_mut().zip(&rows(i).0[cols]) {
                 *a = *a + g;
             }
         });
-        let sgx = rows_fold(n, c, |i, acc: &mut [T]| {
+        let sgx = rows_fold(n, c, |i, cols, acc: &mut [T]| {
             let (g, x) = rows(i);
+            let (g, x, mean) = (&g[cols.clone()], &x[cols.clone()], &mean[cols]);
             for (((a, &g), &x), &mu) in acc.iter_mut().zip(g).zip(x).zip(mean) {
                 *a = *a + g * (x - mu);
             }

@@ -410,6 +410,29 @@ fn closure_maps_match_elementwise_evaluation_on_every_thread_count() {
     }
 }
 
+#[test]
+fn batch_norm_gives_the_same_bits_on_every_thread_count() {
+    use strata_tensor::batch_norm::{batch_norm, batch_norm_backward};
+    // [N, C] (channel blocks in parallel, C not a multiple of 16) and [N, C, H, W].
+    for (shape, seed) in [(&[64, 600][..], 1), (&[16, 24, 12, 12][..], 2)] {
+        let c = shape[1];
+        let (x, g) = (random(shape, seed), random(shape, seed + 10));
+        let (w, b) = (random(&[c], seed + 20), random(&[c], seed + 30));
+        let run = |threads| {
+            strata_tensor::threads::with_threads(threads, || {
+                let (y, saved, stats) = batch_norm(&x, Some(&w), Some(&b), 1e-5);
+                let grads = batch_norm_backward(&g, &saved, Some(&w), true, true);
+                let (gw, gb) = (
+                    grads.weight.expect("asked for"),
+                    grads.bias.expect("asked for"),
+                );
+                [y, stats.mean, stats.var, grads.x, gw, gb].map(|t| t.to_vec())
+            })
+        };
+        assert_eq!(run(1), run(2), "batch_norm {shape:?}");
+    }
+}
+
 // ---- reductions ----
 
 #[test]
