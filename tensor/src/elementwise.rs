@@ -36,37 +36,40 @@ fn zip_with<T: Element>(
     let (da, db) = (a.storage(), b.storage());
     let mut out = crate::storage::zeroed::<T>(crate::shape::numel(&shape));
     // Row by row: a row where both operands are contiguous runs the SIMD kernel, a row where
-    // one operand is a broadcast scalar runs a loop the compiler vectorises.
+    // one operand is a broadcast scalar runs a loop the compiler vectorises (for the active
+    // SIMD path: the whole walk is compiled inside its target features).
     let mut done = 0;
-    for_each_row2(
-        &shape,
-        (&sa, a.offset()),
-        (&sb, b.offset()),
-        |(i, j), len, strides| {
-            let o = &mut out[done..done + len];
-            done += len;
-            match (strides, kernel) {
-                ((1, 1), Some(k)) => k(&da[i..i + len], &db[j..j + len], o),
-                ((1, 0), _) => {
-                    let v = db[j];
-                    o.iter_mut()
-                        .zip(&da[i..i + len])
-                        .for_each(|(o, &u)| *o = f(u, v));
-                }
-                ((0, 1), _) => {
-                    let u = da[i];
-                    o.iter_mut()
-                        .zip(&db[j..j + len])
-                        .for_each(|(o, &v)| *o = f(u, v));
-                }
-                ((ra, rb), _) => {
-                    for (k, o) in o.iter_mut().enumerate() {
-                        *o = f(da[i + k * ra], db[j + k * rb]);
+    crate::simd::vectorize(|| {
+        for_each_row2(
+            &shape,
+            (&sa, a.offset()),
+            (&sb, b.offset()),
+            |(i, j), len, strides| {
+                let o = &mut out[done..done + len];
+                done += len;
+                match (strides, kernel) {
+                    ((1, 1), Some(k)) => k(&da[i..i + len], &db[j..j + len], o),
+                    ((1, 0), _) => {
+                        let v = db[j];
+                        o.iter_mut()
+                            .zip(&da[i..i + len])
+                            .for_each(|(o, &u)| *o = f(u, v));
+                    }
+                    ((0, 1), _) => {
+                        let u = da[i];
+                        o.iter_mut()
+                            .zip(&db[j..j + len])
+                            .for_each(|(o, &v)| *o = f(u, v));
+                    }
+                    ((ra, rb), _) => {
+                        for (k, o) in o.iter_mut().enumerate() {
+                            *o = f(da[i + k * ra], db[j + k * rb]);
+                        }
                     }
                 }
-            }
-        },
-    );
+            },
+        );
+    });
     Tensor::from_vec(out, &shape)
 }
 
