@@ -177,6 +177,11 @@ const HAND_PICKED: &[Row] = &[
     // Kernel as large as the padded input; large stride leaving unread rows.
     (2,  2,  2, ( 3,  4), (5, 4), (1, 1), (1, 0), (1, 1), 1, true),
     (2,  2,  3, (10,  9), (2, 2), (3, 4), (0, 0), (1, 1), 1, false),
+    // Column stride 2 (the phase split of the direct kernels' padded input): even widths with
+    // odd and even left padding, a DCGAN-style 4×4 stride-2 layer, and a one-column input.
+    (2,  3,  4, ( 6,  8), (3, 3), (2, 2), (0, 0), (1, 1), 1, true),
+    (2,  5,  7, (14, 14), (4, 4), (2, 2), (1, 1), (1, 1), 1, true),
+    (1,  2,  2, ( 5,  1), (3, 1), (2, 2), (1, 0), (1, 1), 1, false),
     // LeNet shapes (small batch) and one large enough for several row bands and threads.
     (3,  1,  6, (28, 28), (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
     (3,  6, 16, (14, 14), (5, 5), (1, 1), (0, 0), (1, 1), 1, true),

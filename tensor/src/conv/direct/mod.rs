@@ -275,6 +275,19 @@ impl Wide {
         for c in 0..self.cs {
             for r in 0..hs {
                 let row = &src[(c * hs + r) * ws..(c * hs + r + 1) * ws];
+                if let Some((a, b)) = self.two_runs(c, r) {
+                    let (even, odd) = two_mut(xp, a, ws.div_ceil(2), b, ws / 2);
+                    for ((e, o), pair) in
+                        even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2))
+                    {
+                        *e = pair[0];
+                        *o = pair[1];
+                    }
+                    if ws % 2 == 1 {
+                        even[ws / 2] = row[ws - 1];
+                    }
+                    continue;
+                }
                 self.for_each_run(c, r, |first, dst, step| {
                     if step == 1 {
                         copy_row(&mut xp[dst..dst + ws], row);
@@ -294,6 +307,17 @@ impl Wide {
         for c in c0..c1 {
             for r in 0..hs {
                 let out = &mut dst[((c - c0) * hs + r) * ws..((c - c0) * hs + r + 1) * ws];
+                if let Some((a, b)) = self.two_runs(c, r) {
+                    let (even, odd) = (&xp[a..a + ws.div_ceil(2)], &xp[b..b + ws / 2]);
+                    for (pair, (&e, &o)) in out.chunks_exact_mut(2).zip(even.iter().zip(odd)) {
+                        pair[0] = e;
+                        pair[1] = o;
+                    }
+                    if ws % 2 == 1 {
+                        out[ws - 1] = even[ws / 2];
+                    }
+                    continue;
+                }
                 self.for_each_run(c, r, |first, from, step| {
                     if step == 1 {
                         copy_row(out, &xp[from..]);
@@ -305,6 +329,17 @@ impl Wide {
                 });
             }
         }
+    }
+    /// With a column stride of 2, where source row `r` of channel `c` lands: its even columns
+    /// from `a`, its odd ones from `b`, both contiguous (`None` for other strides).
+    #[inline]
+    fn two_runs(&self, c: usize, r: usize) -> Option<(usize, usize)> {
+        if self.sw != 2 || self.ws < 2 {
+            return None;
+        }
+        let mut starts = [0; 2];
+        self.for_each_run(c, r, |first, start, _| starts[first] = start);
+        Some((starts[0], starts[1]))
     }
     /// Row `r` of source channel `c` lands in the padded buffer as `sw` contiguous runs, one
     /// per column phase: calls `f(first, start, sw)` for each, where source columns
@@ -322,6 +357,17 @@ impl Wide {
     }
     fn macs(&self) -> usize {
         self.n * self.groups * self.co * self.q_len() * self.k()
+    }
+}
+
+/// Two disjoint mutable runs of `xs`: `a..a + la` and `b..b + lb`.
+fn two_mut<T>(xs: &mut [T], a: usize, la: usize, b: usize, lb: usize) -> (&mut [T], &mut [T]) {
+    if a < b {
+        let (lo, hi) = xs.split_at_mut(b);
+        (&mut lo[a..a + la], &mut hi[..lb])
+    } else {
+        let (lo, hi) = xs.split_at_mut(a);
+        (&mut hi[..la], &mut lo[b..b + lb])
     }
 }
 
