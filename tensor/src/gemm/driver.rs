@@ -13,7 +13,8 @@
 //! The kernel's vectors run along the rows of `C`, so `C` is made row-contiguous first: a `C`
 //! with unit row stride is handled as `Cᵀ = Bᵀ·Aᵀ` (a swap of operands and strides, no copy).
 //! Packing is skipped where it would not pay for itself: `A` is read in place when `n` is small
-//! (each sliver meets few `B` slivers), `B` when its rows are contiguous and `m` is small. The
+//! (each sliver meets few `B` slivers), `B` when its rows are contiguous and either close
+//! together or read by a single row sliver of `A`. The
 //! `x·Wᵀ` layout (rows of `A` and columns of `B` contiguous) with a short side or a long `k`
 //! goes to the inner-product kernels instead, which need no packing at all.
 //!
