@@ -5,7 +5,9 @@
 //! * `sgemm`: square `f32` products, n ∈ {64, …, 2048}, ids `"{path}-{threads}t/{n}"`;
 //! * `dgemm`: square `f64` products, n = 1024;
 //! * `sgemm_small`: the small-batch training shapes `m×k×n` (ids `"{path}-{threads}t/{m}x{k}x{n}"`,
-//!   suffix `-wt` when `B = Wᵀ` is a transposed view, as in a linear layer's forward pass);
+//!   suffix `-wt` when `B = Wᵀ` is a transposed view, as in a linear layer's forward pass),
+//!   and `128×1024×3136`: a short `C` over a wide row-major `B` (rows 12.5 KiB apart), the
+//!   shape of a batched convolution weight gradient, where packing `B` decides the speed;
 //! * `fma_peak`: the FMA throughput of the cores (independent FMA chains, no memory traffic),
 //!   the ceiling the GEMM numbers should be read against.
 //!
@@ -166,6 +168,7 @@ fn sgemm_small(c: &mut Criterion) {
         (16, 784, 100),
         (100, 784, 100),
         (100, 100, 10),
+        (128, 1024, 3136),
     ];
     for path in supported_gemm_paths() {
         for threads in [1, 2] {

@@ -330,7 +330,7 @@ const PACK_A_MIN_N: usize = 512;
 /// A row-contiguous `B` is read in place when the stride between its rows is at most this
 /// many bytes, or when `C` is a single row sliver (nothing reuses a packed copy). Wider rows
 /// put every row of a sliver on its own page: on the Xeon (AVX-512) a 128×1024 by 1024×3136
-/// product ran at 40–60 GFLOP/s reading `B` in place against 80–98 packed (one thread).
+/// product ran at 39–62 GFLOP/s reading `B` in place against 80–98 packed (one thread).
 const DIRECT_B_MAX_ROW_BYTES: usize = 1024;
 
 /// The blocked loop nest. With `threads > 1`, each `KC × NC` panel of `B` is packed once, in
