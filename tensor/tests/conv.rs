@@ -19,9 +19,14 @@ use strata_tensor::threads::with_threads;
 
 // ---- helpers ----
 
-/// The two lowerings the convolution tests run under: im2col + GEMM, and the direct kernels
-/// (where they apply: a CPU with AVX2 or AVX-512; elsewhere this is GEMM again).
-const ALGORITHMS: [ConvAlgorithm; 2] = [ConvAlgorithm::Gemm, ConvAlgorithm::Direct];
+/// The lowerings the convolution tests run under: im2col + GEMM, the direct kernels (where
+/// they apply: a CPU with AVX2 or AVX-512; elsewhere this is GEMM again) and Winograd (4×4
+/// kernels of stride 2 and padding 1 on even sizes; elsewhere the automatic choice).
+const ALGORITHMS: [ConvAlgorithm; 3] = [
+    ConvAlgorithm::Gemm,
+    ConvAlgorithm::Direct,
+    ConvAlgorithm::Winograd,
+];
 
 /// Runs `body` under each of [`ALGORITHMS`] (named on stderr, shown if it fails).
 fn for_algorithms(body: impl Fn()) {
@@ -181,6 +186,12 @@ const HAND_PICKED: &[Row] = &[
     // odd and even left padding, a DCGAN-style 4×4 stride-2 layer, and a one-column input.
     (2,  3,  4, ( 6,  8), (3, 3), (2, 2), (0, 0), (1, 1), 1, true),
     (2,  5,  7, (14, 14), (4, 4), (2, 2), (1, 1), (1, 1), 1, true),
+    // Winograd's shapes: planes of whole, partial and single tiles, and channel counts that
+    // are not multiples of a vector.
+    (3, 16, 24, ( 8, 10), (4, 4), (2, 2), (1, 1), (1, 1), 1, true),
+    (2, 19, 17, (14, 14), (4, 4), (2, 2), (1, 1), (1, 1), 1, false),
+    (2,  3,  2, ( 2,  2), (4, 4), (2, 2), (1, 1), (1, 1), 1, true),
+    (5,  4,  6, (16,  6), (4, 4), (2, 2), (1, 1), (1, 1), 1, false),
     (1,  2,  2, ( 5,  1), (3, 1), (2, 2), (1, 0), (1, 1), 1, false),
     // LeNet shapes (small batch) and one large enough for several row bands and threads.
     (3,  1,  6, (28, 28), (5, 5), (1, 1), (2, 2), (1, 1), 1, true),
@@ -322,11 +333,26 @@ fn the_direct_kernels_run_where_they_apply() {
             assert_eq!(got, all(ConvAlgorithm::Direct), "{x:?} {w:?}");
         }
     }
-    // Small planes with many output channels take the batched GEMM for the weight gradient
-    // (a DCGAN discriminator's second layer).
-    let dcgan = conv2d_plan::<f32>(&[64, 64, 14, 14], &[128, 64, 4, 4], &s2);
-    assert_eq!(dcgan.backward_weight, ConvAlgorithm::Gemm);
-    assert_eq!(dcgan.forward, ConvAlgorithm::Direct);
+    // Small planes with many output channels take the batched GEMM for the weight gradient.
+    let many = conv2d_plan::<f32>(&[64, 64, 14, 14], &[128, 64, 3, 3], &s2);
+    assert_eq!(many.backward_weight, ConvAlgorithm::Gemm);
+    assert_eq!(many.forward, ConvAlgorithm::Direct);
+    // A DCGAN discriminator's second layer (4×4, stride 2, padding 1, 64 → 128 channels) takes
+    // Winograd; its first (one input channel) too little to pay for the transforms.
+    let second = conv2d_plan::<f32>(&[64, 64, 14, 14], &[128, 64, 4, 4], &s2);
+    let got = (
+        second.forward,
+        second.backward_input,
+        second.backward_weight,
+    );
+    assert_eq!(got, all(ConvAlgorithm::Winograd));
+    let first = conv2d_plan::<f32>(&[64, 1, 28, 28], &[64, 1, 4, 4], &s2);
+    assert_eq!(first.forward, ConvAlgorithm::Direct);
+    // Forced where it does not apply (odd sizes), Winograd gives way to the automatic choice.
+    let odd = with_conv_algorithm(ConvAlgorithm::Winograd, || {
+        conv2d_plan::<f32>(&[8, 32, 15, 15], &[32, 32, 4, 4], &s2)
+    });
+    assert_eq!(odd.forward, ConvAlgorithm::Direct);
     // 1×1 kernels go through GEMM (the input is its own column matrix).
     let pointwise = conv2d_plan::<f32>(&[8, 3, 16, 16], &[4, 3, 1, 1], &d);
     assert_eq!(pointwise.forward, ConvAlgorithm::Gemm);

@@ -38,6 +38,7 @@ mod direct;
 mod im2col;
 mod transpose;
 mod via_gemm;
+mod winograd;
 
 pub use conv1d::{
     Conv1dParams, conv_transpose1d, conv_transpose1d_backward_input,
@@ -65,6 +66,9 @@ pub enum ConvAlgorithm {
     /// The direct kernels wherever they apply (`f32`/`f64` on AVX-512 or AVX2 + FMA), im2col +
     /// GEMM elsewhere.
     Direct,
+    /// Winograd F(4×4, 2×2) wherever it applies (4×4 kernels of stride 2 and padding 1, one
+    /// group, even input sizes), the `Auto` choice elsewhere.
+    Winograd,
 }
 
 thread_local! {
@@ -154,8 +158,23 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// Whether the Winograd kernels compute this convolution under this thread's choice:
+    /// under `Auto` where they apply and the layer has enough channels for them to pay.
+    fn winograd(&self) -> bool {
+        match ALGORITHM.with(|a| a.get()) {
+            ConvAlgorithm::Auto => winograd::worthwhile(self),
+            ConvAlgorithm::Winograd => winograd::applies(self),
+            ConvAlgorithm::Gemm | ConvAlgorithm::Direct => false,
+        }
+    }
+}
+
 /// `y = conv(x, w) + bias` on NCHW slices, by the best lowering for the shape.
 fn forward_kernel<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
+    if cv.winograd() {
+        return winograd::forward(cv, x, w, bias);
+    }
     if let Some((tb, wd)) = cv.direct::<T>() {
         let (og, kg) = (cv.og(), cv.kg());
         return direct::forward(tb, &wd, x, |g, o, k| w[(g * og + o) * kg + k], bias);
@@ -165,6 +184,9 @@ fn forward_kernel<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -
 
 /// `dx = conv_backward_input(dy, w)` on NCHW slices.
 fn backward_input_kernel<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
+    if cv.winograd() {
+        return winograd::backward_input(cv, dy, w);
+    }
     if let Some((tb, wd)) = cv.direct::<T>() {
         return direct::backward_input(tb, &wd, dy, w);
     }
@@ -173,6 +195,9 @@ fn backward_input_kernel<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
 
 /// `dw = conv_backward_weight(dy, x)` on NCHW slices.
 fn backward_weight_kernel<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
+    if cv.winograd() {
+        return winograd::backward_weight(cv, dy, x);
+    }
     if let Some((tb, wd)) = cv.direct_weight::<T>() {
         return direct::backward_weight(tb, &wd, x, dy);
     }
@@ -191,8 +216,8 @@ impl Conv {
     }
 }
 
-/// The lowering each kernel of a convolution uses (resolved: `Gemm` or `Direct`, never
-/// `Auto`); see [`conv2d_plan`].
+/// The lowering each kernel of a convolution uses (resolved: `Gemm`, `Direct` or `Winograd`,
+/// never `Auto`); see [`conv2d_plan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ConvPlan {
     /// [`conv2d`] (and [`conv_transpose2d_backward_input`]).
@@ -224,6 +249,13 @@ pub fn conv2d_plan<T: Element>(
         one_d: false,
     };
     let cv = plan(s, input_shape, weight_shape, params);
+    if cv.winograd() {
+        return ConvPlan {
+            forward: ConvAlgorithm::Winograd,
+            backward_input: ConvAlgorithm::Winograd,
+            backward_weight: ConvAlgorithm::Winograd,
+        };
+    }
     let pick = |direct: bool| {
         if direct {
             ConvAlgorithm::Direct

@@ -1,0 +1,721 @@
+//! Winograd F(4×4, 2×2) for the 4×4 convolution of stride 2 and padding 1 (the layer of DCGAN
+//! discriminators, and through its input gradient the transposed convolution of DCGAN
+//! generators): 25 multiplies per output tile and input channel where the direct product needs
+//! 64, at the cost of transforming the input, the weight and the output.
+//!
+//! # Polyphase split
+//!
+//! Pad the input by one on each side (`xp`, `(H + 2) × (W + 2)`) and split it into four phase
+//! planes `P_uv[r, s] = xp[2r + u, 2s + v]` (`u, v ∈ {0, 1}`, `(H/2 + 1) × (W/2 + 1)` each), and
+//! the kernel into four 2×2 kernels `w_uv[a, b] = w[2a + u, 2b + v]`. Then
+//!
+//! ```text
+//! y[oh, ow] = Σ_{u,v} Σ_{a,b} w_uv[a, b] · P_uv[oh + a, ow + b]
+//! ```
+//!
+//! — four stride-1 2×2 correlations, summed.
+//!
+//! # Winograd
+//!
+//! A 4×4 tile of a 2×2 correlation is `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` from its 5×5 input patch
+//! `d` (Lavin & Gray 2016), with the Toom–Cook points `0, 1, −1, 2, ∞`. Summed over the input
+//! channels and the phases, the 25 element-wise products of each tile become 25 matrix products,
+//! one per transform point `ξ`:
+//!
+//! ```text
+//! M_ξ[o, t] = Σ_k U_ξ[o, k] · V_ξ[k, t]      k = (u, v, c): K = 4·C;  t: tiles of the batch
+//! ```
+//!
+//! computed by [`gemm`]. The rows of `Bᵀ` are scaled to small integers (`diag(2, 2, 6, 6, 1)`)
+//! and the inverse scale is folded into `G`, so the transform of the data rounds only in its
+//! additions.
+//!
+//! * Forward: `V` from the input patches, `U` from the weight, `y = Aᵀ M A` (+ bias), cropped to
+//!   `OH × OW`.
+//! * Input gradient: the adjoint is the *full* 2×2 convolution of `dy` with each `w_uv`, one per
+//!   phase plane of the input gradient: the same tiles on `dy` padded by one, with the flipped
+//!   sub-kernels (`K = O`, `4·C` rows of output), each tile written back to its phase's
+//!   positions of `dx`.
+//! * Weight gradient: `dw_uv = Σ dy ⋆ P_uv` is, per 4×4 tile of `dy`, a correlation with 2×2
+//!   outputs and a 4×4 "kernel": F(2×2, 4×4) on the same points, `dw = A₂ᵀ [Σ_t (G₂ dy_t G₂ᵀ)
+//!   ⊙ (Bᵀ d_t B)] A₂`, the sum over tiles being 25 matrix products.
+//!
+//! Transforms run on channel-contiguous copies of the data (NHWC, padded), vectorised across
+//! channels. The batch is cut into chunks of about [`TILES_PER_CHUNK`] tiles, processed in
+//! parallel. Rounding: the relative error is a few units of 10⁻⁶ in `f32` (about ten times the
+//! direct product's), as for every Winograd convolution.
+
+use std::array::from_fn;
+
+use rayon::prelude::*;
+
+use super::Conv;
+use crate::Element;
+use crate::gemm::{MatMut, MatRef, gemm};
+
+/// Transform points: a 5×5 patch per tile.
+const POINTS: usize = 25;
+/// Tiles per chunk: the columns of each chunk's 25 products.
+const TILES_PER_CHUNK: usize = 64;
+/// Least input and output channels for which the transforms pay for themselves.
+const MIN_CHANNELS: usize = 16;
+
+/// Whether the Winograd kernels compute this convolution: one group, a 4×4 kernel of stride 2,
+/// padding 1 and no dilation, on even heights and widths.
+pub(crate) fn applies(cv: &Conv) -> bool {
+    let g = cv.geom;
+    cv.groups == 1
+        && (g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw) == (4, 4, 2, 2, 1, 1, 1, 1)
+        && g.h.is_multiple_of(2)
+        && g.w.is_multiple_of(2)
+        && g.h >= 2
+        && g.w >= 2
+}
+
+/// Whether they are also the faster choice: at least [`MIN_CHANNELS`] channels on both sides
+/// (a first layer of one channel has too little to multiply for the transforms to pay).
+pub(crate) fn worthwhile(cv: &Conv) -> bool {
+    applies(cv) && cv.c >= MIN_CHANNELS && cv.o >= MIN_CHANNELS
+}
+
+/// `Bsᵀ d`: the scaled input transform along one axis.
+#[inline(always)]
+fn data_op<T: Element>(d: [T; 5]) -> [T; 5] {
+    let two = T::from_f64_lossy(2.0);
+    let three = T::from_f64_lossy(3.0);
+    [
+        two * (d[0] - d[2]) - d[1] + d[3],
+        two * d[1] + d[2] - d[3],
+        three * d[2] - two * d[1] - d[3],
+        d[3] - d[1],
+        two * (d[1] - d[3]) - d[2] + d[4],
+    ]
+}
+
+/// `Gs g`: the kernel transform (2 taps), with the inverse of the data transform's scale.
+#[inline(always)]
+fn kernel_op<T: Element>(g: [T; 2]) -> [T; 5] {
+    let half = T::from_f64_lossy(0.5);
+    let sixth = T::from_f64_lossy(1.0 / 6.0);
+    [
+        half * g[0],
+        half * (g[0] + g[1]),
+        sixth * (g[0] - g[1]),
+        sixth * (g[0] + g[1] + g[1]),
+        g[1],
+    ]
+}
+
+/// `G₂s g`: the transform of a 4-tap "kernel" (a row of an output-gradient tile) for the
+/// weight gradient, with the same scale.
+#[inline(always)]
+fn gradient_op<T: Element>(g: [T; 4]) -> [T; 5] {
+    let half = T::from_f64_lossy(0.5);
+    let sixth = T::from_f64_lossy(1.0 / 6.0);
+    let (two, four, eight) = (
+        T::from_f64_lossy(2.0),
+        T::from_f64_lossy(4.0),
+        T::from_f64_lossy(8.0),
+    );
+    [
+        half * g[0],
+        half * (g[0] + g[1] + g[2] + g[3]),
+        sixth * (g[0] - g[1] + g[2] - g[3]),
+        sixth * (g[0] + two * g[1] + four * g[2] + eight * g[3]),
+        g[3],
+    ]
+}
+
+/// `Aᵀ m`: four outputs from five points.
+#[inline(always)]
+fn output_op<T: Element>(m: [T; 5]) -> [T; 4] {
+    let (two, four, eight) = (
+        T::from_f64_lossy(2.0),
+        T::from_f64_lossy(4.0),
+        T::from_f64_lossy(8.0),
+    );
+    let (p, q) = (m[1] + m[2], m[1] - m[2]);
+    [
+        m[0] + p + m[3],
+        q + two * m[3],
+        p + four * m[3],
+        q + eight * m[3] + m[4],
+    ]
+}
+
+/// `A₂ᵀ m`: the two weight-gradient outputs from five points.
+#[inline(always)]
+fn weight_output_op<T: Element>(m: [T; 5]) -> [T; 2] {
+    let two = T::from_f64_lossy(2.0);
+    [m[0] + m[1] + m[2] + m[3], m[1] - m[2] + two * m[3] + m[4]]
+}
+
+/// `dst[i][l] = op(src[·][l])[i]` for `l < len`: one axis of a transform, vectorised along `l`.
+///
+/// # Safety
+/// Each `src[b]` is readable and each `dst[i]` writable for `len` elements, and no `dst` range
+/// overlaps another or a `src` range.
+#[inline(always)]
+unsafe fn pass<T: Element, const S: usize, const R: usize>(
+    src: [*const T; S],
+    dst: [*mut T; R],
+    len: usize,
+    op: impl Fn([T; S]) -> [T; R],
+) {
+    for l in 0..len {
+        // SAFETY: l < len; the caller's contract.
+        unsafe {
+            let o = op(from_fn(|b| *src[b].add(l)));
+            for (i, &d) in dst.iter().enumerate() {
+                *d.add(l) = o[i];
+            }
+        }
+    }
+}
+
+/// The 2-D transform `m · d · mᵀ` of `len` lanes at once: `d[a][b]` is `len` values at
+/// `src(a, b)`, result `(j, i)` goes to `dst(j, i)`; `tmp` holds `S·R·len` values.
+///
+/// # Safety
+/// As [`pass`] for every `src(a, b)` and `dst(j, i)`, and `tmp` is writable for `S·R·len` values
+/// overlapping neither.
+#[inline(always)]
+unsafe fn transform<T: Element, const S: usize, const R: usize>(
+    src: impl Fn(usize, usize) -> *const T,
+    dst: impl Fn(usize, usize) -> *mut T,
+    len: usize,
+    tmp: *mut T,
+    op: impl Fn([T; S]) -> [T; R] + Copy,
+) {
+    // SAFETY: the caller's contract; `tmp` rows (a, i) are disjoint.
+    unsafe {
+        for a in 0..S {
+            pass(
+                from_fn(|b| src(a, b)),
+                from_fn(|i| tmp.add((a * R + i) * len)),
+                len,
+                op,
+            );
+        }
+        for i in 0..R {
+            pass(
+                from_fn(|a| tmp.add((a * R + i) * len) as *const T),
+                from_fn(|j| dst(j, i)),
+                len,
+                op,
+            );
+        }
+    }
+}
+
+/// Copies the channels `[C, H, W]` of one image into `dst`, channel-contiguous
+/// (`[R][S][C]`), shifted down and right by `pad` with zeros around (rows and columns beyond `H`
+/// and `W` up to `R`, `S` are zero too).
+fn to_channels_last<T: Element>(
+    src: &[T],
+    (c, h, w): (usize, usize, usize),
+    pad: usize,
+    (rows, cols): (usize, usize),
+    dst: &mut Vec<T>,
+) {
+    dst.clear();
+    dst.resize(rows * cols * c, T::zero());
+    for ch in 0..c {
+        let plane = &src[ch * h * w..(ch + 1) * h * w];
+        for (r, row) in plane.chunks_exact(w).enumerate() {
+            let base = ((r + pad) * cols + pad) * c + ch;
+            for (s, &v) in row.iter().enumerate() {
+                dst[base + s * c] = v;
+            }
+        }
+    }
+}
+
+/// The sizes shared by the three kernels.
+#[derive(Clone, Copy)]
+struct Plan {
+    n: usize,
+    c: usize,
+    o: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Plan {
+    fn new(cv: &Conv) -> Self {
+        let g = cv.geom;
+        Plan {
+            n: cv.n,
+            c: cv.c,
+            o: cv.o,
+            h: g.h,
+            w: g.w,
+            oh: g.oh,
+            ow: g.ow,
+        }
+    }
+
+    /// `K` of the forward product: phases × input channels.
+    fn k(&self) -> usize {
+        4 * self.c
+    }
+
+    /// Images per chunk when each image has `tiles` tiles, and the number of chunks: about
+    /// [`TILES_PER_CHUNK`] tiles each, and a multiple of the thread count when there are
+    /// several.
+    fn chunks(&self, tiles: usize, threads: usize) -> (usize, usize) {
+        let mut count = (self.n * tiles).div_ceil(TILES_PER_CHUNK).max(1);
+        if threads > 1 {
+            count = count.next_multiple_of(threads);
+        }
+        let per = self.n.div_ceil(count).max(1);
+        (per, self.n.div_ceil(per))
+    }
+
+    /// Parts the work is cut into (see `crate::determinism`).
+    fn threads(&self) -> usize {
+        let macs = self.n * self.o * self.oh * self.ow * self.c * 16;
+        crate::determinism::work_split(macs >= 1 << 18)
+    }
+}
+
+/// `V[t][ξ][k]` for the tiles of `images` images starting at `first`: the transformed 5×5
+/// patches of the input's phase planes (`k = (2u + v)·C + c`), with the 4×4 output tiles
+/// `tiles = (th, tw)` of the forward product.
+fn input_tiles<T: Element>(
+    p: &Plan,
+    x: &[T],
+    (first, images): (usize, usize),
+    (th, tw): (usize, usize),
+    nhwc: &mut Vec<T>,
+    tmp: &mut Vec<T>,
+    v: &mut Vec<T>,
+) {
+    let (c, k) = (p.c, p.k());
+    // The padded image, channel-contiguous, as many rows and columns as the last patch reads.
+    let (rows, cols) = (8 * th + 2, 8 * tw + 2);
+    let nt = th * tw;
+    v.resize(images * nt * POINTS * k, T::zero());
+    tmp.resize(POINTS * c, T::zero());
+    let image = c * p.h * p.w;
+    for i in 0..images {
+        let img = &x[(first + i) * image..(first + i + 1) * image];
+        to_channels_last(img, (c, p.h, p.w), 1, (rows, cols), nhwc);
+        let (src, dst, t) = (nhwc.as_ptr(), v.as_mut_ptr(), tmp.as_mut_ptr());
+        for tile in 0..nt {
+            let (tr, tc) = (tile / tw, tile % tw);
+            let out = (i * nt + tile) * POINTS * k;
+            for phase in 0..4 {
+                let (u, w) = (phase / 2, phase % 2);
+                // Patch element (a, b) of phase (u, w) is padded position
+                // (2(4tr + a) + u, 2(4tc + b) + w).
+                let at =
+                    |a: usize, b: usize| ((2 * (4 * tr + a) + u) * cols + 2 * (4 * tc + b) + w) * c;
+                // SAFETY: patch positions are below (8·th + 2, 8·tw + 2), inside `nhwc`; the
+                // destinations are tile `i·nt + tile`'s 25 rows of `k`, inside `v`, at channels
+                // phase·C.. of each; `tmp` holds 25·C values.
+                unsafe {
+                    crate::simd::isa::vectorize(|| {
+                        transform(
+                            |a, b| src.add(at(a, b)),
+                            |j, l| dst.add(out + (j * 5 + l) * k + phase * c),
+                            c,
+                            t,
+                            data_op::<T>,
+                        )
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `y = conv(x, w) (+ bias)`; see the module documentation.
+pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
+    let p = Plan::new(cv);
+    let (c, o, k) = (p.c, p.o, p.k());
+    let (th, tw) = (p.oh.div_ceil(4), p.ow.div_ceil(4));
+    let nt = th * tw;
+    let mut y = crate::storage::zeroed::<T>(p.n * o * p.oh * p.ow);
+    if y.is_empty() {
+        return y;
+    }
+    // U[ξ][o][k]: the transformed sub-kernels; `wt` is each output channel's weights tap-major.
+    let mut u = vec![T::zero(); POINTS * o * k];
+    {
+        let mut wt = vec![T::zero(); 16 * c];
+        let mut tmp = vec![T::zero(); 10 * c];
+        for oc in 0..o {
+            for ch in 0..c {
+                for tap in 0..16 {
+                    wt[tap * c + ch] = w[(oc * c + ch) * 16 + tap];
+                }
+            }
+            let (src, dst, t) = (wt.as_ptr(), u.as_mut_ptr(), tmp.as_mut_ptr());
+            for phase in 0..4 {
+                let (pu, pv) = (phase / 2, phase % 2);
+                // SAFETY: taps (2a + pu)·4 + 2b + pv < 16 rows of C in `wt`; destinations
+                // U[ξ][oc][phase·C..+C] inside `u`; `tmp` holds 10·C values.
+                unsafe {
+                    crate::simd::isa::vectorize(|| {
+                        transform(
+                            |a, b| src.add(((2 * a + pu) * 4 + 2 * b + pv) * c),
+                            |j, l| dst.add(((j * 5 + l) * o + oc) * k + phase * c),
+                            c,
+                            t,
+                            kernel_op::<T>,
+                        )
+                    });
+                }
+            }
+        }
+    }
+    let threads = p.threads();
+    let (per, chunks) = p.chunks(nt, threads);
+    let yp = SendPtr(y.as_mut_ptr());
+    let plane = p.oh * p.ow;
+    let chunk = |bufs: &mut Buffers<T>, ci: usize| {
+        let first = ci * per;
+        let images = per.min(p.n - first);
+        let tc = images * nt;
+        let Buffers {
+            nhwc,
+            tmp,
+            v,
+            m,
+            out,
+            ..
+        } = bufs;
+        input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
+        m.resize(POINTS * o * tc, T::zero());
+        for xi in 0..POINTS {
+            let a = MatRef::row_major(&u[xi * o * k..(xi + 1) * o * k], o, k);
+            let b = MatRef::from_slice(&v[xi * k..], k, tc, 1, (POINTS * k) as isize);
+            let mm = MatMut::row_major(&mut m[xi * o * tc..(xi + 1) * o * tc], o, tc);
+            gemm(T::one(), a, b, T::zero(), mm);
+        }
+        tmp.resize(20 * tc, T::zero());
+        out.resize(16 * tc, T::zero());
+        let (src, t, dst) = (m.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
+        for oc in 0..o {
+            // SAFETY: rows (ξ, oc) of M hold `tc` values; `out` 16 rows of `tc`; `tmp` 20·tc.
+            unsafe {
+                crate::simd::isa::vectorize(|| {
+                    transform(
+                        |a, b| src.add(((a * 5 + b) * o + oc) * tc),
+                        |j, l| dst.add((j * 4 + l) * tc),
+                        tc,
+                        t,
+                        output_op::<T>,
+                    )
+                });
+            }
+            let add = bias.map_or(T::zero(), |b| b[oc]);
+            for (i, img) in (first..first + images).enumerate() {
+                // SAFETY: image `img`'s plane `oc`: only this chunk writes its images.
+                let yo = unsafe {
+                    std::slice::from_raw_parts_mut(yp.get().add((img * o + oc) * plane), plane)
+                };
+                for tile in 0..nt {
+                    let (tr, tcol) = (tile / tw, tile % tw);
+                    let col = i * nt + tile;
+                    for pr in 0..4.min(p.oh - 4 * tr) {
+                        for pc in 0..4.min(p.ow - 4 * tcol) {
+                            yo[(4 * tr + pr) * p.ow + 4 * tcol + pc] =
+                                out[(pr * 4 + pc) * tc + col] + add;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    run_chunks(chunks, threads, chunk);
+    y
+}
+
+/// `dx = conv_backward_input(dy, w)`; see the module documentation.
+pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T> {
+    let p = Plan::new(cv);
+    let (c, o, k) = (p.c, p.o, p.k());
+    // Tiles over the phase planes of the input gradient, (OH + 1) × (OW + 1).
+    let (th, tw) = ((p.oh + 1).div_ceil(4), (p.ow + 1).div_ceil(4));
+    let nt = th * tw;
+    let mut dx = crate::storage::zeroed::<T>(p.n * c * p.h * p.w);
+    if dx.is_empty() {
+        return dx;
+    }
+    // U[ξ][k][o]: the transformed flipped sub-kernels `w[o, c, 2(1 − a) + u, 2(1 − b) + v]`,
+    // from the weight transposed to `[C·16][O]`.
+    let mut u = vec![T::zero(); POINTS * k * o];
+    {
+        let mut wt = vec![T::zero(); 16 * c * o];
+        for oc in 0..o {
+            for (j, &v) in w[oc * 16 * c..(oc + 1) * 16 * c].iter().enumerate() {
+                wt[j * o + oc] = v;
+            }
+        }
+        let mut tmp = vec![T::zero(); 10 * o];
+        let (src, dst, t) = (wt.as_ptr(), u.as_mut_ptr(), tmp.as_mut_ptr());
+        for ch in 0..c {
+            for phase in 0..4 {
+                let (pu, pv) = (phase / 2, phase % 2);
+                let tap = |a: usize, b: usize| (2 * (1 - a) + pu) * 4 + 2 * (1 - b) + pv;
+                let row = phase * c + ch;
+                // SAFETY: rows ch·16 + tap < 16·C of O in `wt`; destinations U[ξ][row] inside
+                // `u`; `tmp` holds 10·O values.
+                unsafe {
+                    crate::simd::isa::vectorize(|| {
+                        transform(
+                            |a, b| src.add((ch * 16 + tap(a, b)) * o),
+                            |j, l| dst.add(((j * 5 + l) * k + row) * o),
+                            o,
+                            t,
+                            kernel_op::<T>,
+                        )
+                    });
+                }
+            }
+        }
+    }
+    let threads = p.threads();
+    let (per, chunks) = p.chunks(nt, threads);
+    let dxp = SendPtr(dx.as_mut_ptr());
+    let (plane, grad_plane) = (p.h * p.w, p.oh * p.ow);
+    let chunk = |bufs: &mut Buffers<T>, ci: usize| {
+        let first = ci * per;
+        let images = per.min(p.n - first);
+        let tc = images * nt;
+        let Buffers {
+            nhwc,
+            tmp,
+            v,
+            m,
+            out,
+            ..
+        } = bufs;
+        // V[t][ξ][o]: the transformed 5×5 patches of dy padded by one.
+        let (rows, cols) = (4 * th + 1, 4 * tw + 1);
+        v.resize(tc * POINTS * o, T::zero());
+        tmp.resize((25 * o).max(20 * tc), T::zero());
+        for i in 0..images {
+            let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
+            to_channels_last(img, (o, p.oh, p.ow), 1, (rows, cols), nhwc);
+            let (src, dst, t) = (nhwc.as_ptr(), v.as_mut_ptr(), tmp.as_mut_ptr());
+            for tile in 0..nt {
+                let (tr, tcol) = (tile / tw, tile % tw);
+                let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
+                let base = (i * nt + tile) * POINTS * o;
+                // SAFETY: patch positions below (4·th + 1, 4·tw + 1), inside `nhwc`; the tile's
+                // 25 rows of O inside `v`; `tmp` holds 25·O values.
+                unsafe {
+                    crate::simd::isa::vectorize(|| {
+                        transform(
+                            |a, b| src.add(at(a, b)),
+                            |j, l| dst.add(base + (j * 5 + l) * o),
+                            o,
+                            t,
+                            data_op::<T>,
+                        )
+                    });
+                }
+            }
+        }
+        m.resize(POINTS * k * tc, T::zero());
+        for xi in 0..POINTS {
+            let a = MatRef::row_major(&u[xi * k * o..(xi + 1) * k * o], k, o);
+            let b = MatRef::from_slice(&v[xi * o..], o, tc, 1, (POINTS * o) as isize);
+            let mm = MatMut::row_major(&mut m[xi * k * tc..(xi + 1) * k * tc], k, tc);
+            gemm(T::one(), a, b, T::zero(), mm);
+        }
+        out.resize(16 * tc, T::zero());
+        let (src, t, dst) = (m.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
+        for row in 0..k {
+            let (phase, ch) = (row / c, row % c);
+            let (pu, pv) = (phase / 2, phase % 2);
+            // SAFETY: rows (ξ, row) of M hold `tc` values; `out` 16 rows of `tc`; `tmp` 20·tc.
+            unsafe {
+                crate::simd::isa::vectorize(|| {
+                    transform(
+                        |a, b| src.add(((a * 5 + b) * k + row) * tc),
+                        |j, l| dst.add((j * 4 + l) * tc),
+                        tc,
+                        t,
+                        output_op::<T>,
+                    )
+                });
+            }
+            for (i, img) in (first..first + images).enumerate() {
+                // SAFETY: image `img`'s plane `ch`: only this chunk writes its images.
+                let dxo = unsafe {
+                    std::slice::from_raw_parts_mut(dxp.get().add((img * c + ch) * plane), plane)
+                };
+                for tile in 0..nt {
+                    let (tr, tcol) = (tile / tw, tile % tw);
+                    let col = i * nt + tile;
+                    // Phase-plane position (r, s) is input position (2r + u − 1, 2s + v − 1).
+                    for pr in 0..4 {
+                        let h = 2 * (4 * tr + pr) + pu;
+                        if h == 0 || h > p.h {
+                            continue;
+                        }
+                        for pc in 0..4 {
+                            let wc = 2 * (4 * tcol + pc) + pv;
+                            if wc == 0 || wc > p.w {
+                                continue;
+                            }
+                            dxo[(h - 1) * p.w + wc - 1] = out[(pr * 4 + pc) * tc + col];
+                        }
+                    }
+                }
+            }
+        }
+    };
+    run_chunks(chunks, threads, chunk);
+    dx
+}
+
+/// `dw = conv_backward_weight(dy, x)`; see the module documentation.
+pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T> {
+    let p = Plan::new(cv);
+    let (c, o, k) = (p.c, p.o, p.k());
+    let (th, tw) = (p.oh.div_ceil(4), p.ow.div_ceil(4));
+    let nt = th * tw;
+    let mut dw = vec![T::zero(); o * c * 16];
+    if dw.is_empty() || p.n == 0 {
+        return dw;
+    }
+    let parts = p.threads();
+    let (per, chunks) = p.chunks(nt, parts);
+    let grad_plane = p.oh * p.ow;
+    // Part `j` sums chunks j, j + parts, … into its own Σ_t products `[ξ][o][k]`.
+    let part = |j: usize| {
+        let mut acc = vec![T::zero(); POINTS * o * k];
+        let mut bufs = Buffers::default();
+        for ci in (j..chunks).step_by(parts) {
+            let first = ci * per;
+            let images = per.min(p.n - first);
+            let tc = images * nt;
+            let Buffers {
+                nhwc, tmp, v, vd, ..
+            } = &mut bufs;
+            input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
+            // Vd[t][ξ][o]: the transformed 4×4 tiles of dy (zero beyond OH × OW).
+            let (rows, cols) = (4 * th, 4 * tw);
+            vd.resize(tc * POINTS * o, T::zero());
+            tmp.resize(20 * o, T::zero());
+            for i in 0..images {
+                let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
+                to_channels_last(img, (o, p.oh, p.ow), 0, (rows, cols), nhwc);
+                let (src, dst, t) = (nhwc.as_ptr(), vd.as_mut_ptr(), tmp.as_mut_ptr());
+                for tile in 0..nt {
+                    let (tr, tcol) = (tile / tw, tile % tw);
+                    let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
+                    let base = (i * nt + tile) * POINTS * o;
+                    // SAFETY: tile positions below (4·th, 4·tw), inside `nhwc`; the tile's 25
+                    // rows of O inside `vd`; `tmp` holds 20·O values.
+                    unsafe {
+                        crate::simd::isa::vectorize(|| {
+                            transform(
+                                |a, b| src.add(at(a, b)),
+                                |j, l| dst.add(base + (j * 5 + l) * o),
+                                o,
+                                t,
+                                gradient_op::<T>,
+                            )
+                        });
+                    }
+                }
+            }
+            for xi in 0..POINTS {
+                let a = MatRef::from_slice(&vd[xi * o..], o, tc, 1, (POINTS * o) as isize);
+                let b = MatRef::from_slice(&v[xi * k..], tc, k, (POINTS * k) as isize, 1);
+                let mm = MatMut::row_major(&mut acc[xi * o * k..(xi + 1) * o * k], o, k);
+                gemm(T::one(), a, b, T::one(), mm);
+            }
+        }
+        acc
+    };
+    let acc = if parts > 1 {
+        crate::determinism::sum_in_order((0..parts).into_par_iter().map(part).collect())
+    } else {
+        part(0)
+    };
+    // dw[o, c, 2a + u, 2b + v] = (A₂ᵀ M A₂)[a, b] of row (o, (2u + v)·C + c).
+    let mut out = vec![T::zero(); 4 * k];
+    let mut tmp = vec![T::zero(); 10 * k];
+    let (src, t, dst) = (acc.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
+    for oc in 0..o {
+        // SAFETY: rows (ξ, oc) of the sums hold K values; `out` 4 rows of K; `tmp` 10·K.
+        unsafe {
+            crate::simd::isa::vectorize(|| {
+                transform(
+                    |a, b| src.add(((a * 5 + b) * o + oc) * k),
+                    |j, l| dst.add((j * 2 + l) * k),
+                    k,
+                    t,
+                    weight_output_op::<T>,
+                )
+            });
+        }
+        for phase in 0..4 {
+            let (pu, pv) = (phase / 2, phase % 2);
+            for ch in 0..c {
+                for (a, b) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    dw[(oc * c + ch) * 16 + (2 * a + pu) * 4 + 2 * b + pv] =
+                        out[(a * 2 + b) * k + phase * c + ch];
+                }
+            }
+        }
+    }
+    dw
+}
+
+/// Per-thread work buffers.
+#[derive(Default)]
+struct Buffers<T> {
+    /// One image (or output gradient), padded and channel-contiguous.
+    nhwc: Vec<T>,
+    /// Between the two axes of a transform.
+    tmp: Vec<T>,
+    /// Transformed input tiles, `[t][ξ][k]`.
+    v: Vec<T>,
+    /// Transformed output-gradient tiles (weight gradient), `[t][ξ][o]`.
+    vd: Vec<T>,
+    /// The 25 products.
+    m: Vec<T>,
+    /// Untransformed output tiles of one channel.
+    out: Vec<T>,
+}
+
+/// Runs `chunk(buffers, i)` for `i < chunks`, on the thread pool when `threads > 1`.
+fn run_chunks<T: Element>(
+    chunks: usize,
+    threads: usize,
+    chunk: impl Fn(&mut Buffers<T>, usize) + Sync + Send,
+) {
+    if threads > 1 {
+        (0..chunks)
+            .into_par_iter()
+            .for_each_init(Buffers::default, chunk);
+    } else {
+        let mut bufs = Buffers::default();
+        (0..chunks).for_each(|i| chunk(&mut bufs, i));
+    }
+}
+
+/// A raw pointer that may cross threads; every use writes a region no other task touches.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: tasks write disjoint regions through it (argued at each use).
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    #[inline]
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
