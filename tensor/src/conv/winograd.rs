@@ -218,14 +218,36 @@ fn to_channels_last<T: Element>(
     (rows, cols): (usize, usize),
     dst: &mut Vec<T>,
 ) {
-    dst.clear();
-    dst.resize(rows * cols * c, T::zero());
-    for ch in 0..c {
-        let plane = &src[ch * h * w..(ch + 1) * h * w];
-        for (r, row) in plane.chunks_exact(w).enumerate() {
-            let base = ((r + pad) * cols + pad) * c + ch;
-            for (s, &v) in row.iter().enumerate() {
-                dst[base + s * c] = v;
+    let row = cols * c;
+    dst.resize(rows * row, T::zero());
+    // Only the border is zeroed: the interior is written below.
+    dst[..pad * row].fill(T::zero());
+    dst[(pad + h) * row..].fill(T::zero());
+    for r in 0..h {
+        let line = &mut dst[(r + pad) * row..(r + pad + 1) * row];
+        line[..pad * c].fill(T::zero());
+        line[(pad + w) * c..].fill(T::zero());
+    }
+    let plane = h * w;
+    assert!(src.len() >= c * plane, "to_channels_last: source too short");
+    // Blocks of 16 channels, each read front to back (16 sequential streams, which the
+    // hardware prefetches); each position's 16 values are one contiguous write.
+    for ch0 in (0..c).step_by(16) {
+        let ch1 = (ch0 + 16).min(c);
+        for r in 0..h {
+            let line = &mut dst[(r + pad) * row + pad * c..(r + pad) * row + (pad + w) * c];
+            let from = src[(ch0 * h + r) * w..].as_ptr();
+            for (s, cell) in line.chunks_exact_mut(c).enumerate() {
+                // SAFETY: channel ch < C, row r < H, column s < W: inside `src`.
+                let mut at = unsafe { from.add(s) };
+                for d in &mut cell[ch0..ch1] {
+                    // SAFETY: as above, one channel further each step (the pointer after the
+                    // last step may be past the source, and is never read).
+                    unsafe {
+                        *d = *at;
+                    }
+                    at = at.wrapping_add(plane);
+                }
             }
         }
     }
@@ -297,7 +319,7 @@ fn input_tiles<T: Element>(
     // The padded image, channel-contiguous, as many rows and columns as the last patch reads.
     let (rows, cols) = (8 * th + 2, 8 * tw + 2);
     let nt = th * tw;
-    v.resize(images * nt * POINTS * k, T::zero());
+    scratch(v, images * nt * POINTS * k);
     tmp.resize(POINTS * c, T::zero());
     let image = c * p.h * p.w;
     for i in 0..images {
@@ -338,12 +360,13 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
     let (c, o, k) = (p.c, p.o, p.k());
     let (th, tw) = (p.oh.div_ceil(4), p.ow.div_ceil(4));
     let nt = th * tw;
-    let mut y = crate::storage::zeroed::<T>(p.n * o * p.oh * p.ow);
+    // Every output is written below.
+    let mut y = crate::storage::stale::<T>(p.n * o * p.oh * p.ow);
     if y.is_empty() {
         return y;
     }
     // U[ξ][o][k]: the transformed sub-kernels; `wt` is each output channel's weights tap-major.
-    let mut u = vec![T::zero(); POINTS * o * k];
+    let mut u = crate::storage::stale::<T>(POINTS * o * k);
     {
         let mut wt = vec![T::zero(); 16 * c];
         let mut tmp = vec![T::zero(); 10 * c];
@@ -389,7 +412,7 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
             ..
         } = bufs;
         input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
-        m.resize(POINTS * o * tc, T::zero());
+        scratch(m, POINTS * o * tc);
         for xi in 0..POINTS {
             let a = MatRef::row_major(&u[xi * o * k..(xi + 1) * o * k], o, k);
             let b = MatRef::from_slice(&v[xi * k..], k, tc, 1, (POINTS * k) as isize);
@@ -432,6 +455,7 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
         }
     };
     run_chunks(chunks, threads, chunk);
+    crate::storage::recycle(u);
     y
 }
 
@@ -442,15 +466,16 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
     // Tiles over the phase planes of the input gradient, (OH + 1) × (OW + 1).
     let (th, tw) = ((p.oh + 1).div_ceil(4), (p.ow + 1).div_ceil(4));
     let nt = th * tw;
-    let mut dx = crate::storage::zeroed::<T>(p.n * c * p.h * p.w);
+    // Every position of the input gradient is one phase-plane position, written below.
+    let mut dx = crate::storage::stale::<T>(p.n * c * p.h * p.w);
     if dx.is_empty() {
         return dx;
     }
     // U[ξ][k][o]: the transformed flipped sub-kernels `w[o, c, 2(1 − a) + u, 2(1 − b) + v]`,
     // from the weight transposed to `[C·16][O]`.
-    let mut u = vec![T::zero(); POINTS * k * o];
+    let mut u = crate::storage::stale::<T>(POINTS * k * o);
     {
-        let mut wt = vec![T::zero(); 16 * c * o];
+        let mut wt = crate::storage::stale::<T>(16 * c * o);
         for oc in 0..o {
             for (j, &v) in w[oc * 16 * c..(oc + 1) * 16 * c].iter().enumerate() {
                 wt[j * o + oc] = v;
@@ -478,6 +503,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
                 }
             }
         }
+        crate::storage::recycle(wt);
     }
     let threads = p.threads();
     let (per, chunks) = p.chunks(nt, threads);
@@ -497,7 +523,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         } = bufs;
         // V[t][ξ][o]: the transformed 5×5 patches of dy padded by one.
         let (rows, cols) = (4 * th + 1, 4 * tw + 1);
-        v.resize(tc * POINTS * o, T::zero());
+        scratch(v, tc * POINTS * o);
         tmp.resize((25 * o).max(20 * tc), T::zero());
         for i in 0..images {
             let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
@@ -522,7 +548,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
                 }
             }
         }
-        m.resize(POINTS * k * tc, T::zero());
+        scratch(m, POINTS * k * tc);
         for xi in 0..POINTS {
             let a = MatRef::row_major(&u[xi * k * o..(xi + 1) * k * o], k, o);
             let b = MatRef::from_slice(&v[xi * o..], o, tc, 1, (POINTS * o) as isize);
@@ -573,6 +599,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         }
     };
     run_chunks(chunks, threads, chunk);
+    crate::storage::recycle(u);
     dx
 }
 
@@ -591,7 +618,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     let grad_plane = p.oh * p.ow;
     // Part `j` sums chunks j, j + parts, … into its own Σ_t products `[ξ][o][k]`.
     let part = |j: usize| {
-        let mut acc = vec![T::zero(); POINTS * o * k];
+        let mut acc = crate::storage::zeroed::<T>(POINTS * o * k);
         let mut bufs = Buffers::default();
         for ci in (j..chunks).step_by(parts) {
             let first = ci * per;
@@ -603,7 +630,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
             input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
             // Vd[t][ξ][o]: the transformed 4×4 tiles of dy (zero beyond OH × OW).
             let (rows, cols) = (4 * th, 4 * tw);
-            vd.resize(tc * POINTS * o, T::zero());
+            scratch(vd, tc * POINTS * o);
             tmp.resize(20 * o, T::zero());
             for i in 0..images {
                 let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
@@ -669,12 +696,13 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
             }
         }
     }
+    crate::storage::recycle(acc);
     dw
 }
 
 /// Per-thread work buffers.
 #[derive(Default)]
-struct Buffers<T> {
+struct Buffers<T: Element> {
     /// One image (or output gradient), padded and channel-contiguous.
     nhwc: Vec<T>,
     /// Between the two axes of a transform.
@@ -687,6 +715,32 @@ struct Buffers<T> {
     m: Vec<T>,
     /// Untransformed output tiles of one channel.
     out: Vec<T>,
+}
+
+impl<T: Element> Drop for Buffers<T> {
+    fn drop(&mut self) {
+        for buf in [
+            &mut self.nhwc,
+            &mut self.tmp,
+            &mut self.v,
+            &mut self.vd,
+            &mut self.m,
+            &mut self.out,
+        ] {
+            crate::storage::recycle(std::mem::take(buf));
+        }
+    }
+}
+
+/// Makes `buf` `len` long for contents that are overwritten before they are read: no zeroing
+/// of a buffer reused from an earlier chunk or taken from the thread's cache.
+fn scratch<T: Element>(buf: &mut Vec<T>, len: usize) {
+    if buf.capacity() < len {
+        crate::storage::recycle(std::mem::take(buf));
+        *buf = crate::storage::stale(len);
+    } else {
+        buf.resize(len, T::zero());
+    }
 }
 
 /// Runs `chunk(buffers, i)` for `i < chunks`, on the thread pool when `threads > 1`.
