@@ -354,10 +354,85 @@ fn input_tiles<T: Element>(
     }
 }
 
+/// `U[ξ][o][k]`: the transformed sub-kernels of the forward product, `k = (2u + v)·C + c`.
+fn forward_weights<T: Element>(p: &Plan, w: &[T], threads: usize) -> Vec<T> {
+    let (c, o, k) = (p.c, p.o, p.k());
+    let mut u = crate::storage::stale::<T>(POINTS * o * k);
+    let up = SendPtr(u.as_mut_ptr());
+    // `wt`: one output channel's weights, tap-major (`[16][C]`).
+    let each = |(wt, tmp): &mut (Vec<T>, Vec<T>), oc: usize| {
+        wt.resize(16 * c, T::zero());
+        tmp.resize(10 * c, T::zero());
+        for ch in 0..c {
+            for tap in 0..16 {
+                wt[tap * c + ch] = w[(oc * c + ch) * 16 + tap];
+            }
+        }
+        let (src, dst, t) = (wt.as_ptr(), up.get(), tmp.as_mut_ptr());
+        for phase in 0..4 {
+            let (pu, pv) = (phase / 2, phase % 2);
+            // SAFETY: taps (2a + pu)·4 + 2b + pv < 16 rows of C in `wt`; destinations
+            // U[ξ][oc][phase·C..+C] inside `u`, written by this task only; `tmp` holds 10·C.
+            unsafe {
+                crate::simd::isa::vectorize(|| {
+                    transform(
+                        |a, b| src.add(((2 * a + pu) * 4 + 2 * b + pv) * c),
+                        |j, l| dst.add(((j * 5 + l) * o + oc) * k + phase * c),
+                        c,
+                        t,
+                        kernel_op::<T>,
+                    )
+                });
+            }
+        }
+    };
+    run_each(o, threads, each);
+    u
+}
+
+/// `U[ξ][k][o]`: the transformed flipped sub-kernels `w[o, c, 2(1 − a) + u, 2(1 − b) + v]` of
+/// the input-gradient product.
+fn backward_weights<T: Element>(p: &Plan, w: &[T], threads: usize) -> Vec<T> {
+    let (c, o, k) = (p.c, p.o, p.k());
+    let mut u = crate::storage::stale::<T>(POINTS * k * o);
+    let up = SendPtr(u.as_mut_ptr());
+    // `wt`: one input channel's weights, tap-major (`[16][O]`).
+    let each = |(wt, tmp): &mut (Vec<T>, Vec<T>), ch: usize| {
+        wt.resize(16 * o, T::zero());
+        tmp.resize(10 * o, T::zero());
+        for oc in 0..o {
+            for tap in 0..16 {
+                wt[tap * o + oc] = w[(oc * c + ch) * 16 + tap];
+            }
+        }
+        let (src, dst, t) = (wt.as_ptr(), up.get(), tmp.as_mut_ptr());
+        for phase in 0..4 {
+            let (pu, pv) = (phase / 2, phase % 2);
+            let tap = |a: usize, b: usize| (2 * (1 - a) + pu) * 4 + 2 * (1 - b) + pv;
+            let row = phase * c + ch;
+            // SAFETY: taps < 16 rows of O in `wt`; destinations U[ξ][row] inside `u`, written
+            // by this task only; `tmp` holds 10·O values.
+            unsafe {
+                crate::simd::isa::vectorize(|| {
+                    transform(
+                        |a, b| src.add(tap(a, b) * o),
+                        |j, l| dst.add(((j * 5 + l) * k + row) * o),
+                        o,
+                        t,
+                        kernel_op::<T>,
+                    )
+                });
+            }
+        }
+    };
+    run_each(c, threads, each);
+    u
+}
+
 /// `y = conv(x, w) (+ bias)`; see the module documentation.
 pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
     let p = Plan::new(cv);
-    let (c, o, k) = (p.c, p.o, p.k());
+    let (o, k) = (p.o, p.k());
     let (th, tw) = (p.oh.div_ceil(4), p.ow.div_ceil(4));
     let nt = th * tw;
     // Every output is written below.
@@ -365,37 +440,8 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
     if y.is_empty() {
         return y;
     }
-    // U[ξ][o][k]: the transformed sub-kernels; `wt` is each output channel's weights tap-major.
-    let mut u = crate::storage::stale::<T>(POINTS * o * k);
-    {
-        let mut wt = vec![T::zero(); 16 * c];
-        let mut tmp = vec![T::zero(); 10 * c];
-        for oc in 0..o {
-            for ch in 0..c {
-                for tap in 0..16 {
-                    wt[tap * c + ch] = w[(oc * c + ch) * 16 + tap];
-                }
-            }
-            let (src, dst, t) = (wt.as_ptr(), u.as_mut_ptr(), tmp.as_mut_ptr());
-            for phase in 0..4 {
-                let (pu, pv) = (phase / 2, phase % 2);
-                // SAFETY: taps (2a + pu)·4 + 2b + pv < 16 rows of C in `wt`; destinations
-                // U[ξ][oc][phase·C..+C] inside `u`; `tmp` holds 10·C values.
-                unsafe {
-                    crate::simd::isa::vectorize(|| {
-                        transform(
-                            |a, b| src.add(((2 * a + pu) * 4 + 2 * b + pv) * c),
-                            |j, l| dst.add(((j * 5 + l) * o + oc) * k + phase * c),
-                            c,
-                            t,
-                            kernel_op::<T>,
-                        )
-                    });
-                }
-            }
-        }
-    }
     let threads = p.threads();
+    let u = forward_weights(&p, w, threads);
     let (per, chunks) = p.chunks(nt, threads);
     let yp = SendPtr(y.as_mut_ptr());
     let plane = p.oh * p.ow;
@@ -454,7 +500,7 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
             }
         }
     };
-    run_chunks(chunks, threads, chunk);
+    run_each::<Buffers<T>>(chunks, threads, chunk);
     crate::storage::recycle(u);
     y
 }
@@ -471,41 +517,8 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
     if dx.is_empty() {
         return dx;
     }
-    // U[ξ][k][o]: the transformed flipped sub-kernels `w[o, c, 2(1 − a) + u, 2(1 − b) + v]`,
-    // from the weight transposed to `[C·16][O]`.
-    let mut u = crate::storage::stale::<T>(POINTS * k * o);
-    {
-        let mut wt = crate::storage::stale::<T>(16 * c * o);
-        for oc in 0..o {
-            for (j, &v) in w[oc * 16 * c..(oc + 1) * 16 * c].iter().enumerate() {
-                wt[j * o + oc] = v;
-            }
-        }
-        let mut tmp = vec![T::zero(); 10 * o];
-        let (src, dst, t) = (wt.as_ptr(), u.as_mut_ptr(), tmp.as_mut_ptr());
-        for ch in 0..c {
-            for phase in 0..4 {
-                let (pu, pv) = (phase / 2, phase % 2);
-                let tap = |a: usize, b: usize| (2 * (1 - a) + pu) * 4 + 2 * (1 - b) + pv;
-                let row = phase * c + ch;
-                // SAFETY: rows ch·16 + tap < 16·C of O in `wt`; destinations U[ξ][row] inside
-                // `u`; `tmp` holds 10·O values.
-                unsafe {
-                    crate::simd::isa::vectorize(|| {
-                        transform(
-                            |a, b| src.add((ch * 16 + tap(a, b)) * o),
-                            |j, l| dst.add(((j * 5 + l) * k + row) * o),
-                            o,
-                            t,
-                            kernel_op::<T>,
-                        )
-                    });
-                }
-            }
-        }
-        crate::storage::recycle(wt);
-    }
     let threads = p.threads();
+    let u = backward_weights(&p, w, threads);
     let (per, chunks) = p.chunks(nt, threads);
     let dxp = SendPtr(dx.as_mut_ptr());
     let (plane, grad_plane) = (p.h * p.w, p.oh * p.ow);
@@ -598,7 +611,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
             }
         }
     };
-    run_chunks(chunks, threads, chunk);
+    run_each::<Buffers<T>>(chunks, threads, chunk);
     crate::storage::recycle(u);
     dx
 }
@@ -665,7 +678,10 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
         acc
     };
     let acc = if parts > 1 {
-        crate::determinism::sum_in_order((0..parts).into_par_iter().map(part).collect())
+        let sums = (0..parts)
+            .into_par_iter()
+            .map(|j| crate::gemm::serial(|| part(j)));
+        crate::determinism::sum_in_order(sums.collect())
     } else {
         part(0)
     };
@@ -743,19 +759,20 @@ fn scratch<T: Element>(buf: &mut Vec<T>, len: usize) {
     }
 }
 
-/// Runs `chunk(buffers, i)` for `i < chunks`, on the thread pool when `threads > 1`.
-fn run_chunks<T: Element>(
-    chunks: usize,
+/// Runs `task(buffers, i)` for `i < count`, on the thread pool when `threads > 1` (each worker
+/// with its own buffers, its products kept on its thread).
+fn run_each<B: Default + Send>(
+    count: usize,
     threads: usize,
-    chunk: impl Fn(&mut Buffers<T>, usize) + Sync + Send,
+    task: impl Fn(&mut B, usize) + Sync + Send,
 ) {
     if threads > 1 {
-        (0..chunks)
+        (0..count)
             .into_par_iter()
-            .for_each_init(Buffers::default, chunk);
+            .for_each_init(B::default, |bufs, i| crate::gemm::serial(|| task(bufs, i)));
     } else {
-        let mut bufs = Buffers::default();
-        (0..chunks).for_each(|i| chunk(&mut bufs, i));
+        let mut bufs = B::default();
+        (0..count).for_each(|i| task(&mut bufs, i));
     }
 }
 

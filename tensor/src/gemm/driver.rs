@@ -25,7 +25,7 @@
 //! is slowed down does less of the work. Items write disjoint tiles of `C`; each packs its
 //! `A` sliver into its own thread's buffer.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use num_traits::Float;
 use rayon::prelude::*;
@@ -154,7 +154,8 @@ pub(crate) unsafe fn gemm<T: GemmElem>(
 
     let flops = 2.0 * m as f64 * n as f64 * k as f64;
     // Parts the output is shared out in (see `crate::determinism`).
-    let threads = crate::determinism::work_split(flops >= PARALLEL_MIN_FLOPS as f64);
+    let large = flops >= PARALLEL_MIN_FLOPS as f64 && !SERIAL.with(Cell::get);
+    let threads = crate::determinism::work_split(large);
     // SAFETY: caller contract; `pb` is the same product.
     unsafe {
         if use_dot(&pb) {
@@ -255,6 +256,26 @@ const DOT_K_RATIO: usize = 5;
 /// AVX-512 and AVX2: `100×784 · (500×784)ᵀ`, an RBM's forward product, runs 1.34× faster packed
 /// on AVX-512, 1.07× on AVX2; at `min(m, n) = 48` the inner products are still 1.12× faster).
 const DOT_RATIO_MAX_SHORT: usize = 64;
+
+thread_local! {
+    /// Set inside [`serial`]: products computed on this thread stay on it.
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with every product it computes on this thread kept on this thread: for callers
+/// that already share their work out over the pool, whose products need not be split again.
+/// Results are the same either way (a product's split never changes its sums' order).
+pub(crate) fn serial<R>(f: impl FnOnce() -> R) -> R {
+    let old = SERIAL.with(|s| s.replace(true));
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(old);
+    f()
+}
 
 /// Runs `items` work items, on the rayon pool when `threads > 1`.
 fn for_items(threads: usize, items: usize, f: impl Fn(usize) + Sync + Send) {

@@ -214,6 +214,15 @@ impl<T: 'static> PathVisitor for KernelSets<T> {
     }
 }
 
+/// Runs `f` with every product it computes on this thread kept on this thread, for callers
+/// that already share their work out over the thread pool (results are the same either way).
+pub(crate) fn serial<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    return driver::serial(f);
+    #[cfg(not(target_arch = "x86_64"))]
+    f()
+}
+
 /// [`gemm_on`] in `f32`: the body of `f32`'s [`Element::gemm_on`].
 #[track_caller]
 pub(crate) fn gemm_f32(
