@@ -303,7 +303,7 @@ impl Plan {
     }
 }
 
-/// `V[t][ξ][k]` for the tiles of `images` images starting at `first`: the transformed 5×5
+/// `V[ξ][t][k]` for the tiles of `images` images starting at `first`: the transformed 5×5
 /// patches of the input's phase planes (`k = (2u + v)·C + c`), with the 4×4 output tiles
 /// `tiles = (th, tw)` of the forward product.
 fn input_tiles<T: Element>(
@@ -328,7 +328,8 @@ fn input_tiles<T: Element>(
         let (src, dst, t) = (nhwc.as_ptr(), v.as_mut_ptr(), tmp.as_mut_ptr());
         for tile in 0..nt {
             let (tr, tc) = (tile / tw, tile % tw);
-            let out = (i * nt + tile) * POINTS * k;
+            let col = (i * nt + tile) * k;
+            let plane = images * nt * k;
             for phase in 0..4 {
                 let (u, w) = (phase / 2, phase % 2);
                 // Patch element (a, b) of phase (u, w) is padded position
@@ -342,7 +343,7 @@ fn input_tiles<T: Element>(
                     crate::simd::isa::vectorize(|| {
                         transform(
                             |a, b| src.add(at(a, b)),
-                            |j, l| dst.add(out + (j * 5 + l) * k + phase * c),
+                            |j, l| dst.add((j * 5 + l) * plane + col + phase * c),
                             c,
                             t,
                             data_op::<T>,
@@ -461,7 +462,7 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
         scratch(m, POINTS * o * tc);
         for xi in 0..POINTS {
             let a = MatRef::row_major(&u[xi * o * k..(xi + 1) * o * k], o, k);
-            let b = MatRef::from_slice(&v[xi * k..], k, tc, 1, (POINTS * k) as isize);
+            let b = MatRef::from_slice(&v[xi * tc * k..], k, tc, 1, k as isize);
             let mm = MatMut::row_major(&mut m[xi * o * tc..(xi + 1) * o * tc], o, tc);
             gemm(T::one(), a, b, T::zero(), mm);
         }
@@ -534,7 +535,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
             out,
             ..
         } = bufs;
-        // V[t][ξ][o]: the transformed 5×5 patches of dy padded by one.
+        // V[ξ][t][o]: the transformed 5×5 patches of dy padded by one.
         let (rows, cols) = (4 * th + 1, 4 * tw + 1);
         scratch(v, tc * POINTS * o);
         tmp.resize((25 * o).max(20 * tc), T::zero());
@@ -545,14 +546,14 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
             for tile in 0..nt {
                 let (tr, tcol) = (tile / tw, tile % tw);
                 let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
-                let base = (i * nt + tile) * POINTS * o;
+                let col = (i * nt + tile) * o;
                 // SAFETY: patch positions below (4·th + 1, 4·tw + 1), inside `nhwc`; the tile's
                 // 25 rows of O inside `v`; `tmp` holds 25·O values.
                 unsafe {
                     crate::simd::isa::vectorize(|| {
                         transform(
                             |a, b| src.add(at(a, b)),
-                            |j, l| dst.add(base + (j * 5 + l) * o),
+                            |j, l| dst.add((j * 5 + l) * tc * o + col),
                             o,
                             t,
                             data_op::<T>,
@@ -564,7 +565,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         scratch(m, POINTS * k * tc);
         for xi in 0..POINTS {
             let a = MatRef::row_major(&u[xi * k * o..(xi + 1) * k * o], k, o);
-            let b = MatRef::from_slice(&v[xi * o..], o, tc, 1, (POINTS * o) as isize);
+            let b = MatRef::from_slice(&v[xi * tc * o..], o, tc, 1, o as isize);
             let mm = MatMut::row_major(&mut m[xi * k * tc..(xi + 1) * k * tc], k, tc);
             gemm(T::one(), a, b, T::zero(), mm);
         }
@@ -641,7 +642,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
                 nhwc, tmp, v, vd, ..
             } = &mut bufs;
             input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
-            // Vd[t][ξ][o]: the transformed 4×4 tiles of dy (zero beyond OH × OW).
+            // Vd[ξ][t][o]: the transformed 4×4 tiles of dy (zero beyond OH × OW).
             let (rows, cols) = (4 * th, 4 * tw);
             scratch(vd, tc * POINTS * o);
             tmp.resize(20 * o, T::zero());
@@ -652,14 +653,14 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
                 for tile in 0..nt {
                     let (tr, tcol) = (tile / tw, tile % tw);
                     let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
-                    let base = (i * nt + tile) * POINTS * o;
+                    let col = (i * nt + tile) * o;
                     // SAFETY: tile positions below (4·th, 4·tw), inside `nhwc`; the tile's 25
                     // rows of O inside `vd`; `tmp` holds 20·O values.
                     unsafe {
                         crate::simd::isa::vectorize(|| {
                             transform(
                                 |a, b| src.add(at(a, b)),
-                                |j, l| dst.add(base + (j * 5 + l) * o),
+                                |j, l| dst.add((j * 5 + l) * tc * o + col),
                                 o,
                                 t,
                                 gradient_op::<T>,
@@ -669,8 +670,8 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
                 }
             }
             for xi in 0..POINTS {
-                let a = MatRef::from_slice(&vd[xi * o..], o, tc, 1, (POINTS * o) as isize);
-                let b = MatRef::from_slice(&v[xi * k..], tc, k, (POINTS * k) as isize, 1);
+                let a = MatRef::from_slice(&vd[xi * tc * o..], o, tc, 1, o as isize);
+                let b = MatRef::from_slice(&v[xi * tc * k..], tc, k, k as isize, 1);
                 let mm = MatMut::row_major(&mut acc[xi * o * k..(xi + 1) * o * k], o, k);
                 gemm(T::one(), a, b, T::one(), mm);
             }
@@ -723,9 +724,9 @@ struct Buffers<T: Element> {
     nhwc: Vec<T>,
     /// Between the two axes of a transform.
     tmp: Vec<T>,
-    /// Transformed input tiles, `[t][ξ][k]`.
+    /// Transformed input tiles, `[ξ][t][k]`.
     v: Vec<T>,
-    /// Transformed output-gradient tiles (weight gradient), `[t][ξ][o]`.
+    /// Transformed output-gradient tiles (weight gradient), `[ξ][t][o]`.
     vd: Vec<T>,
     /// The 25 products.
     m: Vec<T>,
