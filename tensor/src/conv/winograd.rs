@@ -208,6 +208,63 @@ unsafe fn transform<T: Element, const S: usize, const R: usize>(
     }
 }
 
+/// [`transform`] compiled for the widest vectors of this CPU's active SIMD path (a function
+/// with the target features, into which the transform is inlined whole).
+///
+/// # Safety
+/// As [`transform`].
+#[inline(always)]
+unsafe fn transform_on<T: Element, const S: usize, const R: usize>(
+    src: impl Fn(usize, usize) -> *const T,
+    dst: impl Fn(usize, usize) -> *mut T,
+    len: usize,
+    tmp: *mut T,
+    op: impl Fn([T; S]) -> [T; R] + Copy,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<T: Element, const S: usize, const R: usize>(
+            src: impl Fn(usize, usize) -> *const T,
+            dst: impl Fn(usize, usize) -> *mut T,
+            len: usize,
+            tmp: *mut T,
+            op: impl Fn([T; S]) -> [T; R] + Copy,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { transform(src, dst, len, tmp, op) }
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<T: Element, const S: usize, const R: usize>(
+            src: impl Fn(usize, usize) -> *const T,
+            dst: impl Fn(usize, usize) -> *mut T,
+            len: usize,
+            tmp: *mut T,
+            op: impl Fn([T; S]) -> [T; R] + Copy,
+        ) {
+            // SAFETY: the caller's contract.
+            unsafe { transform(src, dst, len, tmp, op) }
+        }
+        use crate::simd::SimdPath;
+        match crate::simd::active_path() {
+            SimdPath::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => {
+                // SAFETY: the CPU has AVX-512F; the caller's contract.
+                return unsafe { avx512(src, dst, len, tmp, op) };
+            }
+            SimdPath::Avx2
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma") =>
+            {
+                // SAFETY: the CPU has AVX2 and FMA; the caller's contract.
+                return unsafe { avx2(src, dst, len, tmp, op) };
+            }
+            _ => {}
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe { transform(src, dst, len, tmp, op) }
+}
+
 /// Copies the channels `[C, H, W]` of one image into `dst`, channel-contiguous
 /// (`[R][S][C]`), shifted down and right by `pad` with zeros around (rows and columns beyond `H`
 /// and `W` up to `R`, `S` are zero too).
@@ -340,15 +397,13 @@ fn input_tiles<T: Element>(
                 // destinations are tile `i·nt + tile`'s 25 rows of `k`, inside `v`, at channels
                 // phase·C.. of each; `tmp` holds 25·C values.
                 unsafe {
-                    crate::simd::isa::vectorize(|| {
-                        transform(
-                            |a, b| src.add(at(a, b)),
-                            |j, l| dst.add((j * 5 + l) * plane + col + phase * c),
-                            c,
-                            t,
-                            data_op::<T>,
-                        )
-                    });
+                    transform_on(
+                        |a, b| src.add(at(a, b)),
+                        |j, l| dst.add((j * 5 + l) * plane + col + phase * c),
+                        c,
+                        t,
+                        data_op::<T>,
+                    );
                 }
             }
         }
@@ -375,15 +430,13 @@ fn forward_weights<T: Element>(p: &Plan, w: &[T], threads: usize) -> Vec<T> {
             // SAFETY: taps (2a + pu)·4 + 2b + pv < 16 rows of C in `wt`; destinations
             // U[ξ][oc][phase·C..+C] inside `u`, written by this task only; `tmp` holds 10·C.
             unsafe {
-                crate::simd::isa::vectorize(|| {
-                    transform(
-                        |a, b| src.add(((2 * a + pu) * 4 + 2 * b + pv) * c),
-                        |j, l| dst.add(((j * 5 + l) * o + oc) * k + phase * c),
-                        c,
-                        t,
-                        kernel_op::<T>,
-                    )
-                });
+                transform_on(
+                    |a, b| src.add(((2 * a + pu) * 4 + 2 * b + pv) * c),
+                    |j, l| dst.add(((j * 5 + l) * o + oc) * k + phase * c),
+                    c,
+                    t,
+                    kernel_op::<T>,
+                );
             }
         }
     };
@@ -414,15 +467,13 @@ fn backward_weights<T: Element>(p: &Plan, w: &[T], threads: usize) -> Vec<T> {
             // SAFETY: taps < 16 rows of O in `wt`; destinations U[ξ][row] inside `u`, written
             // by this task only; `tmp` holds 10·O values.
             unsafe {
-                crate::simd::isa::vectorize(|| {
-                    transform(
-                        |a, b| src.add(tap(a, b) * o),
-                        |j, l| dst.add(((j * 5 + l) * k + row) * o),
-                        o,
-                        t,
-                        kernel_op::<T>,
-                    )
-                });
+                transform_on(
+                    |a, b| src.add(tap(a, b) * o),
+                    |j, l| dst.add(((j * 5 + l) * k + row) * o),
+                    o,
+                    t,
+                    kernel_op::<T>,
+                );
             }
         }
     };
@@ -446,6 +497,18 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
     let (per, chunks) = p.chunks(nt, threads);
     let yp = SendPtr(y.as_mut_ptr());
     let plane = p.oh * p.ow;
+    // Where each output tile's 16 values go: (value, tile, position in the plane), for the
+    // values inside OH × OW.
+    let mut places = Vec::with_capacity(nt * 16);
+    for tile in 0..nt {
+        let (tr, tcol) = (tile / tw, tile % tw);
+        for e in 0..16 {
+            let (r, s) = (4 * tr + e / 4, 4 * tcol + e % 4);
+            if r < p.oh && s < p.ow {
+                places.push((e, tile, r * p.ow + s));
+            }
+        }
+    }
     let chunk = |bufs: &mut Buffers<T>, ci: usize| {
         let first = ci * per;
         let images = per.min(p.n - first);
@@ -472,15 +535,13 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
         for oc in 0..o {
             // SAFETY: rows (ξ, oc) of M hold `tc` values; `out` 16 rows of `tc`; `tmp` 20·tc.
             unsafe {
-                crate::simd::isa::vectorize(|| {
-                    transform(
-                        |a, b| src.add(((a * 5 + b) * o + oc) * tc),
-                        |j, l| dst.add((j * 4 + l) * tc),
-                        tc,
-                        t,
-                        output_op::<T>,
-                    )
-                });
+                transform_on(
+                    |a, b| src.add(((a * 5 + b) * o + oc) * tc),
+                    |j, l| dst.add((j * 4 + l) * tc),
+                    tc,
+                    t,
+                    output_op::<T>,
+                );
             }
             let add = bias.map_or(T::zero(), |b| b[oc]);
             for (i, img) in (first..first + images).enumerate() {
@@ -488,15 +549,8 @@ pub(crate) fn forward<T: Element>(cv: &Conv, x: &[T], w: &[T], bias: Option<&[T]
                 let yo = unsafe {
                     std::slice::from_raw_parts_mut(yp.get().add((img * o + oc) * plane), plane)
                 };
-                for tile in 0..nt {
-                    let (tr, tcol) = (tile / tw, tile % tw);
-                    let col = i * nt + tile;
-                    for pr in 0..4.min(p.oh - 4 * tr) {
-                        for pc in 0..4.min(p.ow - 4 * tcol) {
-                            yo[(4 * tr + pr) * p.ow + 4 * tcol + pc] =
-                                out[(pr * 4 + pc) * tc + col] + add;
-                        }
-                    }
+                for &(e, tile, at) in &places {
+                    yo[at] = out[e * tc + i * nt + tile] + add;
                 }
             }
         }
@@ -523,6 +577,22 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
     let (per, chunks) = p.chunks(nt, threads);
     let dxp = SendPtr(dx.as_mut_ptr());
     let (plane, grad_plane) = (p.h * p.w, p.oh * p.ow);
+    // Where each phase's tiles' 16 values go: (value, tile, position in the plane). Phase-plane
+    // position (r, s) of phase (u, v) is input position (2r + u − 1, 2s + v − 1).
+    let places: [Vec<(usize, usize, usize)>; 4] = from_fn(|phase| {
+        let (pu, pv) = (phase / 2, phase % 2);
+        let mut list = Vec::with_capacity(nt * 16);
+        for tile in 0..nt {
+            let (tr, tcol) = (tile / tw, tile % tw);
+            for e in 0..16 {
+                let (h, wc) = (2 * (4 * tr + e / 4) + pu, 2 * (4 * tcol + e % 4) + pv);
+                if (1..=p.h).contains(&h) && (1..=p.w).contains(&wc) {
+                    list.push((e, tile, (h - 1) * p.w + wc - 1));
+                }
+            }
+        }
+        list
+    });
     let chunk = |bufs: &mut Buffers<T>, ci: usize| {
         let first = ci * per;
         let images = per.min(p.n - first);
@@ -550,15 +620,13 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
                 // SAFETY: patch positions below (4·th + 1, 4·tw + 1), inside `nhwc`; the tile's
                 // 25 rows of O inside `v`; `tmp` holds 25·O values.
                 unsafe {
-                    crate::simd::isa::vectorize(|| {
-                        transform(
-                            |a, b| src.add(at(a, b)),
-                            |j, l| dst.add((j * 5 + l) * tc * o + col),
-                            o,
-                            t,
-                            data_op::<T>,
-                        )
-                    });
+                    transform_on(
+                        |a, b| src.add(at(a, b)),
+                        |j, l| dst.add((j * 5 + l) * tc * o + col),
+                        o,
+                        t,
+                        data_op::<T>,
+                    );
                 }
             }
         }
@@ -573,41 +641,23 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         let (src, t, dst) = (m.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
         for row in 0..k {
             let (phase, ch) = (row / c, row % c);
-            let (pu, pv) = (phase / 2, phase % 2);
             // SAFETY: rows (ξ, row) of M hold `tc` values; `out` 16 rows of `tc`; `tmp` 20·tc.
             unsafe {
-                crate::simd::isa::vectorize(|| {
-                    transform(
-                        |a, b| src.add(((a * 5 + b) * k + row) * tc),
-                        |j, l| dst.add((j * 4 + l) * tc),
-                        tc,
-                        t,
-                        output_op::<T>,
-                    )
-                });
+                transform_on(
+                    |a, b| src.add(((a * 5 + b) * k + row) * tc),
+                    |j, l| dst.add((j * 4 + l) * tc),
+                    tc,
+                    t,
+                    output_op::<T>,
+                );
             }
             for (i, img) in (first..first + images).enumerate() {
                 // SAFETY: image `img`'s plane `ch`: only this chunk writes its images.
                 let dxo = unsafe {
                     std::slice::from_raw_parts_mut(dxp.get().add((img * c + ch) * plane), plane)
                 };
-                for tile in 0..nt {
-                    let (tr, tcol) = (tile / tw, tile % tw);
-                    let col = i * nt + tile;
-                    // Phase-plane position (r, s) is input position (2r + u − 1, 2s + v − 1).
-                    for pr in 0..4 {
-                        let h = 2 * (4 * tr + pr) + pu;
-                        if h == 0 || h > p.h {
-                            continue;
-                        }
-                        for pc in 0..4 {
-                            let wc = 2 * (4 * tcol + pc) + pv;
-                            if wc == 0 || wc > p.w {
-                                continue;
-                            }
-                            dxo[(h - 1) * p.w + wc - 1] = out[(pr * 4 + pc) * tc + col];
-                        }
-                    }
+                for &(e, tile, at) in &places[phase] {
+                    dxo[at] = out[e * tc + i * nt + tile];
                 }
             }
         }
@@ -657,15 +707,13 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
                     // SAFETY: tile positions below (4·th, 4·tw), inside `nhwc`; the tile's 25
                     // rows of O inside `vd`; `tmp` holds 20·O values.
                     unsafe {
-                        crate::simd::isa::vectorize(|| {
-                            transform(
-                                |a, b| src.add(at(a, b)),
-                                |j, l| dst.add((j * 5 + l) * tc * o + col),
-                                o,
-                                t,
-                                gradient_op::<T>,
-                            )
-                        });
+                        transform_on(
+                            |a, b| src.add(at(a, b)),
+                            |j, l| dst.add((j * 5 + l) * tc * o + col),
+                            o,
+                            t,
+                            gradient_op::<T>,
+                        );
                     }
                 }
             }
@@ -693,15 +741,13 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     for oc in 0..o {
         // SAFETY: rows (ξ, oc) of the sums hold K values; `out` 4 rows of K; `tmp` 10·K.
         unsafe {
-            crate::simd::isa::vectorize(|| {
-                transform(
-                    |a, b| src.add(((a * 5 + b) * o + oc) * k),
-                    |j, l| dst.add((j * 2 + l) * k),
-                    k,
-                    t,
-                    weight_output_op::<T>,
-                )
-            });
+            transform_on(
+                |a, b| src.add(((a * 5 + b) * o + oc) * k),
+                |j, l| dst.add((j * 2 + l) * k),
+                k,
+                t,
+                weight_output_op::<T>,
+            );
         }
         for phase in 0..4 {
             let (pu, pv) = (phase / 2, phase % 2);
