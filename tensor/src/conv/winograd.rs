@@ -639,8 +639,10 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
         }
         out.resize(16 * tc, T::zero());
         let (src, t, dst) = (m.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
-        for row in 0..k {
-            let (phase, ch) = (row / c, row % c);
+        // The four phases of a channel one after another, so its planes of `dx` stay in cache
+        // while they are filled.
+        for (ch, phase) in (0..c).flat_map(|ch| (0..4).map(move |phase| (ch, phase))) {
+            let row = phase * c + ch;
             // SAFETY: rows (ξ, row) of M hold `tc` values; `out` 16 rows of `tc`; `tmp` 20·tc.
             unsafe {
                 transform_on(
