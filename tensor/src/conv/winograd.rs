@@ -732,7 +732,7 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
         let sums = (0..parts)
             .into_par_iter()
             .map(|j| crate::gemm::serial(|| part(j)));
-        crate::determinism::sum_in_order(sums.collect())
+        sum_parts(sums.collect())
     } else {
         part(0)
     };
@@ -806,6 +806,26 @@ fn scratch<T: Element>(buf: &mut Vec<T>, len: usize) {
     } else {
         buf.resize(len, T::zero());
     }
+}
+
+/// `parts[0] + parts[1] + …` element by element, in that order, in parallel blocks (the same
+/// sums as [`crate::determinism::sum_in_order`], which adds on one thread).
+fn sum_parts<T: Element>(mut parts: Vec<Vec<T>>) -> Vec<T> {
+    const BLOCK: usize = 1 << 14;
+    let mut total = parts.remove(0);
+    let add = T::kernels().add_assign;
+    total
+        .par_chunks_mut(BLOCK)
+        .enumerate()
+        .for_each(|(i, block)| {
+            for part in &parts {
+                add(block, &part[i * BLOCK..i * BLOCK + block.len()]);
+            }
+        });
+    for part in parts {
+        crate::storage::recycle(part);
+    }
+    total
 }
 
 /// Runs `task(buffers, i)` for `i < count`, on the thread pool when `threads > 1` (each worker
