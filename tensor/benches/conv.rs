@@ -14,9 +14,11 @@
 //!   the generator's transposed convolutions are these kernels swapped).
 //!
 //! Throughput is `Elements(2·N·O·OH·OW·(C/groups)·kh·kw)`, the floating-point operations of
-//! the convolution, so criterion's elements per second read as FLOP/s. The group runs the
-//! default algorithm choice (the direct kernels on AVX2/AVX-512 for these layers);
-//! group `conv2d_im2col` runs the same ids through im2col + GEMM for comparison.
+//! the convolution (for Winograd too, which multiplies less), so criterion's elements per
+//! second read as FLOP/s of the direct product. The group runs the default algorithm choice
+//! (Winograd for `dcgan_d2_b64`, the direct kernels on AVX2/AVX-512 for the other layers);
+//! group `conv2d_direct` runs the DCGAN layers on the direct kernels, group `conv2d_im2col`
+//! every layer through im2col + GEMM, for comparison.
 //!
 //! Group `pool`: `max_fwd`, `max_bwd`, `avg_fwd`, `avg_bwd` for 2×2 stride-2 pooling of the C1
 //! outputs (`lenet_b64`: `[64, 6, 28, 28]`; `dlt_b50`: `[50, 6, 24, 24]`), throughput in input
@@ -64,14 +66,15 @@ const LAYERS: [Layer; 8] = [
 ];
 
 fn conv(c: &mut Criterion) {
-    layers(c, "conv2d", ConvAlgorithm::Auto);
-    layers(c, "conv2d_im2col", ConvAlgorithm::Gemm);
+    layers(c, "conv2d", ConvAlgorithm::Auto, &LAYERS);
+    layers(c, "conv2d_direct", ConvAlgorithm::Direct, &LAYERS[6..]);
+    layers(c, "conv2d_im2col", ConvAlgorithm::Gemm, &LAYERS);
 }
 
-/// The three kernels of every layer in group `name`, computed by `algorithm`.
-fn layers(c: &mut Criterion, name: &str, algorithm: ConvAlgorithm) {
+/// The three kernels of each of `layers` in group `name`, computed by `algorithm`.
+fn layers(c: &mut Criterion, name: &str, algorithm: ConvAlgorithm, layers: &[Layer]) {
     let mut group = c.benchmark_group(name);
-    for (i, &(layer, xs, ws, pad, stride)) in LAYERS.iter().enumerate() {
+    for (i, &(layer, xs, ws, pad, stride)) in layers.iter().enumerate() {
         let params = Conv2dParams::default()
             .with_padding((pad, pad))
             .with_stride((stride, stride));

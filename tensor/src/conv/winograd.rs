@@ -46,6 +46,7 @@
 //! direct product's), as for every Winograd convolution.
 
 use std::array::from_fn;
+use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
@@ -208,8 +209,9 @@ unsafe fn transform<T: Element, const S: usize, const R: usize>(
     }
 }
 
-/// [`transform`] compiled for the widest vectors of this CPU's active SIMD path (a function
-/// with the target features, into which the transform is inlined whole).
+/// [`transform`] compiled for the active SIMD path: inlined whole into a function with that
+/// path's target features (the path's token, from [`crate::simd::isa::visit_active`], proves
+/// the CPU has them).
 ///
 /// # Safety
 /// As [`transform`].
@@ -221,48 +223,84 @@ unsafe fn transform_on<T: Element, const S: usize, const R: usize>(
     tmp: *mut T,
     op: impl Fn([T; S]) -> [T; R] + Copy,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<T: Element, const S: usize, const R: usize>(
-            src: impl Fn(usize, usize) -> *const T,
-            dst: impl Fn(usize, usize) -> *mut T,
-            len: usize,
-            tmp: *mut T,
-            op: impl Fn([T; S]) -> [T; R] + Copy,
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { transform(src, dst, len, tmp, op) }
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<T: Element, const S: usize, const R: usize>(
-            src: impl Fn(usize, usize) -> *const T,
-            dst: impl Fn(usize, usize) -> *mut T,
-            len: usize,
-            tmp: *mut T,
-            op: impl Fn([T; S]) -> [T; R] + Copy,
-        ) {
-            // SAFETY: the caller's contract.
-            unsafe { transform(src, dst, len, tmp, op) }
-        }
-        use crate::simd::SimdPath;
-        match crate::simd::active_path() {
-            SimdPath::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => {
-                // SAFETY: the CPU has AVX-512F; the caller's contract.
-                return unsafe { avx512(src, dst, len, tmp, op) };
-            }
-            SimdPath::Avx2
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma") =>
-            {
-                // SAFETY: the CPU has AVX2 and FMA; the caller's contract.
-                return unsafe { avx2(src, dst, len, tmp, op) };
-            }
-            _ => {}
-        }
+    crate::simd::isa::visit_active(Transform::<_, _, T, _, S, R> {
+        src,
+        dst,
+        len,
+        tmp,
+        op,
+        shape: PhantomData,
+    })
+}
+
+/// The arguments of one [`transform`], as a visitor of the SIMD paths.
+struct Transform<Src, Dst, T, Op, const S: usize, const R: usize> {
+    src: Src,
+    dst: Dst,
+    len: usize,
+    tmp: *mut T,
+    op: Op,
+    /// `S` inputs and `R` outputs per axis.
+    shape: PhantomData<([T; S], [T; R])>,
+}
+
+impl<T, Src, Dst, Op, const S: usize, const R: usize> crate::simd::PathVisitor
+    for Transform<Src, Dst, T, Op, S, R>
+where
+    T: Element,
+    Src: Fn(usize, usize) -> *const T,
+    Dst: Fn(usize, usize) -> *mut T,
+    Op: Fn([T; S]) -> [T; R] + Copy,
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn scalar(self) {
+        // SAFETY: `transform_on`'s caller upholds `transform`'s contract.
+        unsafe { transform(self.src, self.dst, self.len, self.tmp, self.op) }
     }
-    // SAFETY: the caller's contract.
-    unsafe { transform(src, dst, len, tmp, op) }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn avx2(self, _: crate::simd::Avx2) {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn run<T: Element, const S: usize, const R: usize>(
+            t: Transform<
+                impl Fn(usize, usize) -> *const T,
+                impl Fn(usize, usize) -> *mut T,
+                T,
+                impl Fn([T; S]) -> [T; R] + Copy,
+                S,
+                R,
+            >,
+        ) {
+            // SAFETY: `transform_on`'s caller upholds `transform`'s contract.
+            unsafe { transform(t.src, t.dst, t.len, t.tmp, t.op) }
+        }
+        // SAFETY: the token proves AVX2 and FMA; the contract as above.
+        unsafe { run(self) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn avx512(self, _: crate::simd::Avx512) {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn run<T: Element, const S: usize, const R: usize>(
+            t: Transform<
+                impl Fn(usize, usize) -> *const T,
+                impl Fn(usize, usize) -> *mut T,
+                T,
+                impl Fn([T; S]) -> [T; R] + Copy,
+                S,
+                R,
+            >,
+        ) {
+            // SAFETY: `transform_on`'s caller upholds `transform`'s contract.
+            unsafe { transform(t.src, t.dst, t.len, t.tmp, t.op) }
+        }
+        // SAFETY: the token proves AVX-512F; the contract as above.
+        unsafe { run(self) }
+    }
 }
 
 /// Copies the channels `[C, H, W]` of one image into `dst`, channel-contiguous
