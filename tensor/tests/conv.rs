@@ -472,6 +472,55 @@ fn f32_agrees_with_f64_on_one_and_two_threads() {
 }
 
 #[test]
+fn winograd_agrees_with_gemm_on_every_batch_and_thread_count() {
+    // Batches of one to five images (fewer chunks than threads, uneven chunks) on one and two
+    // threads: the three Winograd kernels in f32 against im2col + GEMM in f64.
+    let p = Conv2dParams::default()
+        .with_stride((2, 2))
+        .with_padding((1, 1));
+    for n in 1..=5 {
+        let (x, w) = (
+            random(&[n, 16, 10, 6], 40 + n as u64),
+            random(&[24, 16, 4, 4], 50),
+        );
+        let dy = random(&[n, 24, 5, 3], 60 + n as u64);
+        let gemm = with_conv_algorithm(ConvAlgorithm::Gemm, || {
+            (
+                conv2d(&x, &w, None, &p),
+                conv2d_backward_input(&dy, &w, x.shape(), &p),
+                conv2d_backward_weight(&dy, &x, w.shape(), &p),
+            )
+        });
+        let (x32, w32, dy32) = (x.cast::<f32>(), w.cast::<f32>(), dy.cast::<f32>());
+        for threads in [1, 2] {
+            let (y, dx, dw) = with_threads(threads, || {
+                with_conv_algorithm(ConvAlgorithm::Winograd, || {
+                    (
+                        conv2d(&x32, &w32, None, &p),
+                        conv2d_backward_input(&dy32, &w32, x.shape(), &p),
+                        conv2d_backward_weight(&dy32, &x32, w.shape(), &p),
+                    )
+                })
+            });
+            let what = format!("{n} images, {threads} threads");
+            assert_close(&y.cast(), &gemm.0, 1e-5, &format!("forward, {what}"));
+            assert_close(
+                &dx.cast(),
+                &gemm.1,
+                1e-5,
+                &format!("input gradient, {what}"),
+            );
+            assert_close(
+                &dw.cast(),
+                &gemm.2,
+                1e-5,
+                &format!("weight gradient, {what}"),
+            );
+        }
+    }
+}
+
+#[test]
 fn thread_counts_agree_on_a_batch() {
     // Large enough to run tiles in parallel: a batch (split over images) and a single image
     // (split over grid tiles, channels and weight tiles). One and two threads agree to

@@ -719,10 +719,13 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     }
     let parts = p.threads();
     let (per, chunks) = p.chunks(nt, parts);
+    // Every part has at least one chunk (a batch smaller than the parts has fewer chunks).
+    let parts = parts.min(chunks);
     let grad_plane = p.oh * p.ow;
     // Part `j` sums chunks j, j + parts, … into its own Σ_t products `[ξ][o][k]`.
     let part = |j: usize| {
-        let mut acc = crate::storage::zeroed::<T>(POINTS * o * k);
+        // Written by the first chunk's products (β = 0), added to by the others.
+        let mut acc = crate::storage::stale::<T>(POINTS * o * k);
         let mut bufs = Buffers::default();
         for ci in (j..chunks).step_by(parts) {
             let first = ci * per;
@@ -761,7 +764,8 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
                 let a = MatRef::from_slice(&vd[xi * tc * o..], o, tc, 1, o as isize);
                 let b = MatRef::from_slice(&v[xi * tc * k..], tc, k, k as isize, 1);
                 let mm = MatMut::row_major(&mut acc[xi * o * k..(xi + 1) * o * k], o, k);
-                gemm(T::one(), a, b, T::one(), mm);
+                let beta = if ci == j { T::zero() } else { T::one() };
+                gemm(T::one(), a, b, beta, mm);
             }
         }
         acc
