@@ -79,6 +79,21 @@ pub enum ConvAlgorithm {
     Winograd,
 }
 
+/// A raw pointer that may cross threads; every use writes a region no other task touches.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr<T>(pub *mut T);
+// SAFETY: tasks write disjoint regions through it (argued at each use).
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    #[inline]
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 thread_local! {
     static ALGORITHM: Cell<ConvAlgorithm> = const { Cell::new(ConvAlgorithm::Auto) };
 }

@@ -21,8 +21,8 @@
 
 use rayon::prelude::*;
 
-use super::Conv;
 use super::im2col::copy_row;
+use super::{Conv, SendPtr};
 use crate::Element;
 use crate::gemm::{MatMut, MatRef, gemm};
 
@@ -42,21 +42,6 @@ const WEIGHT_MIN_ROWS: usize = 64;
 
 /// Below this many multiply-adds a kernel stays on the calling thread.
 const PARALLEL_MACS: usize = 1 << 18;
-
-/// A raw pointer that may cross threads; every use writes a region no other task touches.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: tasks write disjoint regions through it (argued at each use).
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    #[inline]
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
 
 impl Conv {
     /// Parts the work is cut into (see `crate::determinism`).

@@ -50,7 +50,7 @@ use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
-use super::Conv;
+use super::{Conv, SendPtr};
 use crate::Element;
 use crate::gemm::{MatMut, MatRef, gemm};
 
@@ -263,45 +263,73 @@ where
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn avx2(self, _: crate::simd::Avx2) {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn run<T: Element, const S: usize, const R: usize>(
-            t: Transform<
-                impl Fn(usize, usize) -> *const T,
-                impl Fn(usize, usize) -> *mut T,
-                T,
-                impl Fn([T; S]) -> [T; R] + Copy,
-                S,
-                R,
-            >,
-        ) {
-            // SAFETY: `transform_on`'s caller upholds `transform`'s contract.
-            unsafe { transform(t.src, t.dst, t.len, t.tmp, t.op) }
-        }
-        // SAFETY: the token proves AVX2 and FMA; the contract as above.
-        unsafe { run(self) }
+        // SAFETY: the token proves AVX2 and FMA; `transform_on`'s caller upholds the contract.
+        unsafe { self.run_with::<Avx2Features>() }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn avx512(self, _: crate::simd::Avx512) {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn run<T: Element, const S: usize, const R: usize>(
-            t: Transform<
-                impl Fn(usize, usize) -> *const T,
-                impl Fn(usize, usize) -> *mut T,
-                T,
-                impl Fn([T; S]) -> [T; R] + Copy,
-                S,
-                R,
-            >,
-        ) {
-            // SAFETY: `transform_on`'s caller upholds `transform`'s contract.
-            unsafe { transform(t.src, t.dst, t.len, t.tmp, t.op) }
-        }
-        // SAFETY: the token proves AVX-512F; the contract as above.
-        unsafe { run(self) }
+        // SAFETY: the token proves AVX-512F; `transform_on`'s caller upholds the contract.
+        unsafe { self.run_with::<Avx512Features>() }
     }
 }
+
+impl<T, Src, Dst, Op, const S: usize, const R: usize> Transform<Src, Dst, T, Op, S, R>
+where
+    T: Element,
+    Src: Fn(usize, usize) -> *const T,
+    Dst: Fn(usize, usize) -> *mut T,
+    Op: Fn([T; S]) -> [T; R] + Copy,
+{
+    /// [`transform`] inside a function compiled with `F`'s target features.
+    ///
+    /// # Safety
+    /// The CPU has `F`'s features; [`transform`]'s contract.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn run_with<F: Features>(self) {
+        // SAFETY: the caller's contract.
+        unsafe { F::run(move || transform(self.src, self.dst, self.len, self.tmp, self.op)) }
+    }
+}
+
+/// A set of x86 target features to compile a closure with.
+#[cfg(target_arch = "x86_64")]
+trait Features {
+    /// Runs `f` inlined into a function with these features.
+    ///
+    /// # Safety
+    /// The CPU has the features.
+    unsafe fn run(f: impl FnOnce());
+}
+
+/// Writes a [`Features`] type for a target-feature list.
+#[cfg(target_arch = "x86_64")]
+macro_rules! features {
+    ($name:ident, $list:literal) => {
+        #[doc = concat!("The target features `", $list, "`.")]
+        struct $name;
+
+        impl Features for $name {
+            #[inline(always)]
+            unsafe fn run(f: impl FnOnce()) {
+                #[target_feature(enable = $list)]
+                #[inline]
+                unsafe fn imp(f: impl FnOnce()) {
+                    f()
+                }
+                // SAFETY: the caller's contract.
+                unsafe { imp(f) }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+features!(Avx2Features, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+features!(Avx512Features, "avx512f");
 
 /// Copies the channels `[C, H, W]` of one image into `dst`, channel-contiguous
 /// (`[R][S][C]`), shifted down and right by `pad` with zeros around (rows and columns beyond `H`
@@ -443,6 +471,49 @@ fn input_tiles<T: Element>(
                         data_op::<T>,
                     );
                 }
+            }
+        }
+    }
+}
+
+/// `V[ξ][t][o]` for the tiles of `images` images of the output gradient starting at `first`:
+/// `op` along both axes of each `S × S` patch at `(4·tr, 4·tc)` of `dy` padded by `S − 4` (the
+/// 5×5 patches of the input gradient's full convolution, or the 4×4 tiles of the weight
+/// gradient), for `tiles = (th, tw)` tiles per image.
+#[allow(clippy::too_many_arguments)]
+fn gradient_tiles<T: Element, const S: usize>(
+    p: &Plan,
+    dy: &[T],
+    (first, images): (usize, usize),
+    (th, tw): (usize, usize),
+    op: impl Fn([T; S]) -> [T; 5] + Copy,
+    nhwc: &mut Vec<T>,
+    tmp: &mut Vec<T>,
+    v: &mut Vec<T>,
+) {
+    let (o, nt, pad) = (p.o, th * tw, S - 4);
+    let (rows, cols) = (4 * th + pad, 4 * tw + pad);
+    let (plane, tc) = (p.oh * p.ow, images * nt);
+    scratch(v, tc * POINTS * o);
+    tmp.resize(5 * S * o, T::zero());
+    for i in 0..images {
+        let img = &dy[(first + i) * o * plane..(first + i + 1) * o * plane];
+        to_channels_last(img, (o, p.oh, p.ow), pad, (rows, cols), nhwc);
+        let (src, dst, t) = (nhwc.as_ptr(), v.as_mut_ptr(), tmp.as_mut_ptr());
+        for tile in 0..nt {
+            let (tr, tcol) = (tile / tw, tile % tw);
+            let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
+            let col = (i * nt + tile) * o;
+            // SAFETY: patch positions below (4·th + S − 4, 4·tw + S − 4), inside `nhwc`; the
+            // tile's 25 rows of O inside `v`; `tmp` holds 5·S·O values.
+            unsafe {
+                transform_on(
+                    |a, b| src.add(at(a, b)),
+                    |j, l| dst.add((j * 5 + l) * tc * o + col),
+                    o,
+                    t,
+                    op,
+                );
             }
         }
     }
@@ -614,7 +685,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
     let u = backward_weights(&p, w, threads);
     let (per, chunks) = p.chunks(nt, threads);
     let dxp = SendPtr(dx.as_mut_ptr());
-    let (plane, grad_plane) = (p.h * p.w, p.oh * p.ow);
+    let plane = p.h * p.w;
     // Where each phase's tiles' 16 values go: (value, tile, position in the plane). Phase-plane
     // position (r, s) of phase (u, v) is input position (2r + u − 1, 2s + v − 1).
     let places: [Vec<(usize, usize, usize)>; 4] = from_fn(|phase| {
@@ -644,30 +715,16 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
             ..
         } = bufs;
         // V[ξ][t][o]: the transformed 5×5 patches of dy padded by one.
-        let (rows, cols) = (4 * th + 1, 4 * tw + 1);
-        scratch(v, tc * POINTS * o);
-        tmp.resize((25 * o).max(20 * tc), T::zero());
-        for i in 0..images {
-            let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
-            to_channels_last(img, (o, p.oh, p.ow), 1, (rows, cols), nhwc);
-            let (src, dst, t) = (nhwc.as_ptr(), v.as_mut_ptr(), tmp.as_mut_ptr());
-            for tile in 0..nt {
-                let (tr, tcol) = (tile / tw, tile % tw);
-                let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
-                let col = (i * nt + tile) * o;
-                // SAFETY: patch positions below (4·th + 1, 4·tw + 1), inside `nhwc`; the tile's
-                // 25 rows of O inside `v`; `tmp` holds 25·O values.
-                unsafe {
-                    transform_on(
-                        |a, b| src.add(at(a, b)),
-                        |j, l| dst.add((j * 5 + l) * tc * o + col),
-                        o,
-                        t,
-                        data_op::<T>,
-                    );
-                }
-            }
-        }
+        gradient_tiles(
+            &p,
+            dy,
+            (first, images),
+            (th, tw),
+            data_op::<T>,
+            nhwc,
+            tmp,
+            v,
+        );
         scratch(m, POINTS * k * tc);
         for xi in 0..POINTS {
             let a = MatRef::row_major(&u[xi * k * o..(xi + 1) * k * o], k, o);
@@ -675,6 +732,7 @@ pub(crate) fn backward_input<T: Element>(cv: &Conv, dy: &[T], w: &[T]) -> Vec<T>
             let mm = MatMut::row_major(&mut m[xi * k * tc..(xi + 1) * k * tc], k, tc);
             gemm(T::one(), a, b, T::zero(), mm);
         }
+        tmp.resize(20 * tc, T::zero());
         out.resize(16 * tc, T::zero());
         let (src, t, dst) = (m.as_ptr(), tmp.as_mut_ptr(), out.as_mut_ptr());
         // The four phases of a channel one after another, so its planes of `dx` stay in cache
@@ -721,7 +779,6 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
     let (per, chunks) = p.chunks(nt, parts);
     // Every part has at least one chunk (a batch smaller than the parts has fewer chunks).
     let parts = parts.min(chunks);
-    let grad_plane = p.oh * p.ow;
     // Part `j` sums chunks j, j + parts, … into its own Σ_t products `[ξ][o][k]`.
     let part = |j: usize| {
         // Written by the first chunk's products (β = 0), added to by the others.
@@ -736,30 +793,16 @@ pub(crate) fn backward_weight<T: Element>(cv: &Conv, dy: &[T], x: &[T]) -> Vec<T
             } = &mut bufs;
             input_tiles(&p, x, (first, images), (th, tw), nhwc, tmp, v);
             // Vd[ξ][t][o]: the transformed 4×4 tiles of dy (zero beyond OH × OW).
-            let (rows, cols) = (4 * th, 4 * tw);
-            scratch(vd, tc * POINTS * o);
-            tmp.resize(20 * o, T::zero());
-            for i in 0..images {
-                let img = &dy[(first + i) * o * grad_plane..(first + i + 1) * o * grad_plane];
-                to_channels_last(img, (o, p.oh, p.ow), 0, (rows, cols), nhwc);
-                let (src, dst, t) = (nhwc.as_ptr(), vd.as_mut_ptr(), tmp.as_mut_ptr());
-                for tile in 0..nt {
-                    let (tr, tcol) = (tile / tw, tile % tw);
-                    let at = |a: usize, b: usize| ((4 * tr + a) * cols + 4 * tcol + b) * o;
-                    let col = (i * nt + tile) * o;
-                    // SAFETY: tile positions below (4·th, 4·tw), inside `nhwc`; the tile's 25
-                    // rows of O inside `vd`; `tmp` holds 20·O values.
-                    unsafe {
-                        transform_on(
-                            |a, b| src.add(at(a, b)),
-                            |j, l| dst.add((j * 5 + l) * tc * o + col),
-                            o,
-                            t,
-                            gradient_op::<T>,
-                        );
-                    }
-                }
-            }
+            gradient_tiles(
+                &p,
+                dy,
+                (first, images),
+                (th, tw),
+                gradient_op::<T>,
+                nhwc,
+                tmp,
+                vd,
+            );
             for xi in 0..POINTS {
                 let a = MatRef::from_slice(&vd[xi * tc * o..], o, tc, 1, o as isize);
                 let b = MatRef::from_slice(&v[xi * tc * k..], tc, k, k as isize, 1);
@@ -884,20 +927,5 @@ fn run_each<B: Default + Send>(
     } else {
         let mut bufs = B::default();
         (0..count).for_each(|i| task(&mut bufs, i));
-    }
-}
-
-/// A raw pointer that may cross threads; every use writes a region no other task touches.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: tasks write disjoint regions through it (argued at each use).
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    #[inline]
-    fn get(self) -> *mut T {
-        self.0
     }
 }

@@ -52,6 +52,7 @@ use std::any::Any;
 
 use rayon::prelude::*;
 
+use super::SendPtr;
 use super::im2col::copy_row;
 use crate::Element;
 use crate::simd::PathVisitor;
@@ -425,21 +426,6 @@ fn pack<T: Element>(wd: &Wide, mr: usize, weight: impl Fn(usize, usize, usize) -
         }
     }
     Packed { data, blocks: out }
-}
-
-/// A raw pointer that may cross threads; every use writes a region no other task touches.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: tasks write disjoint regions through it.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    #[inline]
-    fn get(self) -> *mut T {
-        self.0
-    }
 }
 
 /// Below this many multiply-adds a kernel stays on the calling thread.
