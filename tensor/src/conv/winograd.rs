@@ -213,6 +213,11 @@ unsafe fn transform<T: Element, const S: usize, const R: usize>(
 /// path's target features (the path's token, from [`crate::simd::isa::visit_active`], proves
 /// the CPU has them).
 ///
+/// Not [`crate::simd::vectorize`]: its closure is one function called from every path, too large
+/// here for the compiler to inline, so it ran compiled for the baseline (SSE) outside the
+/// target-feature function. Each path below builds its own closure, called once, which is
+/// always inlined.
+///
 /// # Safety
 /// As [`transform`].
 #[inline(always)]
